@@ -1,0 +1,46 @@
+#pragma once
+// The HDF5 activation cache: every name and the format version live here (DESIGN.md, "Cache format").
+
+namespace cvtl::cache {
+
+inline constexpr const char* kFormat = "cvtl-cache";
+inline constexpr int kVersion = 1;
+
+// Root attributes.
+inline constexpr const char* kAttrFormat = "format";
+inline constexpr const char* kAttrVersion = "version";
+inline constexpr const char* kAttrModelSha256 = "model_sha256";
+inline constexpr const char* kAttrModelFile = "model_file";
+inline constexpr const char* kAttrPreprocess = "preprocess";   // JSON
+inline constexpr const char* kAttrTaps = "taps";               // JSON list of {name, layer, shape}
+inline constexpr const char* kAttrDtype = "dtype";             // "f32" or "f16"
+inline constexpr const char* kAttrCompression = "compression"; // "none" or "shuffle+deflate"
+inline constexpr const char* kAttrDataset = "dataset";         // the folder or CSV extracted
+inline constexpr const char* kAttrDatasetFingerprint = "dataset_fingerprint";
+inline constexpr const char* kAttrDatasetSize = "dataset_size";   // entries scanned, written or skipped
+inline constexpr const char* kAttrSplit = "split";             // JSON {val_fraction, seed}
+inline constexpr const char* kAttrOpenCvVersion = "opencv_version";
+inline constexpr const char* kAttrCvtlVersion = "cvtl_version";
+inline constexpr const char* kAttrCreated = "created";
+inline constexpr const char* kAttrComplete = "complete";
+
+// Datasets and groups.
+inline constexpr const char* kSamplesPath = "/samples/path";
+inline constexpr const char* kSamplesLabel = "/samples/label";
+inline constexpr const char* kSamplesSplit = "/samples/split";
+inline constexpr const char* kClasses = "/classes";
+inline constexpr const char* kTapsGroup = "/taps";
+inline constexpr const char* kSkippedPath = "/skipped/path";     // files that could not be decoded
+inline constexpr const char* kSkippedReason = "/skipped/reason";
+inline constexpr const char* kProgress = "/progress";
+
+// /progress attributes; advanced only after the rows they count are flushed.
+inline constexpr const char* kAttrDone = "done";        // rows in /samples and /taps
+inline constexpr const char* kAttrNextInput = "next";   // dataset entries consumed (written + skipped)
+inline constexpr const char* kAttrSkipped = "skipped";  // rows in /skipped
+
+// Tap dataset attributes.
+inline constexpr const char* kAttrTapLayer = "source_layer";
+inline constexpr const char* kAttrTapShape = "shape";
+
+}  // namespace cvtl::cache

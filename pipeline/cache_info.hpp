@@ -1,0 +1,37 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+struct CacheTapInfo {
+    std::string name;
+    std::string layer;
+    std::string dtype;                 // "f32" or "f16"
+    std::vector<std::uint64_t> dims;   // [N, C, H, W] or [N, D]
+    std::vector<std::uint64_t> chunk;
+    std::uint64_t stored_bytes = 0;
+};
+
+// What a cache holds, read without loading any activations.
+struct CacheInfo {
+    std::string path;
+    nlohmann::json attributes;          // every root attribute, JSON-valued ones parsed
+    bool complete = false;
+    std::int64_t rows = 0;              // committed samples
+    std::int64_t dataset_size = 0;
+    std::int64_t consumed = 0;          // dataset entries done (written + skipped)
+    std::vector<std::string> classes;
+    std::vector<std::array<std::int64_t, 3>> counts;   // per class: train, val, test rows
+    std::vector<CacheTapInfo> taps;
+    std::vector<std::string> skipped_paths, skipped_reasons;
+};
+
+// Throws cvtl::Error naming the file when it is not a readable cvtl cache of a known version.
+CacheInfo read_cache_info(const std::string& path);
+
+}  // namespace cvtl

@@ -1,0 +1,184 @@
+#include "pipeline/dataset.hpp"
+
+#include "plugin/error.hpp"
+#include "plugin/sha256.hpp"
+
+#include <boost/filesystem.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+namespace fs = boost::filesystem;
+
+namespace cvtl {
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool is_image(const fs::path& p) {
+    const auto& exts = image_extensions();
+    return p.filename().string()[0] != '.' &&
+           std::find(exts.begin(), exts.end(), lower(p.extension().string())) != exts.end();
+}
+
+std::string trim(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t\r\"");
+    const auto e = s.find_last_not_of(" \t\r\"");
+    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+    std::vector<std::string> fields;
+    std::stringstream in(line);
+    std::string field;
+    while (std::getline(in, field, ',')) fields.push_back(trim(field));
+    return fields;
+}
+
+// Integers sort numerically ("2" before "10"), anything else as text.
+bool class_less(const std::string& a, const std::string& b) {
+    auto is_int = [](const std::string& s) {
+        return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), ::isdigit);
+    };
+    if (is_int(a) && is_int(b)) return std::stoi(a) < std::stoi(b);
+    return a < b;
+}
+
+Dataset scan_folder(const fs::path& root) {
+    Dataset data;
+    std::vector<fs::path> class_dirs;
+    for (const auto& entry : fs::directory_iterator(root))
+        if (fs::is_directory(entry.path()) && entry.path().filename().string()[0] != '.')
+            class_dirs.push_back(entry.path());
+    if (class_dirs.empty())
+        throw Error("dataset folder " + root.string() +
+                    " has no class subfolders: expected DATA/<class>/<image> or a CSV of path,label[,split]");
+    std::sort(class_dirs.begin(), class_dirs.end(),
+              [](const fs::path& a, const fs::path& b) { return class_less(a.filename().string(), b.filename().string()); });
+    for (const fs::path& dir : class_dirs) {
+        std::vector<std::string> files;
+        for (fs::recursive_directory_iterator it(dir), end; it != end; ++it)
+            if (fs::is_regular_file(it->path()) && is_image(it->path()))
+                files.push_back(fs::relative(it->path(), root).generic_string());
+        if (files.empty())
+            throw Error("class folder " + dir.string() +
+                        " holds no images (looked for .jpg, .png, .bmp, .tif, .webp, .ppm); add images or remove the folder");
+        std::sort(files.begin(), files.end());
+        const int label = static_cast<int>(data.classes.size());
+        data.classes.push_back(dir.filename().string());
+        for (auto& f : files) data.samples.push_back({std::move(f), label, Split::Train});
+    }
+    return data;
+}
+
+Split parse_split(const std::string& text, const std::string& where) {
+    const std::string s = lower(text);
+    if (s == "train" || s == "0") return Split::Train;
+    if (s == "val" || s == "valid" || s == "validation" || s == "1") return Split::Val;
+    if (s == "test" || s == "2") return Split::Test;
+    throw Error(where + ": unknown split '" + text + "' (expected train, val or test)");
+}
+
+// Returns the dataset and whether the CSV gave the split of every row.
+std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
+    std::ifstream in(csv.string());
+    if (!in) throw Error("cannot read dataset list " + csv.string());
+    struct Row { std::string path, label, split; };
+    std::vector<Row> rows;
+    std::string line;
+    int line_no = 0;
+    int with_split = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        const std::string where = csv.string() + " line " + std::to_string(line_no);
+        if (trim(line).empty() || trim(line)[0] == '#') continue;
+        auto fields = split_csv_line(line);
+        if (line_no == 1 && !fields.empty() && lower(fields[0]) == "path") continue;  // header
+        if (fields.size() < 2 || fields.size() > 3 || fields[0].empty() || fields[1].empty())
+            throw Error(where + ": expected path,label[,split], found '" + trim(line) + "'");
+        with_split += fields.size() == 3;
+        rows.push_back({fields[0], fields[1], fields.size() == 3 ? fields[2] : ""});
+    }
+    if (rows.empty()) throw Error("dataset list " + csv.string() + " has no rows (expected path,label[,split])");
+    if (with_split != 0 && with_split != static_cast<int>(rows.size()))
+        throw Error("dataset list " + csv.string() + ": " + std::to_string(with_split) + " of " +
+                    std::to_string(rows.size()) + " rows give a split; give it on every row or on none");
+
+    Dataset data;
+    for (const Row& r : rows) data.classes.push_back(r.label);
+    std::sort(data.classes.begin(), data.classes.end(), class_less);
+    data.classes.erase(std::unique(data.classes.begin(), data.classes.end()), data.classes.end());
+    std::map<std::string, int> index;
+    for (size_t i = 0; i < data.classes.size(); ++i) index[data.classes[i]] = static_cast<int>(i);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        Split split = rows[i].split.empty() ? Split::Train : parse_split(rows[i].split, csv.string() + " row " + std::to_string(i + 1));
+        data.samples.push_back({rows[i].path, index[rows[i].label], split});
+    }
+    std::stable_sort(data.samples.begin(), data.samples.end(),
+                     [](const Sample& a, const Sample& b) { return a.label < b.label; });
+    return {data, with_split != 0};
+}
+
+void draw_validation_split(Dataset& data, const ScanOptions& options) {
+    if (options.val_fraction < 0.0 || options.val_fraction >= 1.0)
+        throw Error("--val-fraction must be in [0, 1), got " + std::to_string(options.val_fraction));
+    std::vector<std::vector<size_t>> by_class(data.classes.size());
+    for (size_t i = 0; i < data.samples.size(); ++i) by_class[static_cast<size_t>(data.samples[i].label)].push_back(i);
+    for (size_t c = 0; c < by_class.size(); ++c) {
+        auto& idx = by_class[c];
+        // Fisher-Yates with mt19937 directly: std::shuffle's algorithm differs between libraries.
+        std::mt19937 rng(options.seed * 1000003u + static_cast<std::uint32_t>(c));
+        for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
+        // Rounded per class, but a class always keeps at least one training sample.
+        auto n_val = static_cast<size_t>(std::floor(options.val_fraction * static_cast<double>(idx.size()) + 0.5));
+        if (n_val >= idx.size()) n_val = idx.size() - 1;
+        for (size_t k = 0; k < n_val && k < idx.size(); ++k) data.samples[idx[k]].split = Split::Val;
+    }
+}
+
+}  // namespace
+
+const std::vector<std::string>& image_extensions() {
+    static const std::vector<std::string> exts = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",
+                                                  ".webp", ".ppm", ".pgm", ".pnm", ".jp2"};
+    return exts;
+}
+
+std::string Dataset::file(const Sample& s) const {
+    fs::path p(s.path);
+    return p.is_absolute() ? p.string() : (fs::path(root) / p).string();
+}
+
+std::string Dataset::fingerprint() const {
+    std::string text;
+    for (const auto& c : classes) text += c + '\n';
+    for (const auto& s : samples)
+        text += s.path + '\t' + std::to_string(s.label) + '\t' + std::to_string(static_cast<int>(s.split)) + '\n';
+    return sha256_bytes(text);
+}
+
+Dataset scan_dataset(const std::string& source, const ScanOptions& options) {
+    const fs::path path(source);
+    if (!fs::exists(path)) throw Error("dataset " + source + " does not exist");
+    Dataset data;
+    bool split_given = false;
+    if (fs::is_directory(path)) {
+        data = scan_folder(path);
+        data.root = path.string();
+    } else {
+        std::tie(data, split_given) = scan_csv(path);
+        data.root = path.parent_path().empty() ? "." : path.parent_path().string();
+    }
+    data.source = source;
+    if (!split_given) draw_validation_split(data, options);
+    return data;
+}
+
+}  // namespace cvtl

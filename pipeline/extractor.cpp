@@ -1,0 +1,201 @@
+#include "pipeline/extractor.hpp"
+
+#include "pipeline/cache_writer.hpp"
+#include "pipeline/dataset.hpp"
+#include "pipeline/image_decode.hpp"
+#include "pipeline/preprocess.hpp"
+#include "plugin/backend.hpp"
+#include "plugin/block_map.hpp"
+#include "plugin/error.hpp"
+#include "plugin/model_loader.hpp"
+#include "plugin/tap_forward.hpp"
+
+#include <opencv2/core/utility.hpp>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace cvtl {
+namespace {
+
+// A batch travelling through the pipeline.
+struct Batch {
+    std::int64_t first = 0;          // dataset index of the first entry
+    std::int64_t count = 0;          // dataset entries covered
+    cv::Mat blob;                    // [rows, 3, S, S] preprocessed inputs of the decodable entries
+    std::vector<std::int64_t> kept;  // dataset indices of the blob's rows
+    std::vector<std::string> reasons;  // per entry: empty when decoded, else why it was skipped
+    std::vector<cv::Mat> taps;       // per requested tap: [rows, ...]
+};
+
+std::vector<std::string> ordered_taps(const std::vector<std::string>& requested, const BlockMap& map) {
+    if (requested.empty()) throw Error("--taps is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
+    std::vector<std::string> taps;
+    for (const std::string& name : tap_names()) {
+        if (std::find(requested.begin(), requested.end(), name) == requested.end()) continue;
+        map.tap(name);  // throws when this model lacks it (e.g. fc6 on a one-layer classifier)
+        taps.push_back(name);
+    }
+    for (const std::string& name : requested)
+        if (std::find(taps.begin(), taps.end(), name) == taps.end())
+            throw Error("unknown tap '" + name + "' (expected input, pool1..pool5, fc6, fc7 or logits)");
+    return taps;
+}
+
+void decode_batch(Batch& batch, const Dataset& data, const Preprocessing& pre) {
+    const int S = pre.size;
+    const auto n = static_cast<size_t>(batch.count);
+    std::vector<cv::Mat> planes(n);
+    batch.reasons.assign(n, "");
+    oneapi::tbb::parallel_for(size_t(0), n, [&](size_t i) {
+        const Sample& s = data.samples[static_cast<size_t>(batch.first) + i];
+        std::string reason;
+        cv::Mat image = read_bgr8(data.file(s), reason);
+        if (image.empty()) {
+            batch.reasons[i] = reason;
+            return;
+        }
+        planes[i].create(1, 3 * S * S, CV_32F);
+        preprocess_image(image, pre, planes[i].ptr<float>());
+    });
+    for (size_t i = 0; i < n; ++i)
+        if (batch.reasons[i].empty()) batch.kept.push_back(batch.first + static_cast<std::int64_t>(i));
+    const int rows = static_cast<int>(batch.kept.size());
+    batch.blob.create(std::vector<int>{rows, 3, S, S}, CV_32F);
+    float* dst = batch.blob.ptr<float>();
+    for (size_t i = 0; i < n; ++i)
+        if (batch.reasons[i].empty()) {
+            std::copy_n(planes[i].ptr<float>(), 3 * S * S, dst);
+            dst += 3 * S * S;
+        }
+}
+
+CacheRows to_rows(Batch& batch, const Dataset& data) {
+    CacheRows rows;
+    rows.inputs = batch.count;
+    for (std::int64_t i : batch.kept) {
+        const Sample& s = data.samples[static_cast<size_t>(i)];
+        rows.paths.push_back(s.path);
+        rows.labels.push_back(s.label);
+        rows.splits.push_back(static_cast<std::uint8_t>(s.split));
+    }
+    for (size_t i = 0; i < batch.reasons.size(); ++i)
+        if (!batch.reasons[i].empty()) {
+            rows.skipped_paths.push_back(data.samples[static_cast<size_t>(batch.first) + i].path);
+            rows.skipped_reasons.push_back(batch.reasons[i]);
+        }
+    rows.taps = std::move(batch.taps);
+    return rows;
+}
+
+}  // namespace
+
+ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
+    if (options.batch < 1) throw Error("--batch must be at least 1");
+    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // One thread budget for OpenCV's TBB pool and the pipeline: no oversubscription.
+    oneapi::tbb::global_control limit(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+    cv::setNumThreads(threads);
+
+    SourceModel model = load_model(options.model, options.weights);
+    const int size = options.size > 0 ? options.size : model.input_size;
+    if (size <= 0) throw Error("model " + options.model + " does not declare its input size; pass --size N");
+    BlockMap map;
+    try {
+        map = map_vgg_blocks(model.net, size, options.model);
+    } catch (const cv::Exception& e) {
+        throw Error("model " + options.model + " cannot run at input size " + std::to_string(size) + ": " + e.err);
+    }
+    const std::vector<std::string> taps = ordered_taps(options.taps, map);
+    const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
+    const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed});
+
+    ExtractSummary summary;
+    std::string warning;
+    summary.backend = select_backend(model.net, options.backend, warning);
+    if (!warning.empty() && events.warn) events.warn(warning);
+
+    CacheConfig config;
+    config.model_sha256 = model.sha256;
+    config.model_file = options.model;
+    config.preprocess = pre;
+    for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
+    config.dtype = options.dtype;
+    config.compress = options.compress;
+    config.dataset = options.data;
+    config.dataset_fingerprint = data.fingerprint();
+    config.dataset_size = static_cast<std::int64_t>(data.samples.size());
+    config.classes = data.classes;
+    config.val_fraction = options.val_fraction;
+    config.seed = options.seed;
+
+    CacheWriter writer(options.output, config, options.force);
+    summary.resumed_from = writer.done();
+    if (writer.state() == CacheWriter::State::AlreadyComplete) {
+        summary.already_complete = true;
+        summary.rows = writer.done();
+        return summary;
+    }
+    const std::uint64_t size_before = writer.file_size();
+    const auto start = std::chrono::steady_clock::now();
+    const auto total = static_cast<std::int64_t>(data.samples.size());
+    std::int64_t next = writer.next_input();
+    if (events.progress) events.progress(next, total);
+
+    // Enough batches in flight to keep decoding ahead of the network and the writer behind it;
+    // bounded, so memory stays flat whatever the dataset size.
+    const size_t tokens = static_cast<size_t>(threads) + 2;
+    using oneapi::tbb::filter_mode;
+    oneapi::tbb::parallel_pipeline(
+        tokens,
+        oneapi::tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
+            [&](oneapi::tbb::flow_control& fc) -> Batch* {
+                if (next >= total) {
+                    fc.stop();
+                    return nullptr;
+                }
+                auto* batch = new Batch;
+                batch->first = next;
+                batch->count = std::min<std::int64_t>(options.batch, total - next);
+                next += batch->count;
+                return batch;
+            }) &
+        oneapi::tbb::make_filter<Batch*, Batch*>(filter_mode::parallel,
+            [&](Batch* batch) {
+                decode_batch(*batch, data, pre);
+                return batch;
+            }) &
+        oneapi::tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order,
+            [&](Batch* batch) {
+                batch->taps = forward_taps(model.net, map, taps, batch->blob);
+                return batch;
+            }) &
+        oneapi::tbb::make_filter<Batch*, void>(filter_mode::serial_in_order,
+            [&](Batch* raw) {
+                std::unique_ptr<Batch> batch(raw);
+                CacheRows rows = to_rows(*batch, data);
+                writer.append(rows);
+                summary.images += static_cast<std::int64_t>(rows.paths.size());
+                summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
+                if (events.warn)
+                    for (size_t i = 0; i < batch->reasons.size(); ++i)
+                        if (!batch->reasons[i].empty())
+                            events.warn("skipped " + data.file(data.samples[static_cast<size_t>(batch->first) + i]) + ": " +
+                                        batch->reasons[i]);
+                if (events.progress) events.progress(writer.next_input(), total);
+            }));
+
+    writer.finish();
+    summary.rows = writer.done();
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.bytes_written = writer.file_size() - std::min(size_before, writer.file_size());
+    return summary;
+}
+
+}  // namespace cvtl

@@ -1,0 +1,65 @@
+#include "pipeline/image_decode.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+namespace cvtl {
+namespace {
+
+// libjpeg decodes a truncated file with a warning and gray filler; a JPEG must end with EOI.
+bool jpeg_truncated(const std::vector<uchar>& bytes) {
+    if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return false;
+    size_t end = bytes.size();
+    while (end > 2 && bytes[end - 1] == 0) --end;  // some writers pad with zeros
+    return !(bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9);
+}
+
+}  // namespace
+
+cv::Mat to_bgr8(const cv::Mat& image) {
+    cv::Mat out = image;
+    if (out.depth() == CV_16U) {
+        out.convertTo(out, CV_8U, 255.0 / 65535.0);
+    } else if (out.depth() != CV_8U) {
+        cv::Mat scaled;
+        cv::normalize(out, scaled, 0, 255, cv::NORM_MINMAX, CV_8U);
+        out = scaled;
+    }
+    if (out.channels() == 1) cv::cvtColor(out, out, cv::COLOR_GRAY2BGR);
+    else if (out.channels() == 4) cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
+    return out;
+}
+
+cv::Mat read_bgr8(const std::string& path, std::string& reason) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        reason = "cannot be read: no such file or no permission";
+        return {};
+    }
+    std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.empty()) {
+        reason = "is empty";
+        return {};
+    }
+    if (jpeg_truncated(bytes)) {
+        reason = "is a truncated JPEG";
+        return {};
+    }
+    cv::Mat image;
+    try {
+        image = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception&) {
+        image.release();
+    }
+    if (image.empty() || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
+        reason = "cannot be decoded: not an image OpenCV reads, or corrupt";
+        return {};
+    }
+    return to_bgr8(image);
+}
+
+}  // namespace cvtl

@@ -1,0 +1,44 @@
+#include "pipeline/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace cvtl {
+
+std::string format_duration(double seconds) {
+    char buf[32];
+    if (seconds < 60) std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    else if (seconds < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+    else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600, static_cast<int>(seconds) / 60 % 60);
+    return buf;
+}
+
+Progress::Progress(std::string label, std::int64_t total, std::int64_t already_done, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), already_done_(already_done), enabled_(isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+double Progress::seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::update(std::int64_t done) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
+    last_draw_ = now;
+    const double elapsed = seconds();
+    const double rate = elapsed > 0 ? static_cast<double>(done - already_done_) / elapsed : 0.0;
+    const std::string eta = rate > 0 ? format_duration(static_cast<double>(total_ - done) / rate) : "?";
+    std::fprintf(stderr, "\r%s %lld/%lld %s  %.1f %s/s  ETA %s   ", label_.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+}
+
+void Progress::finish() {
+    if (drawn_) std::fprintf(stderr, "\r\033[K");
+    drawn_ = false;
+}
+
+}  // namespace cvtl

@@ -1,0 +1,129 @@
+#include "plugin/block_map.hpp"
+
+#include "plugin/error.hpp"
+
+#include <opencv2/dnn/all_layers.hpp>
+
+#include <set>
+
+namespace cvtl {
+namespace {
+
+// OpenCV's PoolingLayer::type for max pooling (first value of its internal enum). Max and average
+// pooling share the type name "Pooling", and torchvision's adaptive average pool exports as one.
+constexpr int kOpenCvMaxPool = 0;
+
+const std::set<std::string> kFeatureTypes = {"Convolution", "ReLU", "BatchNorm", "Scale", "Pooling",
+                                             "Dropout", "Identity", "Permute"};
+const std::set<std::string> kClassifierTypes = {"Pooling", "Flatten", "Reshape", "InnerProduct", "ReLU",
+                                                "Dropout", "Identity", "Softmax", "Permute"};
+
+bool is_max_pool(cv::dnn::Net& net, int id) {
+    auto* pool = dynamic_cast<cv::dnn::PoolingLayer*>(net.getLayer(id).get());
+    return pool && pool->type == kOpenCvMaxPool;
+}
+
+std::int64_t stored_values(cv::dnn::Net& net, int id) {
+    std::int64_t n = 0;
+    for (const cv::Mat& blob : net.getLayer(id)->blobs) n += static_cast<std::int64_t>(blob.total());
+    return n;
+}
+
+std::vector<int> sample_shape(cv::dnn::Net& net, int id, int input_size) {
+    std::vector<cv::dnn::MatShape> in, out;
+    net.getLayerShapes(cv::dnn::MatShape{1, 3, input_size, input_size}, id, in, out);
+    if (out.empty() || out[0].size() < 2) return {};
+    return std::vector<int>(out[0].begin() + 1, out[0].end());
+}
+
+std::string join_types(const std::vector<std::string>& types) {
+    std::string s;
+    for (size_t i = 0; i < types.size() && i < 12; ++i) s += (i ? " " : "") + types[i];
+    return types.size() > 12 ? s + " ..." : s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& tap_names() {
+    static const std::vector<std::string> names = {"input", "pool1", "pool2", "pool3", "pool4",
+                                                   "pool5", "fc6",   "fc7",   "logits"};
+    return names;
+}
+
+bool BlockMap::has_tap(const std::string& name) const {
+    for (const Tap& t : taps)
+        if (t.name == name) return true;
+    return false;
+}
+
+const Tap& BlockMap::tap(const std::string& name) const {
+    for (const Tap& t : taps)
+        if (t.name == name) return t;
+    std::string known;
+    for (const Tap& t : taps) known += (known.empty() ? "" : ",") + t.name;
+    throw Error("unknown tap '" + name + "': this model has " + known);
+}
+
+BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& model_label) {
+    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass --size N");
+    BlockMap map;
+    map.input_size = input_size;
+    const std::vector<cv::String> names = net.getLayerNames();
+    map.layer_types.push_back("Input");
+    for (size_t i = 0; i < names.size(); ++i) map.layer_types.push_back(net.getLayer(static_cast<int>(i + 1))->type);
+    const int last = static_cast<int>(names.size());
+    auto name_of = [&](int id) { return std::string(names[static_cast<size_t>(id - 1)]); };
+    auto not_vgg = [&](const std::string& what) {
+        return Error("model " + model_label + " is not VGG-shaped: " + what +
+                     " (expected 5 blocks of convolutions each ending in a max-pool, then fully connected layers; layers: " +
+                     join_types(std::vector<std::string>(map.layer_types.begin() + 1, map.layer_types.end())) + ")");
+    };
+
+    std::vector<int> pools;
+    for (int id = 1; id <= last; ++id)
+        if (map.layer_types[id] == "Pooling" && is_max_pool(net, id)) pools.push_back(id);
+    if (pools.size() != 5) throw not_vgg("found " + std::to_string(pools.size()) + " max-pool layers");
+
+    map.taps.push_back({"input", 0, "", {3, input_size, input_size}});
+    int first = 1;
+    for (int b = 0; b < 5; ++b) {
+        Block block{"block" + std::to_string(b + 1), first, pools[b], 0, 0};
+        for (int id = first; id <= pools[b]; ++id) {
+            const std::string& type = map.layer_types[id];
+            if (!kFeatureTypes.count(type) || (type == "Pooling" && id != pools[b]))
+                throw not_vgg("layer " + name_of(id) + " of type " + type + " inside " + block.name);
+            block.convolutions += type == "Convolution";
+            block.parameters += stored_values(net, id);
+        }
+        if (block.convolutions == 0) throw not_vgg(block.name + " has no convolution");
+        const std::string tap = "pool" + std::to_string(b + 1);
+        map.taps.push_back({tap, pools[b], name_of(pools[b]), sample_shape(net, pools[b], input_size)});
+        map.blocks.push_back(block);
+        first = pools[b] + 1;
+    }
+
+    Block classifier{"classifier", first, last, 0, 0};
+    std::vector<int> fully_connected;
+    for (int id = first; id <= last; ++id) {
+        const std::string& type = map.layer_types[id];
+        if (!kClassifierTypes.count(type)) throw not_vgg("layer " + name_of(id) + " of type " + type + " in the classifier");
+        if (type == "InnerProduct") fully_connected.push_back(id);
+        classifier.parameters += stored_values(net, id);
+    }
+    classifier.convolutions = static_cast<int>(fully_connected.size());
+    if (fully_connected.empty()) throw not_vgg("no fully connected layer after the fifth max-pool");
+    map.blocks.push_back(classifier);
+
+    // fc6/fc7 are the hidden layers' outputs after their ReLU.
+    for (size_t k = 0; k + 1 < fully_connected.size() && k < 2; ++k) {
+        int id = fully_connected[k];
+        if (id + 1 <= last && map.layer_types[id + 1] == "ReLU") ++id;
+        const std::string tap = "fc" + std::to_string(k + 6);
+        map.taps.push_back({tap, id, name_of(id), sample_shape(net, id, input_size)});
+    }
+    const int logits = fully_connected.back();
+    map.taps.push_back({"logits", logits, name_of(logits), sample_shape(net, logits, input_size)});
+    return map;
+}
+
+}  // namespace cvtl

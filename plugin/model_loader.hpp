@@ -1,0 +1,22 @@
+#pragma once
+#include <opencv2/dnn.hpp>
+
+#include <string>
+
+namespace cvtl {
+
+// A pretrained source model loaded through cv::dnn, with what identifies it.
+struct SourceModel {
+    cv::dnn::Net net;
+    std::string path;          // the file the user named
+    std::string format;        // "onnx", "caffe" or "tensorflow"
+    std::string sha256;        // of the weights file; binds caches and runs to this model
+    int input_size = 0;        // declared square input size, 0 when the model does not say
+    int repaired_nodes = 0;    // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
+};
+
+// Loads ONNX (.onnx), Caffe (.prototxt with a .caffemodel next to it, or `weights`) or
+// TensorFlow (.pb) through cv::dnn::readNet. Throws cvtl::Error naming the file on failure.
+SourceModel load_model(const std::string& path, const std::string& weights = "");
+
+}  // namespace cvtl

@@ -1,0 +1,56 @@
+#include "plugin/onnx_repair.hpp"
+
+#include "plugin/error.hpp"
+
+#include <onnx/onnx_pb.h>
+
+#include <map>
+
+namespace cvtl {
+
+OnnxRepair repair_onnx(const std::string& bytes, const std::string& path_for_errors) {
+    onnx::ModelProto model;
+    if (!model.ParseFromString(bytes))
+        throw Error("cannot parse " + path_for_errors + " as ONNX: the file is truncated or not an ONNX model");
+
+    OnnxRepair result;
+    onnx::GraphProto* graph = model.mutable_graph();
+
+    std::map<std::string, int> initializer_index;
+    for (int i = 0; i < graph->initializer_size(); ++i) initializer_index[graph->initializer(i).name()] = i;
+
+    // Graph inputs that are initializers are weights, not the image input.
+    for (const auto& input : graph->input()) {
+        if (initializer_index.count(input.name())) continue;
+        const auto& dims = input.type().tensor_type().shape().dim();
+        if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() &&
+            dims[2].dim_value() == dims[3].dim_value())
+            result.input_size = static_cast<int>(dims[2].dim_value());
+        break;
+    }
+
+    auto* nodes = graph->mutable_node();
+    for (int i = 0; i < nodes->size();) {
+        const onnx::NodeProto& node = nodes->Get(i);
+        auto source = node.input_size() == 1 ? initializer_index.find(node.input(0)) : initializer_index.end();
+        if (node.op_type() != "Identity" || source == initializer_index.end()) {
+            ++i;
+            continue;
+        }
+        onnx::TensorProto copy = graph->initializer(source->second);
+        copy.set_name(node.output(0));
+        *graph->add_initializer() = copy;
+        initializer_index[copy.name()] = graph->initializer_size() - 1;
+        nodes->DeleteSubrange(i, 1);
+        ++result.replaced_nodes;
+    }
+
+    if (result.replaced_nodes == 0) {
+        result.bytes = bytes;
+    } else if (!model.SerializeToString(&result.bytes)) {
+        throw Error("cannot re-serialize " + path_for_errors + " after repairing its Identity nodes");
+    }
+    return result;
+}
+
+}  // namespace cvtl

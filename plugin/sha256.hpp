@@ -1,0 +1,12 @@
+#pragma once
+#include <string>
+
+namespace cvtl {
+
+// Hex SHA-256 of a file's bytes; identifies the source model a cache or run was made from.
+std::string sha256_file(const std::string& path);
+
+// Hex SHA-256 of a byte string.
+std::string sha256_bytes(const std::string& bytes);
+
+}  // namespace cvtl

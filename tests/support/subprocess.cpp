@@ -1,0 +1,54 @@
+#include "support/subprocess.hpp"
+
+#include "support/fixtures.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+extern char** environ;
+
+namespace cvtl::test {
+
+RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env, int kill_after_ms) {
+    TempDir capture;
+    const std::string out_path = capture / "out", err_path = capture / "err";
+    std::vector<std::string> argv_s{CVTL_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(out_path.c_str(), "w", stdout) || !freopen(err_path.c_str(), "w", stderr)) _exit(127);
+        for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execve(argv[0], argv.data(), environ);
+        _exit(127);
+    }
+    int status = 0;
+    if (kill_after_ms > 0) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
+        while (waitpid(pid, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    } else {
+        waitpid(pid, &status, 0);
+    }
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    r.out = read_file(out_path);
+    r.err = read_file(err_path);
+    return r;
+}
+
+}  // namespace cvtl::test

@@ -1,0 +1,179 @@
+#include "pipeline/cache_format.hpp"
+#include "pipeline/cache_info.hpp"
+#include "pipeline/cache_writer.hpp"
+#include "plugin/error.hpp"
+#include "support/fixtures.hpp"
+#include "support/reference.hpp"
+
+#include <doctest/doctest.h>
+
+#include <opencv2/core.hpp>
+
+using namespace cvtl;
+
+namespace {
+
+CacheConfig small_config(const std::string& dtype = "f32", bool compress = false) {
+    CacheConfig c;
+    c.model_sha256 = std::string(64, 'a');
+    c.model_file = "model.onnx";
+    c.preprocess = make_preprocessing("torchvision", 32);
+    c.taps = {{"pool5", "onnx_node!pool", {4, 2, 2}}, {"fc7", "onnx_node!relu", {6}}};
+    c.dtype = dtype;
+    c.compress = compress;
+    c.dataset = "data";
+    c.dataset_fingerprint = "fp";
+    c.dataset_size = 10;
+    c.classes = {"cat", "dog"};
+    return c;
+}
+
+CacheRows rows_for(int first, int n, cv::RNG& rng) {
+    CacheRows r;
+    r.inputs = n;
+    for (int i = first; i < first + n; ++i) {
+        r.paths.push_back("img" + std::to_string(i) + ".jpg");
+        r.labels.push_back(i % 2);
+        r.splits.push_back(static_cast<std::uint8_t>(i % 3 == 0));
+    }
+    cv::Mat pool5(std::vector<int>{n, 4, 2, 2}, CV_32F), fc7(std::vector<int>{n, 6}, CV_32F);
+    rng.fill(pool5, cv::RNG::UNIFORM, -3, 3);
+    rng.fill(fc7, cv::RNG::UNIFORM, 0, 5);
+    r.taps = {pool5, fc7};
+    return r;
+}
+
+}  // namespace
+
+TEST_SUITE("unit") {
+
+TEST_CASE("cache round trip of rows and labels and splits and classes and metadata") {
+    for (const std::string dtype : {"f32", "f16"}) {
+        for (bool compress : {false, true}) {
+            CAPTURE(dtype);
+            CAPTURE(compress);
+            test::TempDir dir;
+            const std::string path = dir / "c.h5";
+            cv::RNG rng(1);
+            const CacheRows a = rows_for(0, 6, rng), b = rows_for(6, 4, rng);
+            {
+                CacheWriter w(path, small_config(dtype, compress), false);
+                CHECK(w.state() == CacheWriter::State::Created);
+                w.append(a);
+                w.append(b);
+                w.finish();
+            }
+            const CacheInfo info = read_cache_info(path);
+            CHECK(info.complete);
+            CHECK(info.rows == 10);
+            CHECK(info.consumed == 10);
+            CHECK(info.classes == std::vector<std::string>{"cat", "dog"});
+            CHECK(info.counts[0][0] + info.counts[0][1] == 5);
+            CHECK(info.attributes.at("dtype") == dtype);
+            CHECK(info.attributes.at("preprocess").at("preset") == "torchvision");
+            REQUIRE(info.taps.size() == 2);
+            CHECK(info.taps[0].dims == std::vector<std::uint64_t>{10, 4, 2, 2});
+            CHECK(info.taps[0].dtype == dtype);
+
+            const cv::Mat pool5 = test::read_tensor(path, "/taps/pool5");
+            const double tolerance = dtype == "f16" ? 3 * 0.001 : 0.0;  // half: 11-bit mantissa, |x| <= 5
+            CHECK(test::diff(pool5({cv::Range(0, 6), cv::Range::all(), cv::Range::all(), cv::Range::all()}).clone(), a.taps[0]).max_abs <= tolerance);
+            CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(6, 10).clone(), b.taps[1]).max_abs <= tolerance);
+            const auto paths = test::read_string_list(path, cache::kSamplesPath);
+            CHECK(paths.front() == "img0.jpg");
+            CHECK(paths.back() == "img9.jpg");
+        }
+    }
+}
+
+TEST_CASE("chunks hold whole samples and aim at 64 KiB - 1 MiB") {
+    test::TempDir dir;
+    CacheConfig c = small_config();
+    c.dataset_size = 100000;
+    c.taps = {{"pool4", "l", {512, 14, 14}}, {"pool5", "l", {512, 7, 7}}, {"fc7", "l", {4096}}, {"input", "", {3, 224, 224}}};
+    { CacheWriter w(dir / "c.h5", c, false); }
+    for (const auto& t : read_cache_info(dir / "c.h5").taps) {
+        CAPTURE(t.name);
+        std::uint64_t bytes = 4;
+        for (size_t i = 1; i < t.chunk.size(); ++i) {
+            CHECK(t.chunk[i] == t.dims[i]);
+            bytes *= t.chunk[i];
+        }
+        bytes *= t.chunk[0];
+        CHECK(bytes >= 64 * 1024);
+        CHECK(bytes <= 1024 * 1024);
+    }
+}
+
+TEST_CASE("a cache from another model or preprocessing or tap set is refused and left intact") {
+    test::TempDir dir;
+    const std::string path = dir / "c.h5";
+    cv::RNG rng(2);
+    {
+        CacheWriter w(path, small_config(), false);
+        w.append(rows_for(0, 3, rng));
+    }
+    const std::string before = test::read_file(path);
+    CacheConfig other_model = small_config();
+    other_model.model_sha256 = std::string(64, 'b');
+    CHECK_THROWS_WITH_AS(CacheWriter(path, other_model, false), doctest::Contains("was made with another model"), Error);
+    CacheConfig other_pre = small_config();
+    other_pre.preprocess = make_preprocessing("caffe", 32);
+    CHECK_THROWS_WITH_AS(CacheWriter(path, other_pre, false), doctest::Contains("another preprocessing"), Error);
+    CacheConfig other_taps = small_config();
+    other_taps.taps.pop_back();
+    CHECK_THROWS_WITH_AS(CacheWriter(path, other_taps, false), doctest::Contains("another set of taps"), Error);
+    CacheConfig other_data = small_config();
+    other_data.dataset_fingerprint = "changed";
+    CHECK_THROWS_WITH_AS(CacheWriter(path, other_data, false), doctest::Contains("another dataset"), Error);
+    CHECK(test::read_file(path) == before);
+}
+
+TEST_CASE("files that are not caches are not touched") {
+    test::TempDir dir;
+    test::write_file(dir / "notes.h5", "some text the user cares about");
+    CHECK_THROWS_WITH_AS(CacheWriter(dir / "notes.h5", small_config(), false), doctest::Contains("is not an HDF5 cache"), Error);
+    CHECK(test::read_file(dir / "notes.h5") == "some text the user cares about");
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "notes.h5"), doctest::Contains("not an HDF5 file"), Error);
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "missing.h5"), doctest::Contains("does not exist"), Error);
+}
+
+TEST_CASE("reopening an unfinished cache resumes at its last commit") {
+    test::TempDir dir;
+    const std::string path = dir / "c.h5";
+    cv::RNG rng(3);
+    const CacheRows a = rows_for(0, 4, rng), b = rows_for(4, 4, rng);
+    {
+        CacheWriter w(path, small_config(), false);
+        w.append(a);
+    }
+    {
+        CacheWriter w(path, small_config(), false);
+        CHECK(w.state() == CacheWriter::State::Resumed);
+        CHECK(w.done() == 4);
+        CHECK(w.next_input() == 4);
+        w.append(b);
+        w.finish();
+    }
+    {
+        CacheWriter w(path, small_config(), false);
+        CHECK(w.state() == CacheWriter::State::AlreadyComplete);
+    }
+    CHECK(test::read_tensor(path, "/taps/fc7").size[0] == 8);
+    CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(4, 8).clone(), b.taps[1]).max_abs == 0);
+}
+
+TEST_CASE("a truncated cache file gives a clear error") {
+    test::TempDir dir;
+    cv::RNG rng(4);
+    {
+        CacheWriter w(dir / "c.h5", small_config(), false);
+        w.append(rows_for(0, 4, rng));
+        w.finish();
+    }
+    const std::string bytes = test::read_file(dir / "c.h5");
+    test::write_file(dir / "cut.h5", bytes.substr(0, bytes.size() / 3));
+    CHECK_THROWS_AS(read_cache_info(dir / "cut.h5"), Error);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,60 @@
+// The cvtl binary as scripts see it: exit codes, one-line errors, output that names things.
+#include "support/fixtures.hpp"
+#include "support/subprocess.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+using namespace cvtl;
+
+namespace {
+
+bool one_line_error(const test::RunResult& r) {
+    return r.exit_code != 0 && std::count(r.err.begin(), r.err.end(), '\n') == 1 && r.err.rfind("cvtl: ", 0) == 0;
+}
+
+}  // namespace
+
+TEST_SUITE("unit") {
+
+TEST_CASE("cvtl inspect prints taps and shapes and layer ranges and parameters") {
+    const auto r = test::run_cvtl({"inspect", test::fixture("tiny_vgg16.onnx")});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("pool5   16x2x2") != std::string::npos);
+    CHECK(r.out.find("onnx_node!/features/features.30/MaxPool") != std::string::npos);
+    CHECK(r.out.find("block5") != std::string::npos);
+    CHECK(r.out.find("total") != std::string::npos);
+    CHECK(r.out.find("24,169") != std::string::npos);  // every stored value of the model
+}
+
+TEST_CASE("errors are one line on stderr with a non-zero exit") {
+    CHECK(one_line_error(test::run_cvtl({"inspect", test::fixture("not_vgg.onnx")})));
+    CHECK(one_line_error(test::run_cvtl({"inspect", "/nonexistent/model.onnx"})));
+    CHECK(one_line_error(test::run_cvtl({"cache", "/nonexistent/cache.h5"})));
+    test::TempDir dir;
+    CHECK(one_line_error(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx"), test::fixture("images"), "-o",
+                                         dir / "c.h5", "--mean", "1,2"})));
+    CHECK(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx")}).exit_code != 0);  // missing DATA and -o
+}
+
+TEST_CASE("cvtl extract then cvtl cache show the summary and contents") {
+    test::TempDir dir;
+    const auto r = test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o", dir / "c.h5",
+                                   "--taps", "pool5,fc7,logits", "--preset", "caffe", "--val-fraction", "0.5"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("extracted 12 images (0 skipped)") != std::string::npos);
+    CHECK(r.out.find("images/s") != std::string::npos);
+    CHECK(r.err.empty());  // no progress line when stderr is not a terminal
+    const auto again = test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o",
+                                       dir / "c.h5", "--taps", "pool5,fc7,logits", "--preset", "caffe", "--val-fraction", "0.5"});
+    CHECK(again.out.find("already complete") != std::string::npos);
+    const auto c = test::run_cvtl({"cache", dir / "c.h5"});
+    REQUIRE(c.exit_code == 0);
+    CHECK(c.out.find("complete") != std::string::npos);
+    CHECK(c.out.find("logits  f32   12x3") != std::string::npos);
+    CHECK(c.out.find("cat                         2        2        0") != std::string::npos);
+    CHECK(c.out.find("\"preset\":\"caffe\"") != std::string::npos);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,101 @@
+#include "pipeline/dataset.hpp"
+#include "plugin/error.hpp"
+#include "support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/filesystem.hpp>
+
+#include <map>
+
+using namespace cvtl;
+namespace fs = boost::filesystem;
+
+namespace {
+
+void make_tree(const std::string& root, const std::map<std::string, int>& counts) {
+    for (const auto& [cls, n] : counts) {
+        fs::create_directories(root + "/" + cls);
+        for (int i = 0; i < n; ++i) test::write_file(root + "/" + cls + "/" + std::to_string(i) + ".jpg", "x");
+    }
+}
+
+}  // namespace
+
+TEST_SUITE("unit") {
+
+TEST_CASE("a class-per-folder tree scans in a deterministic order") {
+    const Dataset d = scan_dataset(test::fixture("images"), {0.0, 0});
+    REQUIRE(d.classes == std::vector<std::string>{"cat", "dog", "fish"});
+    REQUIRE(d.samples.size() == 12);
+    CHECK(d.samples[0].path == "cat/img0.jpg");
+    CHECK(d.samples[11].path == "fish/img3.png");
+    CHECK(d.samples[4].label == 1);
+    CHECK(d.file(d.samples[0]) == test::fixture("images") + "/cat/img0.jpg");
+}
+
+TEST_CASE("nested folders and hidden files and non-images and numeric class names") {
+    test::TempDir dir;
+    make_tree(dir.path(), {{"10", 2}, {"2", 2}});
+    fs::create_directories(dir / "2/sub");
+    test::write_file(dir / "2/sub/a.PNG", "x");
+    test::write_file(dir / "2/.hidden.jpg", "x");
+    test::write_file(dir / "2/notes.txt", "x");
+    const Dataset d = scan_dataset(dir.path(), {0.0, 0});
+    CHECK(d.classes == std::vector<std::string>{"2", "10"});  // numeric order
+    CHECK(d.samples.size() == 5);
+    CHECK(d.samples[2].path == "2/sub/a.PNG");
+}
+
+TEST_CASE("the validation split is seeded and stratified and stable") {
+    test::TempDir dir;
+    make_tree(dir.path(), {{"a", 50}, {"b", 20}});
+    const Dataset d1 = scan_dataset(dir.path(), {0.2, 7});
+    const Dataset d2 = scan_dataset(dir.path(), {0.2, 7});
+    const Dataset d3 = scan_dataset(dir.path(), {0.2, 8});
+    int val_a = 0, val_b = 0;
+    for (const auto& s : d1.samples) (s.label == 0 ? val_a : val_b) += s.split == Split::Val;
+    CHECK(val_a == 10);
+    CHECK(val_b == 4);
+    CHECK(d1.fingerprint() == d2.fingerprint());
+    CHECK(d1.fingerprint() != d3.fingerprint());
+    CHECK_THROWS_AS(scan_dataset(dir.path(), {1.0, 0}), Error);
+}
+
+TEST_CASE("CSV lists with header and splits and labels by name") {
+    test::TempDir dir;
+    test::write_file(dir / "list.csv", "path,label,split\nx/1.jpg,dog,train\nx/2.jpg,cat,val\n/abs/3.jpg,dog,test\n");
+    const Dataset d = scan_dataset(dir / "list.csv", {0.5, 0});
+    REQUIRE(d.classes == std::vector<std::string>{"cat", "dog"});
+    REQUIRE(d.samples.size() == 3);
+    CHECK(d.samples[0].path == "x/2.jpg");  // grouped by class, file order kept inside a class
+    CHECK(d.samples[0].split == Split::Val);
+    CHECK(d.samples[2].split == Split::Test);
+    CHECK(d.file(d.samples[0]) == dir.path() + "/x/2.jpg");
+    CHECK(d.file(d.samples[2]) == "/abs/3.jpg");
+
+    test::write_file(dir / "nosplit.csv", "a.jpg,0\nb.jpg,1\nc.jpg,0\nd.jpg,0\n");
+    const Dataset n = scan_dataset(dir / "nosplit.csv", {0.5, 0});
+    int val = 0;
+    for (const auto& s : n.samples) val += s.split == Split::Val;
+    CHECK(val == 2);  // class 0: round(1.5) = 2 of 3; class 1 keeps its only sample for training
+}
+
+TEST_CASE("unusable datasets are refused with the place to fix") {
+    test::TempDir dir;
+    make_tree(dir / "data", {{"cat", 2}, {"dog", 0}});
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "data", {0.1, 0}),
+                         doctest::Contains(("class folder " + (dir / "data") + "/dog holds no images").c_str()), Error);
+    fs::create_directories(dir / "flat");
+    test::write_file(dir / "flat/a.jpg", "x");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "flat", {0.1, 0}), doctest::Contains("has no class subfolders"), Error);
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "nope", {0.1, 0}), doctest::Contains("does not exist"), Error);
+    test::write_file(dir / "bad.csv", "a.jpg,cat\nb.jpg\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "bad.csv", {0.1, 0}), doctest::Contains("bad.csv line 2"), Error);
+    test::write_file(dir / "mixed.csv", "a.jpg,cat,train\nb.jpg,cat\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "mixed.csv", {0.1, 0}), doctest::Contains("give it on every row"), Error);
+    test::write_file(dir / "split.csv", "a.jpg,cat,holdout\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "split.csv", {0.1, 0}), doctest::Contains("unknown split 'holdout'"), Error);
+}
+
+}  // TEST_SUITE

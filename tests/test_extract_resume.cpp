@@ -1,0 +1,96 @@
+// Interrupted extractions: the re-run resumes and the cache ends up with the same content as an
+// uninterrupted run. The job is really killed: by a test hook at the worst moment (after the data
+// flush, before the progress commit) and by SIGKILL at an arbitrary moment.
+#include "pipeline/cache_format.hpp"
+#include "pipeline/cache_info.hpp"
+#include "support/fixtures.hpp"
+#include "support/reference.hpp"
+#include "support/subprocess.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/filesystem.hpp>
+
+#include <chrono>
+
+using namespace cvtl;
+
+namespace {
+
+// 120 images: the fixture tree copied ten times.
+std::string make_dataset(const test::TempDir& dir) {
+    const std::string data = dir / "data";
+    for (int copy = 0; copy < 10; ++copy) {
+        const std::string tmp = dir / ("copy" + std::to_string(copy));
+        test::copy_fixture_images(tmp);
+        for (const char* cls : {"cat", "dog", "fish"})
+            for (boost::filesystem::directory_iterator it(tmp + "/" + cls), end; it != end; ++it) {
+                boost::filesystem::create_directories(data + "/" + cls);
+                boost::filesystem::rename(it->path(), data + "/" + cls + "/c" + std::to_string(copy) + "_" +
+                                                          it->path().filename().string());
+            }
+    }
+    return data;
+}
+
+std::vector<std::string> extract_args(const std::string& data, const std::string& cache) {
+    return {"extract", test::fixture("tiny_vgg16.onnx"), data, "-o", cache, "--taps", "pool3,pool5,fc6",
+            "--batch", "2", "--threads", "2", "--dtype", "f16"};
+}
+
+void check_same_content(const std::string& a, const std::string& b) {
+    for (const std::string tap : {"pool3", "pool5", "fc6"}) {
+        CAPTURE(tap);
+        CHECK(test::diff(test::read_tensor(a, "/taps/" + tap), test::read_tensor(b, "/taps/" + tap)).max_abs == 0);
+    }
+    CHECK(test::read_string_list(a, cache::kSamplesPath) == test::read_string_list(b, cache::kSamplesPath));
+    CHECK(test::diff(test::read_tensor(a, cache::kSamplesSplit), test::read_tensor(b, cache::kSamplesSplit)).max_abs == 0);
+    CHECK(test::diff(test::read_tensor(a, cache::kSamplesLabel), test::read_tensor(b, cache::kSamplesLabel)).max_abs == 0);
+}
+
+}  // namespace
+
+TEST_SUITE("slow") {
+
+TEST_CASE("killed between the data flush and the progress commit the re-run resumes exactly") {
+    test::TempDir dir;
+    const std::string data = make_dataset(dir);
+    const auto full = test::run_cvtl(extract_args(data, dir / "full.h5"));
+    REQUIRE(full.exit_code == 0);
+
+    const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_DIE_BEFORE_COMMIT=12"});
+    REQUIRE(killed.exit_code == 86);
+    const CacheInfo partial = read_cache_info(dir / "part.h5");
+    CHECK_FALSE(partial.complete);
+    CHECK(partial.rows == 10);  // five batches committed; the sixth was written but not committed
+
+    const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"));
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(resumed.out.find("resumed after 10") != std::string::npos);
+    CHECK(read_cache_info(dir / "part.h5").complete);
+    check_same_content(dir / "full.h5", dir / "part.h5");
+}
+
+TEST_CASE("killed by SIGKILL mid-run the re-run finishes the same cache") {
+    test::TempDir dir;
+    const std::string data = make_dataset(dir);
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
+    const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    // Kill each run at 70% of an uninterrupted run's time until one gets to finish.
+    int kills = 0;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        const auto r = test::run_cvtl(extract_args(data, dir / "part.h5"), {}, static_cast<int>(full_ms * 7 / 10));
+        if (r.exit_code == 0) break;
+        REQUIRE(r.exit_code == -9);
+        ++kills;
+    }
+    CHECK(kills >= 1);
+    const auto last = test::run_cvtl(extract_args(data, dir / "part.h5"));
+    INFO(last.err);
+    REQUIRE(last.exit_code == 0);
+    CHECK(read_cache_info(dir / "part.h5").complete);
+    check_same_content(dir / "full.h5", dir / "part.h5");
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,56 @@
+#include "pipeline/image_decode.hpp"
+#include "support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+using namespace cvtl;
+
+TEST_SUITE("unit") {
+
+TEST_CASE("gray and alpha and 16-bit images become 8-bit BGR") {
+    cv::Mat gray(4, 5, CV_8UC1, cv::Scalar(7));
+    cv::Mat bgra(4, 5, CV_8UC4, cv::Scalar(1, 2, 3, 200));
+    cv::Mat deep(4, 5, CV_16UC3, cv::Scalar(0, 257 * 10, 65535));
+    for (const cv::Mat& m : {gray, bgra, deep}) CHECK(to_bgr8(m).type() == CV_8UC3);
+    CHECK(to_bgr8(gray).at<cv::Vec3b>(0, 0) == cv::Vec3b(7, 7, 7));
+    CHECK(to_bgr8(bgra).at<cv::Vec3b>(0, 0) == cv::Vec3b(1, 2, 3));
+    CHECK(to_bgr8(deep).at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 10, 255));
+}
+
+TEST_CASE("every fixture image decodes") {
+    for (const char* f : {"images/cat/img0.jpg", "images/cat/img1.png", "images/cat/img2.png", "images/cat/img3.png"}) {
+        std::string reason;
+        cv::Mat m = read_bgr8(test::fixture(f), reason);
+        CHECK(m.type() == CV_8UC3);
+        CHECK(reason.empty());
+    }
+}
+
+TEST_CASE("unreadable files give a reason instead of an image") {
+    test::TempDir dir;
+    std::string reason;
+    CHECK(read_bgr8(dir / "missing.jpg", reason).empty());
+    CHECK(reason.find("cannot be read") != std::string::npos);
+
+    test::write_file(dir / "empty.png", "");
+    CHECK(read_bgr8(dir / "empty.png", reason).empty());
+    CHECK(reason == "is empty");
+
+    test::write_file(dir / "text.jpg", "definitely not an image");
+    CHECK(read_bgr8(dir / "text.jpg", reason).empty());
+    CHECK(reason.find("cannot be decoded") != std::string::npos);
+
+    // libjpeg would decode this with gray filler and a warning; cvtl skips it.
+    const std::string jpeg = test::read_file(test::fixture("images/cat/img0.jpg"));
+    test::write_file(dir / "cut.jpg", jpeg.substr(0, jpeg.size() * 2 / 3));
+    CHECK(read_bgr8(dir / "cut.jpg", reason).empty());
+    CHECK(reason == "is a truncated JPEG");
+
+    const std::string png = test::read_file(test::fixture("images/cat/img1.png"));
+    test::write_file(dir / "cut.png", png.substr(0, png.size() / 2));
+    CHECK(read_bgr8(dir / "cut.png", reason).empty());
+}
+
+}  // TEST_SUITE

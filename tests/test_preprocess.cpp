@@ -1,0 +1,85 @@
+#include "pipeline/image_decode.hpp"
+#include "pipeline/preprocess.hpp"
+#include "plugin/error.hpp"
+#include "support/fixtures.hpp"
+#include "support/reference.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace cvtl;
+
+namespace {
+
+// The fixture images through `pre`, stacked as [N, 3, S, S].
+cv::Mat preprocess_fixtures(const Preprocessing& pre, const std::vector<std::string>& files) {
+    const int S = pre.size;
+    cv::Mat out(std::vector<int>{static_cast<int>(files.size()), 3, S, S}, CV_32F);
+    for (size_t i = 0; i < files.size(); ++i) {
+        std::string reason;
+        cv::Mat image = read_bgr8(test::fixture("images/" + files[i]), reason);
+        REQUIRE(reason.empty());
+        preprocess_image(image, pre, out.ptr<float>() + i * 3 * S * S);
+    }
+    return out;
+}
+
+std::vector<std::string> fixture_files() {
+    return nlohmann::json::parse(test::read_root_string(test::fixture("extract.ref.h5"), "paths")).get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+TEST_SUITE("parity") {
+
+TEST_CASE("each preset matches the reference implementation of DESIGN.md") {
+    // Fixture images include gray, alpha and 16-bit PNGs and landscape/portrait sizes.
+    for (const std::string preset : {"torchvision", "caffe", "raw"}) {
+        CAPTURE(preset);
+        const cv::Mat ours = preprocess_fixtures(make_preprocessing(preset, 64), fixture_files());
+        const test::Diff d = test::diff(ours, test::read_tensor(test::fixture("extract.ref.h5"), preset + "/input"));
+        // caffe values span about [-124, 152]; float32 rounding of x*a+b vs (x-m)/s stays far below this.
+        CHECK(d.max_abs <= (preset == "caffe" ? 1e-4 : 1e-5));
+    }
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+TEST_CASE("--mean and --std override the preset in its own order and scale") {
+    const Preprocessing p = make_preprocessing("torchvision", 32, std::array<double, 3>{0.5, 0.5, 0.5},
+                                               std::array<double, 3>{0.25, 0.5, 1.0});
+    cv::Mat image(40, 40, CV_8UC3, cv::Scalar(0, 128, 255));  // BGR
+    cv::Mat out(std::vector<int>{3, 32, 32}, CV_32F);
+    preprocess_image(image, p, out.ptr<float>());
+    const float* v = out.ptr<float>();
+    CHECK(v[0] == doctest::Approx((1.0 - 0.5) / 0.25));              // R
+    CHECK(v[32 * 32] == doctest::Approx((128 / 255.0 - 0.5) / 0.5));  // G
+    CHECK(v[2 * 32 * 32] == doctest::Approx(-0.5));                  // B
+}
+
+TEST_CASE("preprocessing round-trips through JSON and rejects bad values") {
+    const Preprocessing p = make_preprocessing("caffe", 224);
+    CHECK(Preprocessing::from_json(p.to_json()) == p);
+    CHECK_FALSE(p.rgb);
+    CHECK_THROWS_WITH_AS(make_preprocessing("imagenet", 224), doctest::Contains("unknown preprocessing preset"), Error);
+    CHECK_THROWS_AS(make_preprocessing("raw", 224, std::nullopt, std::array<double, 3>{1, 0, 1}), Error);
+    CHECK_THROWS_AS(make_preprocessing("raw", 2), Error);
+}
+
+TEST_CASE("the torchvision resize keeps the aspect ratio and crops the centre") {
+    // A 100x50 image: shorter side 50 -> round(32*256/224) = 37, longer 74; crop offset (74-32)/2 = 21.
+    cv::Mat image(50, 100, CV_8UC3, cv::Scalar(0, 0, 0));
+    image.colRange(0, 50).setTo(cv::Scalar(255, 255, 255));
+    cv::Mat out(std::vector<int>{3, 32, 32}, CV_32F);
+    preprocess_image(image, make_preprocessing("raw", 32), out.ptr<float>());
+    CHECK(out.ptr<float>()[0] == doctest::Approx(1.0));   // raw stretches: left half white
+    Preprocessing tv = make_preprocessing("torchvision", 32, std::array<double, 3>{0, 0, 0}, std::array<double, 3>{1, 1, 1});
+    preprocess_image(image, tv, out.ptr<float>());
+    CHECK(out.ptr<float>()[0] == doctest::Approx(1.0));   // column 21 of 74 is still in the white half
+    CHECK(out.ptr<float>()[31] == doctest::Approx(0.0));  // column 52 is black
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,86 @@
+// cvtl extract MODEL DATA -o CACHE.h5: run the frozen network once and cache its taps in HDF5.
+#include "tools/cvtl/commands.hpp"
+
+#include "pipeline/extractor.hpp"
+#include "pipeline/progress.hpp"
+#include "plugin/error.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+namespace cvtl::cli {
+namespace {
+
+struct ExtractArgs {
+    ExtractOptions options;
+    std::string taps = "pool4,pool5", mean, std;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty()) items.push_back(item);
+    return items;
+}
+
+void run(ExtractArgs& args) {
+    ExtractOptions& o = args.options;
+    o.taps = split_list(args.taps);
+    if (!args.mean.empty()) o.mean = parse_triplet(args.mean, "--mean");
+    if (!args.std.empty()) o.std = parse_triplet(args.std, "--std");
+
+    std::unique_ptr<Progress> progress;
+    ExtractEvents events;
+    events.warn = [&](const std::string& line) {
+        if (progress) progress->finish();
+        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
+    };
+    events.progress = [&](std::int64_t done, std::int64_t total) {
+        if (!progress) progress = std::make_unique<Progress>("extract", total, done);
+        progress->update(done);
+    };
+    const ExtractSummary s = run_extraction(o, events);
+    if (progress) progress->finish();
+    if (s.already_complete) {
+        std::printf("%s is already complete (%s samples); nothing to do (pass --force to extract again)\n",
+                    o.output.c_str(), group_digits(s.rows).c_str());
+        return;
+    }
+    const double rate = s.seconds > 0 ? static_cast<double>(s.images + s.skipped) / s.seconds : 0.0;
+    std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s]\n",
+                group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
+                s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
+                human_bytes(static_cast<double>(s.bytes_written)).c_str(), o.output.c_str(), s.backend.c_str());
+}
+
+}  // namespace
+
+void add_extract(CLI::App& app) {
+    auto args = std::make_shared<ExtractArgs>();
+    ExtractOptions& o = args->options;
+    CLI::App* cmd = app.add_subcommand("extract", "Run the source model over a dataset and cache tap activations in HDF5 "
+                                                  "(re-running on an unfinished cache resumes it)");
+    cmd->add_option("MODEL", o.model, "Source model (.onnx, Caffe .prototxt, TensorFlow .pb)")->required();
+    cmd->add_option("DATA", o.data, "Class-per-folder tree DATA/<class>/<image>, or a CSV of path,label[,split]")->required();
+    cmd->add_option("-o,--output", o.output, "Cache file to write (HDF5)")->required();
+    cmd->add_option("--taps", args->taps, "Comma-separated taps: input,pool1..pool5,fc6,fc7,logits")->capture_default_str();
+    cmd->add_option("--preset", o.preset, "Preprocessing: torchvision, caffe or raw")->capture_default_str();
+    cmd->add_option("--size", o.size, "Input size S (default: the model's declared size)");
+    cmd->add_option("--mean", args->mean, "Override the preset's mean A,B,C (its channel order and scale)");
+    cmd->add_option("--std", args->std, "Override the preset's std A,B,C");
+    cmd->add_option("--batch", o.batch, "Images per forward pass")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "Threads for decoding and the network (0: every core)")->capture_default_str();
+    cmd->add_option("--backend", o.backend, "cpu, opencl, cuda or cuda-fp16 (unavailable ones fall back to cpu)")->capture_default_str();
+    cmd->add_option("--dtype", o.dtype, "Storage type of the cached taps: f32 or f16")->capture_default_str();
+    cmd->add_flag("--compress", o.compress, "Store taps with shuffle+deflate (smaller, slower)");
+    cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")->capture_default_str();
+    cmd->add_option("--seed", o.seed, "Seed of the train/val split")->capture_default_str();
+    cmd->add_option("--weights", o.weights, "Caffe .caffemodel when not next to the .prototxt");
+    cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace cvtl::cli

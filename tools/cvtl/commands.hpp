@@ -1,0 +1,23 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <array>
+#include <string>
+
+namespace cvtl::cli {
+
+// One function per subcommand: each registers its options and its callback on `app`.
+void add_inspect(CLI::App& app);
+void add_extract(CLI::App& app);
+void add_cache(CLI::App& app);
+
+// "A,B,C" -> three numbers; throws cvtl::Error naming `flag` otherwise.
+std::array<double, 3> parse_triplet(const std::string& text, const std::string& flag);
+
+// Thousands separators for counts: 25088 -> "25,088".
+std::string group_digits(long long value);
+
+// 1536 -> "1.5 KiB"
+std::string human_bytes(double bytes);
+
+}  // namespace cvtl::cli

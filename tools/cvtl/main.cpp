@@ -1,0 +1,77 @@
+// cvtl: transfer learning on top of OpenCV DNN. A thin dispatcher; each verb lives in cmd_<verb>.cpp.
+#include "tools/cvtl/commands.hpp"
+
+#include "plugin/error.hpp"
+
+#include <cvtl/version.hpp>
+
+#include <opencv2/core.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+namespace cvtl::cli {
+
+std::array<double, 3> parse_triplet(const std::string& text, const std::string& flag) {
+    std::array<double, 3> v{};
+    std::stringstream in(text);
+    std::string item;
+    size_t n = 0;
+    while (std::getline(in, item, ',')) {
+        if (n == 3) break;
+        try {
+            size_t used = 0;
+            v[n] = std::stod(item, &used);
+            if (used != item.size()) throw std::invalid_argument(item);
+        } catch (const std::exception&) {
+            throw Error(flag + " expects three numbers A,B,C, got '" + text + "'");
+        }
+        ++n;
+    }
+    if (n != 3 || std::getline(in, item)) throw Error(flag + " expects three numbers A,B,C, got '" + text + "'");
+    return v;
+}
+
+std::string group_digits(long long value) {
+    std::string s = std::to_string(value < 0 ? -value : value);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+    return value < 0 ? "-" + s : s;
+}
+
+std::string human_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
+}  // namespace cvtl::cli
+
+int main(int argc, char** argv) {
+    CLI::App app{"cvtl: transfer learning for VGG networks on top of OpenCV DNN"};
+    app.set_version_flag("--version", std::string("cvtl ") + cvtl::kVersion + " (OpenCV " + CV_VERSION + ")");
+    app.require_subcommand(1);
+    cvtl::cli::add_inspect(app);
+    cvtl::cli::add_extract(app);
+    cvtl::cli::add_cache(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const cvtl::Error& e) {
+        std::fprintf(stderr, "cvtl: error: %s\n", e.what());
+        return 1;
+    } catch (const cv::Exception& e) {
+        std::fprintf(stderr, "cvtl: OpenCV error: %s\n", e.err.c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cvtl: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

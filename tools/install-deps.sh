@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package cvtl needs to build, test and run its demo.
+# Idempotent: packages already present are left alone.
+#   tools/install-deps.sh            build + tests + demo
+#   tools/install-deps.sh --python   also the Python packages used to regenerate
+#                                    fixtures and run peer benchmarks (never needed by cvtl itself)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libopencv-dev
+  libhdf5-dev
+  libboost-filesystem-dev
+  libtbb-dev
+  doctest-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libdnnl-dev ocl-icd-opencl-dev
+  libopenblas-dev libopenblas0-openmp
+  nlohmann-json3-dev libcli11-dev libssl-dev
+  dataset-fashion-mnist
+)
+if [ "${1:-}" = "--python" ]; then
+  packages+=(python3-torch python3-torchvision python3-onnx python3-h5py python3-opencv python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
