@@ -8,11 +8,12 @@
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
+#include "plugin/parallel_backend.hpp"
 #include "plugin/tap_forward.hpp"
 
 #include <opencv2/core/utility.hpp>
 
-#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
@@ -99,9 +100,9 @@ CacheRows to_rows(Batch& batch, const Dataset& data) {
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
     if (options.batch < 1) throw Error("--batch must be at least 1");
     const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // One thread budget for OpenCV's TBB pool and the pipeline: no oversubscription.
-    oneapi::tbb::global_control limit(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
-    cv::setNumThreads(threads);
+    // One pool of `threads` threads for decoding, the network and the writer (see parallel_backend.hpp).
+    use_shared_tbb_arena_for_opencv(threads);
+    oneapi::tbb::task_arena arena(threads);
 
     SourceModel model = load_model(options.model, options.weights);
     const int size = options.size > 0 ? options.size : model.input_size;
@@ -152,6 +153,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     // bounded, so memory stays flat whatever the dataset size.
     const size_t tokens = static_cast<size_t>(threads) + 2;
     using oneapi::tbb::filter_mode;
+    arena.execute([&] {
     oneapi::tbb::parallel_pipeline(
         tokens,
         oneapi::tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
@@ -190,6 +192,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
                                         batch->reasons[i]);
                 if (events.progress) events.progress(writer.next_input(), total);
             }));
+    });
 
     writer.finish();
     summary.rows = writer.done();

@@ -6,18 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace cvtl {
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("cannot read model " + path + ": no such file or no permission");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
 
 std::string first_line(const std::string& text) {
     // cv::Exception messages carry file/line prefixes; keep the informative part on one line.
@@ -43,12 +34,17 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
     try {
         if (ext == ".onnx") {
             model.format = "onnx";
-            const std::string bytes = read_file(path);
-            model.sha256 = sha256_bytes(bytes);
-            OnnxRepair repaired = repair_onnx(bytes, path);
+            model.sha256 = sha256_file(path);
+            OnnxRepair repaired;
+            {
+                std::ifstream in(path, std::ios::binary);
+                if (!in) throw Error("cannot read model " + path + ": no permission");
+                repaired = repair_onnx(in, path);
+            }
             model.input_size = repaired.input_size;
             model.repaired_nodes = repaired.replaced_nodes;
-            model.net = cv::dnn::readNetFromONNX(repaired.bytes.data(), repaired.bytes.size());
+            model.net = repaired.bytes.empty() ? cv::dnn::readNetFromONNX(path)
+                                               : cv::dnn::readNetFromONNX(repaired.bytes.data(), repaired.bytes.size());
         } else if (ext == ".prototxt") {
             model.format = "caffe";
             std::string caffemodel = weights;

@@ -8,9 +8,9 @@
 
 namespace cvtl {
 
-OnnxRepair repair_onnx(const std::string& bytes, const std::string& path_for_errors) {
+OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     onnx::ModelProto model;
-    if (!model.ParseFromString(bytes))
+    if (!model.ParseFromIstream(&in))
         throw Error("cannot parse " + path_for_errors + " as ONNX: the file is truncated or not an ONNX model");
 
     OnnxRepair result;
@@ -45,9 +45,7 @@ OnnxRepair repair_onnx(const std::string& bytes, const std::string& path_for_err
         ++result.replaced_nodes;
     }
 
-    if (result.replaced_nodes == 0) {
-        result.bytes = bytes;
-    } else if (!model.SerializeToString(&result.bytes)) {
+    if (result.replaced_nodes > 0 && !model.SerializeToString(&result.bytes)) {
         throw Error("cannot re-serialize " + path_for_errors + " after repairing its Identity nodes");
     }
     return result;

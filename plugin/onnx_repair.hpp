@@ -1,10 +1,11 @@
 #pragma once
+#include <istream>
 #include <string>
 
 namespace cvtl {
 
 struct OnnxRepair {
-    std::string bytes;       // the serialized model, repaired or as it was
+    std::string bytes;       // the repaired serialized model; empty when nothing needed repair
     int replaced_nodes = 0;  // Identity nodes replaced by initializer copies
     int input_size = 0;      // spatial size of the first graph input when square and fixed, else 0
 };
@@ -13,6 +14,8 @@ struct OnnxRepair {
 // initialised torchvision VGG) into Identity nodes, which OpenCV 4.6's importer refuses
 // (`inputs.size()` assertion). Each Identity whose input is an initializer becomes a copy of
 // that initializer under the Identity's output name, so cv::dnn sees plain constants.
-OnnxRepair repair_onnx(const std::string& bytes, const std::string& path_for_errors);
+// Reads the model from `in`; the parsed graph is freed before returning, so a large model is held
+// in memory once at a time.
+OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors);
 
 }  // namespace cvtl

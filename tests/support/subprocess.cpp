@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -14,7 +13,8 @@ extern char** environ;
 
 namespace cvtl::test {
 
-RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env, int kill_after_ms) {
+RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                   const std::function<bool()>& kill_when) {
     TempDir capture;
     const std::string out_path = capture / "out", err_path = capture / "err";
     std::vector<std::string> argv_s{CVTL_BINARY};
@@ -31,10 +31,9 @@ RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::
         _exit(127);
     }
     int status = 0;
-    if (kill_after_ms > 0) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
+    if (kill_when) {
         while (waitpid(pid, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline) {
+            if (kill_when()) {
                 kill(pid, SIGKILL);
                 waitpid(pid, &status, 0);
                 break;

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,9 @@ struct RunResult {
 };
 
 // Runs the cvtl binary with `args` (no shell), extra environment entries "NAME=value", and
-// captures its output. `kill_after_ms` > 0 sends SIGKILL after that many milliseconds.
+// captures its output. When `kill_when` is given it is polled every 2 ms while the process runs,
+// and the process gets SIGKILL as soon as it returns true.
 RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-                   int kill_after_ms = 0);
+                   const std::function<bool()>& kill_when = {});
 
 }  // namespace cvtl::test
