@@ -102,4 +102,9 @@ hsize_t rows(const H5::DataSet& ds) {
 
 void quiet_errors() { H5::Exception::dontPrint(); }
 
+std::mutex& library_mutex() {
+    static std::mutex m;
+    return m;
+}
+
 }  // namespace cvtl::h5

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -20,6 +21,9 @@ RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::
     std::vector<std::string> argv_s{CVTL_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
 
+    // Flush first, or the child's freopen would write the parent's buffered output a second time.
+    std::fflush(stdout);
+    std::fflush(stderr);
     const pid_t pid = fork();
     if (pid == 0) {
         if (!freopen(out_path.c_str(), "w", stdout) || !freopen(err_path.c_str(), "w", stderr)) _exit(127);

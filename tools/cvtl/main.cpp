@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     cvtl::cli::add_inspect(app);
     cvtl::cli::add_extract(app);
     cvtl::cli::add_cache(app);
+    cvtl::cli::add_train(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

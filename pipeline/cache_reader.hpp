@@ -1,0 +1,48 @@
+#pragma once
+// Reads a complete activation cache for training: labels, splits and rows of one tap.
+#include "pipeline/cache_info.hpp"
+
+#include <opencv2/core.hpp>
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+class CacheReader {
+public:
+    // Opens `path` for `tap`. Throws cvtl::Error naming the file when it is not a complete cvtl
+    // cache or lacks the tap (listing the taps it has and how to add one).
+    CacheReader(const std::string& path, const std::string& tap);
+
+    const CacheInfo& info() const { return info_; }
+    const std::string& path() const { return info_.path; }
+    const std::string& tap() const { return tap_; }
+    const std::vector<int>& sample_shape() const { return sample_shape_; }   // [C, H, W] or [D]
+    size_t sample_values() const;
+    std::int64_t rows() const { return info_.rows; }
+    std::int64_t rows_per_chunk() const { return chunk_rows_; }
+    const std::vector<std::int32_t>& labels() const { return labels_; }
+    const std::vector<std::uint8_t>& splits() const { return splits_; }
+
+    // Rows [begin, begin + count) as float32 [count, sample...]; float16 caches are widened.
+    // Thread-safe with respect to other HDF5 users (takes h5::library_mutex()).
+    cv::Mat read_rows(std::int64_t begin, std::int64_t count);
+
+private:
+    CacheInfo info_;
+    std::string tap_;
+    std::vector<int> sample_shape_;
+    std::int64_t chunk_rows_ = 1;
+    bool half_ = false;
+    std::vector<std::int32_t> labels_;
+    std::vector<std::uint8_t> splits_;
+    std::unique_ptr<H5::H5File> file_;
+    H5::DataSet data_;
+};
+
+}  // namespace cvtl

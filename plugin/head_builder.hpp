@@ -1,0 +1,54 @@
+#pragma once
+// Translates the part of a source VGG above a tap into a trainable Network, weights copied exactly.
+#include "plugin/block_map.hpp"
+#include "plugin/network.hpp"
+
+#include <opencv2/dnn.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+struct HeadOptions {
+    std::string from_tap = "pool5";  // the network starts after this tap
+    int classes = 0;                 // size of the new output layer
+    float dropout = 0.5f;            // after each hidden fully connected layer, as torchvision's VGG
+    std::uint64_t seed = 0;          // dropout streams
+    bool keep_source_output = false; // keep the model's own output layer (its classes, its weights)
+};
+
+// Initial values for a network's parameters and batch-norm statistics, by "layer.param" name
+// ("block5.conv1.weights", "block1.bn1.running_mean", ...).
+using WeightMap = std::map<std::string, cv::Mat>;
+
+struct Head {
+    NetworkSpec spec;
+    WeightMap source_weights;        // every layer taken from the source model
+    std::vector<std::string> new_layers;  // layers with no source weights (the new output layer, a probe)
+};
+
+// Walks the cv::dnn layers after `options.from_tap` up to the last fully connected layer and
+// translates each (convolution, batch norm, ReLU, max/average pooling, flatten, fully connected);
+// the last fully connected layer is replaced by a new one with `options.classes` outputs.
+// Throws cvtl::Error naming the layer when something cannot be translated.
+Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& options);
+
+// A linear probe: flatten (when the tap is spatial) and one new fully connected layer.
+Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shape, int classes);
+
+// Fresh initial values as torchvision initialises VGG, drawn from `seed`: convolutions He-normal
+// (fan-out, ReLU gain), biases 0, fully connected N(0, 0.01), batch norm gamma 1, beta 0,
+// running mean 0, running var 1. Covers every parameter of `spec`.
+WeightMap fresh_weights(const NetworkSpec& spec, std::uint64_t seed);
+
+// Copies `weights` into the network's parameters and batch-norm statistics. Every parameter must be
+// covered and shapes must match; throws cvtl::Error naming the first mismatch.
+void load_weights(Network& network, const WeightMap& weights);
+
+// The network's current parameters and batch-norm statistics (copies).
+WeightMap save_weights(Network& network);
+
+}  // namespace cvtl

@@ -1,0 +1,49 @@
+#include "support/synthetic_cache.hpp"
+
+#include "pipeline/cache_writer.hpp"
+#include "plugin/sha256.hpp"
+
+namespace cvtl::test {
+
+void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) {
+    CacheConfig config;
+    config.model_sha256 = spec.model.empty() ? std::string(64, '0') : sha256_file(spec.model);
+    config.model_file = spec.model;
+    config.preprocess = make_preprocessing("torchvision", 64);
+    for (size_t t = 0; t < spec.taps.size(); ++t) config.taps.push_back({spec.taps[t], "synthetic", spec.shapes[t]});
+    config.dataset = "synthetic";
+    config.dataset_fingerprint = "synthetic-" + std::to_string(spec.seed);
+    config.dataset_size = spec.classes * spec.rows_per_class;
+    for (int c = 0; c < spec.classes; ++c) config.classes.push_back("class" + std::to_string(c));
+
+    cv::RNG rng(static_cast<std::uint64_t>(spec.seed) + 1);
+    CacheWriter writer(path, config, true);
+    for (int c = 0; c < spec.classes; ++c) {
+        CacheRows rows;
+        rows.inputs = spec.rows_per_class;
+        for (int i = 0; i < spec.rows_per_class; ++i) {
+            rows.paths.push_back("class" + std::to_string(c) + "/" + std::to_string(i) + ".png");
+            rows.labels.push_back(c);
+            rows.splits.push_back(i < spec.val_per_class ? 1 : 0);
+        }
+        for (const auto& shape : spec.shapes) {
+            std::vector<int> full{spec.rows_per_class};
+            full.insert(full.end(), shape.begin(), shape.end());
+            cv::Mat values(full, CV_32F);
+            const size_t per_row = values.total() / static_cast<size_t>(spec.rows_per_class);
+            cv::Mat mean(1, static_cast<int>(per_row), CV_32F);
+            rng.fill(mean, cv::RNG::UNIFORM, 0.0, spec.separation);
+            for (int i = 0; i < spec.rows_per_class; ++i) {
+                cv::Mat row(1, static_cast<int>(per_row), CV_32F, values.ptr<float>() + static_cast<size_t>(i) * per_row);
+                rng.fill(row, cv::RNG::NORMAL, 0.0, 1.0);
+                row += mean;
+                cv::max(row, 0.0, row);
+            }
+            rows.taps.push_back(values);
+        }
+        writer.append(rows);
+    }
+    if (spec.complete) writer.finish();
+}
+
+}  // namespace cvtl::test

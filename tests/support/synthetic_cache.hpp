@@ -1,0 +1,23 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace cvtl::test {
+
+struct SyntheticCache {
+    std::string model;                 // fixture model the cache claims to come from ("" : none)
+    std::vector<std::string> taps;     // tap names
+    std::vector<std::vector<int>> shapes;  // one sample's shape per tap
+    int classes = 3;
+    int rows_per_class = 20;
+    int val_per_class = 5;
+    float separation = 3.0f;           // class mean offset in units of the noise
+    int seed = 0;
+    bool complete = true;
+};
+
+// Writes a cache whose classes are separable: each class has its own random mean pattern
+// (non-negative, like post-ReLU activations) plus noise. Rows are grouped by class.
+void write_synthetic_cache(const std::string& path, const SyntheticCache& spec);
+
+}  // namespace cvtl::test

@@ -1,0 +1,162 @@
+#include "pipeline/run_state.hpp"
+#include "pipeline/trainer.hpp"
+#include "plugin/error.hpp"
+#include "support/fixtures.hpp"
+#include "support/synthetic_cache.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/filesystem.hpp>
+
+using namespace cvtl;
+
+namespace {
+
+// A separable 3-class problem on tiny_vgg16's pool5/pool4/fc7 shapes.
+std::string separable_cache(const test::TempDir& dir, bool complete = true) {
+    test::SyntheticCache spec;
+    spec.model = test::fixture("tiny_vgg16.onnx");
+    spec.taps = {"pool4", "pool5", "fc7"};
+    spec.shapes = {{16, 4, 4}, {16, 2, 2}, {32}};
+    spec.rows_per_class = 40;
+    spec.val_per_class = 10;
+    spec.complete = complete;
+    const std::string path = dir / "cache.h5";
+    test::write_synthetic_cache(path, spec);
+    return path;
+}
+
+TrainOptions options_for(const std::string& cache, const std::string& out) {
+    TrainOptions o;
+    o.cache = cache;
+    o.output = out;
+    o.epochs = 12;
+    o.batch = 8;
+    o.threads = 2;
+    o.schedule.base_lr = 0.02;
+    o.seed = 5;
+    return o;
+}
+
+double max_weight_difference(const std::string& a, const std::string& b) {
+    const RunState x = load_run_state(a), y = load_run_state(b);
+    REQUIRE(x.weights.size() == y.weights.size());
+    double d = 0;
+    for (const auto& [name, w] : x.weights) d = std::max(d, cv::norm(w.reshape(1, 1), y.weights.at(name).reshape(1, 1), cv::NORM_INF));
+    return d;
+}
+
+}  // namespace
+
+TEST_SUITE("slow") {
+
+TEST_CASE("every strategy converges on a separable problem") {
+    test::TempDir dir;
+    const std::string cache = separable_cache(dir);
+    struct Case { std::string strategy; std::string head; int from_block; };
+    for (const Case c : {Case{"classifier", "source", 5}, Case{"classifier", "linear", 5}, Case{"finetune", "source", 5}}) {
+        CAPTURE(c.strategy);
+        CAPTURE(c.head);
+        TrainOptions o = options_for(cache, dir / (c.strategy + c.head));
+        o.strategy = c.strategy;
+        o.head = c.head;
+        o.from_block = c.from_block;
+        // Adam: the fixture's random source weights shrink activations, which plain SGD crawls through.
+        o.optimizer.kind = "adam";
+        o.schedule.base_lr = 3e-3;
+        o.epochs = 20;
+        const TrainSummary s = run_training(o, {});
+        CHECK(s.best_val_accuracy >= 0.9);
+        CHECK(s.history.back().train_loss < s.history.front().train_loss);
+        for (const char* file : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv", "confusion.png"})
+            CHECK(boost::filesystem::exists(o.output + "/" + file));
+    }
+}
+
+TEST_CASE("an interrupted run resumed gives the same weights as an uninterrupted one") {
+    test::TempDir dir;
+    const std::string cache = separable_cache(dir);
+    TrainOptions whole = options_for(cache, dir / "whole");
+    whole.strategy = "finetune";
+    whole.epochs = 4;
+    run_training(whole, {});
+
+    TrainOptions part = whole;
+    part.output = dir / "part";
+    part.stop_after_epochs = 2;
+    CHECK(run_training(part, {}).history.size() == 2);
+    part.stop_after_epochs = 0;
+    part.resume = true;
+    const TrainSummary resumed = run_training(part, {});
+    CHECK(resumed.resumed);
+    CHECK(resumed.history.size() == 4);
+    CHECK(max_weight_difference(dir / "whole/checkpoint.h5", dir / "part/checkpoint.h5") == 0);
+    CHECK(max_weight_difference(dir / "whole/model.h5", dir / "part/model.h5") == 0);
+}
+
+TEST_CASE("same seed and threads give the same result") {
+    test::TempDir dir;
+    const std::string cache = separable_cache(dir);
+    TrainOptions a = options_for(cache, dir / "a");
+    a.epochs = 2;
+    TrainOptions b = a;
+    b.output = dir / "b";
+    run_training(a, {});
+    run_training(b, {});
+    CHECK(max_weight_difference(dir / "a/model.h5", dir / "b/model.h5") == 0);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+TEST_CASE("training errors name the problem and the fix") {
+    test::TempDir dir;
+    const std::string cache = separable_cache(dir);
+    TrainOptions o = options_for(cache, dir / "run");
+    o.epochs = 1;
+
+    TrainOptions other = o;
+    other.model = test::fixture("tiny_vgg11_bn.onnx");
+    CHECK_THROWS_WITH_AS(run_training(other, {}), doctest::Contains("was made from another model"), Error);
+
+    TrainOptions wrong_tap = o;
+    wrong_tap.strategy = "finetune";
+    wrong_tap.from_block = 4;  // needs pool3
+    CHECK_THROWS_WITH_AS(run_training(wrong_tap, {}), doctest::Contains("has no tap 'pool3'"), Error);
+
+    TrainOptions bad = o;
+    bad.strategy = "transfer";
+    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("unknown --strategy"), Error);
+    bad = o;
+    bad.lr_mult["block9"] = 0.1;
+    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("--lr-mult names block9"), Error);
+
+    run_training(o, {});
+    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("pass --resume to continue it or --force"), Error);
+    TrainOptions longer = o;
+    longer.resume = true;
+    longer.epochs = 3;
+    CHECK_THROWS_WITH_AS(run_training(longer, {}), doctest::Contains("resume with the same value"), Error);
+
+    test::TempDir unfinished_dir;
+    const std::string unfinished = separable_cache(unfinished_dir, false);
+    CHECK_THROWS_WITH_AS(run_training(options_for(unfinished, unfinished_dir / "run"), {}), doctest::Contains("is unfinished"), Error);
+}
+
+TEST_CASE("divergence stops with advice and keeps the last good epoch") {
+    test::TempDir dir;
+    const std::string cache = separable_cache(dir);
+    TrainOptions o = options_for(cache, dir / "run");
+    o.epochs = 6;
+    o.schedule.kind = "step";
+    o.schedule.step_epochs = 1;
+    o.schedule.gamma = 1e8;  // the learning rate explodes after the first epoch
+    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("try a lower --lr"), Error);
+    const RunState kept = load_run_state(dir / "run/checkpoint.h5");
+    CHECK(kept.progress.at("epoch") >= 1);
+    for (const auto& [name, w] : kept.weights) CHECK(cv::checkRange(w));
+    CHECK(boost::filesystem::exists(dir / "run/model.h5"));
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,106 @@
+// cvtl train CACHE.h5 -o RUN --strategy classifier|finetune|scratch: retrain from cached activations.
+#include "tools/cvtl/commands.hpp"
+
+#include "pipeline/progress.hpp"
+#include "pipeline/trainer.hpp"
+#include "plugin/error.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+namespace cvtl::cli {
+namespace {
+
+struct TrainArgs {
+    TrainOptions options;
+    std::vector<std::string> lr_mult;
+};
+
+// "block5=0.1" -> {"block5", 0.1}
+std::pair<std::string, double> parse_mult(const std::string& text) {
+    const auto eq = text.find('=');
+    try {
+        if (eq == std::string::npos) throw std::invalid_argument(text);
+        size_t used = 0;
+        const std::string value = text.substr(eq + 1);
+        const double v = std::stod(value, &used);
+        if (used != value.size()) throw std::invalid_argument(text);
+        return {text.substr(0, eq), v};
+    } catch (const std::exception&) {
+        throw Error("--lr-mult expects BLOCK=FACTOR (e.g. block5=0.1), got '" + text + "'");
+    }
+}
+
+void run(TrainArgs& args) {
+    TrainOptions& o = args.options;
+    for (const auto& m : args.lr_mult) o.lr_mult.insert(parse_mult(m));
+    std::unique_ptr<Progress> progress;
+    int progress_epoch = 0;
+    TrainEvents events;
+    events.warn = [&](const std::string& line) {
+        if (progress) progress->finish();
+        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
+    };
+    events.progress = [&](int epoch, std::int64_t done, std::int64_t total) {
+        if (!progress || epoch != progress_epoch) {
+            progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), total);
+            progress_epoch = epoch;
+        }
+        progress->update(done);
+    };
+    events.epoch_done = [&](const EpochMetrics& m) {
+        if (progress) progress->finish();
+        std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s\n", m.epoch,
+                    o.epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
+                    m.images_per_second);
+        std::fflush(stdout);
+    };
+    const TrainSummary s = run_training(o, events);
+    if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < o.epochs) return;
+    std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s: best val accuracy %.4f at epoch %d%s; run in %s\n",
+                group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(), group_digits(s.train_rows).c_str(),
+                group_digits(s.val_rows).c_str(), s.seconds, s.best_val_accuracy, s.best_epoch,
+                s.early_stopped ? " (early stop)" : "", o.output.c_str());
+}
+
+}  // namespace
+
+void add_train(CLI::App& app) {
+    auto args = std::make_shared<TrainArgs>();
+    TrainOptions& o = args->options;
+    CLI::App* cmd = app.add_subcommand("train", "Train a new classifier, fine-tune the top blocks, or train from scratch, from a cache");
+    cmd->add_option("CACHE", o.cache, "Activation cache written by cvtl extract")->required();
+    cmd->add_option("-o,--output", o.output, "Run directory (model.h5, checkpoint.h5, metrics, plots)")->required();
+    cmd->add_option("--strategy", o.strategy, "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)")
+        ->capture_default_str();
+    cmd->add_option("--from-block", o.from_block, "finetune: first trained block K (reads pool{K-1})")->capture_default_str();
+    cmd->add_option("--head", o.head, "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)")
+        ->capture_default_str();
+    cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
+    cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
+    cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str();
+    cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
+    cmd->add_option("--optimizer", o.optimizer.kind, "sgd, adam or adamw")->capture_default_str();
+    cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate")->capture_default_str();
+    cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine")->capture_default_str();
+    cmd->add_option("--warmup", o.schedule.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
+    cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")->capture_default_str();
+    cmd->add_option("--gamma", o.schedule.gamma, "step schedule: decay factor")->capture_default_str();
+    cmd->add_option("--momentum", o.optimizer.momentum, "SGD momentum")->capture_default_str();
+    cmd->add_flag("--nesterov", o.optimizer.nesterov, "SGD with Nesterov momentum");
+    cmd->add_option("--weight-decay", o.optimizer.weight_decay, "L2 (sgd, adam) or decoupled (adamw); never on biases or norms")
+        ->capture_default_str();
+    cmd->add_option("--lr-mult", args->lr_mult, "Per-block learning-rate multiplier, e.g. block5=0.1 (0 freezes); repeatable");
+    cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
+    cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();
+    cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")->capture_default_str();
+    cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");
+    cmd->add_flag("--force", o.force, "Start over in a run directory that already holds a run");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace cvtl::cli
