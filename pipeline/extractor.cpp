@@ -1,39 +1,23 @@
 #include "pipeline/extractor.hpp"
 
+#include "pipeline/batch_runner.hpp"
 #include "pipeline/cache_writer.hpp"
 #include "pipeline/dataset.hpp"
-#include "pipeline/image_decode.hpp"
 #include "pipeline/preprocess.hpp"
 #include "plugin/backend.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
-#include "plugin/parallel_backend.hpp"
 #include "plugin/tap_forward.hpp"
 
 #include <opencv2/core/utility.hpp>
 
-#include <oneapi/tbb/task_arena.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
-#include <thread>
 
 namespace cvtl {
 namespace {
-
-// A batch travelling through the pipeline.
-struct Batch {
-    std::int64_t first = 0;          // dataset index of the first entry
-    std::int64_t count = 0;          // dataset entries covered
-    cv::Mat blob;                    // [rows, 3, S, S] preprocessed inputs of the decodable entries
-    std::vector<std::int64_t> kept;  // dataset indices of the blob's rows
-    std::vector<std::string> reasons;  // per entry: empty when decoded, else why it was skipped
-    std::vector<cv::Mat> taps;       // per requested tap: [rows, ...]
-};
 
 std::vector<std::string> ordered_taps(const std::vector<std::string>& requested, const BlockMap& map) {
     if (requested.empty()) throw Error("--taps is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
@@ -49,35 +33,7 @@ std::vector<std::string> ordered_taps(const std::vector<std::string>& requested,
     return taps;
 }
 
-void decode_batch(Batch& batch, const Dataset& data, const Preprocessing& pre) {
-    const int S = pre.size;
-    const auto n = static_cast<size_t>(batch.count);
-    std::vector<cv::Mat> planes(n);
-    batch.reasons.assign(n, "");
-    oneapi::tbb::parallel_for(size_t(0), n, [&](size_t i) {
-        const Sample& s = data.samples[static_cast<size_t>(batch.first) + i];
-        std::string reason;
-        cv::Mat image = read_bgr8(data.file(s), reason);
-        if (image.empty()) {
-            batch.reasons[i] = reason;
-            return;
-        }
-        planes[i].create(1, 3 * S * S, CV_32F);
-        preprocess_image(image, pre, planes[i].ptr<float>());
-    });
-    for (size_t i = 0; i < n; ++i)
-        if (batch.reasons[i].empty()) batch.kept.push_back(batch.first + static_cast<std::int64_t>(i));
-    const int rows = static_cast<int>(batch.kept.size());
-    batch.blob.create(std::vector<int>{rows, 3, S, S}, CV_32F);
-    float* dst = batch.blob.ptr<float>();
-    for (size_t i = 0; i < n; ++i)
-        if (batch.reasons[i].empty()) {
-            std::copy_n(planes[i].ptr<float>(), 3 * S * S, dst);
-            dst += 3 * S * S;
-        }
-}
-
-CacheRows to_rows(Batch& batch, const Dataset& data) {
+CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
     CacheRows rows;
     rows.inputs = batch.count;
     for (std::int64_t i : batch.kept) {
@@ -91,7 +47,7 @@ CacheRows to_rows(Batch& batch, const Dataset& data) {
             rows.skipped_paths.push_back(data.samples[static_cast<size_t>(batch.first) + i].path);
             rows.skipped_reasons.push_back(batch.reasons[i]);
         }
-    rows.taps = std::move(batch.taps);
+    rows.taps = std::move(batch.outputs);
     return rows;
 }
 
@@ -99,11 +55,7 @@ CacheRows to_rows(Batch& batch, const Dataset& data) {
 
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
     if (options.batch < 1) throw Error("--batch must be at least 1");
-    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // One pool of `threads` threads for decoding, the network and the writer (see parallel_backend.hpp).
-    use_shared_tbb_arena_for_opencv(threads);
-    oneapi::tbb::task_arena arena(threads);
-
+    const int threads = resolve_threads(options.threads);
     SourceModel model = load_model(options.model, options.weights);
     const int size = options.size > 0 ? options.size : model.input_size;
     if (size <= 0) throw Error("model " + options.model + " does not declare its input size; pass --size N");
@@ -149,50 +101,26 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     std::int64_t next = writer.next_input();
     if (events.progress) events.progress(next, total);
 
-    // Enough batches in flight to keep decoding ahead of the network and the writer behind it;
-    // bounded, so memory stays flat whatever the dataset size.
-    const size_t tokens = static_cast<size_t>(threads) + 2;
-    using oneapi::tbb::filter_mode;
-    arena.execute([&] {
-    oneapi::tbb::parallel_pipeline(
-        tokens,
-        oneapi::tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
-            [&](oneapi::tbb::flow_control& fc) -> Batch* {
-                if (next >= total) {
-                    fc.stop();
-                    return nullptr;
+    run_image_batches(
+        data, next, pre, options.batch, threads,
+        [&](const cv::Mat& blob) { return forward_taps(model.net, map, taps, blob); },
+        [&](ImageBatch& batch) {
+            if (batch.kept.empty())  // a batch of undecodable files still covers its entries
+                for (const auto& t : config.taps) {
+                    std::vector<int> shape{0};
+                    shape.insert(shape.end(), t.shape.begin(), t.shape.end());
+                    batch.outputs.emplace_back(shape, CV_32F);
                 }
-                auto* batch = new Batch;
-                batch->first = next;
-                batch->count = std::min<std::int64_t>(options.batch, total - next);
-                next += batch->count;
-                return batch;
-            }) &
-        oneapi::tbb::make_filter<Batch*, Batch*>(filter_mode::parallel,
-            [&](Batch* batch) {
-                decode_batch(*batch, data, pre);
-                return batch;
-            }) &
-        oneapi::tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order,
-            [&](Batch* batch) {
-                batch->taps = forward_taps(model.net, map, taps, batch->blob);
-                return batch;
-            }) &
-        oneapi::tbb::make_filter<Batch*, void>(filter_mode::serial_in_order,
-            [&](Batch* raw) {
-                std::unique_ptr<Batch> batch(raw);
-                CacheRows rows = to_rows(*batch, data);
-                writer.append(rows);
-                summary.images += static_cast<std::int64_t>(rows.paths.size());
-                summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
-                if (events.warn)
-                    for (size_t i = 0; i < batch->reasons.size(); ++i)
-                        if (!batch->reasons[i].empty())
-                            events.warn("skipped " + data.file(data.samples[static_cast<size_t>(batch->first) + i]) + ": " +
-                                        batch->reasons[i]);
-                if (events.progress) events.progress(writer.next_input(), total);
-            }));
-    });
+            CacheRows rows = to_rows(batch, data);
+            writer.append(rows);
+            summary.images += static_cast<std::int64_t>(rows.paths.size());
+            summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
+            if (events.warn)
+                for (size_t i = 0; i < batch.reasons.size(); ++i)
+                    if (!batch.reasons[i].empty())
+                        events.warn("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
+            if (events.progress) events.progress(writer.next_input(), total);
+        });
 
     writer.finish();
     summary.rows = writer.done();

@@ -140,13 +140,19 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
     std::string model_file;
     if (o.strategy == "classifier" && o.head == "linear") {
         head = build_linear_probe(summary.tap, reader.sample_shape(), static_cast<int>(classes));
+        model_file = o.model.empty() ? info.attributes.value("model_file", "") : o.model;  // for export's frozen part
     } else {
         SourceModel model = source_model(o, info);
         model_file = model.path;
         BlockMap map = map_vgg_blocks(model.net, preprocess.at("size").get<int>(), model.path);
         if (map.tap(summary.tap).shape != reader.sample_shape())
             throw Error("cache tap " + summary.tap + " does not have the model's shape at this input size");
-        head = build_head(model.net, map, {summary.tap, static_cast<int>(classes), o.dropout, o.seed});
+        HeadOptions head_options;
+        head_options.from_tap = summary.tap;
+        head_options.classes = static_cast<int>(classes);
+        head_options.dropout = o.dropout;
+        head_options.seed = o.seed;
+        head = build_head(model.net, map, head_options);
     }
     Network net(head.spec);
     WeightMap initial = fresh_weights(head.spec, o.seed);

@@ -48,7 +48,7 @@ struct Builder {
 }  // namespace
 
 Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& options) {
-    if (options.classes < 2 && !options.keep_source_output)
+    if (options.classes < 2 && !options.keep_source_output && options.until_tap.empty())
         throw Error("the new classifier needs at least 2 classes, got " + std::to_string(options.classes));
     const Tap& tap = map.tap(options.from_tap);
     Builder b{net, map, {}, tap.shape};
@@ -59,8 +59,10 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
         throw Error("tap " + tap.name + " is inside the classifier; train from input or pool1..pool5, or use a linear probe (--head linear)");
 
     const int last_fc = map.tap("logits").layer_id;
+    const bool stop_early = !options.until_tap.empty();
+    const int last = stop_early ? map.tap(options.until_tap).layer_id : last_fc;
     std::string current_block;
-    for (int id = tap.layer_id + 1; id <= last_fc; ++id) {
+    for (int id = tap.layer_id + 1; id <= last; ++id) {
         cv::Ptr<cv::dnn::Layer> layer = net.getLayer(id);
         const std::string& type = map.layer_types[static_cast<size_t>(id)];
         const std::string block = b.block_of(id);
@@ -68,7 +70,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
             current_block = block;
             b.conv_in_block = b.bn_in_block = 0;
         }
-        const bool relu_next = id + 1 <= last_fc && map.layer_types[static_cast<size_t>(id + 1)] == "ReLU";
+        const bool relu_next = id + 1 <= last && map.layer_types[static_cast<size_t>(id + 1)] == "ReLU";
         const std::string where = "layer " + layer->name + " (" + type + ")";
 
         if (type == "Convolution") {
@@ -82,7 +84,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
                 w.dims != 4 || w.size[1] != b.shape[0])
                 throw Error(where + ": only plain convolutions (symmetric padding, no dilation, no groups) are trainable");
             const int out = w.size[0];
-            const bool bn_next = id + 1 <= last_fc && map.layer_types[static_cast<size_t>(id + 1)] == "BatchNorm";
+            const bool bn_next = id + 1 <= last && map.layer_types[static_cast<size_t>(id + 1)] == "BatchNorm";
             const std::string name = block + ".conv" + std::to_string(++b.conv_in_block);
             b.add(name, block, "conv2d", {{"in", b.shape[0]}, {"out", out}, {"kernel", k}, {"stride", stride}, {"pad", pad},
                                           {"relu", relu_next && !bn_next}});
@@ -141,7 +143,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
             if (w.total() != static_cast<size_t>(in) * static_cast<size_t>(out))
                 throw Error(where + " expects " + std::to_string(w.total() / static_cast<size_t>(out)) + " inputs, the layer before gives " + std::to_string(in));
             const std::string name = "classifier.fc" + std::to_string(++b.fc_index);
-            if (id == last_fc && !options.keep_source_output) {
+            if (id == last_fc && !options.keep_source_output && !stop_early) {
                 b.add(name, "classifier", "linear", {{"in", in}, {"out", options.classes}, {"relu", false}});
                 b.head.new_layers.push_back(name);
                 b.shape = {options.classes};
@@ -150,7 +152,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
                 b.head.source_weights[name + ".weights"] = as_shape(w, {out, in});
                 b.head.source_weights[name + ".bias"] = layer->blobs.size() > 1 ? as_shape(layer->blobs[1], {out}) : cv::Mat(std::vector<int>{out}, CV_32F, cv::Scalar(0));
                 if (relu_next) ++id;
-                if (options.dropout > 0 && id < last_fc)
+                if (options.dropout > 0 && id < last_fc && !stop_early)
                     b.add("classifier.dropout" + std::to_string(b.fc_index), "classifier", "dropout",
                           {{"p", options.dropout}, {"seed", options.seed * 1000 + static_cast<std::uint64_t>(b.fc_index)}});
                 b.shape = {out};

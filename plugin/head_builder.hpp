@@ -18,6 +18,7 @@ struct HeadOptions {
     float dropout = 0.5f;            // after each hidden fully connected layer, as torchvision's VGG
     std::uint64_t seed = 0;          // dropout streams
     bool keep_source_output = false; // keep the model's own output layer (its classes, its weights)
+    std::string until_tap;           // stop after this tap's layer (the frozen part below a tap); "" = to the end
 };
 
 // Initial values for a network's parameters and batch-norm statistics, by "layer.param" name

@@ -15,4 +15,4 @@ target_link_libraries(cvtl_layer_tests PRIVATE cvtl_test_main cvtl_layers doctes
 cvtl_warnings(cvtl_layer_tests)
 
 # Each TEST_SUITE is a CTest label: unit, gradcheck.
-doctest_discover_tests(cvtl_layer_tests ADD_LABELS 1)
+doctest_discover_tests(cvtl_layer_tests ADD_LABELS 1 PROPERTIES ENVIRONMENT "${CVTL_TEST_ENVIRONMENT}")

@@ -54,7 +54,7 @@ TEST_CASE("every strategy converges on a separable problem") {
     test::TempDir dir;
     const std::string cache = separable_cache(dir);
     struct Case { std::string strategy; std::string head; int from_block; };
-    for (const Case c : {Case{"classifier", "source", 5}, Case{"classifier", "linear", 5}, Case{"finetune", "source", 5}}) {
+    for (const Case& c : {Case{"classifier", "source", 5}, Case{"classifier", "linear", 5}, Case{"finetune", "source", 5}}) {
         CAPTURE(c.strategy);
         CAPTURE(c.head);
         TrainOptions o = options_for(cache, dir / (c.strategy + c.head));

@@ -15,12 +15,13 @@ packages=(
   doctest-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev
-  libopenblas-dev libopenblas0-openmp
   nlohmann-json3-dev libcli11-dev libssl-dev
   dataset-fashion-mnist
+  python3-opencv         # samples/classify.py runs in the tests
 )
 if [ "${1:-}" = "--python" ]; then
-  packages+=(python3-torch python3-torchvision python3-onnx python3-h5py python3-opencv python3-numpy)
+  # OpenMP OpenBLAS: with --no-install-recommends torch would fall back to the reference BLAS.
+  packages+=(python3-torch python3-torchvision python3-onnx python3-h5py python3-numpy libopenblas0-openmp time)
 fi
 
 missing=()

@@ -16,10 +16,15 @@ namespace cvtl::test {
 
 RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env,
                    const std::function<bool()>& kill_when) {
+    std::vector<std::string> argv{CVTL_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, env, kill_when);
+}
+
+RunResult run_program(const std::vector<std::string>& argv_s, const std::vector<std::string>& env,
+                      const std::function<bool()>& kill_when) {
     TempDir capture;
     const std::string out_path = capture / "out", err_path = capture / "err";
-    std::vector<std::string> argv_s{CVTL_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
 
     // Flush first, or the child's freopen would write the parent's buffered output a second time.
     std::fflush(stdout);

@@ -16,4 +16,8 @@ struct RunResult {
 RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                    const std::function<bool()>& kill_when = {});
 
+// The same for any program: argv[0] is its path.
+RunResult run_program(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                      const std::function<bool()>& kill_when = {});
+
 }  // namespace cvtl::test

@@ -11,6 +11,9 @@ void add_inspect(CLI::App& app);
 void add_extract(CLI::App& app);
 void add_cache(CLI::App& app);
 void add_train(CLI::App& app);
+void add_export(CLI::App& app);
+void add_predict(CLI::App& app);
+void add_evaluate(CLI::App& app);
 
 // "A,B,C" -> three numbers; throws cvtl::Error naming `flag` otherwise.
 std::array<double, 3> parse_triplet(const std::string& text, const std::string& flag);

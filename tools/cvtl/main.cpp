@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
     cvtl::cli::add_extract(app);
     cvtl::cli::add_cache(app);
     cvtl::cli::add_train(app);
+    cvtl::cli::add_export(app);
+    cvtl::cli::add_predict(app);
+    cvtl::cli::add_evaluate(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

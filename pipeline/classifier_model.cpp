@@ -1,0 +1,98 @@
+#include "pipeline/classifier_model.hpp"
+
+#include "plugin/error.hpp"
+#include "plugin/onnx_export.hpp"
+
+#include <opencv2/core/persistence.hpp>
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace cvtl {
+namespace {
+
+namespace fs = boost::filesystem;
+
+std::vector<std::string> read_labels(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error("cannot read labels file " + path);
+    std::vector<std::string> labels;
+    std::string line;
+    while (std::getline(in, line)) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (!line.empty()) labels.push_back(line);
+    }
+    if (labels.empty()) throw Error("labels file " + path + " is empty (expected one class name per line)");
+    return labels;
+}
+
+bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
+    if (!fs::exists(json_path)) return false;
+    cv::FileStorage fs(json_path, cv::FileStorage::READ | cv::FileStorage::FORMAT_JSON);
+    if (!fs.isOpened() || (std::string)fs["format"] != "cvtl-model") throw Error(json_path + " is not a cvtl model sidecar");
+    for (const auto& c : fs["classes"]) m.classes.push_back((std::string)c);
+    const cv::FileNode p = fs["preprocess"];
+    std::vector<double> mean, std;
+    p["mean"] >> mean;
+    p["std"] >> std;
+    nlohmann::json j = {{"preset", (std::string)p["preset"]}, {"size", (int)p["size"]}, {"resize", (std::string)p["resize"]},
+                        {"channels", (std::string)p["channels"]}, {"scale", (double)p["scale"]}, {"mean", mean}, {"std", std}};
+    m.preprocess = Preprocessing::from_json(j);
+    m.origin = json_path;
+    return true;
+}
+
+bool read_metadata(const std::string& onnx_path, ClassifierModel& m) {
+    const auto meta = read_onnx_metadata(onnx_path);
+    if (!meta.count("cvtl.classes")) return false;
+    m.classes = nlohmann::json::parse(meta.at("cvtl.classes")).get<std::vector<std::string>>();
+    m.preprocess = Preprocessing::from_json(nlohmann::json::parse(meta.at("cvtl.preprocess")));
+    m.origin = onnx_path + " (metadata)";
+    return true;
+}
+
+}  // namespace
+
+cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
+    source.net.setInput(blob);
+    cv::Mat out = source.net.forward().clone();
+    out = out.reshape(1, blob.size[0]);
+    if (out.cols != static_cast<int>(classes.size()))
+        throw Error("model " + source.path + " gives " + std::to_string(out.cols) + " outputs but " + origin + " names " +
+                    std::to_string(classes.size()) + " classes");
+    if (!outputs_probabilities) {
+        for (int i = 0; i < out.rows; ++i) {
+            cv::Mat row = out.row(i);
+            double max = 0;
+            cv::minMaxLoc(row, nullptr, &max);
+            cv::exp(row - max, row);
+            row /= cv::sum(row)[0];
+        }
+    }
+    return out;
+}
+
+ClassifierModel open_classifier(const std::string& path, const ClassifierOptions& options) {
+    ClassifierModel m;
+    m.source = load_model(path);
+    const bool is_export = read_sidecar(fs::path(path).replace_extension(".json").string(), m) ||
+                           (m.source.format == "onnx" && read_metadata(path, m));
+    if (is_export) {
+        m.outputs_probabilities = true;
+        if (!options.labels.empty()) m.classes = read_labels(options.labels);
+        return m;
+    }
+    if (options.labels.empty())
+        throw Error("model " + path + " is not a cvtl export (no " + fs::path(path).replace_extension(".json").string() +
+                    "); pass --labels FILE (one class per line) and --preset to use it as it is");
+    m.classes = read_labels(options.labels);
+    const int size = options.size > 0 ? options.size : m.source.input_size;
+    if (size <= 0) throw Error("model " + path + " does not declare its input size; pass --size N");
+    m.preprocess = make_preprocessing(options.preset.empty() ? "torchvision" : options.preset, size);
+    m.origin = options.labels;
+    return m;
+}
+
+}  // namespace cvtl

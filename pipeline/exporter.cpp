@@ -1,0 +1,156 @@
+#include "pipeline/exporter.hpp"
+
+#include "pipeline/cache_reader.hpp"
+#include "pipeline/run_state.hpp"
+#include "plugin/error.hpp"
+#include "plugin/model_loader.hpp"
+#include "plugin/onnx_export.hpp"
+
+#include <cvtl/version.hpp>
+
+#include <opencv2/core/persistence.hpp>
+
+#include <boost/filesystem.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace cvtl {
+namespace {
+
+namespace fs = boost::filesystem;
+
+cv::Mat softmax_rows(const cv::Mat& logits) {
+    cv::Mat out = logits.clone();
+    for (int i = 0; i < out.rows; ++i) {
+        cv::Mat row = out.row(i);
+        double max = 0;
+        cv::minMaxLoc(row, nullptr, &max);
+        cv::exp(row - max, row);
+        row /= cv::sum(row)[0];
+    }
+    return out;
+}
+
+// Inputs to compare cv::dnn and cvtl on: cached samples when the run's cache still has them.
+cv::Mat verification_inputs(const nlohmann::json& meta, const std::string& tap, const std::vector<int>& sample_shape) {
+    const int n = 4;
+    try {
+        CacheReader reader(meta.at("cache").get<std::string>(), tap);
+        if (reader.sample_shape() == sample_shape) return reader.read_rows(0, std::min<std::int64_t>(n, reader.rows()));
+    } catch (const Error&) {
+        // The cache may have moved or lack this tap: seeded inputs check the same arithmetic.
+    }
+    std::vector<int> shape{n};
+    shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+    cv::Mat x(shape, CV_32F);
+    cv::RNG rng(20261126);
+    rng.fill(x, cv::RNG::NORMAL, 0.0, 1.0);
+    return x;
+}
+
+void write_sidecar(const std::string& path, const nlohmann::json& meta, bool head_only) {
+    cv::FileStorage fs(path, cv::FileStorage::WRITE | cv::FileStorage::FORMAT_JSON);
+    if (!fs.isOpened()) throw Error("cannot write " + path);
+    const auto& pre = meta.at("preprocess");
+    fs << "format" << "cvtl-model" << "cvtl_version" << kVersion;
+    fs << "input" << "input" << "output" << "prob";
+    fs << "input_tap" << (head_only ? meta.at("tap").get<std::string>() : std::string("input"));
+    fs << "classes" << meta.at("classes").get<std::vector<std::string>>();
+    fs << "preprocess" << "{";
+    fs << "preset" << pre.at("preset").get<std::string>() << "size" << pre.at("size").get<int>();
+    fs << "resize" << pre.at("resize").get<std::string>() << "channels" << pre.at("channels").get<std::string>();
+    fs << "scale" << pre.at("scale").get<double>();
+    fs << "mean" << pre.at("mean").get<std::vector<double>>() << "std" << pre.at("std").get<std::vector<double>>();
+    fs << "}";
+    fs << "strategy" << meta.at("strategy").get<std::string>() << "source_sha256" << meta.at("source_sha256").get<std::string>();
+}
+
+}  // namespace
+
+ExportSummary run_export(const ExportOptions& o) {
+    const std::string model_h5 = o.run + "/model.h5";
+    if (!fs::is_directory(o.run)) throw Error("run directory " + o.run + " does not exist");
+    if (!fs::exists(model_h5))
+        throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or --resume the training");
+    const RunState state = load_run_state(model_h5);
+    if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
+    if (o.output.empty()) throw Error("export needs -o MODEL.onnx");
+    if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass --force to overwrite it");
+    const fs::path parent = fs::absolute(o.output).parent_path();
+    if (!fs::is_directory(parent)) throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
+
+    const nlohmann::json& meta = state.meta;
+    const std::string tap = meta.at("tap");
+    const NetworkSpec trained = NetworkSpec::from_json(state.spec);
+    NetworkSpec spec = trained;
+    WeightMap weights = state.weights;
+    ExportSummary summary;
+    summary.trained_layers = static_cast<int>(trained.layers.size());
+
+    if (!o.head_only && tap != "input") {
+        // The frozen part below the tap, straight from the source model.
+        const std::string recorded = meta.value("source_model", "");
+        const std::string path = o.model.empty() ? recorded : o.model;
+        if (path.empty() || !fs::exists(path))
+            throw Error("the frozen layers come from the source model (" + recorded + " not found); pass --model MODEL or use --head-only");
+        SourceModel model = load_model(path);
+        if (model.sha256 != meta.at("source_sha256").get<std::string>())
+            throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right --model");
+        const int size = meta.at("preprocess").at("size");
+        BlockMap map = map_vgg_blocks(model.net, size, path);
+        HeadOptions frozen_options;
+        frozen_options.from_tap = "input";
+        frozen_options.until_tap = tap;
+        Head frozen = build_head(model.net, map, frozen_options);
+        spec.input_shape = frozen.spec.input_shape;
+        spec.input_tap = "input";
+        spec.layers = frozen.spec.layers;
+        spec.layers.insert(spec.layers.end(), trained.layers.begin(), trained.layers.end());
+        for (const auto& [name, value] : frozen.source_weights) weights.emplace(name, value);
+        summary.frozen_layers = static_cast<int>(frozen.spec.layers.size());
+    }
+
+    std::map<std::string, std::string> metadata = {
+        {"cvtl.classes", meta.at("classes").dump()}, {"cvtl.preprocess", meta.at("preprocess").dump()},
+        {"cvtl.strategy", meta.at("strategy").get<std::string>()}, {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
+        {"cvtl.tap", o.head_only ? tap : std::string("input")}, {"cvtl.version", kVersion}};
+    const std::string bytes = serialize_onnx(spec, weights, metadata);
+
+    // Write beside the target, verify, then rename: a failed check leaves nothing behind.
+    const std::string tmp = o.output + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) {
+            std::remove(tmp.c_str());
+            throw Error("cannot write " + o.output + " (disk full or read-only folder?)");
+        }
+    }
+    try {
+        cv::dnn::Net net = cv::dnn::readNetFromONNX(tmp);
+        Network reference(spec);
+        load_weights(reference, weights);
+        const cv::Mat x = verification_inputs(meta, spec.input_tap, spec.input_shape);
+        net.setInput(x);
+        const cv::Mat opencv = net.forward().clone();
+        const cv::Mat ours = softmax_rows(reference.forward(x, false));
+        summary.max_difference = cv::norm(opencv.reshape(1, 1), ours.reshape(1, 1), cv::NORM_INF);
+        summary.verified_samples = x.size[0];
+    } catch (const cv::Exception& e) {
+        std::remove(tmp.c_str());
+        throw Error("export: stock OpenCV cannot run the exported model: " + e.err);
+    }
+    if (!(summary.max_difference <= kExportTolerance)) {
+        std::remove(tmp.c_str());
+        throw Error("export: cv::dnn's output differs from cvtl's by " + std::to_string(summary.max_difference) + " (> 1e-4); nothing written");
+    }
+    fs::rename(tmp, o.output);
+    summary.onnx = o.output;
+    summary.sidecar = fs::path(o.output).replace_extension(".json").string();
+    write_sidecar(summary.sidecar, meta, o.head_only);
+    summary.bytes = bytes.size();
+    return summary;
+}
+
+}  // namespace cvtl

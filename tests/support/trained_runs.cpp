@@ -1,0 +1,41 @@
+#include "support/trained_runs.hpp"
+
+#include "pipeline/extractor.hpp"
+#include "pipeline/trainer.hpp"
+
+namespace cvtl::test {
+
+std::string fixture_cache(const TempDir& dir) {
+    ExtractOptions o;
+    o.model = fixture("tiny_vgg16.onnx");
+    o.data = fixture("images");
+    o.output = dir / "cache.h5";
+    o.taps = {"input", "pool3", "pool4", "pool5", "fc7", "logits"};
+    o.batch = 4;
+    o.threads = 2;
+    o.val_fraction = 0.25;
+    run_extraction(o, {});
+    return o.output;
+}
+
+std::string train_fixture_run(const std::string& cache, const std::string& run_dir, const std::string& strategy,
+                              const std::string& head, int from_block, int epochs) {
+    TrainOptions o;
+    o.cache = cache;
+    o.output = run_dir;
+    o.strategy = strategy;
+    o.head = head;
+    o.from_block = from_block;
+    o.epochs = epochs;
+    o.batch = 4;
+    o.threads = 2;
+    o.optimizer.kind = "adam";
+    o.schedule.base_lr = 3e-3;
+    o.dropout = 0.0f;
+    o.seed = 1;
+    o.force = true;
+    run_training(o, {});
+    return run_dir;
+}
+
+}  // namespace cvtl::test

@@ -1,0 +1,16 @@
+#pragma once
+#include "support/fixtures.hpp"
+
+#include <string>
+
+namespace cvtl::test {
+
+// tiny_vgg16 over the fixture images into DIR/cache.h5 with taps input,pool3,pool4,pool5,fc7,logits
+// (a quarter of each class for validation). Returns the cache path.
+std::string fixture_cache(const TempDir& dir);
+
+// Trains DIR/NAME from `cache` with Adam for `epochs` epochs; returns the run directory.
+std::string train_fixture_run(const std::string& cache, const std::string& run_dir, const std::string& strategy,
+                              const std::string& head = "source", int from_block = 5, int epochs = 8);
+
+}  // namespace cvtl::test

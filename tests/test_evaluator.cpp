@@ -1,0 +1,113 @@
+#include "pipeline/cache_format.hpp"
+#include "pipeline/cache_reader.hpp"
+#include "pipeline/evaluator.hpp"
+#include "pipeline/exporter.hpp"
+#include "pipeline/run_state.hpp"
+#include "plugin/error.hpp"
+#include "support/reference.hpp"
+#include "support/trained_runs.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace cvtl;
+
+namespace {
+
+std::string exported_model(const test::TempDir& dir, const std::string& cache) {
+    const std::string run = test::train_fixture_run(cache, dir / "run", "finetune", "source", 4, 12);
+    ExportOptions o;
+    o.run = run;
+    o.output = dir / "model.onnx";
+    run_export(o);
+    return o.output;
+}
+
+}  // namespace
+
+TEST_SUITE("unit") {
+
+TEST_CASE("predict and evaluate agree with each other and with the trainer's validation accuracy") {
+    test::TempDir dir;
+    const std::string cache = test::fixture_cache(dir);
+    const std::string model = exported_model(dir, cache);
+
+    // The validation samples of the cache, as a CSV evaluate can read.
+    CacheReader reader(cache, "input");
+    const auto paths = test::read_string_list(cache, cache::kSamplesPath);
+    {
+        std::ofstream csv(dir / "val.csv");
+        for (size_t i = 0; i < paths.size(); ++i)
+            if (reader.splits()[i] == 1)
+                csv << test::fixture("images/" + paths[i]) << "," << reader.info().classes[static_cast<size_t>(reader.labels()[i])] << "\n";
+    }
+    EvaluateOptions e;
+    e.model = model;
+    e.data = dir / "val.csv";
+    e.report = dir / "report.json";
+    e.top_k = 2;
+    const EvaluateSummary val = run_evaluation(e, {}, {});
+    const RunState kept = load_run_state(dir / "run/checkpoint.h5");
+    const int best_epoch = kept.progress.at("best_epoch");
+    const double trainer_val = kept.progress.at("history")[static_cast<size_t>(best_epoch - 1)].at("val_accuracy");
+    CHECK(val.images == 3);
+    CHECK(val.accuracy == doctest::Approx(trainer_val));
+
+    // Every image: evaluate's confusion diagonal equals predict's hits.
+    e.data = test::fixture("images");
+    const EvaluateSummary all = run_evaluation(e, {}, {});
+    const auto predictions = run_prediction(model, {test::fixture("images")}, 1, {}, 4, 2);
+    REQUIRE(predictions.size() == 12);
+    long long hits = 0;
+    for (const auto& p : predictions) hits += p.path.find("/" + p.top[0].first + "/") != std::string::npos;
+    long long diagonal = 0;
+    for (size_t c = 0; c < 3; ++c) diagonal += all.confusion[c][c];
+    CHECK(hits == diagonal);
+    CHECK(all.accuracy == doctest::Approx(static_cast<double>(hits) / 12.0));
+    CHECK(all.top_k_accuracy >= all.accuracy);
+
+    const auto report = nlohmann::json::parse(test::read_file(dir / "report.json"));
+    CHECK(report.at("images") == 12);
+    CHECK(report.at("per_class").size() == 3);
+    CHECK(boost::filesystem::exists(dir / "report-confusion.csv"));
+    CHECK(boost::filesystem::exists(dir / "report-confusion.png"));
+}
+
+TEST_CASE("predict on a source model with a labels file gives the source's own top-1") {
+    test::TempDir dir;
+    const std::string cache = test::fixture_cache(dir);
+    test::write_file(dir / "labels.txt", "zero\none\ntwo\nthree\nfour\n");
+    ClassifierOptions source;
+    source.labels = dir / "labels.txt";
+    const auto predictions = run_prediction(test::fixture("tiny_vgg16.onnx"), {test::fixture("images")}, 1, source, 4, 2);
+    const cv::Mat logits = test::read_tensor(cache, "/taps/logits");
+    const auto paths = test::read_string_list(cache, cache::kSamplesPath);
+    const std::vector<std::string> names{"zero", "one", "two", "three", "four"};
+    REQUIRE(predictions.size() == paths.size());
+    for (size_t i = 0; i < paths.size(); ++i) {
+        cv::Point best;
+        cv::minMaxLoc(logits.row(static_cast<int>(i)), nullptr, nullptr, nullptr, &best);
+        CHECK(predictions[i].path == test::fixture("images/" + paths[i]));
+        CHECK(predictions[i].top[0].first == names[static_cast<size_t>(best.x)]);
+    }
+}
+
+TEST_CASE("evaluate refuses data whose classes the model does not know") {
+    test::TempDir dir;
+    const std::string cache = test::fixture_cache(dir);
+    const std::string model = exported_model(dir, cache);
+    test::copy_fixture_images(dir / "data");
+    boost::filesystem::rename(dir / "data/fish", dir / "data/shark");
+    EvaluateOptions e;
+    e.model = model;
+    e.data = dir / "data";
+    CHECK_THROWS_WITH_AS(run_evaluation(e, {}, {}), doctest::Contains("class 'shark'"), Error);
+    CHECK_THROWS_WITH_AS(run_prediction(test::fixture("tiny_vgg16.onnx"), {test::fixture("images")}, 1, {}, 4, 2),
+                         doctest::Contains("pass --labels FILE"), Error);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,46 @@
+// cvtl evaluate MODEL DATA [--report FILE.json]: accuracy, top-k, per-class precision/recall, confusion.
+#include "tools/cvtl/commands.hpp"
+
+#include "pipeline/evaluator.hpp"
+#include "pipeline/progress.hpp"
+
+#include <cstdio>
+#include <memory>
+
+namespace cvtl::cli {
+
+void add_evaluate(CLI::App& app) {
+    auto o = std::make_shared<EvaluateOptions>();
+    CLI::App* cmd = app.add_subcommand("evaluate", "Evaluate a model on labelled images (class-per-folder tree or CSV)");
+    cmd->add_option("MODEL", o->model, "cvtl export (.onnx with its .json), or a source model with --labels")->required();
+    cmd->add_option("DATA", o->data, "Class-per-folder tree or CSV of path,label[,split]")->required();
+    cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
+    cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
+    cmd->add_option("--labels", o->classifier.labels, "Class names, one per line (source models)");
+    cmd->add_option("--preset", o->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
+    cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
+    cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
+    cmd->callback([o] {
+        std::unique_ptr<Progress> progress;
+        const EvaluateSummary s = run_evaluation(
+            *o,
+            [&](const std::string& line) {
+                if (progress) progress->finish();
+                std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
+            },
+            [&](std::int64_t done, std::int64_t total) {
+                if (!progress) progress = std::make_unique<Progress>("evaluate", total);
+                progress->update(done);
+            });
+        if (progress) progress->finish();
+        std::printf("%-20s %8s %10s %8s\n", "class", "support", "precision", "recall");
+        for (const auto& c : s.classes)
+            if (c.support > 0) std::printf("%-20s %8lld %10.4f %8.4f\n", c.name.c_str(), static_cast<long long>(c.support), c.precision, c.recall);
+        std::printf("evaluated %s images (%s skipped) in %.1f s: accuracy %.4f, top-%d %.4f%s%s\n", group_digits(s.images).c_str(),
+                    group_digits(s.skipped).c_str(), s.seconds, s.accuracy, s.top_k, s.top_k_accuracy,
+                    o->report.empty() ? "" : "; report ", o->report.c_str());
+    });
+}
+
+}  // namespace cvtl::cli

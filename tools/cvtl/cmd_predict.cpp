@@ -1,0 +1,60 @@
+// cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
+#include "tools/cvtl/commands.hpp"
+
+#include "pipeline/evaluator.hpp"
+#include "plugin/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+
+namespace cvtl::cli {
+namespace {
+
+struct PredictArgs {
+    std::string model;
+    std::vector<std::string> inputs;
+    ClassifierOptions classifier;
+    int top_k = 1, batch = 16, threads = 0;
+    bool json = false;
+};
+
+}  // namespace
+
+void add_predict(CLI::App& app) {
+    auto a = std::make_shared<PredictArgs>();
+    CLI::App* cmd = app.add_subcommand("predict", "Classify images with a cvtl export (or a source model with --labels)");
+    cmd->add_option("MODEL", a->model, "cvtl export (.onnx with its .json), or a source model with --labels")->required();
+    cmd->add_option("IMAGE_OR_DIR", a->inputs, "Image files or folders (searched recursively)")->required();
+    cmd->add_option("--top-k", a->top_k, "Classes to show per image")->capture_default_str();
+    cmd->add_flag("--json", a->json, "One JSON object per image");
+    cmd->add_option("--labels", a->classifier.labels, "Class names, one per line (source models)");
+    cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
+    cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
+    cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
+    cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
+    cmd->callback([a] {
+        int failed = 0;
+        for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
+            if (!p.error.empty()) {
+                ++failed;
+                std::fprintf(stderr, "cvtl: warning: skipped %s: %s\n", p.path.c_str(), p.error.c_str());
+                if (a->json) std::printf("%s\n", nlohmann::json{{"path", p.path}, {"error", p.error}}.dump().c_str());
+                continue;
+            }
+            if (a->json) {
+                nlohmann::json top = nlohmann::json::array();
+                for (const auto& [name, prob] : p.top) top.push_back({{"class", name}, {"probability", prob}});
+                std::printf("%s\n", nlohmann::json{{"path", p.path}, {"top", top}}.dump().c_str());
+            } else {
+                std::printf("%s:", p.path.c_str());
+                for (const auto& [name, prob] : p.top) std::printf(" %s (%.4f)", name.c_str(), prob);
+                std::printf("\n");
+            }
+        }
+        if (failed) throw cvtl::Error(std::to_string(failed) + " image(s) could not be classified (see the warnings above)");
+    });
+}
+
+}  // namespace cvtl::cli
