@@ -15,7 +15,7 @@ packages=(
   doctest-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev
-  nlohmann-json3-dev libcli11-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   dataset-fashion-mnist
   python3-opencv         # samples/classify.py runs in the tests
 )
