@@ -14,6 +14,7 @@ inline constexpr const char* kAttrModelFile = "model_file";
 inline constexpr const char* kAttrPreprocess = "preprocess";   // JSON
 inline constexpr const char* kAttrTaps = "taps";               // JSON list of {name, layer, shape}
 inline constexpr const char* kAttrDtype = "dtype";             // "f32" or "f16"
+inline constexpr const char* kAttrPrecision = "precision";     // "f32" or "bf16": the network's arithmetic
 inline constexpr const char* kAttrCompression = "compression"; // "none" or "shuffle+deflate"
 inline constexpr const char* kAttrDataset = "dataset";         // the folder or CSV extracted
 inline constexpr const char* kAttrDatasetFingerprint = "dataset_fingerprint";

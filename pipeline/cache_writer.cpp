@@ -83,6 +83,7 @@ void CacheWriter::create(const CacheConfig& config) {
     h5::set_string(file_, cache::kAttrPreprocess, config.preprocess.to_json().dump());
     h5::set_string(file_, cache::kAttrTaps, taps_json(config.taps).dump());
     h5::set_string(file_, cache::kAttrDtype, config.dtype);
+    h5::set_string(file_, cache::kAttrPrecision, config.precision);
     h5::set_string(file_, cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none");
     h5::set_string(file_, cache::kAttrDataset, config.dataset);
     h5::set_string(file_, cache::kAttrDatasetFingerprint, config.dataset_fingerprint);
@@ -164,6 +165,7 @@ void CacheWriter::reopen(const CacheConfig& config) {
     differs(cache::kAttrPreprocess, config.preprocess.to_json().dump(), "preprocessing");
     differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
     differs(cache::kAttrDtype, config.dtype, "--dtype");
+    differs(cache::kAttrPrecision, config.precision, "--precision");
     differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
     differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or --val-fraction/--seed changed)");
 

@@ -26,6 +26,7 @@ struct CacheConfig {
     Preprocessing preprocess;
     std::vector<TapLayout> taps;
     std::string dtype = "f32";        // storage type of the taps: f32 or f16
+    std::string precision = "f32";    // arithmetic the network ran in: f32 or bf16
     bool compress = false;            // shuffle + deflate
     std::string dataset;
     std::string dataset_fingerprint;

@@ -8,6 +8,7 @@
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <fstream>
 
 namespace cvtl {
@@ -56,13 +57,20 @@ bool read_metadata(const std::string& onnx_path, ClassifierModel& m) {
 }  // namespace
 
 cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
-    source.net.setInput(blob);
-    cv::Mat out = source.net.forward().clone();
+    cv::Mat out;
+    if (engine) {
+        out = (*engine)(blob)[0];  // logits of the last fully connected layer
+    } else {
+        source->net.setInput(blob);
+        out = source->net.forward().clone();
+    }
     out = out.reshape(1, blob.size[0]);
+    // The fast path stops at the logits; a cvtl export's Softmax is applied below like a source model's.
+    const bool probabilities_given = outputs_probabilities && !engine;
     if (out.cols != static_cast<int>(classes.size()))
-        throw Error("model " + source.path + " gives " + std::to_string(out.cols) + " outputs but " + origin + " names " +
+        throw Error("model " + source->path + " gives " + std::to_string(out.cols) + " outputs but " + origin + " names " +
                     std::to_string(classes.size()) + " classes");
-    if (!outputs_probabilities) {
+    if (!probabilities_given) {
         for (int i = 0; i < out.rows; ++i) {
             cv::Mat row = out.row(i);
             double max = 0;
@@ -74,24 +82,43 @@ cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
     return out;
 }
 
+namespace {
+
+// The fast path when the model is VGG-shaped; stock cv::dnn otherwise.
+void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
+    if (options.engine.engine == "opencv" && options.engine.backend == "cpu") return;
+    try {
+        m.map = std::make_shared<BlockMap>(map_vgg_blocks(m.source->net, m.preprocess.size, m.source->path));
+    } catch (const Error&) {
+        if (options.engine.engine == "opencv") throw;
+        return;  // not VGG-shaped: stock cv::dnn runs it as it is
+    }
+    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine,
+                                           [](const std::string& w) { std::fprintf(stderr, "cvtl: warning: %s\n", w.c_str()); });
+}
+
+}  // namespace
+
 ClassifierModel open_classifier(const std::string& path, const ClassifierOptions& options) {
     ClassifierModel m;
-    m.source = load_model(path);
+    m.source = std::make_shared<SourceModel>(load_model(path));
     const bool is_export = read_sidecar(fs::path(path).replace_extension(".json").string(), m) ||
-                           (m.source.format == "onnx" && read_metadata(path, m));
+                           (m.source->format == "onnx" && read_metadata(path, m));
     if (is_export) {
         m.outputs_probabilities = true;
         if (!options.labels.empty()) m.classes = read_labels(options.labels);
+        choose_engine(m, options);
         return m;
     }
     if (options.labels.empty())
         throw Error("model " + path + " is not a cvtl export (no " + fs::path(path).replace_extension(".json").string() +
                     "); pass --labels FILE (one class per line) and --preset to use it as it is");
     m.classes = read_labels(options.labels);
-    const int size = options.size > 0 ? options.size : m.source.input_size;
+    const int size = options.size > 0 ? options.size : m.source->input_size;
     if (size <= 0) throw Error("model " + path + " does not declare its input size; pass --size N");
     m.preprocess = make_preprocessing(options.preset.empty() ? "torchvision" : options.preset, size);
     m.origin = options.labels;
+    choose_engine(m, options);
     return m;
 }
 

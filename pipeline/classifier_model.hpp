@@ -2,7 +2,10 @@
 // A model to classify images with: a cvtl export (classes and preprocessing from its sidecar or
 // ONNX metadata) or a plain source model (strategy 1) with a labels file and a preset.
 #include "pipeline/preprocess.hpp"
+#include "pipeline/tap_engine.hpp"
 #include "plugin/model_loader.hpp"
+
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -10,7 +13,9 @@
 namespace cvtl {
 
 struct ClassifierModel {
-    SourceModel source;
+    std::shared_ptr<SourceModel> source;   // shared: the engine refers to it
+    std::shared_ptr<BlockMap> map;         // null when the model is not VGG-shaped (then stock cv::dnn runs it)
+    std::shared_ptr<TapEngine> engine;
     std::vector<std::string> classes;
     Preprocessing preprocess;
     bool outputs_probabilities = false;  // cvtl exports end in Softmax; source models give logits
@@ -24,6 +29,7 @@ struct ClassifierOptions {
     std::string labels;     // one class name per line; required for plain source models
     std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
     int size = 0;           // plain source models: input size when the model does not declare it
+    EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv
 };
 
 // Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").

@@ -47,7 +47,9 @@ void write_report(const std::string& path, const EvaluateOptions& o, const Evalu
 EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<void(const std::string&)>& warn,
                                const std::function<void(std::int64_t, std::int64_t)>& progress) {
     const auto start = std::chrono::steady_clock::now();
-    ClassifierModel model = open_classifier(o.model, o.classifier);
+    ClassifierOptions classifier = o.classifier;
+    classifier.engine.threads = o.threads;
+    ClassifierModel model = open_classifier(o.model, classifier);
     const Dataset data = scan_dataset(o.data, {0.0, 0});
     // Data classes map onto the model's classes by name.
     std::vector<int> to_model(data.classes.size());
@@ -105,7 +107,9 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
 
 std::vector<Prediction> run_prediction(const std::string& model_path, const std::vector<std::string>& inputs, int top_k,
                                        const ClassifierOptions& classifier, int batch, int threads) {
-    ClassifierModel model = open_classifier(model_path, classifier);
+    ClassifierOptions with_threads = classifier;
+    with_threads.engine.threads = threads;
+    ClassifierModel model = open_classifier(model_path, with_threads);
     Dataset data;
     data.root = ".";
     data.classes = {"?"};

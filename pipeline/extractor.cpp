@@ -4,11 +4,10 @@
 #include "pipeline/cache_writer.hpp"
 #include "pipeline/dataset.hpp"
 #include "pipeline/preprocess.hpp"
-#include "plugin/backend.hpp"
+#include "pipeline/tap_engine.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
-#include "plugin/tap_forward.hpp"
 
 #include <opencv2/core/utility.hpp>
 
@@ -70,9 +69,8 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed});
 
     ExtractSummary summary;
-    std::string warning;
-    summary.backend = select_backend(model.net, options.backend, warning);
-    if (!warning.empty() && events.warn) events.warn(warning);
+    TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events.warn);
+    summary.backend = engine.description();
 
     CacheConfig config;
     config.model_sha256 = model.sha256;
@@ -80,6 +78,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     config.preprocess = pre;
     for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
     config.dtype = options.dtype;
+    config.precision = engine.precision();
     config.compress = options.compress;
     config.dataset = options.data;
     config.dataset_fingerprint = data.fingerprint();
@@ -103,7 +102,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
 
     run_image_batches(
         data, next, pre, options.batch, threads,
-        [&](const cv::Mat& blob) { return forward_taps(model.net, map, taps, blob); },
+        [&](const cv::Mat& blob) { return engine(blob); },
         [&](ImageBatch& batch) {
             if (batch.kept.empty())  // a batch of undecodable files still covers its entries
                 for (const auto& t : config.taps) {

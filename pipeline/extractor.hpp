@@ -20,6 +20,8 @@ struct ExtractOptions {
     int batch = 16;
     int threads = 0;                   // 0: every core
     std::string backend = "cpu";
+    std::string engine = "onednn";     // onednn (cvtl's fast path) | opencv (stock cv::dnn)
+    std::string precision = "f32";     // f32 | bf16 (onednn, CPUs with AVX512-BF16)
     std::string dtype = "f32";
     bool compress = false;
     double val_fraction = 0.1;
@@ -35,7 +37,7 @@ struct ExtractSummary {
     bool already_complete = false;
     double seconds = 0;
     std::uint64_t bytes_written = 0;
-    std::string backend;               // backend actually used
+    std::string backend;               // engine and backend or precision actually used
 };
 
 // Callbacks for what a long job has to tell its user while it runs.

@@ -2,6 +2,7 @@
 #include "pipeline/cache_info.hpp"
 #include "pipeline/extractor.hpp"
 #include "plugin/error.hpp"
+#include "plugin/inference_net.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 
@@ -48,6 +49,46 @@ TEST_CASE("extracted taps equal PyTorch's on the same images (torchvision preset
     const CacheInfo info = read_cache_info(cache);
     CHECK(info.complete);
     CHECK(info.counts[0][1] == 1);  // 4 per class, val fraction 0.25
+}
+
+TEST_CASE("stock cv::dnn and the oneDNN fast path extract the same taps") {
+    test::TempDir dir;
+    ExtractOptions fast = fixture_options(test::fixture("images"), dir / "fast.h5");
+    ExtractOptions stock = fixture_options(test::fixture("images"), dir / "stock.h5");
+    stock.engine = "opencv";
+    CHECK(run_extraction(fast, {}).backend == "onednn f32");
+    CHECK(run_extraction(stock, {}).backend == "opencv cpu");
+    for (const std::string tap : {"pool4", "pool5", "fc7"}) {
+        CAPTURE(tap);
+        const cv::Mat a = test::read_tensor(dir / "fast.h5", "/taps/" + tap), b = test::read_tensor(dir / "stock.h5", "/taps/" + tap);
+        CHECK(test::diff(a, b).max_abs <= 1e-4);
+        CHECK(test::diff(b, test::read_tensor(test::fixture("extract.ref.h5"), "torchvision/" + tap)).max_abs <= 1e-4);
+    }
+}
+
+TEST_CASE("the cache records its precision and refuses to mix precisions") {
+    test::TempDir dir;
+    ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
+    o.precision = "bf16";
+    std::vector<std::string> warnings;
+    ExtractEvents events;
+    events.warn = [&](const std::string& w) { warnings.push_back(w); };
+    const ExtractSummary s = run_extraction(o, events);
+    const std::string used = cpu_has_bf16() ? "bf16" : "f32";
+    CHECK(s.backend == "onednn " + used);
+    CHECK(read_cache_info(dir / "c.h5").attributes.at("precision") == used);
+    if (used == "bf16") {
+        // bf16 taps stay within 1e-2 relative of the f32 reference.
+        const cv::Mat ref = test::read_tensor(test::fixture("extract.ref.h5"), "torchvision/pool5");
+        double range = 0;
+        cv::minMaxIdx(cv::abs(ref), nullptr, &range);
+        CHECK(test::diff(test::read_tensor(dir / "c.h5", "/taps/pool5"), ref).max_abs <= 1e-2 * range);
+        o.precision = "f32";
+        o.force = false;
+        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("another --precision"), Error);
+    } else {
+        CHECK(warnings.size() == 1);
+    }
 }
 
 TEST_CASE("f16 storage stays within half precision of f32") {
@@ -148,9 +189,10 @@ TEST_CASE("an unavailable backend falls back to the CPU with a warning") {
     ExtractEvents events;
     events.warn = [&](const std::string& w) { warnings.push_back(w); };
     const ExtractSummary s = run_extraction(o, events);
-    CHECK(s.backend == "cpu");
-    REQUIRE(warnings.size() == 1);
-    CHECK(warnings[0].find("backend cuda is not available") != std::string::npos);
+    CHECK(s.backend == "opencv cpu");
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0].find("runs on stock cv::dnn") != std::string::npos);
+    CHECK(warnings[1].find("backend cuda is not available") != std::string::npos);
 }
 
 }  // TEST_SUITE

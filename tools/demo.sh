@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: build cvtl, show the bundled model's block map, extract
-# its pool4/pool5/fc7 activations for the bundled sample images into an HDF5 cache, and show
-# what the cache holds. (The Fashion-MNIST transfer-learning demo replaces this once it lands.)
+# The main job on the embedded default: transfer learning on Fashion-MNIST with every strategy.
+# Installs dependencies and builds if needed, then runs cvtl-demo, which prints the results and
+# writes docs/demo-results.md (+ docs/demo-results-accuracy.png).
+#   tools/demo.sh                      n = 100 images per class (about 10 minutes on 2 cores)
+#   tools/demo.sh --full               n = 10, 100 and 1000
+#   tools/demo.sh --scenario disjoint  P1 and P2 on disjoint classes (Yosinski et al. 2014)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
-model=tests/fixtures/tiny_vgg16.onnx
-images=tests/fixtures/images
-out=build/demo
-mkdir -p "$out"
-set -x
-build/bin/cvtl inspect "$model"
-build/bin/cvtl extract "$model" "$images" -o "$out/cache.h5" --taps pool4,pool5,fc7 --force
-build/bin/cvtl cache "$out/cache.h5"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain 2>/dev/null)" ] || commit="$commit+local changes"
+report=docs/demo-results.md
+for arg in "$@"; do
+  [ "$arg" = "disjoint" ] && report=docs/demo-results-disjoint.md
+done
+exec build/bin/cvtl-demo --commit "$commit" --report "$report" "$@"

@@ -74,6 +74,8 @@ void add_extract(CLI::App& app) {
     cmd->add_option("--batch", o.batch, "Images per forward pass")->capture_default_str();
     cmd->add_option("--threads", o.threads, "Threads for decoding and the network (0: every core)")->capture_default_str();
     cmd->add_option("--backend", o.backend, "cpu, opencl, cuda or cuda-fp16 (unavailable ones fall back to cpu)")->capture_default_str();
+    cmd->add_option("--engine", o.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
+    cmd->add_option("--precision", o.precision, "f32, or bf16 on CPUs with AVX512-BF16 (onednn engine)")->capture_default_str();
     cmd->add_option("--dtype", o.dtype, "Storage type of the cached taps: f32 or f16")->capture_default_str();
     cmd->add_flag("--compress", o.compress, "Store taps with shuffle+deflate (smaller, slower)");
     cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")->capture_default_str();

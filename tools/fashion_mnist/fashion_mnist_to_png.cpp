@@ -2,8 +2,9 @@
 // images go through the same path as users' images.
 //
 //   cvtl-fashion-mnist OUT [--source DIR] [--scenario coarse-fine|disjoint] [--n 10,100,1000] [--seed S]
+//                          [--p1-train] [--test-per-class K]
 //
-// OUT/p1/train, OUT/p1/test: problem P1 (coarse-fine: 4 coarse classes over all images;
+// OUT/p1/test (OUT/p1/train with --p1-train): problem P1 (coarse-fine: 4 coarse classes over all images;
 //                             disjoint: 5 of the 10 classes, after Yosinski et al. 2014)
 // OUT/p2/train-nN:           problem P2, N seeded images per fine class (nested: n=10 is in n=100)
 // OUT/p2/test:               problem P2 on the whole test set (its classes)
@@ -91,12 +92,16 @@ int main(int argc, char** argv) {
     std::string out, source = "/usr/share/datasets/fashion-mnist", scenario = "coarse-fine";
     std::vector<int> ns{10, 100, 1000};
     std::uint64_t seed = 0;
+    int test_per_class = 0;
+    bool with_p1_train = false;
     app.add_option("OUT", out, "Output folder")->required();
     app.add_option("--source", source, "Folder with the *-idx?-ubyte.gz files")->capture_default_str();
     app.add_option("--scenario", scenario, "coarse-fine (P1: 4 coarse classes; P2: 10 fine) or disjoint (5 + 5 classes)")
         ->capture_default_str();
     app.add_option("--n", ns, "P2 training images per class (one tree per value)")->delimiter(',');
     app.add_option("--seed", seed, "Seed of the P2 subsets")->capture_default_str();
+    app.add_flag("--p1-train", with_p1_train, "Also write P1's 60,000 training images (OUT/p1/train)");
+    app.add_option("--test-per-class", test_per_class, "Only the first K test images of each class (0: all)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         if (scenario != "coarse-fine" && scenario != "disjoint") throw std::runtime_error("unknown --scenario " + scenario);
@@ -107,9 +112,11 @@ int main(int argc, char** argv) {
         auto in_p1 = [&](int label) { return !disjoint || contains(kDisjointP1, label); };
         auto in_p2 = [&](int label) { return !disjoint || contains(kDisjointP2, label); };
         size_t written = 0;
-        for (size_t i = 0; i < train.images.size(); ++i)
+        for (size_t i = 0; i < train.images.size() && with_p1_train; ++i)
             if (in_p1(train.labels[i])) write_image(root / "p1/train", p1_class(train.labels[i]), i, train.images[i]), ++written;
+        std::vector<int> test_taken(10, 0);
         for (size_t i = 0; i < test.images.size(); ++i) {
+            if (test_per_class > 0 && test_taken[size_t(test.labels[i])]++ >= test_per_class) continue;
             if (in_p1(test.labels[i])) write_image(root / "p1/test", p1_class(test.labels[i]), i, test.images[i]), ++written;
             if (in_p2(test.labels[i])) write_image(root / "p2/test", kFine[size_t(test.labels[i])], i, test.images[i]), ++written;
         }

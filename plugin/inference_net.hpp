@@ -1,0 +1,52 @@
+#pragma once
+// cvtl's fast path for running a VGG network forward: the layers of a NetworkSpec (built from a
+// cv::dnn model by build_head) as oneDNN inference primitives, with activations kept in oneDNN's
+// blocked layouts from layer to layer (reordered to plain NCHW only where an output is read),
+// ReLU fused as a post-op, batch norm folded into the convolution before it, and primitives
+// created once per batch size. f32 matches stock cv::dnn within 1e-4; bf16 runs where the CPU has
+// AVX512-BF16.
+#include "plugin/head_builder.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+enum class Precision { f32, bf16 };
+
+// "f32" | "bf16"; throws cvtl::Error otherwise.
+Precision parse_precision(const std::string& name);
+
+// Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or newer), detected at run time.
+bool cpu_has_bf16();
+
+class InferenceNet {
+public:
+    // `weights` covers every parameter of `spec` (and batch-norm statistics). Throws cvtl::Error for
+    // layers it cannot run (batch norm that does not follow a convolution) and for bf16 on a CPU
+    // without AVX512-BF16.
+    InferenceNet(const NetworkSpec& spec, const WeightMap& weights, Precision precision);
+    ~InferenceNet();
+    InferenceNet(const InferenceNet&) = delete;
+    InferenceNet& operator=(const InferenceNet&) = delete;
+
+    // input [N, input_shape...] f32 -> the outputs of layers `outputs` (indices into spec.layers,
+    // the value after that layer), each f32 [N, ...] plain, in the order asked.
+    std::vector<cv::Mat> forward(const cv::Mat& input, const std::vector<int>& outputs);
+
+    // Index of the layer whose output is `tap` (pool1..pool5, fc6, fc7, logits) in a spec built
+    // from the network input; throws cvtl::Error when the spec does not reach it.
+    static int tap_layer(const NetworkSpec& spec, const std::string& tap);
+
+private:
+    struct Plan;
+    std::unique_ptr<Plan> plan_for(int n);
+
+    NetworkSpec spec_;
+    WeightMap weights_;
+    Precision precision_;
+    std::unique_ptr<Plan> plan_;
+};
+
+}  // namespace cvtl

@@ -1,0 +1,82 @@
+#include "plugin/block_map.hpp"
+#include "plugin/error.hpp"
+#include "plugin/head_builder.hpp"
+#include "plugin/inference_net.hpp"
+#include "plugin/model_loader.hpp"
+#include "plugin/tap_forward.hpp"
+#include "support/fixtures.hpp"
+#include "support/reference.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace cvtl;
+
+namespace {
+
+struct FastPath {
+    NetworkSpec spec;
+    std::unique_ptr<InferenceNet> net;
+};
+
+FastPath fast_path(cv::dnn::Net& net, const BlockMap& map, Precision precision) {
+    HeadOptions o;
+    o.from_tap = "input";
+    o.keep_source_output = true;
+    Head head = build_head(net, map, o);
+    return {head.spec, std::make_unique<InferenceNet>(head.spec, head.source_weights, precision)};
+}
+
+const std::vector<std::string> kTaps{"pool1", "pool2", "pool3", "pool4", "pool5", "fc6", "fc7", "logits"};
+
+}  // namespace
+
+TEST_SUITE("parity") {
+
+TEST_CASE("the oneDNN fast path gives every tap of every fixture within 1e-4 of PyTorch and stock cv::dnn") {
+    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias"}) {
+        CAPTURE(name);
+        const std::string ref = test::fixture(name + ".ref.h5");
+        SourceModel model = load_model(test::fixture(name + ".onnx"));
+        BlockMap map = map_vgg_blocks(model.net, model.input_size, name);
+        FastPath fast = fast_path(model.net, map, Precision::f32);
+        const cv::Mat input = test::read_tensor(ref, "input");
+        std::vector<int> layers;
+        for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(fast.spec, t));
+        const auto ours = fast.net->forward(input, layers);
+        const auto stock = forward_taps(model.net, map, kTaps, input);
+        for (size_t i = 0; i < kTaps.size(); ++i) {
+            CAPTURE(kTaps[i]);
+            const test::Diff vs_torch = test::diff(ours[i], test::read_tensor(ref, kTaps[i]));
+            CHECK(vs_torch.max_abs <= 1e-4);
+            CHECK(vs_torch.mean_abs <= 1e-5);
+            CHECK(test::diff(ours[i], stock[i]).max_abs <= 1e-4);
+        }
+        // Another batch size re-plans; one sample gives the batch's first row.
+        const std::vector<cv::Range> first{cv::Range(0, 1), cv::Range::all(), cv::Range::all(), cv::Range::all()};
+        const auto single = fast.net->forward(input(first).clone(), {InferenceNet::tap_layer(fast.spec, "logits")});
+        CHECK(test::diff(single[0], ours.back().row(0).clone()).max_abs <= 1e-4);
+    }
+}
+
+TEST_CASE("bf16 taps stay within 1e-2 relative of f32") {
+    if (!cpu_has_bf16()) {
+        CHECK_THROWS_WITH_AS(InferenceNet({}, {}, Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
+        return;
+    }
+    SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
+    BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
+    FastPath f32 = fast_path(model.net, map, Precision::f32);
+    FastPath bf16 = fast_path(model.net, map, Precision::bf16);
+    const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
+    std::vector<int> layers;
+    for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(f32.spec, t));
+    const auto a = f32.net->forward(input, layers), b = bf16.net->forward(input, layers);
+    for (size_t i = 0; i < kTaps.size(); ++i) {
+        CAPTURE(kTaps[i]);
+        double range = 0;
+        cv::minMaxIdx(cv::abs(a[i]), nullptr, &range);
+        CHECK(test::diff(a[i], b[i]).max_abs <= 1e-2 * std::max(range, 1e-3));
+    }
+}
+
+}  // TEST_SUITE
