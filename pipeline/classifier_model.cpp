@@ -1,6 +1,7 @@
 #include "pipeline/classifier_model.hpp"
 
 #include "plugin/error.hpp"
+#include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/onnx_export.hpp"
 
 #include <opencv2/core/persistence.hpp>
@@ -70,16 +71,7 @@ cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
     if (out.cols != static_cast<int>(classes.size()))
         throw Error("model " + source->path + " gives " + std::to_string(out.cols) + " outputs but " + origin + " names " +
                     std::to_string(classes.size()) + " classes");
-    if (!probabilities_given) {
-        for (int i = 0; i < out.rows; ++i) {
-            cv::Mat row = out.row(i);
-            double max = 0;
-            cv::minMaxLoc(row, nullptr, &max);
-            cv::exp(row - max, row);
-            row /= cv::sum(row)[0];
-        }
-    }
-    return out;
+    return probabilities_given ? out : softmax_rows(out);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include "pipeline/cache_reader.hpp"
 #include "pipeline/run_state.hpp"
 #include "plugin/error.hpp"
+#include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/onnx_export.hpp"
 
@@ -19,18 +20,6 @@ namespace cvtl {
 namespace {
 
 namespace fs = boost::filesystem;
-
-cv::Mat softmax_rows(const cv::Mat& logits) {
-    cv::Mat out = logits.clone();
-    for (int i = 0; i < out.rows; ++i) {
-        cv::Mat row = out.row(i);
-        double max = 0;
-        cv::minMaxLoc(row, nullptr, &max);
-        cv::exp(row - max, row);
-        row /= cv::sum(row)[0];
-    }
-    return out;
-}
 
 // Inputs to compare cv::dnn and cvtl on: cached samples when the run's cache still has them.
 cv::Mat verification_inputs(const nlohmann::json& meta, const std::string& tap, const std::vector<int>& sample_shape) {

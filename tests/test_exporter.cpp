@@ -3,6 +3,7 @@
 #include "pipeline/run_state.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
+#include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/onnx_export.hpp"
 #include "plugin/tap_forward.hpp"
@@ -22,18 +23,6 @@ using namespace cvtl;
 
 namespace {
 
-cv::Mat softmax(const cv::Mat& logits) {
-    cv::Mat out = logits.clone();
-    for (int i = 0; i < out.rows; ++i) {
-        cv::Mat row = out.row(i);
-        double max = 0;
-        cv::minMaxLoc(row, nullptr, &max);
-        cv::exp(row - max, row);
-        row /= cv::sum(row)[0];
-    }
-    return out;
-}
-
 // What the export must compute, from independent pieces: stock OpenCV runs the source model up to
 // the run's tap on the cached images, then the trained layers (from model.h5) run in cvtl.
 cv::Mat expected_probabilities(const std::string& run, const cv::Mat& images) {
@@ -44,7 +33,7 @@ cv::Mat expected_probabilities(const std::string& run, const cv::Mat& images) {
     const cv::Mat features = forward_taps(source.net, map, {tap}, images)[0];
     Network trained(NetworkSpec::from_json(state.spec));
     load_weights(trained, state.weights);
-    return softmax(trained.forward(features, false));
+    return softmax_rows(trained.forward(features, false));
 }
 
 cv::Mat run_onnx(const std::string& path, const cv::Mat& input) {

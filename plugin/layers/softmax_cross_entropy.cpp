@@ -44,4 +44,16 @@ double softmax_cross_entropy(const cv::Mat& logits, const std::vector<int>& labe
     return loss / n;
 }
 
+cv::Mat softmax_rows(const cv::Mat& logits) {
+    cv::Mat out = logits.reshape(1, logits.size[0]).clone();
+    for (int i = 0; i < out.rows; ++i) {
+        cv::Mat row = out.row(i);
+        double max = 0;
+        cv::minMaxLoc(row, nullptr, &max);
+        cv::exp(row - max, row);
+        row /= cv::sum(row)[0];
+    }
+    return out;
+}
+
 }  // namespace cvtl

@@ -14,4 +14,7 @@ namespace cvtl {
 double softmax_cross_entropy(const cv::Mat& logits, const std::vector<int>& labels, cv::Mat& diff_logits,
                              cv::Mat* probs = nullptr);
 
+// softmax of each row of logits [N, K] (float32, computed with the max shift).
+cv::Mat softmax_rows(const cv::Mat& logits);
+
 }  // namespace cvtl
