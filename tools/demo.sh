@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain 2>/dev/null)" ] || commit="$commit+local changes"
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit+local changes"
 report=docs/demo-results.md
 for arg in "$@"; do
   [ "$arg" = "disjoint" ] && report=docs/demo-results-disjoint.md
