@@ -10,8 +10,12 @@ cd "$(dirname "$0")/.."
 tools/build.sh
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit+local changes"
-report=docs/demo-results.md
+report=docs/demo-results
 for arg in "$@"; do
-  [ "$arg" = "disjoint" ] && report=docs/demo-results-disjoint.md
+  [ "$arg" = "disjoint" ] && report=$report-disjoint
 done
+for arg in "$@"; do
+  [ "$arg" = "--full" ] && report=$report-full
+done
+report=$report.md
 exec build/bin/cvtl-demo --commit "$commit" --report "$report" "$@"

@@ -22,7 +22,7 @@ std::string format(const char* fmt, double v) {
 
 // Test accuracy against n (log scale) per strategy, or bars when there is one n.
 void draw_accuracy(const DemoReport& r, const std::string& path) {
-    cv::Mat img(420, 720, CV_8UC3, cv::Scalar(255, 255, 255));
+    cv::Mat img(420, 840, CV_8UC3, cv::Scalar(255, 255, 255));
     const cv::Rect plot(70, 30, 460, 330);
     cv::rectangle(img, plot, cv::Scalar(160, 160, 160));
     const std::vector<cv::Scalar> colors = {{200, 90, 30}, {30, 140, 230}, {40, 170, 60}, {60, 60, 200}, {150, 60, 150}, {120, 120, 0}};
@@ -55,7 +55,7 @@ void draw_accuracy(const DemoReport& r, const std::string& path) {
             cv::circle(img, p, 5, color, cv::FILLED, cv::LINE_AA);
             if (i > 0) cv::line(img, {x_of(points[i - 1]->n) + offset, y_of(points[i - 1]->test_accuracy)}, p, color, 2, cv::LINE_AA);
         }
-        cv::putText(img, order[k], {545, 50 + static_cast<int>(k) * 22}, cv::FONT_HERSHEY_SIMPLEX, 0.42, color, 1, cv::LINE_AA);
+        cv::putText(img, order[k], {545, 50 + static_cast<int>(k) * 22}, cv::FONT_HERSHEY_SIMPLEX, 0.4, color, 1, cv::LINE_AA);
     }
     cv::putText(img, "P2 test accuracy vs labelled images per class (" + r.scenario + ")", {70, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
                 cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
@@ -66,6 +66,49 @@ std::string row(const StrategyResult& s) {
     return "| " + s.strategy + " | " + std::to_string(s.n) + " | " + s.tap + " | " + format("%.4f", s.test_accuracy) + " | " +
            format("%.4f", s.val_accuracy) + " | " + std::to_string(s.trained_parameters) + " | " + format("%.1f", s.train_seconds) + " | " +
            format("%.1f", s.grid_seconds) + " | " + s.hyper + " |\n";
+}
+
+const StrategyResult* find(const std::vector<StrategyResult>& v, const std::string& key, int n) {
+    for (const auto& s : v)
+        if (s.key == key && s.n == n) return &s;
+    return nullptr;
+}
+
+// Plain statements computed from the results, so the text can never disagree with the tables.
+std::string conclusions(const DemoReport& r) {
+    std::string t;
+    for (int n : r.ns) {
+        const StrategyResult* scratch = find(r.main, "scratch", n);
+        const StrategyResult* best = nullptr;
+        for (const auto& s : r.main)
+            if (s.n == n && s.key != "scratch" && (!best || s.test_accuracy > best->test_accuracy)) best = &s;
+        if (!scratch || !best) continue;
+        const double gap = 100.0 * (best->test_accuracy - scratch->test_accuracy);
+        t += "- n = " + std::to_string(n) + ": the best transfer strategy (" + best->strategy + ", " + format("%.4f", best->test_accuracy) +
+             ") " + (gap >= 0 ? "beats" : "trails") + " training from scratch (" + format("%.4f", scratch->test_accuracy) + ") by " +
+             format("%.1f", std::abs(gap)) + " points.\n";
+    }
+    if (r.ns.size() > 1) {
+        const StrategyResult* s0 = find(r.main, "scratch", r.ns.front());
+        const StrategyResult* s1 = find(r.main, "scratch", r.ns.back());
+        if (s0 && s1)
+            t += "- From n = " + std::to_string(r.ns.front()) + " to n = " + std::to_string(r.ns.back()) + " training from scratch gains " +
+                 format("%.1f", 100.0 * (s1->test_accuracy - s0->test_accuracy)) + " points; compare the transfer rows above to see the gap narrow or not.\n";
+    }
+    if (!r.sweep.empty()) {
+        const StrategyResult* best = &r.sweep.front();
+        for (const auto& s : r.sweep)
+            if (s.test_accuracy > best->test_accuracy) best = &s;
+        const StrategyResult* pool5 = find(r.sweep, "classifier", r.sweep_n);
+        t += "- Cut point: at n = " + std::to_string(r.sweep_n) + " the best is " + best->strategy + " (" + format("%.4f", best->test_accuracy) + ")";
+        if (pool5)
+            t += "; a new classifier on frozen pool5 features reaches only " + format("%.4f", pool5->test_accuracy) +
+                 ": the upper blocks' features were shaped by P1's own classes and do not separate P2's, which is why fine-tuning the "
+                 "upper blocks (strategy 3) pays";
+        t += ".\n";
+    }
+    t += "- The pretrained model (strategy 1) scores " + format("%.4f", r.p1_accuracy) + " on P1, the problem it was trained for.\n";
+    return t;
 }
 
 }  // namespace
@@ -105,6 +148,7 @@ std::string write_demo_report(const DemoReport& r, const std::string& markdown_p
         for (const auto& s : r.sweep) t += row(s);
         t += "\n";
     }
+    t += "## What the numbers say\n\n" + conclusions(r) + "\n";
     t += "## How hyper-parameters were chosen\n\n" + r.selection + "\n";
     std::ofstream out(markdown_path);
     out << t;
