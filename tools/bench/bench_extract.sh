@@ -2,8 +2,8 @@
 # Extraction benchmark: cvtl extract vs a bare cv::dnn forward loop vs the PyTorch equivalent.
 #   tools/bench/bench_extract.sh [N_IMAGES=200] [BATCH=8] [THREADS=2]
 # (a) cvtl extract     its own images/s (pipeline start to end: decode, forward, HDF5 write; model
-#                      load excluded) and end-to-end wall time; run at N and 2N images: peak RSS
-#                      should not grow with N (streaming, not accumulating)
+#                      load excluded): (a1) --engine opencv, (a2) the oneDNN fast path in f32 (also
+#                      at 2N images: peak RSS should not grow with N), (a3) --precision bf16
 # (b) opencv_forward   forward only on pre-made blobs, same OpenCV library: cvtl's ceiling
 # (c) torch_extract    end-to-end wall time; its self-timed rate (excl. imports + model build) in brackets
 # Model and images are cached in build/bench-extract/ and only regenerated when missing.
@@ -42,18 +42,23 @@ json_rate() { sed -n 's/.*"images_per_s": \([0-9.]*\).*/\1/p' "$1.out"; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.2f", n/s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "n/a"; else printf "%.2f", a/b}'; }
 
-a_rate="" a_wall="" a_rss="" a_rss2=""
+# cvtl extract, one run per engine/precision, fresh cache each time (an existing one would be reused).
+run_cvtl() {  # run_cvtl NAME N ARGS...
+  local name=$1 n=$2; shift 2
+  rm -f "$name.h5"
+  echo "(a) cvtl extract $name, $n images ..." >&2
+  timed "$name" "$CVTL" extract vgg16.onnx "images-$n" -o "$name.h5" --taps pool4,pool5 --batch "$B" --threads "$T" "$@" ||
+    { echo "cvtl extract failed, see $WORK/$name.*" >&2; exit 1; }
+}
+cvtl_rate() { sed -n 's/.* \([0-9.]*\) images\/s.*/\1/p' "$1.out"; }
+declare -A a_rate
 if [ -x "$CVTL" ]; then
   images "images-$((2 * N))" $((2 * N))
-  for n in "$N" $((2 * N)); do
-    # Fresh cache every time: an existing one could be reused by cvtl and turn the run into a no-op.
-    rm -f "cvtl-$n.h5"
-    echo "(a) cvtl extract, $n images ..." >&2
-    timed "cvtl-$n" "$CVTL" extract vgg16.onnx "images-$n" -o "cvtl-$n.h5" \
-      --taps pool4,pool5 --batch "$B" --threads "$T" || { echo "cvtl extract failed, see $WORK/cvtl-$n.*" >&2; exit 1; }
-  done
-  a_rate=$(sed -n 's/.* \([0-9.]*\) images\/s.*/\1/p' "cvtl-$N.out")
-  a_wall=$(rate "$N" "$(wall_s "cvtl-$N")") a_rss=$(rss_mb "cvtl-$N") a_rss2=$(rss_mb "cvtl-$((2 * N))")
+  run_cvtl opencv-engine "$N" --engine opencv
+  run_cvtl onednn-f32 "$N"
+  run_cvtl onednn-bf16 "$N" --precision bf16
+  run_cvtl onednn-f32-2n $((2 * N))
+  for v in opencv-engine onednn-f32 onednn-bf16; do a_rate[$v]=$(cvtl_rate "$v"); done
 else
   echo "(a) skipped: $CVTL not built yet (cmake -B build && cmake --build build)" >&2
 fi
@@ -72,12 +77,24 @@ echo "N=$N batch=$B threads=$T  ($(nproc) CPUs, OpenCV $($PY -c 'import cv2; pri
 echo
 echo "| run | images/s | peak RSS (MB) |"
 echo "|---|---|---|"
-if [ -n "$a_rate" ]; then
-  echo "| (a) cvtl extract [wall incl. model load] | $a_rate [$a_wall] | $a_rss (N) / $a_rss2 (2N) |"
+if [ -x "$CVTL" ]; then
+  echo "| (a1) cvtl extract --engine opencv | ${a_rate[opencv-engine]} | $(rss_mb opencv-engine) |"
+  echo "| (a2) cvtl extract (oneDNN fast path, f32) | ${a_rate[onednn-f32]} | $(rss_mb onednn-f32) (N) / $(rss_mb onednn-f32-2n) (2N) |"
+  echo "| (a3) cvtl extract --precision bf16 | ${a_rate[onednn-bf16]} | $(rss_mb onednn-bf16) |"
 else
   echo "| (a) cvtl extract | not built | - |"
 fi
 echo "| (b) opencv_forward, forward only | $b_rate | $(rss_mb opencv) |"
 echo "| (c) torch_extract, wall [self-timed] | $c_rate [$c_self] | $(rss_mb torch) |"
 echo
-echo "a/b = $(ratio "$a_rate" "$b_rate")   a/c = $(ratio "$a_rate" "$c_rate")"
+echo "a1/b = $(ratio "${a_rate[opencv-engine]:-}" "$b_rate") (stock path: decode and writing hidden behind the network)"
+echo "a2/c = $(ratio "${a_rate[onednn-f32]:-}" "$c_self") (fast path vs PyTorch's extraction, self-timed)"
+echo "a3/c = $(ratio "${a_rate[onednn-bf16]:-}" "$c_self") (bf16 vs PyTorch f32)"
+# Max |fast - stock| over the cached taps (f32 fast path vs stock cv::dnn on the same images).
+[ -f onednn-f32.h5 ] && $PY -c "
+import h5py, numpy as np
+a, b = h5py.File('onednn-f32.h5'), h5py.File('opencv-engine.h5')
+for t in ('pool4', 'pool5'):
+    x, y = a['taps/' + t][()], b['taps/' + t][()]
+    print('%s: max |fast - stock| = %.2e (values up to %.1f)' % (t, np.abs(x - y).max(), np.abs(y).max()))
+"
