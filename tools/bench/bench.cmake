@@ -1,0 +1,9 @@
+# Benchmarks (tools/bench/): programs timed by the scripts next to them, not tests.
+# Binaries go to ${CMAKE_BINARY_DIR}/bin with cvtl itself.
+
+# Training-step time of the heads cvtl trains from a cache (VGG-16 shapes); bench_train.sh runs it
+# against torch_train_step.py.
+add_executable(cvtl_bench_train_step tools/bench/bench_train_step.cpp)
+target_link_libraries(cvtl_bench_train_step PRIVATE cvtl_pipeline CLI11::CLI11)
+set_target_properties(cvtl_bench_train_step PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+cvtl_warnings(cvtl_bench_train_step)
