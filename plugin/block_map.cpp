@@ -9,10 +9,6 @@
 namespace cvtl {
 namespace {
 
-// OpenCV's PoolingLayer::type for max pooling (first value of its internal enum). Max and average
-// pooling share the type name "Pooling", and torchvision's adaptive average pool exports as one.
-constexpr int kOpenCvMaxPool = 0;
-
 const std::set<std::string> kFeatureTypes = {"Convolution", "ReLU", "BatchNorm", "Scale", "Pooling",
                                              "Dropout", "Identity", "Permute"};
 const std::set<std::string> kClassifierTypes = {"Pooling", "Flatten", "Reshape", "InnerProduct", "ReLU",

@@ -11,8 +11,6 @@
 namespace cvtl {
 namespace {
 
-constexpr int kOpenCvMaxPool = 0;  // see block_map.cpp
-
 int square(const std::vector<size_t>& v, const std::string& what, const std::string& layer) {
     if (v.empty()) return 0;
     for (size_t x : v)
