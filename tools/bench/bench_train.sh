@@ -12,6 +12,8 @@
 #   PROFILE=0                1: also print per-layer (cvtl) and per-operator (torch) lines
 #   BENCH_ARGS=              more options for both programs, e.g. "--reps 1 --min-rep-s 0 --frozen-reps 1" (smoke test)
 #   LOAD_MAX=0.6 LOAD_WAIT_S=300   before each program: wait until the 1-min load average is below LOAD_MAX
+# The machine may be shared: each result carries the CPU share other processes took while it ran (flagged
+# "disturbed" above 5%); the load-average wait only helps before a program starts.
 # Raw JSON lines are kept in BUILD_DIR/bench-train/.
 set -euo pipefail
 
@@ -51,7 +53,7 @@ wait_quiet() {
   echo "load average $(cut -d' ' -f1 /proc/loadavg) after waiting ${waited}s" >&2
 }
 
-common=(--cases a,b,c --batch-a "$A" --batch-b "$B" --batch-c "$A" --threads "$T" --frozen-batch "$B")
+common=(--cases "a,b,c" --batch-a "$A" --batch-b "$B" --batch-c "$A" --threads "$T" --frozen-batch "$B")
 [ "$PROFILE" = 1 ] && common+=(--profile)
 read -r -a extra <<<"${BENCH_ARGS:-}"
 common+=(${extra[@]+"${extra[@]}"})
@@ -81,7 +83,9 @@ DISTURBED = 5  # percent of the machine used by other processes while a case ran
 
 def disturbed(result):
     """Other processes' CPU share during the measurement, flagged when it may have skewed the time."""
-    pct = result.get("foreign_cpu_percent", 0)
+    pct = result.get("foreign_cpu_percent")
+    if pct is None:
+        return "n/a"
     return f"{pct:.0f}" + (" (disturbed)" if pct > DISTURBED else "")
 
 NAMES = {"a": "(a) classifier on pool5", "b": "(b) finetune block 5 on pool4", "c": "(c) linear probe on fc7"}
@@ -104,14 +108,15 @@ for run in range(1, runs + 1):
     extra = "".join(f" torch ({b} BLAS) ms/img |" for b in blases[1:])
     print(f"| case | batch | cvtl ms/img | torch ms/img |{extra} ratio cvtl/torch | target | pass | other processes' CPU % cvtl/torch |")
     print("|---|---|---|---|" + "---|" * (len(blases) - 1) + "---|---|---|---|")
-    for case in "abc":
+    cases = [c for c in "abc" if c in cvtl and all(c in torch[b][0] for b in blases)]  # BENCH_ARGS may pick some
+    for case in cases:
         c, t = cvtl[case], peer[case]
         ratio = c["ms_per_image"] / t["ms_per_image"]
         others = "".join(f" {torch[b][0][case]['ms_per_image']:.3f} |" for b in blases[1:])
         print(f"| {NAMES[case]} | {c['batch']} | {c['ms_per_image']:.3f} | {t['ms_per_image']:.3f} |{others} "
               f"{ratio:.2f} | <= {TARGET} | {'pass' if ratio <= TARGET else 'FAIL'} | {disturbed(c)}/{disturbed(t)} |")
     print("\nphases, ms per step (median): forward / backward / optimizer")
-    for case in "abc":
+    for case in cases:
         c, t = cvtl[case]["phase_ms_per_step"], peer[case]["phase_ms_per_step"]
         print(f"  ({case}) cvtl {c['forward']:.2f} / {c['backward']:.2f} (+loss {c['loss']:.3f}) / {c['optimizer']:.2f}"
               f"   torch {t['forward']:.2f} (incl. loss) / {t['backward']:.2f} / {t['optimizer']:.2f}")
@@ -119,6 +124,8 @@ for run in range(1, runs + 1):
     for impl, res in (("cvtl (frozen by cv::dnn)", cvtl), ("torch", peer)):
         fz = res["frozen"]
         for case, tap, ceiling in (("b", "pool4", "4.4"), ("a", "pool5", "40")):
+            if case not in cases:
+                continue
             step = res[case]["ms_per_image"]
             frozen = fz[f"{tap}_ms_per_image"]
             print(f"  {impl:25s} {NAMES[case]:30s} frozen {tap} {frozen:8.2f} ms/img + step {step:7.3f} = "

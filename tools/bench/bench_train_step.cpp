@@ -64,6 +64,26 @@ struct Options {
     int frozen_reps = 3;
 };
 
+struct Case {
+    std::string id, what;
+    NetworkSpec spec;
+    int batch;
+};
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+json rounded(double v, int digits = 3) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return json::parse(buf);
+}
+
 // CPU time (clock ticks) the whole machine and this process have used: their difference over a measurement is
 // what other processes took, which marks a disturbed measurement (the machine is shared).
 struct CpuSample {
@@ -91,31 +111,13 @@ CpuSample cpu_sample() {
     return s;
 }
 
-// Percent of the machine's CPU capacity used by other processes between `a` and `b`.
-double foreign_cpu_percent(const CpuSample& a, const CpuSample& b) {
+// Percent of the machine's CPU capacity used by other processes between `a` and `b`; null under a second,
+// where the clock ticks (1/100 s) are too coarse to tell.
+json foreign_cpu_percent(const CpuSample& a, const CpuSample& b) {
     const double seconds = std::chrono::duration<double>(b.at - a.at).count();
+    if (seconds < 1) return json();
     const double capacity = seconds * static_cast<double>(sysconf(_SC_CLK_TCK)) * std::max(1u, std::thread::hardware_concurrency());
-    return std::max(0.0, 100.0 * static_cast<double>((b.machine - a.machine) - (b.own - a.own)) / capacity);
-}
-
-struct Case {
-    std::string id, what;
-    NetworkSpec spec;
-    int batch;
-};
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-json rounded(double v, int digits = 3) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return json::parse(buf);
+    return rounded(std::max(0.0, 100.0 * static_cast<double>((b.machine - a.machine) - (b.own - a.own)) / capacity), 1);
 }
 
 // Flatten, then fc6..fc8 as torchvision's VGG classifier (named as build_head names them): ReLU fused into
@@ -218,7 +220,7 @@ json time_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer, co
         }
         per_image.push_back(ms_since(start) / (n * c.batch));
     }
-    const double foreign = foreign_cpu_percent(before, cpu_sample());
+    const json foreign = foreign_cpu_percent(before, cpu_sample());
     auto phase = [&](double StepTimes::*field) {
         std::vector<double> v;
         for (const StepTimes& s : steps) v.push_back(s.*field);
@@ -229,7 +231,7 @@ json time_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer, co
     const double ms = median(per_image);
     return {{"impl", "cvtl"}, {"case", c.id}, {"what", c.what}, {"batch", c.batch}, {"threads", o.threads},
             {"ms_per_image", rounded(ms)}, {"images_per_s", rounded(1000 / ms, 2)}, {"ms_per_image_reps", reps},
-            {"steps", steps.size()}, {"foreign_cpu_percent", rounded(foreign, 1)},
+            {"steps", steps.size()}, {"foreign_cpu_percent", foreign},
             {"phase_ms_per_step", {{"forward", phase(&StepTimes::forward)}, {"loss", phase(&StepTimes::loss)},
                                    {"backward", phase(&StepTimes::backward)}, {"optimizer", phase(&StepTimes::optimizer)}}}};
 }
@@ -315,7 +317,7 @@ json time_frozen(const Options& o) {
         out[std::string(tap) + "_ms_per_image"] = rounded(median(per_image));
         out[std::string(tap) + "_ms_per_image_reps"] = reps;
     }
-    out["foreign_cpu_percent"] = rounded(foreign_cpu_percent(before, cpu_sample()), 1);
+    out["foreign_cpu_percent"] = foreign_cpu_percent(before, cpu_sample());
     return out;
 }
 

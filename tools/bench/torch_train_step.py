@@ -52,8 +52,12 @@ class CpuSample:
         self.at = time.perf_counter()
 
     def foreign_percent(self, later):
-        capacity = (later.at - self.at) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
-        return max(0.0, 100 * ((later.machine - self.machine) - (later.own - self.own)) / capacity)
+        """Percent of the machine used by other processes since self; None under a second (ticks too coarse)."""
+        seconds = later.at - self.at
+        if seconds < 1:
+            return None
+        capacity = seconds * os.sysconf("SC_CLK_TCK") * os.cpu_count()
+        return round(max(0.0, 100 * ((later.machine - self.machine) - (later.own - self.own)) / capacity), 1)
 
 
 def build_cases(args, vgg):
@@ -103,7 +107,7 @@ def time_case(case, what, batch, model, optimizer, x, y, args):
     return {"impl": "torch", "case": case, "what": what, "batch": batch, "threads": torch.get_num_threads(),
             "ms_per_image": round(ms, 3), "images_per_s": round(1000 / ms, 2),
             "ms_per_image_reps": [round(v, 3) for v in per_image], "steps": len(steps),
-            "foreign_cpu_percent": round(foreign, 1),
+            "foreign_cpu_percent": foreign,
             "phase_ms_per_step": {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]}}
 
 
@@ -141,7 +145,7 @@ def time_frozen(vgg, args):
             "pool4_ms_per_image_reps": [round(v, 3) for v in pool4_ms],
             "pool5_ms_per_image": round(statistics.median(pool5_ms), 3),
             "pool5_ms_per_image_reps": [round(v, 3) for v in pool5_ms],
-            "foreign_cpu_percent": round(before.foreign_percent(CpuSample()), 1)}
+            "foreign_cpu_percent": before.foreign_percent(CpuSample())}
 
 
 def main():
