@@ -3,6 +3,7 @@
 #include "plugin/error.hpp"
 
 #include <cmath>
+#include <cstddef>
 
 namespace cvtl {
 
@@ -15,6 +16,44 @@ Optimizer::Optimizer(const OptimizerConfig& config, NamedParams params) : config
         slots_.push_back(std::move(s));
     }
 }
+
+namespace {
+
+// Element-wise updates, one pass over each tensor. Threads split the elements (no reductions), so the
+// result is bit-identical to a serial loop; tensors below kParallelFrom stay on one thread, where
+// waking the OpenMP team would cost more than the loop.
+constexpr std::ptrdiff_t kParallelFrom = 1 << 16;
+
+// PyTorch's SGD: d = g + decay*w; m = first ? d : mu*m + d; w -= rate * (nesterov ? d + mu*m : m).
+template <bool Momentum, bool Nesterov>
+void sgd_update(float* w, const float* g, float* m, std::ptrdiff_t n, float rate, float decay, float mu, bool first) {
+#pragma omp parallel for simd if (n >= kParallelFrom)
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+        float d = g[i] + decay * w[i];
+        if (Momentum) {
+            m[i] = first ? d : mu * m[i] + d;
+            d = Nesterov ? d + mu * m[i] : m[i];
+        }
+        w[i] -= rate * d;
+    }
+}
+
+// Adam (L2 decay added to the gradient) and AdamW (decoupled decay), with PyTorch's bias corrections.
+template <bool Decoupled>
+void adam_update(float* w, const float* g, float* m, float* v, std::ptrdiff_t n, float rate, float decay, float b1,
+                 float b2, float step_size, float root_bias2, float eps) {
+#pragma omp parallel for simd if (n >= kParallelFrom)
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+        float d = g[i];
+        if (Decoupled) w[i] -= rate * decay * w[i];
+        else d += decay * w[i];
+        m[i] = b1 * m[i] + (1 - b1) * d;
+        v[i] = b2 * v[i] + (1 - b2) * d * d;
+        w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_bias2 + eps);
+    }
+}
+
+}  // namespace
 
 void Optimizer::step(double lr) {
     ++steps_;
@@ -29,31 +68,21 @@ void Optimizer::step(double lr) {
         float* w = p.value.ptr<float>();
         const float* g = p.grad.ptr<float>();
         float* m = s.first.ptr<float>();
-        const size_t n = p.value.total();
+        const auto n = static_cast<std::ptrdiff_t>(p.value.total());
         if (c.kind == "sgd") {
             const auto mu = static_cast<float>(c.momentum);
-            for (size_t i = 0; i < n; ++i) {
-                float d = g[i] + decay * w[i];
-                if (mu != 0.0f) {
-                    m[i] = steps_ == 1 ? d : mu * m[i] + d;   // PyTorch: the first step seeds the buffer
-                    d = c.nesterov ? d + mu * m[i] : m[i];
-                }
-                w[i] -= rate * d;
-            }
+            const bool first = steps_ == 1;  // PyTorch: the first step seeds the momentum buffer
+            if (mu == 0.0f) sgd_update<false, false>(w, g, m, n, rate, decay, mu, first);
+            else if (c.nesterov) sgd_update<true, true>(w, g, m, n, rate, decay, mu, first);
+            else sgd_update<true, false>(w, g, m, n, rate, decay, mu, first);
         } else {
-            float* v = s.second.ptr<float>();
             const auto b1 = static_cast<float>(c.beta1), b2 = static_cast<float>(c.beta2);
             const float step_size = rate / static_cast<float>(bias1);
             const auto root_bias2 = static_cast<float>(std::sqrt(bias2));
-            const bool decoupled = c.kind == "adamw";
-            for (size_t i = 0; i < n; ++i) {
-                float d = g[i];
-                if (decoupled) w[i] -= rate * decay * w[i];
-                else d += decay * w[i];
-                m[i] = b1 * m[i] + (1 - b1) * d;
-                v[i] = b2 * v[i] + (1 - b2) * d * d;
-                w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_bias2 + static_cast<float>(c.eps));
-            }
+            const auto eps = static_cast<float>(c.eps);
+            float* v = s.second.ptr<float>();
+            if (c.kind == "adamw") adam_update<true>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
+            else adam_update<false>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
         }
     }
 }

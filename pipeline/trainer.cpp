@@ -124,6 +124,11 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
     if (o.epochs < 1) throw Error("--epochs must be at least 1");
     if (o.schedule.base_lr <= 0) throw Error("--lr must be positive");
     const auto start = Clock::now();
+    Precision precision = parse_precision(o.precision);
+    if (precision == Precision::bf16 && !cpu_has_bf16()) {
+        if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
+        precision = Precision::f32;
+    }
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_engine_threads(threads);
 
@@ -159,6 +164,7 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
     if (o.strategy != "scratch")
         for (const auto& [name, value] : head.source_weights) initial[name] = value;
     load_weights(net, initial);
+    net.set_precision(precision);
     apply_lr_mult(net, o.lr_mult);
     summary.trained_parameters = net.trainable_values();
 
@@ -169,7 +175,8 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
                            {"cvtl_version", kVersion}, {"source_weights", !head.source_weights.empty() && o.strategy != "scratch"},
                            {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"optimizer", o.optimizer.kind},
                                         {"lr", o.schedule.base_lr}, {"schedule", o.schedule.kind}, {"weight_decay", o.optimizer.weight_decay},
-                                        {"momentum", o.optimizer.momentum}, {"dropout", o.dropout}, {"seed", o.seed}, {"threads", threads}}}};
+                                        {"momentum", o.optimizer.momentum}, {"dropout", o.dropout}, {"seed", o.seed}, {"threads", threads},
+                                        {"precision", precision_name(precision)}}}};
 
     // The run directory: fresh, resumed, or refused.
     const std::string checkpoint_path = o.output + "/checkpoint.h5", model_path = o.output + "/model.h5";

@@ -22,6 +22,7 @@ struct TrainOptions {
     int epochs = 10;
     int batch = 32;
     int threads = 0;                    // 0: every core
+    std::string precision = "f32";      // f32 | bf16 (products in bf16 on CPUs with AVX512-BF16; else f32 + warning)
     OptimizerConfig optimizer;
     Schedule schedule;                  // base_lr, kind, warmup; epochs is taken from `epochs`
     std::map<std::string, double> lr_mult;  // block1..block5, classifier -> multiplier (0 freezes)

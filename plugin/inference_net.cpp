@@ -49,17 +49,6 @@ FoldedConv fold(const WeightMap& w, const std::string& conv, const std::string* 
 
 }  // namespace
 
-Precision parse_precision(const std::string& name) {
-    if (name == "f32") return Precision::f32;
-    if (name == "bf16") return Precision::bf16;
-    throw Error("unknown --precision '" + name + "' (expected f32 or bf16)");
-}
-
-bool cpu_has_bf16() {
-    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
-}
-
 struct InferenceNet::Plan {
     int n = 0;
     struct Step {
@@ -251,6 +240,7 @@ std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vect
         out.push_back(result);
     }
     stream.wait();
+    if (precision_ == Precision::bf16) clear_vector_upper_state();
     return out;
 }
 

@@ -6,20 +6,13 @@
 // created once per batch size. f32 matches stock cv::dnn within 1e-4; bf16 runs where the CPU has
 // AVX512-BF16.
 #include "plugin/head_builder.hpp"
+#include "plugin/layers/precision.hpp"
 
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace cvtl {
-
-enum class Precision { f32, bf16 };
-
-// "f32" | "bf16"; throws cvtl::Error otherwise.
-Precision parse_precision(const std::string& name);
-
-// Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or newer), detected at run time.
-bool cpu_has_bf16();
 
 class InferenceNet {
 public:

@@ -69,9 +69,20 @@ const cv::Mat& Network::forward(const cv::Mat& input, bool train) {
 }
 
 void Network::backward(const cv::Mat& diff_logits) {
+    // Nothing below the first layer that learns needs a gradient: backward stops there, and that layer
+    // skips its diff_src (for VGG's fc6 alone a 25088-wide product per step).
+    size_t first = entries_.size();
+    for (size_t i = 0; i < entries_.size() && first == entries_.size(); ++i)
+        for (const Param* p : entries_[i].layer->params())
+            if (p->lr_mult > 0) first = i;
     diffs_.back() = diff_logits;
-    for (size_t i = entries_.size(); i-- > 0;)
-        entries_[i].layer->backward(activations_[i], activations_[i + 1], diffs_[i + 1], diffs_[i], i > 0);
+    for (size_t i = entries_.size(); i-- > first;)
+        entries_[i].layer->backward(activations_[i], activations_[i + 1], diffs_[i + 1], diffs_[i], i > first);
+}
+
+void Network::set_precision(Precision precision) {
+    for (auto& e : entries_) e.layer->set_precision(precision);
+    precision_ = precision;
 }
 
 std::vector<std::pair<std::string, Param*>> Network::named_params() {

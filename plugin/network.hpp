@@ -43,11 +43,16 @@ public:
     // input [N, input_shape...] -> logits [N, K]. The returned Mat is owned by the network.
     const cv::Mat& forward(const cv::Mat& input, bool train);
 
-    // After forward(train=true): every parameter's grad from d(loss)/d(logits) [N, K].
+    // After forward(train=true): the grad of every parameter with lr_mult > 0 from d(loss)/d(logits) [N, K]
+    // (the grads of layers below the first trained one are left as they were).
     void backward(const cv::Mat& diff_logits);
 
     std::vector<Entry>& entries() { return entries_; }
     const std::vector<Entry>& entries() const { return entries_; }
+
+    // The arithmetic of every layer's products (Layer::set_precision); f32 until set.
+    void set_precision(Precision precision);
+    Precision precision() const { return precision_; }
 
     // "layer.param" -> the parameter, in network order.
     std::vector<std::pair<std::string, Param*>> named_params();
@@ -57,6 +62,7 @@ private:
     NetworkSpec spec_;
     std::vector<Entry> entries_;
     std::vector<int> output_shape_;
+    Precision precision_ = Precision::f32;
     std::vector<cv::Mat> activations_;  // [0] the input, [i + 1] the output of layer i
     std::vector<cv::Mat> diffs_;
 };

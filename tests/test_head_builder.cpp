@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using namespace cvtl;
 
 TEST_SUITE("parity") {
@@ -87,6 +89,48 @@ TEST_CASE("fresh weights follow torchvision's initialisation and are seeded") {
     CHECK(cv::norm(a.at("block1.conv1.bias"), cv::NORM_INF) == 0);
     CHECK(cv::norm(w.reshape(1, 1), b.at("block3.conv1.weights").reshape(1, 1), cv::NORM_INF) == 0);
     CHECK(cv::norm(w.reshape(1, 1), c.at("block3.conv1.weights").reshape(1, 1), cv::NORM_INF) > 0);
+}
+
+TEST_CASE("backward stops at the first layer that learns and leaves frozen gradients alone") {
+    SourceModel model = load_model(test::fixture("tiny_vgg11_bn.onnx"));
+    BlockMap map = map_vgg_blocks(model.net, 32, "tiny_vgg11_bn");
+    HeadOptions options;
+    options.from_tap = "pool3";
+    options.classes = 3;
+    options.dropout = 0;
+    Head head = build_head(model.net, map, options);
+    WeightMap weights = fresh_weights(head.spec, 2);
+    for (const auto& [name, value] : head.source_weights) weights[name] = value;
+    Network all(head.spec), top(head.spec);
+    load_weights(all, weights);
+    load_weights(top, weights);
+    for (auto& e : top.entries())
+        for (Param* p : e.layer->params())
+            if (e.spec.block == "block4") {
+                p->lr_mult = 0;
+                p->grad.setTo(std::numeric_limits<float>::quiet_NaN());
+            }
+
+    const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg11_bn.ref.h5"), "pool3");
+    const std::vector<int> labels{1, 2};
+    for (Network* net : {&all, &top}) {
+        cv::Mat diff;
+        softmax_cross_entropy(net->forward(input, true), labels, diff);
+        net->backward(diff);
+    }
+    const auto all_params = all.named_params(), top_params = top.named_params();
+    int frozen = 0;
+    for (size_t i = 0; i < all_params.size(); ++i) {
+        CAPTURE(all_params[i].first);
+        const cv::Mat& got = top_params[i].second->grad;
+        if (top_params[i].second->lr_mult == 0) {
+            ++frozen;
+            CHECK(cv::countNonZero(got == got) == 0);  // still NaN: never computed
+        } else {
+            CHECK(cv::norm(got, all_params[i].second->grad, cv::NORM_INF) == 0);
+        }
+    }
+    CHECK(frozen > 0);
 }
 
 }  // TEST_SUITE

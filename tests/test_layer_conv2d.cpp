@@ -21,7 +21,8 @@ struct ConvCase {
 };
 
 // One training forward/backward of `conv` on fresh random data, checked against the naive kernels.
-void check_against_naive(Conv2d& conv, const ConvCase& c, std::uint64_t seed) {
+// Returns the forward's scaled error.
+double check_against_naive(Conv2d& conv, const ConvCase& c, std::uint64_t seed, double tolerance = 1e-4) {
     const cv::Mat src = test::random_tensor({c.n, c.in, c.h, c.w}, seed);
     const cv::Mat& weights = conv.params()[0]->value;
     const cv::Mat& bias = conv.params()[1]->value;
@@ -31,8 +32,8 @@ void check_against_naive(Conv2d& conv, const ConvCase& c, std::uint64_t seed) {
     cv::Mat dst, eval_dst;
     conv.forward(src, eval_dst, false);
     conv.forward(src, dst, true);
-    CHECK(test::scaled_error(dst, expected) <= 1e-4);
-    CHECK(test::scaled_error(eval_dst, expected) <= 1e-4);
+    CHECK(test::scaled_error(dst, expected) <= tolerance);
+    CHECK(test::scaled_error(eval_dst, expected) <= tolerance);
 
     const cv::Mat diff_dst = test::random_tensor(mat_shape(dst), seed + 1);
     cv::Mat diff_src(4, src.size.p, CV_32F);
@@ -41,9 +42,10 @@ void check_against_naive(Conv2d& conv, const ConvCase& c, std::uint64_t seed) {
     conv.backward(src, dst, diff_dst, diff_src, true);
 
     const cv::Mat masked = c.relu ? test::relu_backward(dst, diff_dst) : diff_dst;
-    CHECK(test::scaled_error(diff_src, test::conv2d_backward_data(masked, weights, {c.n, c.in, c.h, c.w}, c.stride, c.pad)) <= 1e-4);
-    CHECK(test::scaled_error(conv.params()[0]->grad, test::conv2d_backward_weights(src, masked, c.kernel, c.stride, c.pad)) <= 1e-4);
-    CHECK(test::scaled_error(conv.params()[1]->grad, test::conv2d_backward_bias(masked)) <= 1e-4);
+    CHECK(test::scaled_error(diff_src, test::conv2d_backward_data(masked, weights, {c.n, c.in, c.h, c.w}, c.stride, c.pad)) <= tolerance);
+    CHECK(test::scaled_error(conv.params()[0]->grad, test::conv2d_backward_weights(src, masked, c.kernel, c.stride, c.pad)) <= tolerance);
+    CHECK(test::scaled_error(conv.params()[1]->grad, test::conv2d_backward_bias(masked)) <= tolerance);
+    return test::scaled_error(dst, expected);
 }
 
 std::unique_ptr<Conv2d> make_conv(const ConvCase& c, std::uint64_t seed) {
@@ -76,6 +78,34 @@ TEST_CASE("conv2d matches the naive kernels forward and backward on odd shapes")
         CAPTURE(c.kernel);
         CAPTURE(c.stride);
         check_against_naive(*make_conv(c, seed), c, seed + 10);
+        seed += 100;
+    }
+}
+
+// bf16 operands carry 8 significant bits (relative rounding 2^-9): errors of about 1e-3 of the largest
+// value on these sums; the bound for bf16 is 1e-2. The lower bound shows bf16 really ran.
+TEST_CASE("conv2d in bf16 stays within 1e-2 of the naive kernels forward and backward") {
+    if (!cpu_has_bf16()) {
+        CHECK_THROWS_WITH_AS(Conv2d(2, 2, 3, 1, 1, false).set_precision(Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
+        MESSAGE("this CPU has no AVX512-BF16: only the refusal is checked");
+        return;
+    }
+    const ConvCase cases[] = {
+        {1, 3, 5, 7, 6, 3, 1, 1, false},
+        {3, 17, 20, 9, 11, 3, 2, 0, true},
+        {2, 64, 64, 14, 14, 3, 1, 1, true},
+        {2, 256, 256, 7, 7, 3, 1, 1, true},
+    };
+    std::uint64_t seed = 300;
+    for (const ConvCase& c : cases) {
+        CAPTURE(c.in);
+        CAPTURE(c.out);
+        CAPTURE(c.stride);
+        const std::unique_ptr<Conv2d> conv = make_conv(c, seed);
+        conv->set_precision(Precision::bf16);
+        CHECK(check_against_naive(*conv, c, seed + 10, 1e-2) > 1e-5);
+        conv->set_precision(Precision::f32);  // and back: plans rebuilt in f32
+        CHECK(check_against_naive(*conv, c, seed + 20) <= 1e-5);
         seed += 100;
     }
 }

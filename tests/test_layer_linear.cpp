@@ -13,7 +13,9 @@ using namespace cvtl;
 
 namespace {
 
-void check_against_naive(Linear& linear, const std::vector<int>& src_shape, bool relu, std::uint64_t seed) {
+// Returns the forward's scaled error.
+double check_against_naive(Linear& linear, const std::vector<int>& src_shape, bool relu, std::uint64_t seed,
+                           double tolerance = 1e-4) {
     const cv::Mat src = test::random_tensor(src_shape, seed);
     const cv::Mat& weights = linear.params()[0]->value;
     const cv::Mat& bias = linear.params()[1]->value;
@@ -23,8 +25,8 @@ void check_against_naive(Linear& linear, const std::vector<int>& src_shape, bool
     cv::Mat dst, eval_dst;
     linear.forward(src, eval_dst, false);
     linear.forward(src, dst, true);
-    CHECK(test::scaled_error(dst, expected) <= 1e-4);
-    CHECK(test::scaled_error(eval_dst, expected) <= 1e-4);
+    CHECK(test::scaled_error(dst, expected) <= tolerance);
+    CHECK(test::scaled_error(eval_dst, expected) <= tolerance);
 
     const cv::Mat diff_dst = test::random_tensor({dst.rows, dst.cols}, seed + 1);
     cv::Mat diff_src(src.dims, src.size.p, CV_32F);
@@ -34,9 +36,10 @@ void check_against_naive(Linear& linear, const std::vector<int>& src_shape, bool
 
     CHECK(mat_shape(diff_src) == src_shape);
     const cv::Mat masked = relu ? test::relu_backward(dst, diff_dst) : diff_dst;
-    CHECK(test::scaled_error(diff_src, test::linear_backward_data(masked, weights)) <= 1e-4);
-    CHECK(test::scaled_error(linear.params()[0]->grad, test::linear_backward_weights(src, masked)) <= 1e-4);
-    CHECK(test::scaled_error(linear.params()[1]->grad, test::linear_backward_bias(masked)) <= 1e-4);
+    CHECK(test::scaled_error(diff_src, test::linear_backward_data(masked, weights)) <= tolerance);
+    CHECK(test::scaled_error(linear.params()[0]->grad, test::linear_backward_weights(src, masked)) <= tolerance);
+    CHECK(test::scaled_error(linear.params()[1]->grad, test::linear_backward_bias(masked)) <= tolerance);
+    return test::scaled_error(dst, expected);
 }
 
 std::unique_ptr<Linear> make_linear(int in, int out, bool relu, const std::vector<int>& sample, std::uint64_t seed) {
@@ -66,6 +69,25 @@ TEST_CASE("linear stays correct when the batch size changes between calls") {
     for (const int n : {4, 1, 4, 7}) {
         CAPTURE(n);
         check_against_naive(*linear, {n, 48}, true, 10 + static_cast<std::uint64_t>(n));
+    }
+}
+
+// bf16 operands (8 significant bits): errors near 1e-3 of the largest value; the bound is 1e-2.
+// The lower bound shows bf16 really ran.
+TEST_CASE("linear in bf16 stays within 1e-2 of the naive kernels forward and backward") {
+    if (!cpu_has_bf16()) {
+        CHECK_THROWS_WITH_AS(Linear(4, 2, false).set_precision(Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
+        MESSAGE("this CPU has no AVX512-BF16: only the refusal is checked");
+        return;
+    }
+    for (const bool relu : {false, true}) {
+        CAPTURE(relu);
+        const std::unique_ptr<Linear> linear = make_linear(300, 64, relu, {12, 5, 5}, 40);
+        linear->set_precision(Precision::bf16);
+        CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 41, 1e-2) > 1e-5);
+        CHECK(check_against_naive(*linear, {1, 12, 5, 5}, relu, 42, 1e-2) > 1e-5);
+        linear->set_precision(Precision::f32);
+        CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 43) <= 1e-5);
     }
 }
 

@@ -80,6 +80,32 @@ TEST_CASE("Adam and AdamW match the reference update") {
     CHECK_THROWS_AS(Optimizer(bad, {{"w", &p}}), Error);
 }
 
+TEST_CASE("updates of large tensors (split across threads) equal the serial updates bit for bit") {
+    const int n = 300000, head = 1000;  // the optimizer runs tensors of >= 65536 values on the OpenMP team
+    cv::Mat values(1, n, CV_32F), grads(1, n, CV_32F);
+    cv::RNG rng(5);
+    rng.fill(values, cv::RNG::UNIFORM, -1.0, 1.0);
+    for (const std::string kind : {"sgd", "nesterov", "adam", "adamw"}) {
+        CAPTURE(kind);
+        OptimizerConfig c;
+        c.kind = kind == "nesterov" ? "sgd" : kind;
+        c.nesterov = kind == "nesterov";
+        Param big, small;
+        big.value = values.clone();
+        small.value = values.colRange(0, head).clone();
+        Optimizer big_opt(c, {{"w", &big}}), small_opt(c, {{"w", &small}});
+        for (int step = 0; step < 3; ++step) {
+            rng.fill(grads, cv::RNG::UNIFORM, -0.5, 0.5);
+            big.grad = grads.clone();
+            small.grad = grads.colRange(0, head).clone();
+            big_opt.step(0.01);
+            small_opt.step(0.01);
+        }
+        CHECK(cv::norm(values.colRange(0, head), small.value, cv::NORM_INF) > 0);  // it did move
+        CHECK(cv::norm(big.value.colRange(0, head), small.value, cv::NORM_INF) == 0);
+    }
+}
+
 TEST_CASE("optimizer state round-trips") {
     Param p = make_param({1.0f, 2.0f}, {0.1f, 0.2f});
     OptimizerConfig c;

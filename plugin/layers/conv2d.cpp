@@ -13,8 +13,8 @@ using Direction = Staged::Direction;
 
 namespace {
 
-memory::desc any_desc(const memory::dims& dims) {
-    return {dims, memory::data_type::f32, memory::format_tag::any};
+memory::desc any_desc(const memory::dims& dims, memory::data_type type = memory::data_type::f32) {
+    return {dims, type, memory::format_tag::any};
 }
 
 // auto, not direct: oneDNN 2.6 then runs backward-weights of wide 3x3 layers (256+ channels) as Winograd
@@ -63,6 +63,15 @@ Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pa
 
 Conv2d::~Conv2d() = default;
 
+void Conv2d::set_precision(Precision precision) {
+    if (precision == Precision::bf16 && !cpu_has_bf16())
+        throw Error("conv2d: bf16 needs a CPU with AVX512-BF16, which this one lacks; use --precision f32");
+    precision_ = precision;
+    train_forward_.reset();
+    eval_forward_.reset();
+    backward_.reset();
+}
+
 std::vector<int> Conv2d::setup(const std::vector<int>& src_shape) {
     if (src_shape.size() != 3)
         throw Error("conv2d expects one sample's shape [C, H, W], found " + shape_string(src_shape));
@@ -86,9 +95,10 @@ std::unique_ptr<Conv2d::Forward> Conv2d::make_forward(int n, bool train) const {
     const memory::dims dst{n, out_channels_, dst_shape_[1], dst_shape_[2]};
     const memory::dims weights{out_channels_, in_channels_, kernel_, kernel_};
     const memory::dims bias{out_channels_};
+    const memory::data_type operand = operand_type(precision_);
     const dnnl::convolution_forward::desc desc(
         train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-        conv_algorithm, any_desc(src), any_desc(weights), plain_desc(bias), any_desc(dst),
+        conv_algorithm, any_desc(src, operand), any_desc(weights, operand), plain_desc(bias), any_desc(dst),
         {stride_, stride_}, {pad_, pad_}, {pad_, pad_});
     dnnl::primitive_attr attr;
     if (fused_relu_) {
@@ -111,13 +121,14 @@ std::unique_ptr<Conv2d::Backward> Conv2d::make_backward(int n) const {
     const memory::dims weights{out_channels_, in_channels_, kernel_, kernel_};
     const memory::dims bias{out_channels_};
     const memory::dims strides{stride_, stride_}, padding{pad_, pad_};
+    const memory::data_type operand = operand_type(precision_);
 
     const dnnl::convolution_backward_data::primitive_desc data_pd(
-        {conv_algorithm, any_desc(src), any_desc(weights), any_desc(dst), strides, padding,
+        {conv_algorithm, any_desc(src), any_desc(weights, operand), any_desc(dst, operand), strides, padding,
          padding},
         onednn_engine(), fwd.pd);
     const dnnl::convolution_backward_weights::primitive_desc weights_pd(
-        {conv_algorithm, any_desc(src), any_desc(weights), plain_desc(bias), any_desc(dst),
+        {conv_algorithm, any_desc(src, operand), any_desc(weights), plain_desc(bias), any_desc(dst, operand),
          strides, padding, padding},
         onednn_engine(), fwd.pd);
 
@@ -160,6 +171,7 @@ void Conv2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
                                      {DNNL_ARG_DST, plan->dst.out(dst.data)}});
     plan->dst.finish();
     stream.wait();
+    if (precision_ == Precision::bf16) clear_vector_upper_state();
 }
 
 void Conv2d::backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& diff_dst, cv::Mat& diff_src,
@@ -201,6 +213,7 @@ void Conv2d::backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& dif
         b.diff_src.finish();
     }
     stream.wait();
+    if (precision_ == Precision::bf16) clear_vector_upper_state();
 }
 
 }  // namespace cvtl

@@ -23,6 +23,9 @@ public:
     void backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& diff_dst, cv::Mat& diff_src,
                   bool need_diff_src) override;
     std::vector<Param*> params() override { return {&weights_, &bias_}; }
+    // bf16: src, weights and diff_dst are rounded to bf16 on their way into the primitives; dst, diff_src
+    // and the gradients come out f32.
+    void set_precision(Precision precision) override;
 
 private:
     struct Forward;
@@ -32,6 +35,7 @@ private:
 
     int in_channels_, out_channels_, kernel_, stride_, pad_;
     bool fused_relu_;
+    Precision precision_ = Precision::f32;
     std::vector<int> src_shape_, dst_shape_;  // one sample: [C, H, W]
     Param weights_, bias_;
     std::unique_ptr<Forward> train_forward_, eval_forward_;

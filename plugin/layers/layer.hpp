@@ -4,6 +4,8 @@
 // Tensors are continuous float32 cv::Mat with the batch first: [N, C, H, W] or [N, D].
 // A layer is used as: setup(one sample's input shape) once, then any number of
 // forward(src, dst, train) / backward(src, dst, diff_dst, diff_src) pairs, with any N.
+#include "plugin/layers/precision.hpp"
+
 #include <opencv2/core.hpp>
 
 #include <string>
@@ -41,6 +43,11 @@ public:
     // only when need_diff_src (the first trained layer of a network does not need it).
     virtual void backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& diff_dst, cv::Mat& diff_src,
                           bool need_diff_src) = 0;
+
+    // The arithmetic of the layer's products (see precision.hpp); layers without products ignore it.
+    // Tensors, parameters and gradients stay float32 at the boundary either way. Throws cvtl::Error for
+    // bf16 on a CPU without AVX512-BF16.
+    virtual void set_precision(Precision) {}
 
     // Learned parameters in a fixed order (documented on each layer); empty for parameter-free layers.
     virtual std::vector<Param*> params() { return {}; }

@@ -2,6 +2,7 @@
 add_library(cvtl_layers STATIC
   plugin/layers/onednn_context.cpp
   plugin/layers/onednn_memory.cpp
+  plugin/layers/precision.cpp
   plugin/layers/tensor_shape.cpp
   plugin/layers/relu_kernels.cpp
   plugin/layers/conv2d.cpp

@@ -23,4 +23,19 @@ void set_engine_threads(int threads) {
     omp_set_num_threads(threads);
 }
 
+#if defined(__x86_64__)
+namespace {
+__attribute__((target("avx"))) void zero_upper() { __builtin_ia32_vzeroupper(); }
+}  // namespace
+#endif
+
+void clear_vector_upper_state() {
+#if defined(__x86_64__)
+    static const bool has_avx = __builtin_cpu_supports("avx");
+    if (!has_avx) return;
+#pragma omp parallel
+    zero_upper();
+#endif
+}
+
 }  // namespace cvtl

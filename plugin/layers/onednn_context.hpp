@@ -12,4 +12,10 @@ dnnl::stream& onednn_stream();
 // OpenMP keeps this per calling thread: call it from the thread that runs the layers.
 void set_engine_threads(int threads);
 
+// oneDNN 2.6's bf16 kernels return with the upper halves of the vector registers in use (no vzeroupper),
+// so the plain loops that run next on those threads (SSE code: optimizer, ReLU masks, dropout) pay a
+// transition penalty: the optimizer's step measured 4.5x slower. Clears that state on every thread of
+// the calling thread's OpenMP team; call after executing bf16 primitives. A no-op without AVX.
+void clear_vector_upper_state();
+
 }  // namespace cvtl

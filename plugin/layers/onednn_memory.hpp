@@ -1,11 +1,18 @@
 #pragma once
 // Binding plain (row-major) cv::Mat tensors to oneDNN memory in whatever layout a primitive chose.
+#include "plugin/layers/precision.hpp"
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 namespace cvtl {
 
 // float32, dense row-major: "x", "nc"/"oi", "nchw"/"oihw".
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
+
+// The type of the operands (src, weights, diff_dst) a product runs on in `precision`.
+inline dnnl::memory::data_type operand_type(Precision precision) {
+    return precision == Precision::bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+}
 
 // A memory object without data; each call points it at the current tensor with set_data_handle().
 dnnl::memory user_memory(const dnnl::memory::desc& desc);

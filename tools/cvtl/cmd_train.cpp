@@ -97,6 +97,8 @@ void add_train(CLI::App& app) {
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
     cmd->add_option("--threads", o.threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--precision", o.precision, "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
+        ->capture_default_str();
     cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")->capture_default_str();
     cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");
     cmd->add_flag("--force", o.force, "Start over in a run directory that already holds a run");

@@ -1,0 +1,18 @@
+#pragma once
+// The arithmetic a network's matrix products (convolutions, fully connected layers) run in.
+#include <string>
+
+namespace cvtl {
+
+// f32 everywhere, or bf16 operands with f32 accumulation, f32 outputs and f32 gradients of the weights
+// (what oneDNN's AVX512-BF16 kernels do); element-wise layers, losses and optimizers stay f32 either way.
+enum class Precision { f32, bf16 };
+
+// "f32" | "bf16"; throws cvtl::Error otherwise.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision precision);
+
+// Whether this CPU runs bf16 products natively (AVX512-BF16 or newer), detected at run time.
+bool cpu_has_bf16();
+
+}  // namespace cvtl
