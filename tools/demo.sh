@@ -5,6 +5,7 @@
 #   tools/demo.sh                      n = 100 images per class (about 10 minutes on 2 cores)
 #   tools/demo.sh --full               n = 10, 100 and 1000
 #   tools/demo.sh --scenario disjoint  P1 and P2 on disjoint classes (Yosinski et al. 2014)
+#   tools/demo.sh --precision bf16     bf16 products throughout (CPUs with AVX512-BF16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
@@ -16,6 +17,9 @@ for arg in "$@"; do
 done
 for arg in "$@"; do
   [ "$arg" = "--full" ] && report=$report-full
+done
+for arg in "$@"; do
+  [ "$arg" = "bf16" ] && report=$report-bf16
 done
 report=$report.md
 exec build/bin/cvtl-demo --commit "$commit" --report "$report" "$@"

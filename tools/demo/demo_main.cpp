@@ -7,6 +7,7 @@
 #include "pipeline/extractor.hpp"
 #include "pipeline/trainer.hpp"
 #include "plugin/error.hpp"
+#include "plugin/layers/precision.hpp"
 #include "tools/demo/demo_report.hpp"
 
 #include <CLI/CLI.hpp>
@@ -36,6 +37,7 @@ struct Settings {
     bool full = false;
     bool quick = false;     // CI: n = 10, one epoch, 20 test images per class, one learning rate
     int threads = 0;
+    std::string precision = "f32";  // f32 | bf16: extraction, training and evaluation
 };
 
 struct Config {
@@ -94,6 +96,7 @@ StrategyResult train_select_export(const Settings& s, const std::string& cache, 
         o.from_block = c.from_block;
         o.batch = 32;
         o.threads = s.threads;
+        o.precision = s.precision;
         o.optimizer.kind = "adam";
         o.optimizer.weight_decay = 0;
         o.schedule.base_lr = lr;
@@ -131,6 +134,7 @@ StrategyResult train_select_export(const Settings& s, const std::string& cache, 
     ev.data = p2_test;
     ev.batch = 256;
     ev.threads = s.threads;
+    ev.classifier.engine.precision = s.precision;
     best.test_accuracy = run_evaluation(ev, {}, {}).accuracy;
     std::printf("  -> %-31s n=%-5d test %.4f (%s)\n", c.label.c_str(), n, best.test_accuracy, best.hyper.c_str());
     std::fflush(stdout);
@@ -165,6 +169,8 @@ int main(int argc, char** argv) {
     app.add_option("--models", s.models, "Folder of the pretrained source models")->capture_default_str();
     app.add_option("--commit", s.commit, "Commit recorded in the report")->capture_default_str();
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
+    app.add_option("--precision", s.precision, "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         const auto start = std::chrono::steady_clock::now();
@@ -181,6 +187,10 @@ int main(int argc, char** argv) {
         r.commit = s.commit;
         r.source_model = model;
         r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
+        if (s.precision != "f32") {
+            if (!cpu_has_bf16()) throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
+            r.machine += ", `--precision " + s.precision + "` (extraction, training and evaluation)";
+        }
         char date[32];
         const std::time_t now = std::time(nullptr);
         std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
@@ -199,6 +209,7 @@ int main(int argc, char** argv) {
         p1.classifier.preset = "raw";
         p1.batch = 256;
         p1.threads = s.threads;
+        p1.classifier.engine.precision = s.precision;
         r.p1_accuracy = run_evaluation(p1, {}, {}).accuracy;
         std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
 
@@ -219,6 +230,7 @@ int main(int argc, char** argv) {
             x.preset = "raw";
             x.batch = 64;
             x.threads = s.threads;
+            x.precision = s.precision;
             x.val_fraction = 0.2;
             x.force = true;  // the report states the real extraction time
             const auto t = std::chrono::steady_clock::now();
