@@ -2,13 +2,14 @@
 
 #include "pipeline/image_decode.hpp"
 #include "plugin/error.hpp"
-#include "plugin/parallel_backend.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -44,16 +45,13 @@ void decode(ImageBatch& batch, const Dataset& data, const Preprocessing& pre) {
 
 }  // namespace
 
-int resolve_threads(int requested) {
-    return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-void run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch, int threads,
-                       const BatchForward& forward, const BatchConsumer& consume) {
+PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch, int threads,
+                                const BatchForward& forward, const BatchConsumer& consume) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    PipelineTimes times;
     if (batch < 1) throw Error("--batch must be at least 1");
-    threads = resolve_threads(threads);
-    // One pool of `threads` threads for decoding, the network and the consumer (see parallel_backend.hpp).
-    use_shared_tbb_arena_for_opencv(threads);
+    threads = apply_thread_policy(threads);  // one pool of `threads` for decoding, the network and the consumer
     oneapi::tbb::task_arena arena(threads);
     const auto total = static_cast<std::int64_t>(data.samples.size());
     std::int64_t next = first;
@@ -81,11 +79,17 @@ void run_image_batches(const Dataset& data, std::int64_t first, const Preprocess
                 }) &
             oneapi::tbb::make_filter<Owned, Owned>(filter_mode::serial_in_order,
                 [&](Owned b) {
-                    if (!b->kept.empty()) b->outputs = forward(b->blob);
+                    if (!b->kept.empty()) {
+                        const auto t = Clock::now();
+                        b->outputs = forward(b->blob);
+                        times.network_seconds += std::chrono::duration<double>(Clock::now() - t).count();
+                    }
                     return b;
                 }) &
             oneapi::tbb::make_filter<Owned, void>(filter_mode::serial_in_order, [&](Owned b) { consume(*b); }));
     });
+    times.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return times;
 }
 
 }  // namespace cvtl

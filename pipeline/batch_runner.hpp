@@ -4,6 +4,7 @@
 // order, all overlapped in one oneTBB arena that OpenCV's own parallel loops share.
 #include "pipeline/dataset.hpp"
 #include "pipeline/preprocess.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <opencv2/core.hpp>
 
@@ -26,13 +27,17 @@ struct ImageBatch {
 using BatchForward = std::function<std::vector<cv::Mat>(const cv::Mat& blob)>;
 using BatchConsumer = std::function<void(ImageBatch& batch)>;
 
+// What a run of the pipeline measured: the network stage's busy share is network_seconds / seconds
+// (near 1 when decoding and writing are hidden behind the network).
+struct PipelineTimes {
+    double seconds = 0;          // wall time of the whole run
+    double network_seconds = 0;  // time inside `forward`
+};
+
 // Processes dataset entries [first, end) in batches of `batch`. `forward` is called serially, in
 // order, only for batches with at least one decodable image; `consume` serially, in order, for
 // every batch. At most threads + 2 batches are in flight. Exceptions propagate to the caller.
-void run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch, int threads,
-                       const BatchForward& forward, const BatchConsumer& consume);
-
-// Threads to use for `requested` (0: every core).
-int resolve_threads(int requested);
+PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch, int threads,
+                                const BatchForward& forward, const BatchConsumer& consume);
 
 }  // namespace cvtl

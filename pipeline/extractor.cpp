@@ -100,7 +100,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     std::int64_t next = writer.next_input();
     if (events.progress) events.progress(next, total);
 
-    run_image_batches(
+    const PipelineTimes times = run_image_batches(
         data, next, pre, options.batch, threads,
         [&](const cv::Mat& blob) { return engine(blob); },
         [&](ImageBatch& batch) {
@@ -124,6 +124,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     writer.finish();
     summary.rows = writer.done();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.network_seconds = times.network_seconds;
     summary.bytes_written = writer.file_size() - std::min(size_before, writer.file_size());
     return summary;
 }

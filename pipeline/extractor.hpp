@@ -36,6 +36,7 @@ struct ExtractSummary {
     std::int64_t resumed_from = 0;     // rows already there when this run started
     bool already_complete = false;
     double seconds = 0;
+    double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
     std::uint64_t bytes_written = 0;
     std::string backend;               // engine and backend or precision actually used
 };

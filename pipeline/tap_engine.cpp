@@ -59,7 +59,7 @@ TapEngine::~TapEngine() = default;
 
 std::vector<cv::Mat> TapEngine::operator()(const cv::Mat& blob) {
     if (engine_ == "opencv") return forward_taps(model_.net, map_, taps_, blob);
-    // OpenMP's thread count is per calling thread, and pipeline stages run on any TBB thread.
+    // OpenMP's team size is per calling thread, and pipeline stages move between TBB threads.
     set_engine_threads(threads_);
     std::vector<int> wanted;
     for (int l : layers_)

@@ -4,6 +4,7 @@
 #include "pipeline/cache_reader.hpp"
 #include "pipeline/run_state.hpp"
 #include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
 #include "plugin/head_builder.hpp"
 #include "plugin/layers/dropout.hpp"
 #include "plugin/layers/onednn_context.hpp"
@@ -129,8 +130,7 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
         if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
         precision = Precision::f32;
     }
-    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    set_engine_threads(threads);
+    const int threads = apply_thread_policy(o.threads);
 
     // The cache and the network above its tap.
     CacheInfo info = read_cache_info(o.cache);

@@ -50,10 +50,11 @@ void run(ExtractArgs& args) {
         return;
     }
     const double rate = s.seconds > 0 ? static_cast<double>(s.images + s.skipped) / s.seconds : 0.0;
-    std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s]\n",
+    std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%]\n",
                 group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
                 s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
-                human_bytes(static_cast<double>(s.bytes_written)).c_str(), o.output.c_str(), s.backend.c_str());
+                human_bytes(static_cast<double>(s.bytes_written)).c_str(), o.output.c_str(), s.backend.c_str(),
+                s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0);
 }
 
 }  // namespace
