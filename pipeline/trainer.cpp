@@ -136,6 +136,7 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
     CacheInfo info = read_cache_info(o.cache);
     TrainSummary summary;
     summary.tap = tap_for(o, info);
+    summary.precision = precision_name(precision);
     CacheReader reader(o.cache, summary.tap);
     const auto classes = reader.info().classes.size();
     if (classes < 2) throw Error("cache " + o.cache + " has " + std::to_string(classes) + " class; training needs at least 2");
@@ -201,6 +202,9 @@ TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
         if (saved.spec != head.spec.to_json()) throw Error("--resume: " + checkpoint_path + " holds another network (options changed?)");
         if (saved.meta.at("options").at("epochs") != o.epochs)
             throw Error("--resume: the run was started with --epochs " + saved.meta.at("options").at("epochs").dump() + "; resume with the same value");
+        const std::string saved_precision = saved.meta.at("options").value("precision", "f32");
+        if (saved_precision != precision_name(precision))
+            throw Error("--resume: the run was started with --precision " + saved_precision + "; resume with the same value");
         load_weights(net, saved.weights);
         optimizer.load_state(saved.optimizer);
         optimizer.set_steps(saved.progress.at("steps"));

@@ -42,6 +42,7 @@ struct TrainSummary {
     std::int64_t trained_parameters = 0;
     std::int64_t train_rows = 0, val_rows = 0;
     std::string tap;
+    std::string precision;              // what the products ran in: f32 or bf16
     double seconds = 0;
     bool early_stopped = false;
     bool resumed = false;

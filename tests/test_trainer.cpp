@@ -175,6 +175,12 @@ TEST_CASE("training errors name the problem and the fix") {
     longer.resume = true;
     longer.epochs = 3;
     CHECK_THROWS_WITH_AS(run_training(longer, {}), doctest::Contains("resume with the same value"), Error);
+    if (cpu_has_bf16()) {
+        TrainOptions other_precision = o;
+        other_precision.resume = true;
+        other_precision.precision = "bf16";
+        CHECK_THROWS_WITH_AS(run_training(other_precision, {}), doctest::Contains("started with --precision f32"), Error);
+    }
 
     test::TempDir unfinished_dir;
     const std::string unfinished = separable_cache(unfinished_dir, false);

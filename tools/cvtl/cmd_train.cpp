@@ -59,9 +59,9 @@ void run(TrainArgs& args) {
     };
     const TrainSummary s = run_training(o, events);
     if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < o.epochs) return;
-    std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s: best val accuracy %.4f at epoch %d%s; run in %s\n",
+    std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch %d%s; run in %s\n",
                 group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(), group_digits(s.train_rows).c_str(),
-                group_digits(s.val_rows).c_str(), s.seconds, s.best_val_accuracy, s.best_epoch,
+                group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(), s.best_val_accuracy, s.best_epoch,
                 s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
 
