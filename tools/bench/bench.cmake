@@ -7,3 +7,9 @@ add_executable(cvtl_bench_train_step tools/bench/bench_train_step.cpp)
 target_link_libraries(cvtl_bench_train_step PRIVATE cvtl_pipeline CLI11::CLI11)
 set_target_properties(cvtl_bench_train_step PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 cvtl_warnings(cvtl_bench_train_step)
+
+# cv::dnn forward with cvtl's convolution registered through LayerFactory vs stock (any OpenCV app).
+add_executable(cvtl_bench_layer_factory tools/bench/bench_layer_factory.cpp)
+target_link_libraries(cvtl_bench_layer_factory PRIVATE cvtl_plugin CLI11::CLI11)
+set_target_properties(cvtl_bench_layer_factory PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+cvtl_warnings(cvtl_bench_layer_factory)
