@@ -63,8 +63,7 @@ struct InferenceNet::Plan {
 
 InferenceNet::InferenceNet(const NetworkSpec& spec, const WeightMap& weights, Precision precision)
     : spec_(spec), weights_(weights), precision_(precision) {
-    if (precision == Precision::bf16 && !cpu_has_bf16())
-        throw Error("--precision bf16 needs a CPU with AVX512-BF16, which this one lacks; use --precision f32");
+    require_precision(precision, "the oneDNN fast path");
     for (size_t i = 0; i < spec.layers.size(); ++i)
         if (spec.layers[i].type == "batch_norm" && (i == 0 || spec.layers[i - 1].type != "conv2d"))
             throw Error("layer " + spec.layers[i].name + ": the fast path folds batch norm into the convolution before it, and there is none");

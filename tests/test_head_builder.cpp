@@ -13,6 +13,25 @@
 
 using namespace cvtl;
 
+namespace {
+
+// tiny_vgg11_bn above pool3 (conv, batch norm, ReLU, pools, classifier) for 3 classes without dropout:
+// its spec and weights (the source's, plus the new output layer drawn with `seed`).
+std::pair<NetworkSpec, WeightMap> vgg11_bn_head_from_pool3(std::uint64_t seed) {
+    SourceModel model = load_model(test::fixture("tiny_vgg11_bn.onnx"));
+    BlockMap map = map_vgg_blocks(model.net, 32, "tiny_vgg11_bn");
+    HeadOptions options;
+    options.from_tap = "pool3";
+    options.classes = 3;
+    options.dropout = 0;
+    Head head = build_head(model.net, map, options);
+    WeightMap weights = fresh_weights(head.spec, seed);
+    for (const auto& [name, value] : head.source_weights) weights[name] = value;
+    return {head.spec, weights};
+}
+
+}  // namespace
+
 TEST_SUITE("parity") {
 
 TEST_CASE("a head built from the source model and fed a cached tap reproduces the full network") {
@@ -92,16 +111,8 @@ TEST_CASE("fresh weights follow torchvision's initialisation and are seeded") {
 }
 
 TEST_CASE("backward stops at the first layer that learns and leaves frozen gradients alone") {
-    SourceModel model = load_model(test::fixture("tiny_vgg11_bn.onnx"));
-    BlockMap map = map_vgg_blocks(model.net, 32, "tiny_vgg11_bn");
-    HeadOptions options;
-    options.from_tap = "pool3";
-    options.classes = 3;
-    options.dropout = 0;
-    Head head = build_head(model.net, map, options);
-    WeightMap weights = fresh_weights(head.spec, 2);
-    for (const auto& [name, value] : head.source_weights) weights[name] = value;
-    Network all(head.spec), top(head.spec);
+    const auto [spec, weights] = vgg11_bn_head_from_pool3(2);
+    Network all(spec), top(spec);
     load_weights(all, weights);
     load_weights(top, weights);
     for (auto& e : top.entries())
@@ -140,16 +151,8 @@ TEST_SUITE("gradcheck") {
 TEST_CASE("a whole head's parameter gradients match finite differences of the loss") {
     // VGG-11-BN from pool3: conv, batch norm (training statistics), ReLU, max-pool, average pool,
     // flatten and fully connected layers chained as the trainer runs them.
-    SourceModel model = load_model(test::fixture("tiny_vgg11_bn.onnx"));
-    BlockMap map = map_vgg_blocks(model.net, 32, "tiny_vgg11_bn");
-    HeadOptions options;
-    options.from_tap = "pool3";
-    options.classes = 3;
-    options.dropout = 0;
-    Head head = build_head(model.net, map, options);
-    Network net(head.spec);
-    WeightMap weights = fresh_weights(head.spec, 1);
-    for (const auto& [name, value] : head.source_weights) weights[name] = value;
+    const auto [spec, weights] = vgg11_bn_head_from_pool3(1);
+    Network net(spec);
     load_weights(net, weights);
 
     cv::Mat input = test::read_tensor(test::fixture("tiny_vgg11_bn.ref.h5"), "pool3");  // [2, 16, 4, 4]

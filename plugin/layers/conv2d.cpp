@@ -64,8 +64,7 @@ Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pa
 Conv2d::~Conv2d() = default;
 
 void Conv2d::set_precision(Precision precision) {
-    if (precision == Precision::bf16 && !cpu_has_bf16())
-        throw Error("conv2d: bf16 needs a CPU with AVX512-BF16, which this one lacks; use --precision f32");
+    require_precision(precision, "conv2d");
     precision_ = precision;
     train_forward_.reset();
     eval_forward_.reset();

@@ -41,8 +41,7 @@ Linear::Linear(int in_features, int out_features, bool fused_relu)
 Linear::~Linear() = default;
 
 void Linear::set_precision(Precision precision) {
-    if (precision == Precision::bf16 && !cpu_has_bf16())
-        throw Error("linear: bf16 needs a CPU with AVX512-BF16, which this one lacks; use --precision f32");
+    require_precision(precision, "linear");
     precision_ = precision;
     forward_.reset();
     backward_.reset();

@@ -15,4 +15,7 @@ const char* precision_name(Precision precision);
 // Whether this CPU runs bf16 products natively (AVX512-BF16 or newer), detected at run time.
 bool cpu_has_bf16();
 
+// Throws cvtl::Error naming `who` when `precision` is bf16 and this CPU lacks AVX512-BF16.
+void require_precision(Precision precision, const std::string& who);
+
 }  // namespace cvtl
