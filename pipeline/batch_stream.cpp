@@ -20,9 +20,14 @@ void seeded_shuffle(std::vector<T>& v, std::uint64_t seed) {
 
 BatchStream::BatchStream(CacheReader& reader, std::uint8_t split, int batch, bool shuffle, std::uint64_t seed,
                          std::size_t memory_budget_bytes)
+    : BatchStream(reader, reader.splits(), split, batch, shuffle, seed, memory_budget_bytes) {}
+
+BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& splits, std::uint8_t split, int batch, bool shuffle,
+                         std::uint64_t seed, std::size_t memory_budget_bytes)
     : reader_(reader), batch_(batch), shuffle_(shuffle), seed_(seed) {
-    if (batch < 1) throw Error("--batch must be at least 1");
-    const auto& splits = reader.splits();
+    if (batch < 1) throw Error("the batch size must be at least 1");
+    if (splits.size() != static_cast<size_t>(reader.rows()))
+        throw Error("row roles cover " + std::to_string(splits.size()) + " rows; cache " + reader.path() + " has " + std::to_string(reader.rows()));
     const std::int64_t chunk = std::max<std::int64_t>(1, reader.rows_per_chunk());
     for (std::int64_t begin = 0; begin < reader.rows(); begin += chunk) {
         Chunk c{begin, std::min(reader.rows(), begin + chunk), {}};

@@ -25,6 +25,10 @@ public:
     // `split`: 0 train, 1 val, 2 test. `shuffle`: random order per epoch (training) or cache order.
     BatchStream(CacheReader& reader, std::uint8_t split, int batch, bool shuffle, std::uint64_t seed,
                 std::size_t memory_budget_bytes);
+    // The rows whose `roles[row] == role` instead of a recorded split: cross-validation folds and
+    // retraining on train+val assign rows to roles of their own. `roles` has one entry per cache row.
+    BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& roles, std::uint8_t role, int batch, bool shuffle,
+                std::uint64_t seed, std::size_t memory_budget_bytes);
     ~BatchStream();
 
     std::int64_t size() const { return static_cast<std::int64_t>(selected_); }   // rows in the split

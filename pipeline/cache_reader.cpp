@@ -60,6 +60,10 @@ cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) {
     shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
     cv::Mat out(shape, CV_32F);
     if (count == 0) return out;
+    if (!memory_.empty()) {
+        memory_.rowRange(static_cast<int>(begin), static_cast<int>(begin + count)).copyTo(cv::Mat(static_cast<int>(count), memory_.cols, CV_32F, out.data));
+        return out;
+    }
     std::lock_guard<std::mutex> lock(h5::library_mutex());
     try {
         H5::DataSpace space = data_.getSpace();
@@ -79,6 +83,12 @@ cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) {
                     " of tap " + tap_ + ": " + e.getDetailMsg() + " (truncated or damaged file?)");
     }
     return out;
+}
+
+void CacheReader::hold_in_memory() {
+    if (!memory_.empty()) return;
+    const cv::Mat all = read_rows(0, info_.rows);
+    memory_ = all.reshape(1, static_cast<int>(info_.rows)).clone();
 }
 
 }  // namespace cvtl

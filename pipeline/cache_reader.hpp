@@ -33,7 +33,14 @@ public:
     // Thread-safe with respect to other HDF5 users (takes h5::library_mutex()).
     cv::Mat read_rows(std::int64_t begin, std::int64_t count);
 
+    // Reads the whole tap once and serves read_rows from memory afterwards: the sweep trains many
+    // candidates on one tap and should not go back to the file for each of them.
+    void hold_in_memory();
+    bool in_memory() const { return !memory_.empty(); }
+    std::size_t bytes() const { return static_cast<std::size_t>(info_.rows) * sample_values() * sizeof(float); }
+
 private:
+    cv::Mat memory_;              // [rows, sample values] once hold_in_memory() ran
     CacheInfo info_;
     std::string tap_;
     std::vector<int> sample_shape_;

@@ -3,6 +3,7 @@
 #include "pipeline/batch_stream.hpp"
 #include "pipeline/cache_reader.hpp"
 #include "pipeline/run_state.hpp"
+#include "pipeline/train_defaults.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
 #include "plugin/head_builder.hpp"
@@ -54,7 +55,7 @@ SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
     if (path.empty() || !fs::exists(path))
         throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
                     " not found); pass --model MODEL");
-    SourceModel model = load_model(path);
+    SourceModel model = o.source && o.source->path == path ? *o.source : load_model(path);
     const std::string expected = info.attributes.value("model_sha256", "");
     if (model.sha256 != expected)
         throw Error("cache " + info.path + " was made from another model (sha256 " + expected.substr(0, 12) + "..., " + recorded + "), not " +
@@ -119,188 +120,286 @@ void apply_lr_mult(Network& net, const std::map<std::string, double>& mult) {
     }
 }
 
-}  // namespace
-
-TrainSummary run_training(const TrainOptions& o, const TrainEvents& events) {
-    if (o.epochs < 1) throw Error("--epochs must be at least 1");
-    if (o.schedule.base_lr <= 0) throw Error("--lr must be positive");
-    const auto start = Clock::now();
-    Precision precision = parse_precision(o.precision);
-    if (precision == Precision::bf16 && !cpu_has_bf16()) {
-        if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
-        precision = Precision::f32;
-    }
-    const int threads = apply_thread_policy(o.threads);
-
-    // The cache and the network above its tap.
-    CacheInfo info = read_cache_info(o.cache);
-    TrainSummary summary;
-    summary.tap = tap_for(o, info);
-    summary.precision = precision_name(precision);
-    CacheReader reader(o.cache, summary.tap);
-    const auto classes = reader.info().classes.size();
-    if (classes < 2) throw Error("cache " + o.cache + " has " + std::to_string(classes) + " class; training needs at least 2");
-
-    const nlohmann::json preprocess = info.attributes.at("preprocess");
+// The network above the tap, with its initial weights, and the file export will read the frozen part from.
+struct BuiltNetwork {
     Head head;
     std::string model_file;
+};
+
+BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap, const std::vector<int>& shape, int classes) {
+    BuiltNetwork b;
     if (o.strategy == "classifier" && o.head == "linear") {
-        head = build_linear_probe(summary.tap, reader.sample_shape(), static_cast<int>(classes));
-        model_file = o.model.empty() ? info.attributes.value("model_file", "") : o.model;  // for export's frozen part
-    } else {
-        SourceModel model = source_model(o, info);
-        model_file = model.path;
-        BlockMap map = map_vgg_blocks(model.net, preprocess.at("size").get<int>(), model.path);
-        if (map.tap(summary.tap).shape != reader.sample_shape())
-            throw Error("cache tap " + summary.tap + " does not have the model's shape at this input size");
-        HeadOptions head_options;
-        head_options.from_tap = summary.tap;
-        head_options.classes = static_cast<int>(classes);
-        head_options.dropout = o.dropout;
-        head_options.seed = o.seed;
-        head = build_head(model.net, map, head_options);
+        b.head = build_linear_probe(tap, shape, classes);
+        b.model_file = o.model.empty() ? info.attributes.value("model_file", "") : o.model;  // for export's frozen part
+        return b;
     }
-    Network net(head.spec);
-    WeightMap initial = fresh_weights(head.spec, o.seed);
-    if (o.strategy != "scratch")
-        for (const auto& [name, value] : head.source_weights) initial[name] = value;
-    load_weights(net, initial);
-    net.set_precision(precision);
-    apply_lr_mult(net, o.lr_mult);
-    summary.trained_parameters = net.trainable_values();
+    SourceModel model = source_model(o, info);
+    b.model_file = model.path;
+    BlockMap map = map_vgg_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
+    if (map.tap(tap).shape != shape) throw Error("cache tap " + tap + " does not have the model's shape at this input size");
+    HeadOptions head_options;
+    head_options.from_tap = tap;
+    head_options.classes = classes;
+    head_options.dropout = o.dropout;
+    head_options.seed = o.seed;
+    b.head = build_head(model.net, map, head_options);
+    return b;
+}
 
-    nlohmann::json meta = {{"strategy", o.strategy}, {"head", o.head}, {"tap", summary.tap}, {"from_block", o.from_block},
-                           {"classes", reader.info().classes}, {"preprocess", preprocess},
-                           {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", model_file},
-                           {"cache", o.cache}, {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
-                           {"cvtl_version", kVersion}, {"source_weights", !head.source_weights.empty() && o.strategy != "scratch"},
-                           {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"optimizer", o.optimizer.kind},
-                                        {"lr", o.schedule.base_lr}, {"schedule", o.schedule.kind}, {"weight_decay", o.optimizer.weight_decay},
-                                        {"momentum", o.optimizer.momentum}, {"dropout", o.dropout}, {"seed", o.seed}, {"threads", threads},
-                                        {"precision", precision_name(precision)}}}};
+nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const CacheReader& reader, const BuiltNetwork& b, const std::string& tap,
+                        int threads, Precision precision) {
+    nlohmann::json mult = nlohmann::json::object();
+    for (const auto& [block, m] : o.lr_mult) mult[block] = m;
+    return {{"strategy", o.strategy}, {"head", o.head}, {"tap", tap}, {"from_block", o.from_block},
+            {"classes", reader.info().classes}, {"preprocess", info.attributes.at("preprocess")},
+            {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", b.model_file},
+            {"cache", o.cache}, {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
+            {"cvtl_version", kVersion}, {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
+            {"custom_rows", !o.row_roles.empty()},
+            {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"optimizer", o.optimizer.kind},
+                         {"lr", o.schedule.base_lr}, {"schedule", o.schedule.kind}, {"warmup", o.schedule.warmup_epochs},
+                         {"weight_decay", o.optimizer.weight_decay}, {"momentum", o.optimizer.momentum},
+                         {"nesterov", o.optimizer.nesterov}, {"lr_mult", mult}, {"dropout", o.dropout}, {"seed", o.seed},
+                         {"stop_epoch", o.stop_epoch}, {"threads", threads}, {"precision", precision_name(precision)}}}};
+}
 
-    // The run directory: fresh, resumed, or refused.
-    const std::string checkpoint_path = o.output + "/checkpoint.h5", model_path = o.output + "/model.h5";
+// A resumed run must continue the same experiment: every option that shapes the trajectory matches.
+void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec, const std::string& path) {
+    for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
+        if (saved.meta.at(key) != meta.at(key))
+            throw Error("--resume: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
+    if (saved.spec != spec.to_json()) throw Error("--resume: " + path + " holds another network (options changed?)");
+    const auto& was = saved.meta.at("options");
+    const auto& now = meta.at("options");
+    for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum", "nesterov",
+                            "lr_mult", "dropout", "seed", "precision"}) {
+        const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
+        if (before != now.at(key))
+            throw Error("--resume: the run in " + path + " was started with " + key + " " + before.dump() + ", not " + now.at(key).dump() +
+                        "; resume with the same options or start over with --force");
+    }
+}
+
+// Progress of the best-model choice, as saved in the checkpoint.
+struct BestSoFar {
+    double accuracy = -1;
+    double loss = std::numeric_limits<double>::infinity();
+    int epoch = 0;
+    int since = 0;
+    bool early_stopped = false;
+
+    // Higher accuracy wins; equal accuracy goes to the lower loss. Small validation splits tie often,
+    // and the earliest tied epoch is usually undertrained.
+    bool improved_by(double acc, double loss_value) const { return acc > accuracy || (acc == accuracy && loss_value < loss); }
+};
+
+struct Loop {
+    Network& net;
+    Optimizer& optimizer;
+    Schedule schedule;
+    BatchStream& train;
+    BatchStream& val;
+    size_t classes;
+};
+
+EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const TrainEvents& events) {
+    const auto epoch_start = Clock::now();
+    const double steps_per_epoch = std::ceil(static_cast<double>(l.train.size()) / o.batch);
+    l.train.start_epoch(epoch);
+    Batch batch;
+    cv::Mat diff;
+    double loss_sum = 0, lr = 0;
+    long long correct = 0, seen = 0, step = 0;
+    while (l.train.next(batch)) {
+        lr = l.schedule.at(epoch + static_cast<double>(step) / steps_per_epoch);
+        const cv::Mat& logits = l.net.forward(batch.data, true);
+        const double loss = softmax_cross_entropy(logits, batch.labels, diff);
+        if (!std::isfinite(loss))
+            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(loss) + " at learning rate " +
+                        std::to_string(lr) + "); try a lower learning rate. " + o.output + " keeps the last good epoch");
+        for (int i = 0; i < logits.rows; ++i) {
+            cv::Point argmax;
+            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &argmax);
+            correct += argmax.x == batch.labels[static_cast<size_t>(i)];
+        }
+        l.net.backward(diff);
+        l.optimizer.step(lr);
+        const auto n = static_cast<long long>(batch.labels.size());
+        loss_sum += loss * static_cast<double>(n);
+        seen += n;
+        ++step;
+        if (events.progress) events.progress(epoch + 1, seen, l.train.size());
+    }
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.train_loss = loss_sum / static_cast<double>(seen);
+    m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    m.learning_rate = lr;
+    m.images_per_second = static_cast<double>(seen) / std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    const EvalResult v = evaluate(l.net, l.val, l.classes);
+    m.val_loss = v.loss;
+    m.val_accuracy = v.accuracy;
+    m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    return m;
+}
+
+void save_checkpoint(const std::string& path, const nlohmann::json& meta, Network& net, const NetworkSpec& spec, Optimizer& optimizer,
+                     const BestSoFar& best, const std::vector<EpochMetrics>& history) {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& m : history) h.push_back(m.to_json());
+    const nlohmann::json progress = {{"epoch", history.empty() ? 0 : history.back().epoch}, {"steps", optimizer.steps()},
+                                     {"dropout_calls", dropout_calls(net)}, {"best_val_accuracy", best.accuracy},
+                                     {"best_val_loss", std::isfinite(best.loss) ? nlohmann::json(best.loss) : nlohmann::json(nullptr)},
+                                     {"best_epoch", best.epoch}, {"since_best", best.since}, {"early_stopped", best.early_stopped},
+                                     {"history", h}};
+    save_run_state(path, RunState{"checkpoint", meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
+}
+
+BestSoFar restore_checkpoint(const RunState& saved, Network& net, Optimizer& optimizer, TrainSummary& summary) {
+    load_weights(net, saved.weights);
+    optimizer.load_state(saved.optimizer);
+    optimizer.set_steps(saved.progress.at("steps"));
+    restore_dropout_calls(net, saved.progress.at("dropout_calls"));
+    BestSoFar best;
+    best.accuracy = saved.progress.at("best_val_accuracy");
+    const auto loss = saved.progress.value("best_val_loss", nlohmann::json(nullptr));
+    if (!loss.is_null()) best.loss = loss.get<double>();
+    best.epoch = saved.progress.at("best_epoch");
+    best.since = saved.progress.at("since_best");
+    best.early_stopped = saved.progress.value("early_stopped", false);
+    summary.best_epoch = best.epoch;
+    for (const auto& m : saved.progress.at("history")) summary.history.push_back(EpochMetrics::from_json(m));
+    summary.resumed = true;
+    return best;
+}
+
+std::shared_ptr<CacheReader> open_reader(const TrainOptions& o, const std::string& tap) {
+    if (o.reader && o.reader->tap() == tap && o.reader->path() == o.cache) return o.reader;
+    return std::make_shared<CacheReader>(o.cache, tap);
+}
+
+void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) {
     if (fs::exists(checkpoint_path) && !o.resume && !o.force)
         throw Error("run directory " + o.output + " already holds a run; pass --resume to continue it or --force to start over");
     if (o.resume && !fs::exists(checkpoint_path)) throw Error("--resume: " + checkpoint_path + " does not exist");
     boost::system::error_code ec;
+    if (o.force && !o.resume)  // a fresh start leaves nothing of the old run behind
+        for (const char* f : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv", "confusion.png"})
+            fs::remove(o.output + "/" + f, ec);
     fs::create_directories(o.output, ec);
     if (ec || !fs::is_directory(o.output)) throw Error("cannot create run directory " + o.output + ": " + ec.message());
+}
 
+}  // namespace
+
+TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
+    const TrainDefaults d = defaults_for(o.strategy, o.head);
+    if (o.optimizer.kind.empty()) o.optimizer.kind = d.optimizer;
+    if (std::isnan(o.optimizer.weight_decay)) o.optimizer.weight_decay = d.weight_decay;
+    if (o.schedule.kind.empty()) o.schedule.kind = d.schedule;
+    if (o.schedule.base_lr == 0) o.schedule.base_lr = d.lr;
+    if (o.batch < 1) throw Error("the batch size must be at least 1, got " + std::to_string(o.batch));
+    if (o.steps < 1) throw Error("the step budget must be at least 1, got " + std::to_string(o.steps));
+    if (o.epochs == 0) o.epochs = epochs_for_steps(train_rows, o.batch, o.steps);
+    if (o.epochs < 1) throw Error("the epoch count must be at least 1, got " + std::to_string(o.epochs));
+    if (!(o.schedule.base_lr > 0) || !std::isfinite(o.schedule.base_lr)) throw Error("the learning rate must be positive and finite");
+    if (!(o.optimizer.weight_decay >= 0)) throw Error("the weight decay must not be negative");
+    if (o.stop_epoch < 0 || o.stop_epoch > o.epochs) throw Error("stop_epoch must be within 0.." + std::to_string(o.epochs));
+    return o;
+}
+
+TrainSummary run_training(const TrainOptions& requested, const TrainEvents& events) {
+    const auto start = Clock::now();
+    Precision precision = parse_precision(requested.precision);
+    if (precision == Precision::bf16 && !cpu_has_bf16()) {
+        if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
+        precision = Precision::f32;
+    }
+    const int threads = apply_thread_policy(requested.threads);
+
+    // The cache and the network above its tap.
+    CacheInfo info = read_cache_info(requested.cache);
+    TrainSummary summary;
+    summary.tap = tap_for(requested, info);
+    summary.precision = precision_name(precision);
+    const std::shared_ptr<CacheReader> reader = open_reader(requested, summary.tap);
+    const auto classes = reader->info().classes.size();
+    if (classes < 2) throw Error("cache " + requested.cache + " has " + std::to_string(classes) + " class; training needs at least 2");
+    const std::vector<std::uint8_t>& roles = requested.row_roles.empty() ? reader->splits() : requested.row_roles;
+    const auto budget = static_cast<std::size_t>(requested.memory_gb * 1024 * 1024 * 1024);
+    BatchStream train(*reader, roles, 0, std::max(requested.batch, 1), true, requested.seed, budget);
+    BatchStream val(*reader, roles, 1, std::max(requested.batch, 64), false, requested.seed, budget / 4);
+    if (train.size() == 0) throw Error("cache " + requested.cache + " has no training samples");
+    const TrainOptions o = resolve_defaults(requested, train.size());
+    if (events.planned) events.planned(o);
+    summary.epochs = o.epochs;
+    summary.train_rows = train.size();
+    summary.val_rows = val.size();
+    if (val.size() == 0 && o.row_roles.empty() && events.warn)
+        events.warn("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
+
+    const BuiltNetwork built = build_network(o, info, summary.tap, reader->sample_shape(), static_cast<int>(classes));
+    Network net(built.head.spec);
+    WeightMap initial = fresh_weights(built.head.spec, o.seed);
+    if (o.strategy != "scratch")
+        for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
+    load_weights(net, initial);
+    net.set_precision(precision);
+    apply_lr_mult(net, o.lr_mult);
+    summary.trained_parameters = net.trainable_values();
+    const nlohmann::json meta = run_meta(o, info, *reader, built, summary.tap, threads, precision);
+
+    // The run directory: fresh, resumed, or refused.
+    const std::string checkpoint_path = o.output + "/checkpoint.h5", model_path = o.output + "/model.h5";
+    prepare_run_dir(o, checkpoint_path);
     Schedule schedule = o.schedule;
     schedule.epochs = o.epochs;
     Optimizer optimizer(o.optimizer, net.named_params());
-    int first_epoch = 0;
-    double best = -1;
-    int since_best = 0;
+    BestSoFar best;
     if (o.resume) {
-        RunState saved = load_run_state(checkpoint_path);
-        for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
-            if (saved.meta.at(key) != meta.at(key))
-                throw Error("--resume: " + checkpoint_path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
-        if (saved.spec != head.spec.to_json()) throw Error("--resume: " + checkpoint_path + " holds another network (options changed?)");
-        if (saved.meta.at("options").at("epochs") != o.epochs)
-            throw Error("--resume: the run was started with --epochs " + saved.meta.at("options").at("epochs").dump() + "; resume with the same value");
-        const std::string saved_precision = saved.meta.at("options").value("precision", "f32");
-        if (saved_precision != precision_name(precision))
-            throw Error("--resume: the run was started with --precision " + saved_precision + "; resume with the same value");
-        load_weights(net, saved.weights);
-        optimizer.load_state(saved.optimizer);
-        optimizer.set_steps(saved.progress.at("steps"));
-        restore_dropout_calls(net, saved.progress.at("dropout_calls"));
-        first_epoch = saved.progress.at("epoch");
-        best = saved.progress.at("best_val_accuracy");
-        summary.best_epoch = saved.progress.at("best_epoch");
-        since_best = saved.progress.at("since_best");
-        for (const auto& m : saved.progress.at("history")) summary.history.push_back(EpochMetrics::from_json(m));
-        summary.resumed = true;
+        const RunState saved = load_run_state(checkpoint_path);
+        check_resumable(saved, meta, built.head.spec, checkpoint_path);
+        best = restore_checkpoint(saved, net, optimizer, summary);
     }
 
-    const auto budget = static_cast<std::size_t>(o.memory_gb * 1024 * 1024 * 1024);
-    BatchStream train(reader, 0, o.batch, true, o.seed, budget);
-    BatchStream val(reader, 1, std::max(o.batch, 64), false, o.seed, budget / 4);
-    summary.train_rows = train.size();
-    summary.val_rows = val.size();
-    if (train.size() == 0) throw Error("cache " + o.cache + " has no training samples");
-    if (val.size() == 0 && events.warn)
-        events.warn("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
-
-    const double steps_per_epoch = std::ceil(static_cast<double>(train.size()) / o.batch);
-    Batch batch;
-    cv::Mat diff;
-    for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
-        const auto epoch_start = Clock::now();
-        train.start_epoch(epoch);
-        double loss_sum = 0, lr = 0;
-        long long correct = 0, seen = 0, step = 0;
-        while (train.next(batch)) {
-            lr = schedule.at(epoch + static_cast<double>(step) / steps_per_epoch);
-            const cv::Mat& logits = net.forward(batch.data, true);
-            const double loss = softmax_cross_entropy(logits, batch.labels, diff);
-            if (!std::isfinite(loss))
-                throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(loss) + " at learning rate " +
-                            std::to_string(lr) + "); try a lower --lr. " + o.output + " keeps the last good epoch");
-            for (int i = 0; i < logits.rows; ++i) {
-                cv::Point argmax;
-                cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &argmax);
-                correct += argmax.x == batch.labels[static_cast<size_t>(i)];
-            }
-            net.backward(diff);
-            optimizer.step(lr);
-            const auto n = static_cast<long long>(batch.labels.size());
-            loss_sum += loss * static_cast<double>(n);
-            seen += n;
-            ++step;
-            if (events.progress) events.progress(epoch + 1, seen, train.size());
-        }
-        EpochMetrics m;
-        m.epoch = epoch + 1;
-        m.train_loss = loss_sum / static_cast<double>(seen);
-        m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-        m.learning_rate = lr;
-        const double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-        m.images_per_second = static_cast<double>(seen) / train_seconds;
-        const EvalResult v = evaluate(net, val, classes);
-        m.val_loss = v.loss;
-        m.val_accuracy = v.accuracy;
-        m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    Loop loop{net, optimizer, schedule, train, val, classes};
+    const int last = o.stop_epoch > 0 ? o.stop_epoch : o.epochs;
+    for (int epoch = static_cast<int>(summary.history.size()); epoch < last && !best.early_stopped; ++epoch) {
+        const EpochMetrics m = train_one_epoch(loop, epoch, o, events);
         summary.history.push_back(m);
-
-        // Best model: highest validation accuracy (the last epoch when there is no validation split).
-        const double score = val.size() ? v.accuracy : static_cast<double>(epoch);
-        if (score > best) {
-            best = score;
-            summary.best_epoch = m.epoch;
-            since_best = 0;
-            RunState model_state{"model", meta, head.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}};
-            save_run_state(model_path, model_state);
+        // Best model: validation accuracy, ties to the lower loss (the last epoch without validation).
+        const bool improved = val.size() ? best.improved_by(m.val_accuracy, m.val_loss) : true;
+        if (improved) {
+            best.accuracy = val.size() ? m.val_accuracy : best.accuracy;
+            best.loss = val.size() ? m.val_loss : best.loss;
+            best.epoch = summary.best_epoch = m.epoch;
+            best.since = 0;
+            save_run_state(model_path, RunState{"model", meta, built.head.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
         } else {
-            ++since_best;
+            ++best.since;
         }
-        nlohmann::json history = nlohmann::json::array();
-        for (const auto& h : summary.history) history.push_back(h.to_json());
-        RunState checkpoint{"checkpoint", meta, head.spec.to_json(),
-                            {{"epoch", m.epoch}, {"steps", optimizer.steps()}, {"dropout_calls", dropout_calls(net)},
-                             {"best_val_accuracy", best}, {"best_epoch", summary.best_epoch}, {"since_best", since_best}, {"history", history}},
-                            save_weights(net), optimizer.state()};
-        save_run_state(checkpoint_path, checkpoint);
-        write_metrics(o.output, summary.history);
-        draw_curves(o.output + "/curves.png", summary.history);
+        best.early_stopped = o.patience > 0 && val.size() > 0 && best.since >= o.patience && m.epoch < last;
+        const bool final_epoch = m.epoch >= last || best.early_stopped || Clock::now() > o.deadline;
+        if (o.checkpoints || final_epoch || o.stop_after_epochs > 0) {
+            save_checkpoint(checkpoint_path, meta, net, built.head.spec, optimizer, best, summary.history);
+            write_metrics(o.output, summary.history);
+            draw_curves(o.output + "/curves.png", summary.history);
+        }
         if (events.epoch_done) events.epoch_done(m);
-
-        if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < o.epochs) return summary;
-        if (o.patience > 0 && val.size() > 0 && since_best >= o.patience) {
-            summary.early_stopped = true;
+        if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < last) return summary;
+        if (Clock::now() > o.deadline && m.epoch < last) {
+            summary.cut = true;
             break;
         }
     }
+    summary.early_stopped = best.early_stopped;
 
     // The confusion matrix of the kept model on the validation split.
     load_weights(net, load_run_state(model_path).weights);
     const EvalResult kept = evaluate(net, val, classes);
-    if (val.size() > 0) write_confusion(o.output, "confusion", kept.confusion, reader.info().classes);
+    if (val.size() > 0) write_confusion(o.output, "confusion", kept.confusion, reader->info().classes);
     summary.best_val_accuracy = val.size() ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
+    summary.best_val_loss = val.size() ? kept.loss : std::numeric_limits<double>::quiet_NaN();
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
 }

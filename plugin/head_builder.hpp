@@ -41,7 +41,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
 Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shape, int classes);
 
 // Fresh initial values as torchvision initialises VGG, drawn from `seed`: convolutions He-normal
-// (fan-out, ReLU gain), biases 0, fully connected N(0, 0.01), batch norm gamma 1, beta 0,
+// (fan-out, ReLU gain), biases 0, fully connected U(-1/sqrt(in), 1/sqrt(in)) as PyTorch's nn.Linear, batch norm gamma 1, beta 0,
 // running mean 0, running var 1. Covers every parameter of `spec`.
 WeightMap fresh_weights(const NetworkSpec& spec, std::uint64_t seed);
 

@@ -34,6 +34,10 @@ TrainOptions options_for(const std::string& cache, const std::string& out) {
     o.epochs = 12;
     o.batch = 8;
     o.threads = 2;
+    // The engine's own behaviour under SGD, independent of the per-strategy defaults.
+    o.optimizer.kind = "sgd";
+    o.optimizer.weight_decay = 5e-4;
+    o.schedule.kind = "cosine";
     o.schedule.base_lr = 0.02;
     o.seed = 5;
     return o;
@@ -174,12 +178,12 @@ TEST_CASE("training errors name the problem and the fix") {
     TrainOptions longer = o;
     longer.resume = true;
     longer.epochs = 3;
-    CHECK_THROWS_WITH_AS(run_training(longer, {}), doctest::Contains("resume with the same value"), Error);
+    CHECK_THROWS_WITH_AS(run_training(longer, {}), doctest::Contains("was started with epochs 1, not 3"), Error);
     if (cpu_has_bf16()) {
         TrainOptions other_precision = o;
         other_precision.resume = true;
         other_precision.precision = "bf16";
-        CHECK_THROWS_WITH_AS(run_training(other_precision, {}), doctest::Contains("started with --precision f32"), Error);
+        CHECK_THROWS_WITH_AS(run_training(other_precision, {}), doctest::Contains("was started with precision \"f32\""), Error);
     }
 
     test::TempDir unfinished_dir;
@@ -195,7 +199,7 @@ TEST_CASE("divergence stops with advice and keeps the last good epoch") {
     o.schedule.kind = "step";
     o.schedule.step_epochs = 1;
     o.schedule.gamma = 1e8;  // the learning rate explodes after the first epoch
-    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("try a lower --lr"), Error);
+    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("try a lower learning rate"), Error);
     const RunState kept = load_run_state(dir / "run/checkpoint.h5");
     CHECK(kept.progress.at("epoch") >= 1);
     for (const auto& [name, w] : kept.weights) CHECK(cv::checkRange(w));

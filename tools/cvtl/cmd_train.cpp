@@ -38,14 +38,21 @@ void run(TrainArgs& args) {
     for (const auto& m : args.lr_mult) o.lr_mult.insert(parse_mult(m));
     std::unique_ptr<Progress> progress;
     int progress_epoch = 0;
+    int epochs = o.epochs;
     TrainEvents events;
+    events.planned = [&](const TrainOptions& r) {
+        epochs = r.epochs;
+        std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n", r.optimizer.kind.c_str(),
+                    r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay, r.batch, r.epochs);
+        std::fflush(stdout);
+    };
     events.warn = [&](const std::string& line) {
         if (progress) progress->finish();
         std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
     };
     events.progress = [&](int epoch, std::int64_t done, std::int64_t total) {
         if (!progress || epoch != progress_epoch) {
-            progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), total);
+            progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), total);
             progress_epoch = epoch;
         }
         progress->update(done);
@@ -53,12 +60,12 @@ void run(TrainArgs& args) {
     events.epoch_done = [&](const EpochMetrics& m) {
         if (progress) progress->finish();
         std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s\n", m.epoch,
-                    o.epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
+                    epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
                     m.images_per_second);
         std::fflush(stdout);
     };
     const TrainSummary s = run_training(o, events);
-    if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < o.epochs) return;
+    if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < s.epochs) return;
     std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch %d%s; run in %s\n",
                 group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(), group_digits(s.train_rows).c_str(),
                 group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(), s.best_val_accuracy, s.best_epoch,
@@ -80,18 +87,18 @@ void add_train(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
     cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
-    cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str();
+    cmd->add_option("--epochs", o.epochs, "Epochs (default: about --steps optimizer steps, 4 to 100 epochs)");
+    cmd->add_option("--steps", o.steps, "Step budget behind the default epoch count")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
-    cmd->add_option("--optimizer", o.optimizer.kind, "sgd, adam or adamw")->capture_default_str();
-    cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate")->capture_default_str();
-    cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine")->capture_default_str();
+    cmd->add_option("--optimizer", o.optimizer.kind, "sgd, adam or adamw (default adam)");
+    cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate (default 1e-3)");
+    cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine (default cosine)");
     cmd->add_option("--warmup", o.schedule.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
     cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")->capture_default_str();
     cmd->add_option("--gamma", o.schedule.gamma, "step schedule: decay factor")->capture_default_str();
     cmd->add_option("--momentum", o.optimizer.momentum, "SGD momentum")->capture_default_str();
     cmd->add_flag("--nesterov", o.optimizer.nesterov, "SGD with Nesterov momentum");
-    cmd->add_option("--weight-decay", o.optimizer.weight_decay, "L2 (sgd, adam) or decoupled (adamw); never on biases or norms")
-        ->capture_default_str();
+    cmd->add_option("--weight-decay", o.optimizer.weight_decay, "L2 (sgd, adam) or decoupled (adamw); never on biases or norms (default 0)");
     cmd->add_option("--lr-mult", args->lr_mult, "Per-block learning-rate multiplier, e.g. block5=0.1 (0 freezes); repeatable");
     cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();

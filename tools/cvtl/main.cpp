@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     cvtl::cli::add_extract(app);
     cvtl::cli::add_cache(app);
     cvtl::cli::add_train(app);
+    cvtl::cli::add_sweep(app);
     cvtl::cli::add_export(app);
     cvtl::cli::add_predict(app);
     cvtl::cli::add_evaluate(app);

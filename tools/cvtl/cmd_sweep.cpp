@@ -1,0 +1,69 @@
+// cvtl sweep CACHE -o DIR: try every strategy and cut point the cache allows, choose on validation or
+// cross-validation, export the winner to DIR/best.onnx.
+#include "tools/cvtl/commands.hpp"
+
+#include "pipeline/progress.hpp"
+#include "pipeline/sweep.hpp"
+#include "plugin/error.hpp"
+
+#include <cstdio>
+#include <memory>
+
+namespace cvtl::cli {
+namespace {
+
+void run(const SweepOptions& o) {
+    std::unique_ptr<Progress> progress;
+    std::string stage;
+    SweepEvents events;
+    events.warn = [&](const std::string& line) {
+        if (progress) progress->finish();
+        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
+    };
+    events.progress = [&](const SweepProgress& p) {
+        // One line per stage; the ETA comes from the trainings done so far.
+        if (!progress || p.stage != stage) {
+            if (progress) progress->finish();
+            progress = std::make_unique<Progress>("sweep " + p.stage, p.planned, p.done, "trainings");
+            stage = p.stage;
+        }
+        progress->update(p.done);
+    };
+    const SweepSummary s = run_sweep(o, events);
+    if (progress) progress->finish();
+    const SweepTrial& w = s.trials.at(static_cast<size_t>(s.winner));
+    int unfinished = 0;
+    for (const auto& t : s.trials) unfinished += t.status == "skipped" || t.status == "cut" || t.status == "failed";
+    std::printf("swept %zu candidates on %s: %d trainings in %.1f s%s\n", s.trials.size(), s.mode.c_str(), s.trainings, s.seconds,
+                unfinished ? (", " + std::to_string(unfinished) + " not finished (budget or failure; see sweep.md)").c_str() : "");
+    std::printf("winner: %s (reads %s), validation score %.4f over %zu fold(s), retrained on all %lld labelled samples for %d epochs\n",
+                w.candidate.name.c_str(), w.candidate.tap.c_str(), w.score, w.folds.size(), static_cast<long long>(s.labelled_rows),
+                w.chosen_epoch);
+    std::printf("exported %s (+ %s); ranking in %s/sweep.md, sweep.csv, sweep.png\n", s.onnx.c_str(), s.sidecar.c_str(), o.output.c_str());
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app) {
+    auto o = std::make_shared<SweepOptions>();
+    CLI::App* cmd = app.add_subcommand("sweep", "Try every strategy and cut point from one cache, choose without test data, export the winner");
+    cmd->add_option("CACHE", o->cache, "Activation cache written by cvtl extract")->required();
+    cmd->add_option("-o,--output", o->output, "Sweep directory (runs/, best.onnx, best.json, sweep.md/csv/png)")->required();
+    cmd->add_option("--model", o->model, "Source model (default: the file the cache was made from)");
+    cmd->add_option("--budget", o->budget_minutes, "Wall-time budget in minutes (0: none); cheap candidates go first")->capture_default_str();
+    cmd->add_option("--folds", o->folds,
+                    "Cross-validation folds: 0 auto (5 when the validation split has under 200 samples, else the split), 1 the split")
+        ->capture_default_str();
+    cmd->add_option("--only", o->only, "Only these families or candidates (probe, classifier, finetune, scratch, probe-pool2, finetune-b3, ...)")
+        ->delimiter(',');
+    cmd->add_option("--steps", o->steps, "Optimizer steps per training (sets the epoch count)")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed for folds, initialisation, shuffling and dropout")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--precision", o->precision, "f32, or bf16 products on CPUs with AVX512-BF16")->capture_default_str();
+    cmd->add_option("--memory", o->memory_gb, "GiB of cached activations to hold in memory (larger taps stream)")->capture_default_str();
+    cmd->add_flag("--force", o->force, "Start over in a directory that holds another sweep");
+    cmd->callback([o] { run(*o); });
+}
+
+}  // namespace cvtl::cli
