@@ -347,7 +347,8 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     net.set_precision(precision);
     apply_lr_mult(net, o.lr_mult);
     summary.trained_parameters = net.trainable_values();
-    const nlohmann::json meta = run_meta(o, info, *reader, built, summary.tap, threads, precision);
+    nlohmann::json meta = run_meta(o, info, *reader, built, summary.tap, threads, precision);
+    meta["rows"] = {{"train", train.size()}, {"val", val.size()}};
 
     // The run directory: fresh, resumed, or refused.
     const std::string checkpoint_path = o.output + "/checkpoint.h5", model_path = o.output + "/model.h5";

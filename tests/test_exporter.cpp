@@ -23,19 +23,6 @@ using namespace cvtl;
 
 namespace {
 
-// What the export must compute, from independent pieces: stock OpenCV runs the source model up to
-// the run's tap on the cached images, then the trained layers (from model.h5) run in cvtl.
-cv::Mat expected_probabilities(const std::string& run, const cv::Mat& images) {
-    const RunState state = load_run_state(run + "/model.h5");
-    const std::string tap = state.meta.at("tap");
-    SourceModel source = load_model(test::fixture("tiny_vgg16.onnx"));
-    BlockMap map = map_vgg_blocks(source.net, 64, "tiny_vgg16");
-    const cv::Mat features = forward_taps(source.net, map, {tap}, images)[0];
-    Network trained(NetworkSpec::from_json(state.spec));
-    load_weights(trained, state.weights);
-    return softmax_rows(trained.forward(features, false));
-}
-
 cv::Mat run_onnx(const std::string& path, const cv::Mat& input) {
     cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
     net.setInput(input);
@@ -66,7 +53,7 @@ TEST_CASE("every strategy exports a model stock OpenCV runs with the trainer's o
         CHECK(s.max_difference <= kExportTolerance);
         const cv::Mat prob = run_onnx(o.output, images);
         CHECK(prob.size[1] == 3);
-        CHECK(test::diff(prob, expected_probabilities(run, images)).max_abs <= 1e-4);
+        CHECK(test::diff(prob, test::expected_probabilities(run, images)).max_abs <= 1e-4);
 
         // --head-only: the trained part alone, fed the cached tap.
         ExportOptions head = o;

@@ -26,16 +26,26 @@ void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) 
             rows.labels.push_back(c);
             rows.splits.push_back(i < spec.val_per_class ? 1 : 0);
         }
-        for (const auto& shape : spec.shapes) {
+        for (size_t t = 0; t < spec.shapes.size(); ++t) {
+            const std::string kind = spec.kinds.empty() ? "means" : spec.kinds[t];
             std::vector<int> full{spec.rows_per_class};
-            full.insert(full.end(), shape.begin(), shape.end());
+            full.insert(full.end(), spec.shapes[t].begin(), spec.shapes[t].end());
             cv::Mat values(full, CV_32F);
             const size_t per_row = values.total() / static_cast<size_t>(spec.rows_per_class);
+            // The second signed entry: channel 1 at channel 0's position (a 3x3 convolution sees both).
+            const size_t plane = spec.shapes[t].size() == 3 ? static_cast<size_t>(spec.shapes[t][1] * spec.shapes[t][2]) : 1;
             cv::Mat mean(1, static_cast<int>(per_row), CV_32F);
-            rng.fill(mean, cv::RNG::UNIFORM, 0.0, spec.separation);
+            rng.fill(mean, cv::RNG::UNIFORM, 0.0, kind == "means" ? spec.separation : 0.0);
             for (int i = 0; i < spec.rows_per_class; ++i) {
                 cv::Mat row(1, static_cast<int>(per_row), CV_32F, values.ptr<float>() + static_cast<size_t>(i) * per_row);
                 rng.fill(row, cv::RNG::NORMAL, 0.0, 1.0);
+                if (kind == "xor") {
+                    const float a = rng.uniform(0, 2) ? 1.0f : -1.0f, b = c == 0 ? a : -a;
+                    row *= 0.3;
+                    row.at<float>(0) += spec.separation * a;
+                    row.at<float>(static_cast<int>(plane)) += spec.separation * b;
+                    continue;
+                }
                 row += mean;
                 cv::max(row, 0.0, row);
             }

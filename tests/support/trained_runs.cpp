@@ -1,7 +1,13 @@
 #include "support/trained_runs.hpp"
 
 #include "pipeline/extractor.hpp"
+#include "pipeline/run_state.hpp"
 #include "pipeline/trainer.hpp"
+#include "plugin/block_map.hpp"
+#include "plugin/layers/softmax_cross_entropy.hpp"
+#include "plugin/model_loader.hpp"
+#include "plugin/network.hpp"
+#include "plugin/tap_forward.hpp"
 
 namespace cvtl::test {
 
@@ -36,6 +42,17 @@ std::string train_fixture_run(const std::string& cache, const std::string& run_d
     o.force = true;
     run_training(o, {});
     return run_dir;
+}
+
+cv::Mat expected_probabilities(const std::string& run, const cv::Mat& images) {
+    const RunState state = load_run_state(run + "/model.h5");
+    const std::string tap = state.meta.at("tap");
+    SourceModel source = load_model(fixture("tiny_vgg16.onnx"));
+    BlockMap map = map_vgg_blocks(source.net, 64, "tiny_vgg16");
+    const cv::Mat features = forward_taps(source.net, map, {tap}, images)[0];
+    Network trained(NetworkSpec::from_json(state.spec));
+    load_weights(trained, state.weights);
+    return softmax_rows(trained.forward(features, false));
 }
 
 }  // namespace cvtl::test
