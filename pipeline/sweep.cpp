@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace cvtl {
 namespace {
@@ -93,7 +94,8 @@ private:
     double reserve_seconds() const;
     const SweepTrial* leader() const;
     void report(const std::string& stage, const std::string& trial, int fold) const;
-    void retrain_and_export();
+    SweepExport retrain_and_export(SweepTrial& trial, const std::string& onnx);
+    void export_winners();
 
     SweepOptions o_;
     SweepEvents events_;
@@ -317,28 +319,39 @@ void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
     active = next;
 }
 
-void Sweep::retrain_and_export() {
-    const auto best = std::min_element(s_.trials.begin(), s_.trials.end(), ranks_before);
-    if (best == s_.trials.end() || best->folds.empty()) throw Error("no candidate could be trained within the budget; give the sweep more time");
-    SweepTrial& w = *best;
-    report("retraining the winner on all labelled samples", w.candidate.name, 0);
+SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
+    report("retraining " + w.candidate.name + " on all labelled samples", w.candidate.name, 0);
     TrainOptions to = fold_options(w, o_.output + "/runs/" + w.candidate.name + "/all");
     to.row_roles = all_labelled_roles(splits_);
     to.stop_epoch = w.chosen_epoch;
     const TrainSummary ts = run_training(to, {});
-    s_.final_run = to.output;
-    s_.final_seconds = ts.seconds;
     ++done_;
-    report("exporting", w.candidate.name, 0);
+    report("exporting " + w.candidate.name, w.candidate.name, 0);
     ExportOptions e;
-    e.run = s_.final_run;
-    e.output = o_.output + "/best.onnx";
+    e.run = to.output;
+    e.output = onnx;
     e.model = o_.model;
-    e.force = true;  // best.onnx belongs to this sweep directory
+    e.force = true;  // the exports belong to this sweep directory
     const ExportSummary es = run_export(e);
-    s_.onnx = es.onnx;
-    s_.sidecar = es.sidecar;
-    s_.export_difference = es.max_difference;
+    return {w.candidate.name, w.candidate.family, to.output, es.onnx, es.sidecar, es.max_difference, ts.seconds};
+}
+
+void Sweep::export_winners() {
+    std::stable_sort(s_.trials.begin(), s_.trials.end(), ranks_before);
+    if (s_.trials.empty() || s_.trials[0].folds.empty()) throw Error("no candidate could be trained within the budget; give the sweep more time");
+    s_.winner = 0;
+    const SweepExport best = retrain_and_export(s_.trials[0], o_.output + "/best.onnx");
+    s_.exports.push_back(best);
+    s_.final_run = best.run;
+    s_.onnx = best.onnx;
+    s_.sidecar = best.sidecar;
+    s_.export_difference = best.difference;
+    s_.final_seconds = best.seconds;
+    if (!o_.export_families) return;
+    std::set<std::string> done{s_.trials[0].candidate.family};
+    for (auto& t : s_.trials)
+        if (!t.folds.empty() && done.insert(t.candidate.family).second)
+            s_.exports.push_back(retrain_and_export(t, o_.output + "/best-" + t.candidate.family + ".onnx"));
 }
 
 SweepSummary Sweep::run() {
@@ -350,16 +363,14 @@ SweepSummary Sweep::run() {
     open_directory();
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     size_t n = s_.trials.size();
-    planned_ = static_cast<int>(n) * counts[0] + 1;
+    planned_ = static_cast<int>(n) * counts[0] + 1 + (o_.export_families ? 3 : 0);
     for (size_t r = 1; r < counts.size(); ++r) planned_ += static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]);
 
     std::vector<size_t> active(s_.trials.size());
     for (size_t i = 0; i < active.size(); ++i) active[i] = i;
     for (size_t r = 0; r < counts.size(); ++r) run_rung(active, r);
     for (size_t i : active) s_.trials[i].status = "complete";
-    retrain_and_export();
-    std::stable_sort(s_.trials.begin(), s_.trials.end(), ranks_before);
-    s_.winner = 0;
+    export_winners();
     s_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     write_sweep_reports(s_, o_.output);
     return s_;

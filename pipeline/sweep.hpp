@@ -43,6 +43,7 @@ struct SweepOptions {
     std::uint64_t seed = 0;
     double memory_gb = 2.0;             // taps that fit are read once and kept in memory
     bool force = false;                 // start over in a directory that holds another sweep
+    bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
 };
 
 struct SweepFold {
@@ -68,6 +69,14 @@ struct SweepTrial {
     double seconds = 0;                 // all its trainings
 };
 
+// A trial retrained on all labelled rows and exported.
+struct SweepExport {
+    std::string trial, family;
+    std::string run, onnx, sidecar;
+    double difference = 0;              // |cv::dnn - cvtl| on the export's verification samples
+    double seconds = 0;                 // the retraining
+};
+
 struct SweepSummary {
     std::string mode;                   // how candidates were scored, in words
     int folds = 1;
@@ -77,6 +86,7 @@ struct SweepSummary {
     std::string final_run, onnx, sidecar;
     double export_difference = 0;       // |cv::dnn - cvtl| on the verification samples
     double final_seconds = 0;
+    std::vector<SweepExport> exports;   // the winner (best.onnx) first, then each other family's best when asked
     int trainings = 0;                  // trainings run by this invocation (resumed ones excluded)
     int resumed = 0;                    // fold results taken from an interrupted sweep
     double budget_seconds = 0;

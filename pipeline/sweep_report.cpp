@@ -46,7 +46,7 @@ std::string csv(const SweepSummary& s) {
     return out;
 }
 
-std::string table(const SweepSummary& s) {
+std::string ranking(const SweepSummary& s) {
     std::string out = "| rank | candidate | tap | lr | score | folds | epoch | val loss | trained parameters | seconds | status |\n"
                       "|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (size_t i = 0; i < s.trials.size(); ++i) {
@@ -119,11 +119,13 @@ std::string sweep_markdown(const SweepSummary& s) {
     if (s.winner >= 0)
         out += "Exported: `" + s.onnx + "` (sidecar `" + s.sidecar + "`), from `" + s.final_run + "`; cv::dnn matches cvtl within " +
                format("%.2g", s.export_difference) + ".\n\n";
-    out += "## What the numbers say\n\n" + findings(s) + "\n## Ranking\n\n" + table(s) +
+    out += "## What the numbers say\n\n" + findings(s) + "\n## Ranking\n\n" + ranking(s) +
            "\nScore: mean validation accuracy over the folds at the epoch with the best mean (ties: lower mean validation loss), ± the "
            "standard deviation over folds.\n\n![score by cut point](sweep.png)\n";
     return out;
 }
+
+std::string sweep_ranking_table(const SweepSummary& s) { return ranking(s); }
 
 void write_sweep_reports(const SweepSummary& s, const std::string& dir) {
     write_text(dir + "/sweep.csv", csv(s));

@@ -10,7 +10,8 @@ namespace cvtl {
 
 void write_sweep_reports(const SweepSummary& summary, const std::string& dir);
 
-// The markdown report alone (also what `cvtl sweep` summarises).
+// The markdown report alone (also what `cvtl sweep` summarises), and its ranking table.
 std::string sweep_markdown(const SweepSummary& summary);
+std::string sweep_ranking_table(const SweepSummary& summary);
 
 }  // namespace cvtl

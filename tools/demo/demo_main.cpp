@@ -1,11 +1,10 @@
 // cvtl-demo: the embedded default. A VGG-16-layout model pretrained on Fashion-MNIST problem P1 is
 // transferred to problem P2 with every strategy, from one activation cache per n; each result is
 // exported to ONNX and evaluated on P2's test set; docs/demo-results.md records what was printed.
-#include "pipeline/cache_info.hpp"
 #include "pipeline/evaluator.hpp"
 #include "pipeline/exporter.hpp"
 #include "pipeline/extractor.hpp"
-#include "pipeline/trainer.hpp"
+#include "pipeline/sweep.hpp"
 #include "plugin/error.hpp"
 #include "plugin/layers/precision.hpp"
 #include "tools/demo/demo_report.hpp"
@@ -35,14 +34,9 @@ struct Settings {
     std::string models = "samples/models";
     std::string commit = "unknown";
     bool full = false;
-    bool quick = false;     // CI: n = 10, one epoch, 20 test images per class, one learning rate
+    bool quick = false;     // CI: n = 10, 4-epoch trainings, 20 test images per class
     int threads = 0;
     std::string precision = "f32";  // f32 | bf16: extraction, training and evaluation
-};
-
-struct Config {
-    std::string label, key, strategy, head;
-    int from_block = 5;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -66,79 +60,75 @@ std::string prepare_data(const Settings& s) {
     return dir;
 }
 
-// Epochs for about 800 optimizer steps, the same budget at every n.
-int epochs_for(std::int64_t train_rows, int batch, bool quick) {
-    if (quick) return 1;
-    const double steps = std::ceil(static_cast<double>(train_rows) / batch);
-    return std::clamp(static_cast<int>(std::lround(800.0 / steps)), 4, 100);
+// One extraction per n: every candidate of the sweep reads this cache.
+std::string extract_cache(const Settings& s, const std::string& data, const std::string& model, int n, demo::DemoReport& r) {
+    ExtractOptions x;
+    x.model = model;
+    x.data = data + "/p2/train-n" + std::to_string(n);
+    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) + ".h5";
+    x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
+    x.preset = "raw";
+    x.batch = 64;
+    x.threads = s.threads;
+    x.precision = s.precision;
+    x.val_fraction = 0.2;
+    x.force = true;  // the report states the real extraction time
+    const auto t = std::chrono::steady_clock::now();
+    const ExtractSummary xs = run_extraction(x, {});
+    r.extract_seconds.push_back(seconds_since(t));
+    std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(), r.extract_seconds.back());
+    return x.output;
 }
 
-std::int64_t train_rows(const std::string& cache) {
-    std::int64_t rows = 0;
-    for (const auto& c : read_cache_info(cache).counts) rows += c[0];
-    return rows;
+std::string strategy_label(const SweepCandidate& c) {
+    if (c.family == "probe") return "2 linear probe (" + c.tap + ")";
+    if (c.family == "classifier") return "2 classifier (pool5)";
+    if (c.family == "finetune") return "3 finetune from block " + std::to_string(c.from_block) + " (" + c.tap + ")";
+    return "4 scratch (input)";
 }
 
-StrategyResult train_select_export(const Settings& s, const std::string& cache, int n, const Config& c, const std::string& p2_test) {
-    const std::vector<double> grid = s.quick ? std::vector<double>{1e-3} : std::vector<double>{1e-3, 3e-4};
-    StrategyResult best;
-    best.strategy = c.label;
-    best.key = c.key;
-    best.n = n;
-    best.val_accuracy = -1;
-    std::string best_run;
-    for (double lr : grid) {
-        TrainOptions o;
-        o.cache = cache;
-        o.output = s.work + "/runs/" + s.scenario + "-n" + std::to_string(n) + "-" + c.key + "-lr" + std::to_string(lr).substr(0, 6);
-        o.strategy = c.strategy;
-        o.head = c.head;
-        o.from_block = c.from_block;
-        o.batch = 32;
-        o.threads = s.threads;
-        o.precision = s.precision;
-        o.optimizer.kind = "adam";
-        o.optimizer.weight_decay = 0;
-        o.schedule.base_lr = lr;
-        o.schedule.kind = "cosine";
-        o.seed = 0;
-        o.force = true;
-        o.epochs = epochs_for(train_rows(cache), o.batch, s.quick);
-        const auto t = std::chrono::steady_clock::now();
-        TrainSummary summary;
-        summary = run_training(o, {});
-        const double secs = seconds_since(t);
-        best.grid_seconds += secs;
-        std::printf("  %-34s n=%-5d lr %-7g %2d epochs: val %.4f (%.1f s)\n", c.label.c_str(), n, lr, o.epochs, summary.best_val_accuracy, secs);
+// One cvtl sweep over the cache (every candidate, chosen on validation or cross-validation), then
+// each family's chosen model tested once on P2's test set.
+std::vector<StrategyResult> sweep_and_test(const Settings& s, const std::string& cache, int n, const std::string& p2_test, SweepSummary& out) {
+    SweepOptions o;
+    o.cache = cache;
+    o.output = s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n);
+    o.threads = s.threads;
+    o.precision = s.precision;
+    o.export_families = true;
+    o.force = true;
+    if (s.quick) o.steps = 4;  // CI: the shortest schedule (4 epochs), every candidate still trained
+    out = run_sweep(o, {});
+    std::printf("  sweep: %d trainings on %s in %.1f s; chosen %s\n", out.trainings, out.mode.c_str(), out.seconds,
+                out.trials[0].candidate.name.c_str());
+    std::vector<StrategyResult> results;
+    for (const SweepExport& e : out.exports) {
+        const auto t = std::find_if(out.trials.begin(), out.trials.end(), [&](const SweepTrial& x) { return x.candidate.name == e.trial; });
+        StrategyResult r;
+        r.strategy = strategy_label(t->candidate);
+        r.key = e.family;
+        r.n = n;
+        r.tap = t->candidate.tap;
+        r.val_accuracy = t->score;
+        r.folds = static_cast<int>(t->folds.size());
+        r.trained_parameters = t->trained_parameters;
+        r.train_seconds = e.seconds;
+        for (const auto& x : out.trials) r.grid_seconds += x.candidate.family == e.family ? x.seconds : 0;
+        r.hyper = t->candidate.name + ", " + std::to_string(t->chosen_epoch) + " of " + std::to_string(t->epochs) + " epochs";
+        r.chosen = &e == &out.exports.front();
+        r.model = e.onnx;
+        EvaluateOptions ev;
+        ev.model = e.onnx;
+        ev.data = p2_test;
+        ev.batch = 256;
+        ev.threads = s.threads;
+        ev.classifier.engine.precision = s.precision;
+        r.test_accuracy = run_evaluation(ev, {}, {}).accuracy;
+        std::printf("  -> %-34s n=%-5d val %.4f test %.4f (%s)\n", r.strategy.c_str(), n, r.val_accuracy, r.test_accuracy, r.hyper.c_str());
         std::fflush(stdout);
-        if (summary.best_val_accuracy > best.val_accuracy) {
-            best.val_accuracy = summary.best_val_accuracy;
-            best.train_seconds = secs;
-            best.trained_parameters = summary.trained_parameters;
-            best.tap = summary.tap;
-            char hyper[96];
-            std::snprintf(hyper, sizeof hyper, "adam lr %g, %d epochs, cosine", lr, o.epochs);
-            best.hyper = hyper;
-            best_run = o.output;
-        }
+        results.push_back(r);
     }
-    ExportOptions e;
-    e.run = best_run;
-    e.output = s.work + "/models/" + s.scenario + "-n" + std::to_string(n) + "-" + c.key + ".onnx";
-    e.force = true;
-    fs::create_directories(s.work + "/models");
-    run_export(e);
-    best.model = e.output;
-    EvaluateOptions ev;
-    ev.model = e.output;
-    ev.data = p2_test;
-    ev.batch = 256;
-    ev.threads = s.threads;
-    ev.classifier.engine.precision = s.precision;
-    best.test_accuracy = run_evaluation(ev, {}, {}).accuracy;
-    std::printf("  -> %-31s n=%-5d test %.4f (%s)\n", c.label.c_str(), n, best.test_accuracy, best.hyper.c_str());
-    std::fflush(stdout);
-    return best;
+    return results;
 }
 
 std::vector<std::string> class_folders(const std::string& dir) {
@@ -163,7 +153,7 @@ int main(int argc, char** argv) {
     app.add_option("--scenario", s.scenario, "coarse-fine (P1: 4 coarse classes, P2: the 10 fine ones) or disjoint (5 + 5 classes)")
         ->capture_default_str();
     app.add_flag("--full", s.full, "Every n (10, 100, 1000) instead of n = 100");
-    app.add_flag("--quick", s.quick, "Smoke run: n = 10, one epoch, 20 test images per class");
+    app.add_flag("--quick", s.quick, "Smoke run: n = 10, 4-epoch trainings, 20 test images per class");
     app.add_option("--work", s.work, "Working folder (data, caches, runs, models)")->capture_default_str();
     app.add_option("--report", s.report, "Markdown report to write (a PNG plot goes next to it)")->capture_default_str();
     app.add_option("--models", s.models, "Folder of the pretrained source models")->capture_default_str();
@@ -213,45 +203,21 @@ int main(int argc, char** argv) {
         r.p1_accuracy = run_evaluation(p1, {}, {}).accuracy;
         std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
 
-        const std::vector<Config> main_configs = {{"2 classifier (pool5)", "classifier", "classifier", "source", 5},
-                                                  {"3 finetune from block 5 (pool4)", "finetune5", "finetune", "source", 5},
-                                                  {"3 finetune from block 4 (pool3)", "finetune4", "finetune", "source", 4},
-                                                  {"4 scratch (input)", "scratch", "scratch", "source", 5}};
-        const std::vector<Config> sweep_configs = {{"3 finetune from block 1 (input)", "finetune1", "finetune", "source", 1},
-                                                   {"3 finetune from block 2 (pool1)", "finetune2", "finetune", "source", 2},
-                                                   {"3 finetune from block 3 (pool2)", "finetune3", "finetune", "source", 3}};
         for (int n : r.ns) {
             std::printf("P2 with n = %d images per class\n", n);
-            ExtractOptions x;
-            x.model = model;
-            x.data = data + "/p2/train-n" + std::to_string(n);
-            x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) + ".h5";
-            x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
-            x.preset = "raw";
-            x.batch = 64;
-            x.threads = s.threads;
-            x.precision = s.precision;
-            x.val_fraction = 0.2;
-            x.force = true;  // the report states the real extraction time
-            const auto t = std::chrono::steady_clock::now();
-            const ExtractSummary xs = run_extraction(x, {});
-            r.extract_seconds.push_back(xs.already_complete ? xs.seconds : seconds_since(t));
-            std::printf("  extracted %lld images once into %s (%.1f s)%s\n", static_cast<long long>(xs.rows), x.output.c_str(),
-                        r.extract_seconds.back(), xs.already_complete ? " [reused]" : "");
-            const std::string p2_test = data + "/p2/test";
-            for (const Config& c : main_configs) r.main.push_back(train_select_export(s, x.output, n, c, p2_test));
-            if (n == r.sweep_n) {
-                for (const Config& c : sweep_configs) r.sweep.push_back(train_select_export(s, x.output, n, c, p2_test));
-                for (const auto& m : r.main)
-                    if (m.n == n && m.key != "scratch") r.sweep.push_back(m);
-                std::sort(r.sweep.begin(), r.sweep.end(), [](const StrategyResult& a, const StrategyResult& b) { return a.key < b.key; });
-            }
+            const std::string cache = extract_cache(s, data, model, n, r);
+            SweepSummary sweep;
+            for (auto& m : sweep_and_test(s, cache, n, data + "/p2/test", sweep)) r.main.push_back(m);
+            if (n == r.sweep_n) r.sweep = sweep, r.sweep_dir = s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n);
         }
-        r.selection = std::string("For every strategy and n, each learning rate of ") + (s.quick ? "{1e-3}" : "{1e-3, 3e-4}") +
-                      " was trained (Adam, no weight decay, cosine schedule, batch 32, dropout 0.5 in the classifier, seed 0, about 800 "
-                      "optimizer steps: epochs = clamp(800 / steps per epoch, 4, 100)" + (s.quick ? ", here 1 epoch" : "") +
-                      "); the run directory keeps the epoch with the best validation accuracy, and the learning rate with the best "
-                      "validation accuracy was exported and tested. The test set played no part in any choice.";
+        r.selection = "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear probe on "
+                      "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training from "
+                      "scratch, each with Adam at two learning rates, a cosine schedule over about " +
+                      std::string(s.quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
+                      ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val when "
+                      "the validation split has under 200 images, with successive halving; otherwise the validation split), ties "
+                      "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled images "
+                      "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any choice.";
         r.total_seconds = seconds_since(start);
         fs::create_directories(fs::path(s.report).parent_path().empty() ? "." : fs::path(s.report).parent_path());
         std::printf("\n%s", demo::write_demo_report(r, s.report).c_str());
