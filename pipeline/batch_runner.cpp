@@ -18,18 +18,19 @@ namespace {
 
 void decode(ImageBatch& batch, const Dataset& data, const Preprocessing& pre) {
     const int S = pre.size;
+    const size_t values = 3 * static_cast<size_t>(S) * static_cast<size_t>(S);  // size_t: 3*S*S overflows int above S ~ 26,750
     const auto n = static_cast<size_t>(batch.count);
     std::vector<cv::Mat> planes(n);
     batch.reasons.assign(n, "");
     oneapi::tbb::parallel_for(size_t(0), n, [&](size_t i) {
         const Sample& s = data.samples[static_cast<size_t>(batch.first) + i];
         std::string reason;
-        cv::Mat image = read_bgr8(data.file(s), reason);
+        cv::Mat image = read_bgr8(data.file(s), reason, data.max_image_bytes);
         if (image.empty()) {
             batch.reasons[i] = reason;
             return;
         }
-        planes[i].create(1, 3 * S * S, CV_32F);
+        planes[i].create(1, static_cast<int>(values), CV_32F);
         preprocess_image(image, pre, planes[i].ptr<float>());
     });
     for (size_t i = 0; i < n; ++i)
@@ -38,8 +39,8 @@ void decode(ImageBatch& batch, const Dataset& data, const Preprocessing& pre) {
     float* dst = batch.blob.ptr<float>();
     for (size_t i = 0; i < n; ++i)
         if (batch.reasons[i].empty()) {
-            std::copy_n(planes[i].ptr<float>(), 3 * S * S, dst);
-            dst += 3 * S * S;
+            std::copy_n(planes[i].ptr<float>(), values, dst);
+            dst += values;
         }
 }
 

@@ -41,7 +41,7 @@ bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
     p["std"] >> std;
     nlohmann::json j = {{"preset", (std::string)p["preset"]}, {"size", (int)p["size"]}, {"resize", (std::string)p["resize"]},
                         {"channels", (std::string)p["channels"]}, {"scale", (double)p["scale"]}, {"mean", mean}, {"std", std}};
-    m.preprocess = Preprocessing::from_json(j);
+    m.preprocess = Preprocessing::from_json(j, json_path);
     m.origin = json_path;
     return true;
 }
@@ -49,8 +49,12 @@ bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
 bool read_metadata(const std::string& onnx_path, ClassifierModel& m) {
     const auto meta = read_onnx_metadata(onnx_path);
     if (!meta.count("cvtl.classes")) return false;
-    m.classes = nlohmann::json::parse(meta.at("cvtl.classes")).get<std::vector<std::string>>();
-    m.preprocess = Preprocessing::from_json(nlohmann::json::parse(meta.at("cvtl.preprocess")));
+    try {
+        m.classes = nlohmann::json::parse(meta.at("cvtl.classes")).get<std::vector<std::string>>();
+        m.preprocess = Preprocessing::from_json(nlohmann::json::parse(meta.at("cvtl.preprocess")), onnx_path + " (metadata)");
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(onnx_path + ": its cvtl metadata is malformed (" + std::string(e.what()) + "); re-export the model");
+    }
     m.origin = onnx_path + " (metadata)";
     return true;
 }

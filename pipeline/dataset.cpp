@@ -1,5 +1,7 @@
 #include "pipeline/dataset.hpp"
 
+#include "pipeline/csv_reader.hpp"
+
 #include "plugin/error.hpp"
 #include "plugin/sha256.hpp"
 
@@ -28,26 +30,18 @@ bool is_image(const fs::path& p) {
            std::find(exts.begin(), exts.end(), lower(p.extension().string())) != exts.end();
 }
 
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\"");
-    const auto e = s.find_last_not_of(" \t\r\"");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> split_csv_line(const std::string& line) {
-    std::vector<std::string> fields;
-    std::stringstream in(line);
-    std::string field;
-    while (std::getline(in, field, ',')) fields.push_back(trim(field));
-    return fields;
-}
 
 // Integers sort numerically ("2" before "10"), anything else as text.
 bool class_less(const std::string& a, const std::string& b) {
     auto is_int = [](const std::string& s) {
-        return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), ::isdigit);
+        return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
     };
-    if (is_int(a) && is_int(b)) return std::stoi(a) < std::stoi(b);
+    // A strict weak ordering (std::sort needs one): numeric names first, by value, then every other
+    // name by text; equal values ("01", "1") fall back to text. Comparing numbers by value and mixed
+    // pairs by text would not be transitive ("2" < "10" < "1a" < "2").
+    const bool ia = is_int(a), ib = is_int(b);
+    if (ia != ib) return ia;
+    if (ia && std::stoi(a) != std::stoi(b)) return std::stoi(a) < std::stoi(b);
     return a < b;
 }
 
@@ -92,17 +86,18 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
     if (!in) throw Error("cannot read dataset list " + csv.string());
     struct Row { std::string path, label, split; };
     std::vector<Row> rows;
-    std::string line;
-    int line_no = 0;
     int with_split = 0;
-    while (std::getline(in, line)) {
-        ++line_no;
-        const std::string where = csv.string() + " line " + std::to_string(line_no);
-        if (trim(line).empty() || trim(line)[0] == '#') continue;
-        auto fields = split_csv_line(line);
-        if (line_no == 1 && !fields.empty() && lower(fields[0]) == "path") continue;  // header
+    bool first = true;
+    for (auto& r : read_csv(in, csv.string())) {
+        const std::string where = csv.string() + " line " + std::to_string(r.line);
+        auto& fields = r.fields;
+        const bool blank = fields.size() == 1 && fields[0].empty();
+        if (blank || (!fields.empty() && !fields[0].empty() && fields[0][0] == '#')) continue;
+        const bool header = first && lower(fields[0]) == "path";
+        first = false;
+        if (header) continue;
         if (fields.size() < 2 || fields.size() > 3 || fields[0].empty() || fields[1].empty())
-            throw Error(where + ": expected path,label[,split], found '" + trim(line) + "'");
+            throw Error(where + ": expected path,label[,split], found " + std::to_string(fields.size()) + " field(s)");
         with_split += fields.size() == 3;
         rows.push_back({fields[0], fields[1], fields.size() == 3 ? fields[2] : ""});
     }
@@ -177,6 +172,7 @@ Dataset scan_dataset(const std::string& source, const ScanOptions& options) {
         data.root = path.parent_path().empty() ? "." : path.parent_path().string();
     }
     data.source = source;
+    data.max_image_bytes = options.max_image_bytes;
     if (!split_given) draw_validation_split(data, options);
     return data;
 }

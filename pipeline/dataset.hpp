@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/image_decode.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@ struct Dataset {
     std::string root;                   // where relative sample paths are resolved
     std::vector<std::string> classes;   // sorted
     std::vector<Sample> samples;        // deterministic order: by class, then by path
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // how many bytes of one file decoding may read
 
     std::string file(const Sample& s) const;   // readable path of a sample
     std::string fingerprint() const;           // changes when any path, label or split changes
@@ -26,6 +29,7 @@ struct Dataset {
 struct ScanOptions {
     double val_fraction = 0.1;   // per class, for samples whose split the source does not give
     std::uint32_t seed = 0;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger files are skipped, not read
 };
 
 // Scans a class-per-folder tree (DATA/<class>/<image>, nested folders allowed) or a CSV of

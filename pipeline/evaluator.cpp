@@ -50,7 +50,18 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
     ClassifierOptions classifier = o.classifier;
     classifier.engine.threads = o.threads;
     ClassifierModel model = open_classifier(o.model, classifier);
-    const Dataset data = scan_dataset(o.data, {0.0, 0});
+    ScanOptions scan;
+    scan.val_fraction = 0;
+    scan.max_image_bytes = o.max_image_bytes;
+    Dataset data = scan_dataset(o.data, scan);
+    // A CSV that marks a test split is scored on those rows only: its train and val rows trained the model.
+    const auto is_test = [](const Sample& x) { return x.split == Split::Test; };
+    if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
+        const auto before = data.samples.size();
+        data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
+        if (warn) warn(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
+                       std::to_string(before - data.samples.size()));
+    }
     // Data classes map onto the model's classes by name.
     std::vector<int> to_model(data.classes.size());
     for (size_t c = 0; c < data.classes.size(); ++c) {

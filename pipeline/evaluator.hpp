@@ -1,6 +1,7 @@
 #pragma once
 // cvtl evaluate / predict: run a classifier over images through the batch pipeline.
 #include "pipeline/classifier_model.hpp"
+#include "pipeline/image_decode.hpp"
 #include "pipeline/run_report.hpp"
 
 #include <cstdint>
@@ -12,12 +13,13 @@ namespace cvtl {
 
 struct EvaluateOptions {
     std::string model;
-    std::string data;             // class-per-folder tree or CSV; every sample is evaluated
+    std::string data;             // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any)
     std::string report;           // REPORT.json (+ REPORT-confusion.csv/png); "" : none
     ClassifierOptions classifier;
     int batch = 16;
     int threads = 0;
     int top_k = 5;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;
 };
 
 struct ClassScore {

@@ -66,7 +66,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     }
     const std::vector<std::string> taps = ordered_taps(options.taps, map);
     const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
-    const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed});
+    const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
 
     ExtractSummary summary;
     TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events.warn);

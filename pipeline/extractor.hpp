@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/image_decode.hpp"
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -26,6 +28,7 @@ struct ExtractOptions {
     bool compress = false;
     double val_fraction = 0.1;
     std::uint32_t seed = 0;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
     bool force = false;                // replace an existing cache instead of resuming it
 };
 

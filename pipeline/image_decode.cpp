@@ -1,5 +1,7 @@
 #include "pipeline/image_decode.hpp"
 
+#include <sys/stat.h>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -34,13 +36,29 @@ cv::Mat to_bgr8(const cv::Mat& image) {
     return out;
 }
 
-cv::Mat read_bgr8(const std::string& path, std::string& reason) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+cv::Mat read_bgr8(const std::string& path, std::string& reason, std::uint64_t max_bytes) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
         reason = "cannot be read: no such file or no permission";
         return {};
     }
-    std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!S_ISREG(st.st_mode)) {
+        reason = "is not a regular file (a FIFO, device or folder); list image files only";
+        return {};
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+        reason = "is " + std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) + "-byte limit per image; raise --max-image-mb";
+        return {};
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        reason = "cannot be read: no permission";
+        return {};
+    }
+    // Read at most the limit even if the file grew since stat.
+    std::vector<uchar> bytes(static_cast<size_t>(st.st_size));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<size_t>(in.gcount()));
     if (bytes.empty()) {
         reason = "is empty";
         return {};

@@ -18,22 +18,43 @@ nlohmann::json Preprocessing::to_json() const {
             {"channels", rgb ? "RGB" : "BGR"}, {"scale", scale}, {"mean", mean}, {"std", std}};
 }
 
-Preprocessing Preprocessing::from_json(const nlohmann::json& j) {
+Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::string& source) {
     Preprocessing p;
-    p.preset = j.at("preset").get<std::string>();
-    p.size = j.at("size").get<int>();
-    p.crop = j.at("resize").get<std::string>() != "stretch";
-    p.rgb = j.at("channels").get<std::string>() == "RGB";
-    p.scale = j.at("scale").get<double>();
-    p.mean = j.at("mean").get<std::array<double, 3>>();
-    p.std = j.at("std").get<std::array<double, 3>>();
+    try {
+        p.preset = j.at("preset").get<std::string>();
+        p.size = j.at("size").get<int>();
+        const std::string resize = j.at("resize").get<std::string>(), channels = j.at("channels").get<std::string>();
+        if (resize != "stretch" && resize != "shorter-side-256/224-center-crop") throw Error("unknown resize '" + resize + "'");
+        if (channels != "RGB" && channels != "BGR") throw Error("unknown channel order '" + channels + "'");
+        p.crop = resize != "stretch";
+        p.rgb = channels == "RGB";
+        p.scale = j.at("scale").get<double>();
+        p.mean = j.at("mean").get<std::array<double, 3>>();
+        p.std = j.at("std").get<std::array<double, 3>>();
+        p.validate();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source + ": its preprocessing record is malformed (" + e.what() + "); re-export or re-extract to rewrite it");
+    } catch (const Error& e) {
+        throw Error(source + ": its preprocessing record is invalid (" + e.what() + "); re-export or re-extract to rewrite it");
+    }
     return p;
+}
+
+// Every number is checked before it sizes a buffer or divides: the record may come from any file.
+void Preprocessing::validate() const {
+    if (size < kMinInputSize || size > kMaxInputSize)
+        throw Error("input size " + std::to_string(size) + " is out of range (" + std::to_string(kMinInputSize) + ".." +
+                    std::to_string(kMaxInputSize) + ")");
+    if (!std::isfinite(scale) || !(scale > 0)) throw Error("the pixel scale must be positive and finite");
+    for (double m : mean)
+        if (!std::isfinite(m)) throw Error("mean values must be finite");
+    for (double s : std)
+        if (!std::isfinite(s) || !(s > 0.0)) throw Error("std values must be positive and finite");
 }
 
 Preprocessing make_preprocessing(const std::string& preset, int size,
                                  const std::optional<std::array<double, 3>>& mean,
                                  const std::optional<std::array<double, 3>>& std) {
-    if (size < 8 || size > 4096) throw Error("input size " + std::to_string(size) + " is out of range (8..4096)");
     Preprocessing p;
     p.preset = preset;
     p.size = size;
@@ -51,8 +72,7 @@ Preprocessing make_preprocessing(const std::string& preset, int size,
     }
     if (mean) p.mean = *mean;
     if (std) p.std = *std;
-    for (double s : p.std)
-        if (!(s > 0.0)) throw Error("--std values must be positive");
+    p.validate();
     return p;
 }
 

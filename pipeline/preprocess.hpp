@@ -10,6 +10,10 @@
 namespace cvtl {
 
 // How an image becomes the network's input (DESIGN.md, "Preprocessing presets").
+// Input sizes cvtl accepts: large enough for five 2x2 pools, small enough that one image's planes
+// (3 x S x S floats) stay far below any int or allocation limit.
+inline constexpr int kMinInputSize = 8, kMaxInputSize = 4096;
+
 struct Preprocessing {
     std::string preset;           // torchvision | caffe | raw
     int size = 224;               // S: the network input is S x S
@@ -21,7 +25,10 @@ struct Preprocessing {
     std::array<double, 3> std{1.0, 1.0, 1.0};
 
     nlohmann::json to_json() const;
-    static Preprocessing from_json(const nlohmann::json& j);
+    // Parses and validates a stored record; errors name `source` (the file it came from).
+    static Preprocessing from_json(const nlohmann::json& j, const std::string& source);
+    // Throws cvtl::Error unless size is in range and scale, mean and std are finite (scale, std > 0).
+    void validate() const;
     bool operator==(const Preprocessing& other) const { return to_json() == other.to_json(); }
 };
 

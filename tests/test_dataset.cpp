@@ -43,6 +43,9 @@ TEST_CASE("nested folders and hidden files and non-images and numeric class name
     test::write_file(dir / "2/notes.txt", "x");
     const Dataset d = scan_dataset(dir.path(), {0.0, 0});
     CHECK(d.classes == std::vector<std::string>{"2", "10"});  // numeric order
+    // Mixed names: numbers first by value, then text (a strict weak ordering std::sort can rely on).
+    make_tree(dir.path(), {{"1a", 1}, {"b", 1}, {"01", 1}});
+    CHECK(scan_dataset(dir.path(), {0.0, 0}).classes == std::vector<std::string>{"01", "2", "10", "1a", "b"});
     CHECK(d.samples.size() == 5);
     CHECK(d.samples[2].path == "2/sub/a.PNG");
 }
@@ -79,6 +82,18 @@ TEST_CASE("CSV lists with header and splits and labels by name") {
     int val = 0;
     for (const auto& s : n.samples) val += s.split == Split::Val;
     CHECK(val == 2);  // class 0: round(1.5) = 2 of 3; class 1 keeps its only sample for training
+
+    // RFC 4180: quoted fields keep commas, doubled quotes and line breaks; CRLF ends records.
+    test::write_file(dir / "quoted.csv", "path,label\r\n\"a, b.jpg\",cat\r\n\"say \"\"hi\"\".jpg\" , dog\n\"two\nlines.jpg\",cat\n");
+    const Dataset q = scan_dataset(dir / "quoted.csv", {0.0, 0});
+    REQUIRE(q.samples.size() == 3);
+    CHECK(q.samples[0].path == "a, b.jpg");
+    CHECK(q.samples[1].path == "two\nlines.jpg");
+    CHECK(q.samples[2].path == "say \"hi\".jpg");
+    test::write_file(dir / "open.csv", "a.jpg,cat\n\"b.jpg,dog\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "open.csv", {0.0, 0}), doctest::Contains("open.csv line 2: a quoted field is never closed"), Error);
+    test::write_file(dir / "after.csv", "\"a\"x.jpg,cat\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "after.csv", {0.0, 0}), doctest::Contains("text after a closing quote"), Error);
 }
 
 TEST_CASE("unusable datasets are refused with the place to fix") {

@@ -57,6 +57,23 @@ TEST_CASE("predict and evaluate agree with each other and with the trainer's val
     CHECK(val.images == 3);
     CHECK(val.accuracy == doctest::Approx(trainer_val));
 
+    // A CSV that marks splits is scored on its test rows only: the same validation images marked
+    // test, every other image marked train.
+    {
+        std::ofstream csv(dir / "split.csv");
+        for (size_t i = 0; i < paths.size(); ++i)
+            csv << test::fixture("images/" + paths[i]) << "," << reader.info().classes[static_cast<size_t>(reader.labels()[i])] << ","
+                << (reader.splits()[i] == 1 ? "test" : "train") << "\n";
+    }
+    EvaluateOptions split = e;
+    split.data = dir / "split.csv";
+    split.report = "";
+    std::string warning;
+    const EvaluateSummary test_rows = run_evaluation(split, [&](const std::string& w) { warning = w; }, {});
+    CHECK(test_rows.images == 3);
+    CHECK(test_rows.accuracy == doctest::Approx(val.accuracy));
+    CHECK(warning.find("scoring its 3 test rows, not the other 9") != std::string::npos);
+
     // Every image: evaluate's confusion diagonal equals predict's hits.
     e.data = test::fixture("images");
     const EvaluateSummary all = run_evaluation(e, {}, {});

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <opencv2/imgcodecs.hpp>
 
 using namespace cvtl;
@@ -51,6 +53,22 @@ TEST_CASE("unreadable files give a reason instead of an image") {
     const std::string png = test::read_file(test::fixture("images/cat/img1.png"));
     test::write_file(dir / "cut.png", png.substr(0, png.size() / 2));
     CHECK(read_bgr8(dir / "cut.png", reason).empty());
+}
+
+TEST_CASE("only regular files are read, and no more than the byte limit") {
+    test::TempDir dir;
+    std::string reason;
+    // A FIFO would block the reader for ever; a device never ends.
+    REQUIRE(::mkfifo((dir / "pipe.jpg").c_str(), 0600) == 0);
+    CHECK(read_bgr8(dir / "pipe.jpg", reason).empty());
+    CHECK(reason.find("is not a regular file") != std::string::npos);
+    CHECK(read_bgr8("/dev/zero", reason).empty());
+    CHECK(reason.find("is not a regular file") != std::string::npos);
+    const std::string png = test::read_file(test::fixture("images/cat/img1.png"));
+    test::write_file(dir / "big.png", png);
+    CHECK(read_bgr8(dir / "big.png", reason, png.size() - 1).empty());
+    CHECK(reason.find("over the " + std::to_string(png.size() - 1) + "-byte limit") != std::string::npos);
+    CHECK_FALSE(read_bgr8(dir / "big.png", reason, png.size()).empty());
 }
 
 }  // TEST_SUITE

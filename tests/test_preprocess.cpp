@@ -62,7 +62,15 @@ TEST_CASE("--mean and --std override the preset in its own order and scale") {
 
 TEST_CASE("preprocessing round-trips through JSON and rejects bad values") {
     const Preprocessing p = make_preprocessing("caffe", 224);
-    CHECK(Preprocessing::from_json(p.to_json()) == p);
+    CHECK(Preprocessing::from_json(p.to_json(), "x.json") == p);
+    // Numbers from a file are checked before they size a buffer or divide.
+    for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"size", 37838}, {"size", -3}, {"std", {1, 0, 1}}, {"scale", -1}, {"mean", {0, "x", 0}}, {"resize", "zoom"}}) {
+        CAPTURE(key);
+        nlohmann::json bad = p.to_json();
+        bad[key] = value;
+        CHECK_THROWS_WITH_AS(Preprocessing::from_json(bad, "x.json"), doctest::Contains("x.json: its preprocessing record is"), Error);
+    }
     CHECK_FALSE(p.rgb);
     CHECK_THROWS_WITH_AS(make_preprocessing("imagenet", 224), doctest::Contains("unknown preprocessing preset"), Error);
     CHECK_THROWS_AS(make_preprocessing("raw", 224, std::nullopt, std::array<double, 3>{1, 0, 1}), Error);

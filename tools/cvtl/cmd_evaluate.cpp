@@ -24,6 +24,7 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--backend", o->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
+    add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
         std::unique_ptr<Progress> progress;
         const EvaluateSummary s = run_evaluation(

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace cvtl::cli {
@@ -18,6 +19,9 @@ void add_sweep(CLI::App& app);
 
 // "A,B,C" -> three numbers; throws cvtl::Error naming `flag` otherwise.
 std::array<double, 3> parse_triplet(const std::string& text, const std::string& flag);
+
+// --max-image-mb M: the per-image file-size limit, stored in bytes.
+void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes);
 
 // Thousands separators for counts: 25088 -> "25,088".
 std::string group_digits(long long value);

@@ -1,6 +1,7 @@
 // cvtl: transfer learning on top of OpenCV DNN. A thin dispatcher; each verb lives in cmd_<verb>.cpp.
 #include "tools/cvtl/commands.hpp"
 
+#include "pipeline/image_decode.hpp"
 #include "plugin/error.hpp"
 
 #include <cvtl/version.hpp>
@@ -30,6 +31,16 @@ std::array<double, 3> parse_triplet(const std::string& text, const std::string& 
     }
     if (n != 3 || std::getline(in, item)) throw Error(flag + " expects three numbers A,B,C, got '" + text + "'");
     return v;
+}
+
+void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes) {
+    cmd->add_option_function<double>(
+           "--max-image-mb",
+           [&bytes](double mb) {
+               if (!(mb > 0) || mb > 1e6) throw Error("--max-image-mb must be in (0, 1e6], got " + std::to_string(mb));
+               bytes = static_cast<std::uint64_t>(mb * 1048576.0);
+           },
+           "Skip image files larger than this many MiB (default " + std::to_string(kDefaultMaxImageBytes >> 20) + ")");
 }
 
 std::string group_digits(long long value) {
