@@ -14,6 +14,7 @@
 #include <boost/filesystem.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace cvtl {
@@ -36,6 +37,41 @@ cv::Mat verification_inputs(const nlohmann::json& meta, const std::string& tap, 
     cv::RNG rng(20261126);
     rng.fill(x, cv::RNG::NORMAL, 0.0, 1.0);
     return x;
+}
+
+// Removes the listed files when it goes out of scope (on any error path); clear `paths` on success.
+struct TemporaryFiles {
+    std::vector<std::string> paths;
+    ~TemporaryFiles() {
+        for (const auto& p : paths) std::remove(p.c_str());
+    }
+};
+
+// Runs the written file in stock cv::dnn and cvtl's own network on the same inputs and compares the
+// logits (before Softmax, whose saturation would hide differences), relative to the largest logit
+// magnitude (at least 1). Returns the difference and the number of samples compared.
+std::pair<double, int> verify_export(const std::string& file, const NetworkSpec& spec, const WeightMap& weights, const nlohmann::json& meta) {
+    std::string logits_layer;
+    for (const auto& l : spec.layers)
+        if (l.type != "dropout") logits_layer = l.name;
+    try {
+        cv::dnn::Net net = cv::dnn::readNetFromONNX(file);
+        Network reference(spec);
+        load_weights(reference, weights);
+        const cv::Mat x = verification_inputs(meta, spec.input_tap, spec.input_shape);
+        net.setInput(x);
+        // OpenCV 4.6's ONNX importer names a layer "onnx_node!" + its node name; others use the name itself.
+        const std::string layer = net.getLayerId(logits_layer) >= 0 ? logits_layer : "onnx_node!" + logits_layer;
+        const cv::Mat opencv = net.forward(layer).clone();
+        cv::Mat ours = reference.forward(x, false).clone();
+        // Tests force a disagreement here to prove that a failed check writes nothing.
+        if (const char* skew = std::getenv("CVTL_TEST_EXPORT_SKEW")) ours += std::atof(skew);
+        double scale = 1;
+        cv::minMaxIdx(cv::abs(ours.reshape(1, 1)), nullptr, &scale);
+        return {cv::norm(opencv.reshape(1, 1), ours.reshape(1, 1), cv::NORM_INF) / std::max(1.0, scale), x.size[0]};
+    } catch (const cv::Exception& e) {
+        throw Error("export: stock OpenCV cannot run the exported model: " + e.err);
+    }
 }
 
 void write_sidecar(const std::string& path, const nlohmann::json& meta, bool head_only) {
@@ -65,7 +101,12 @@ ExportSummary run_export(const ExportOptions& o) {
     const RunState state = load_run_state(model_h5);
     if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
     if (o.output.empty()) throw Error("export needs -o MODEL.onnx");
+    ExportSummary summary;
+    summary.sidecar = fs::path(o.output).replace_extension(".json").string();
+    if (summary.sidecar == o.output) throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
     if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass --force to overwrite it");
+    if (fs::exists(summary.sidecar) && !o.force)
+        throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output + ") already exists; pass --force to overwrite it");
     const fs::path parent = fs::absolute(o.output).parent_path();
     if (!fs::is_directory(parent)) throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
 
@@ -74,7 +115,6 @@ ExportSummary run_export(const ExportOptions& o) {
     const NetworkSpec trained = NetworkSpec::from_json(state.spec);
     NetworkSpec spec = trained;
     WeightMap weights = state.weights;
-    ExportSummary summary;
     summary.trained_layers = static_cast<int>(trained.layers.size());
 
     if (!o.head_only && tap != "input") {
@@ -106,38 +146,24 @@ ExportSummary run_export(const ExportOptions& o) {
         {"cvtl.tap", o.head_only ? tap : std::string("input")}, {"cvtl.version", kVersion}};
     const std::string bytes = serialize_onnx(spec, weights, metadata);
 
-    // Write beside the target, verify, then rename: a failed check leaves nothing behind.
-    const std::string tmp = o.output + ".tmp";
+    // Both files are written beside their targets, the model verified, then both renamed: a failure
+    // anywhere (a thrown error of any kind) removes the temporaries and leaves the old files as they were.
+    const std::string tmp = o.output + ".tmp", sidecar_tmp = summary.sidecar + ".tmp";
+    TemporaryFiles temporaries{{tmp, sidecar_tmp}};
     {
         std::ofstream out(tmp, std::ios::binary);
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out) {
-            std::remove(tmp.c_str());
-            throw Error("cannot write " + o.output + " (disk full or read-only folder?)");
-        }
+        if (!out) throw Error("cannot write " + o.output + " (disk full or read-only folder?)");
     }
-    try {
-        cv::dnn::Net net = cv::dnn::readNetFromONNX(tmp);
-        Network reference(spec);
-        load_weights(reference, weights);
-        const cv::Mat x = verification_inputs(meta, spec.input_tap, spec.input_shape);
-        net.setInput(x);
-        const cv::Mat opencv = net.forward().clone();
-        const cv::Mat ours = softmax_rows(reference.forward(x, false));
-        summary.max_difference = cv::norm(opencv.reshape(1, 1), ours.reshape(1, 1), cv::NORM_INF);
-        summary.verified_samples = x.size[0];
-    } catch (const cv::Exception& e) {
-        std::remove(tmp.c_str());
-        throw Error("export: stock OpenCV cannot run the exported model: " + e.err);
-    }
-    if (!(summary.max_difference <= kExportTolerance)) {
-        std::remove(tmp.c_str());
-        throw Error("export: cv::dnn's output differs from cvtl's by " + std::to_string(summary.max_difference) + " (> 1e-4); nothing written");
-    }
+    std::tie(summary.max_difference, summary.verified_samples) = verify_export(tmp, spec, weights, meta);
+    if (!(summary.max_difference <= kExportTolerance))
+        throw Error("export: cv::dnn's logits differ from cvtl's by " + std::to_string(summary.max_difference) +
+                    " (relative; > 1e-4); nothing written");
+    write_sidecar(sidecar_tmp, meta, o.head_only);
     fs::rename(tmp, o.output);
+    fs::rename(sidecar_tmp, summary.sidecar);
+    temporaries.paths.clear();
     summary.onnx = o.output;
-    summary.sidecar = fs::path(o.output).replace_extension(".json").string();
-    write_sidecar(summary.sidecar, meta, o.head_only);
     summary.bytes = bytes.size();
     return summary;
 }

@@ -23,12 +23,14 @@ struct ExportSummary {
 
 // Writes the network (frozen source layers with their weights copied exactly, then the trained
 // layers, then Softmax), runs the ONNX checker and shape inference, reloads the file with
-// cv::dnn::readNetFromONNX and compares its output with cvtl's own forward on cached samples
+// cv::dnn::readNetFromONNX and compares its logits with cvtl's own forward on cached samples
 // (or seeded inputs when the cache lacks them); a difference above 1e-4 is an error and nothing
-// is written. Throws cvtl::Error.
+// is written. MODEL.json is written with it; either existing file is refused without `force`, and
+// no temporary file survives an error. Throws cvtl::Error.
 ExportSummary run_export(const ExportOptions& options);
 
-// Maximum allowed |cv::dnn - cvtl| on an exported model's probabilities.
+// Maximum allowed |cv::dnn - cvtl| on an exported model's logits, relative to the largest logit
+// magnitude (at least 1).
 inline constexpr double kExportTolerance = 1e-4;
 
 }  // namespace cvtl

@@ -136,6 +136,26 @@ TEST_CASE("bad runs and outputs give clear errors and overwrite nothing") {
     o.force = true;
     CHECK_NOTHROW(run_export(o));
 
+    // The sidecar is as precious as the model: refused without --force, never the model's own name.
+    ExportOptions other = o;
+    other.output = dir / "other.onnx";
+    other.force = false;
+    test::write_file(dir / "other.json", "unrelated");
+    CHECK_THROWS_WITH_AS(run_export(other), doctest::Contains("other.json (the sidecar export writes next to"), Error);
+    CHECK(test::read_file(dir / "other.json") == "unrelated");
+    CHECK_FALSE(boost::filesystem::exists(dir / "other.onnx"));
+    ExportOptions self = o;
+    self.output = dir / "x.json";
+    CHECK_THROWS_WITH_AS(run_export(self), doctest::Contains("would be overwritten by its own sidecar"), Error);
+
+    // A verification failure writes nothing and leaves no temporary behind.
+    ::setenv("CVTL_TEST_EXPORT_SKEW", "0.01", 1);
+    ExportOptions skewed = o;
+    skewed.output = dir / "skewed.onnx";
+    CHECK_THROWS_WITH_AS(run_export(skewed), doctest::Contains("logits differ from cvtl's"), Error);
+    ::unsetenv("CVTL_TEST_EXPORT_SKEW");
+    for (const char* f : {"skewed.onnx", "skewed.json", "skewed.onnx.tmp", "skewed.json.tmp"}) CHECK_FALSE(boost::filesystem::exists(dir / f));
+
     ExportOptions nowhere = o;
     nowhere.output = dir / "missing-folder/m.onnx";
     CHECK_THROWS_WITH_AS(run_export(nowhere), doctest::Contains("does not exist"), Error);
