@@ -38,6 +38,26 @@ TEST_CASE("errors are one line on stderr with a non-zero exit") {
     CHECK(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx")}).exit_code != 0);  // missing DATA and -o
 }
 
+TEST_CASE("the error contract: one line, exit 2 for usage, 1 for input, never an OpenCV dump") {
+    // Usage: a missing argument, an unknown option, a value of the wrong type.
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"extract", test::fixture("tiny_vgg16.onnx")}, {"inspect", "--no-such-option"}, {"train", "c.h5", "-o", "r", "--epochs", "x"}, {}}) {
+        const auto r = test::run_cvtl(args);
+        CAPTURE(r.err);
+        CHECK(one_line_error(r));
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--help") != std::string::npos);
+    }
+    // Input: an empty .onnx file makes OpenCV assert; the user sees one line naming the problem.
+    test::TempDir dir;
+    test::write_file(dir / "empty.onnx", "");
+    const auto empty = test::run_cvtl({"inspect", dir / "empty.onnx"});
+    CAPTURE(empty.err);
+    CHECK(one_line_error(empty));
+    CHECK(empty.exit_code == 1);
+    CHECK(test::run_cvtl({"inspect", "--help"}).exit_code == 0);
+}
+
 TEST_CASE("cvtl extract then cvtl cache show the summary and contents") {
     test::TempDir dir;
     const auto r = test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o", dir / "c.h5",

@@ -23,6 +23,12 @@ std::array<double, 3> parse_triplet(const std::string& text, const std::string& 
 // --max-image-mb M: the per-image file-size limit, stored in bytes.
 void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes);
 
+// Exit codes of the error contract.
+inline constexpr int kExitInput = 1, kExitUsage = 2, kExitInternal = 3;
+
+// Prints `message` as one line "cvtl: error: ..." on stderr and returns `code`.
+int fail(std::string message, int code);
+
 // Thousands separators for counts: 25088 -> "25,088".
 std::string group_digits(long long value);
 

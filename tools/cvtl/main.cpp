@@ -8,6 +8,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <sstream>
 
@@ -43,6 +45,14 @@ void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes) {
            "Skip image files larger than this many MiB (default " + std::to_string(kDefaultMaxImageBytes >> 20) + ")");
 }
 
+int fail(std::string message, int code) {
+    // One line, whatever the message carried (OpenCV's messages span several).
+    for (char& c : message)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "cvtl: error: %s\n", message.c_str());
+    return code;
+}
+
 std::string group_digits(long long value) {
     std::string s = std::to_string(value < 0 ? -value : value);
     for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
@@ -75,19 +85,29 @@ int main(int argc, char** argv) {
     cvtl::cli::add_export(app);
     cvtl::cli::add_predict(app);
     cvtl::cli::add_evaluate(app);
+    // The error contract: every failure is one line "cvtl: error: ..." and an exit code per class
+    // (README, "Errors"): 2 usage, 1 input (a file, an option value, the data), 3 internal.
+    using cvtl::cli::fail;
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        return fail(std::string(e.what()) + "; see cvtl --help or cvtl COMMAND --help", cvtl::cli::kExitUsage);
     } catch (const cvtl::Error& e) {
-        std::fprintf(stderr, "cvtl: error: %s\n", e.what());
-        return 1;
+        return fail(e.what(), cvtl::cli::kExitInput);
     } catch (const cv::Exception& e) {
-        std::fprintf(stderr, "cvtl: OpenCV error: %s\n", e.err.c_str());
-        return 1;
+        return fail("OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"), cvtl::cli::kExitInput);
+    } catch (const nlohmann::json::exception& e) {
+        return fail(std::string("malformed JSON in an input file: ") + e.what(), cvtl::cli::kExitInput);
+    } catch (const std::bad_alloc&) {
+        return fail("out of memory; lower --batch or --memory, or use a machine with more memory", cvtl::cli::kExitInternal);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "cvtl: error: %s\n", e.what());
-        return 1;
+        return fail(std::string("internal error: ") + e.what() + " (please report it with the command line)", cvtl::cli::kExitInternal);
     }
     return 0;
 }
