@@ -1,5 +1,6 @@
 #include "pipeline/classifier_model.hpp"
 
+#include "plugin/backend.hpp"
 #include "plugin/error.hpp"
 #include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/onnx_export.hpp"
@@ -80,17 +81,40 @@ cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
 
 namespace {
 
-// The fast path when the model is VGG-shaped; stock cv::dnn otherwise.
+void warn(const ClassifierOptions& options, const std::string& line) {
+    if (options.warn && !line.empty()) options.warn(line);
+}
+
+// The fast path when the model is VGG-shaped; stock cv::dnn otherwise, on the requested backend
+// (never silently on the CPU: select_backend says when it has to fall back).
 void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
-    if (options.engine.engine == "opencv" && options.engine.backend == "cpu") return;
+    auto stock = [&] {
+        std::string warning;
+        select_backend(m.source->net, options.engine.backend, warning);
+        warn(options, warning);
+    };
+    if (options.engine.engine == "opencv" && options.engine.backend == "cpu") return stock();
     try {
         m.map = std::make_shared<BlockMap>(map_vgg_blocks(m.source->net, m.preprocess.size, m.source->path));
     } catch (const Error&) {
         if (options.engine.engine == "opencv") throw;
-        return;  // not VGG-shaped: stock cv::dnn runs it as it is
+        return stock();  // not VGG-shaped: stock cv::dnn runs it as it is
     }
     m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine,
-                                           [](const std::string& w) { std::fprintf(stderr, "cvtl: warning: %s\n", w.c_str()); });
+                                           [sink = options.warn](const std::string& w) {
+                                               if (sink) sink(w);
+                                           });
+}
+
+// A source model whose last layer is a Softmax already outputs probabilities. OpenCV's ONNX importer
+// may end the net with an Identity that names the graph output: look through those.
+bool ends_in_softmax(cv::dnn::Net& net) {
+    const auto names = net.getLayerNames();
+    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+        const std::string type = net.getLayer(*it)->type;
+        if (type != "Identity") return type == "Softmax";
+    }
+    return false;
 }
 
 }  // namespace
@@ -114,6 +138,7 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
     if (size <= 0) throw Error("model " + path + " does not declare its input size; pass --size N");
     m.preprocess = make_preprocessing(options.preset.empty() ? "torchvision" : options.preset, size);
     m.origin = options.labels;
+    m.outputs_probabilities = ends_in_softmax(m.source->net);
     choose_engine(m, options);
     return m;
 }

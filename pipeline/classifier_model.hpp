@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct ClassifierOptions {
     std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
     int size = 0;           // plain source models: input size when the model does not declare it
     EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv
+    std::function<void(const std::string&)> warn;   // the library never prints: warnings go here
 };
 
 // Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").

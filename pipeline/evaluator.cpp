@@ -49,6 +49,7 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
     const auto start = std::chrono::steady_clock::now();
     ClassifierOptions classifier = o.classifier;
     classifier.engine.threads = o.threads;
+    if (!classifier.warn) classifier.warn = warn;
     ClassifierModel model = open_classifier(o.model, classifier);
     ScanOptions scan;
     scan.val_fraction = 0;

@@ -107,6 +107,7 @@ private:
     std::vector<int> folds_;            // per row, K-fold mode only
     std::int64_t fold_train_rows_ = 0;  // training rows of one fold (for the epoch count and estimates)
     int epochs_ = 0;
+    double load_seconds_ = 0;           // loading the source model once; export loads it again and reloads the result
     std::map<std::string, std::vector<SweepFold>> saved_;  // fold results of an interrupted sweep
     SweepSummary s_;
     int planned_ = 0, done_ = 0;
@@ -127,7 +128,9 @@ void Sweep::open_inputs() {
     const std::string model = o_.model.empty() ? info_.attributes.value("model_file", "") : o_.model;
     if (model.empty() || !fs::exists(model))
         throw Error("the sweep needs the source model the cache " + o_.cache + " was made from (" + model + " not found); name it as the model");
+    const auto load_start = Clock::now();
     source_ = std::make_shared<const SourceModel>(load_model(model));
+    load_seconds_ = std::chrono::duration<double>(Clock::now() - load_start).count();
     o_.model = model;
 
     std::size_t held = 0;
@@ -210,12 +213,14 @@ const SweepTrial* Sweep::leader() const {
     return best;
 }
 
-// Time kept back for retraining the current leader on every labelled row and exporting it.
+// Time kept back for retraining the current leader on every labelled row (its fold time scaled by
+// the rows, with a 20% margin) and exporting it (about two model loads).
 double Sweep::reserve_seconds() const {
     const SweepTrial* l = leader();
     if (!l) return 0;
     const double per_fold = l->seconds / static_cast<double>(l->folds.size());
-    return per_fold * static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_)) * 1.2 + 10;
+    const double rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
+    return per_fold * rows * 1.2 + 2 * load_seconds_ + 1;
 }
 
 void Sweep::report(const std::string& stage, const std::string& trial, int fold) const {

@@ -5,6 +5,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -106,6 +107,10 @@ void plot(const SweepSummary& s, const std::string& path) {
         lo = std::min(lo, t.score);
     }
     c.y_min = std::max(0.0, std::floor(lo * 10) / 10);
+    int last = 0;  // no empty ticks after the deepest cut that was trained
+    for (const auto& t : s.trials)
+        if (!t.folds.empty()) last = std::max(last, t.candidate.cut);
+    c.x_ticks.resize(static_cast<size_t>(last) + 1);
     for (const auto& [family, values] : lines) c.series.push_back({family, chart_color(c.series.size()), values});
     if (!cv::imwrite(path, draw_line_chart(c))) throw Error("cannot write " + path);
 }

@@ -4,6 +4,8 @@
 #include "pipeline/exporter.hpp"
 #include "pipeline/run_state.hpp"
 #include "plugin/error.hpp"
+#include "plugin/head_builder.hpp"
+#include "plugin/onnx_export.hpp"
 #include "support/reference.hpp"
 #include "support/trained_runs.hpp"
 
@@ -92,6 +94,35 @@ TEST_CASE("predict and evaluate agree with each other and with the trainer's val
     CHECK(report.at("per_class").size() == 3);
     CHECK(boost::filesystem::exists(dir / "report-confusion.csv"));
     CHECK(boost::filesystem::exists(dir / "report-confusion.png"));
+}
+
+TEST_CASE("a source model that ends in Softmax is not given a second one on either engine") {
+    test::TempDir dir;
+    const std::string cache = test::fixture_cache(dir);
+    // A whole network ending in Softmax, without cvtl's metadata: a plain source model to cvtl.
+    const std::string run = test::train_fixture_run(cache, dir / "run", "scratch", "source", 5, 1);
+    const RunState state = load_run_state(run + "/model.h5");
+    test::write_file(dir / "plain.onnx", serialize_onnx(NetworkSpec::from_json(state.spec), state.weights, {}));
+    test::write_file(dir / "labels.txt", "cat\ndog\nfish\n");
+    ExportOptions e;
+    e.run = run;
+    e.output = dir / "export.onnx";
+    run_export(e);
+    const auto exported = run_prediction(e.output, {test::fixture("images/cat")}, 3, {}, 4, 2);
+    for (const std::string engine : {"onednn", "opencv"}) {
+        CAPTURE(engine);
+        ClassifierOptions plain;
+        plain.labels = dir / "labels.txt";
+        plain.preset = "torchvision";
+        plain.engine.engine = engine;
+        const auto p = run_prediction(dir / "plain.onnx", {test::fixture("images/cat")}, 3, plain, 4, 2);
+        REQUIRE(p.size() == exported.size());
+        for (size_t i = 0; i < p.size(); ++i)
+            for (size_t k = 0; k < 3; ++k) {
+                CHECK(p[i].top[k].first == exported[i].top[k].first);
+                CHECK(p[i].top[k].second == doctest::Approx(exported[i].top[k].second).epsilon(1e-4));
+            }
+    }
 }
 
 TEST_CASE("predict on a source model with a labels file gives the source's own top-1") {

@@ -39,6 +39,7 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
     cmd->callback([a] {
         int failed = 0;
+        a->classifier.warn = [](const std::string& w) { std::fprintf(stderr, "cvtl: warning: %s\n", w.c_str()); };
         for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
             if (!p.error.empty()) {
                 ++failed;
