@@ -18,6 +18,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   dataset-fashion-mnist
   python3-opencv         # samples/classify.py runs in the tests
+  hdf5-tools             # h5dump, for tools/kill_extract.sh
 )
 if [ "${1:-}" = "--python" ]; then
   # OpenMP OpenBLAS: with --no-install-recommends torch would fall back to the reference BLAS.

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Kill test for extraction's resume (issue 11): runs `cvtl extract` on a PNG tree, kills it with
+# SIGKILL at a random moment, re-runs the same command (which must resume, never refuse the cache as
+# damaged), and repeats until KILLS kills have been made; then lets it finish and compares the taps
+# and labels with an uninterrupted extraction using h5dump (Debian's hdf5-tools).
+#   tools/kill_extract.sh [KILLS=100] [WORK=build/kill-test] [SEED=1]
+# Prints each refused resume and a summary; exits non-zero if any resume was refused or the final
+# cache differs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+kills=${1:-100}
+work=${2:-build/kill-test}
+seed=${3:-1}
+bin=build/bin
+model=samples/models/fmnist-vgg16-coarse-fine.onnx
+mkdir -p "$work"
+if [ ! -f "$work/data/.done" ]; then
+  "$bin/cvtl-fashion-mnist" "$work/data" --scenario coarse-fine --n 300 --test-per-class 1 > /dev/null && touch "$work/data/.done"
+fi
+args=(extract "$model" "$work/data/p2/train-n300" --taps pool3,pool4,pool5 --preset raw --batch 8 --threads 2 --engine opencv)
+"$bin/cvtl" "${args[@]}" -o "$work/whole.h5" --force > /dev/null || { echo "kill-test: the uninterrupted extraction failed"; exit 1; }
+rm -f "$work/part.h5"
+RANDOM=$seed
+made=0 refused=0 finished_early=0
+while [ "$made" -lt "$kills" ]; do
+  "$bin/cvtl" "${args[@]}" -o "$work/part.h5" > "$work/last.out" 2> "$work/last.err" &
+  pid=$!
+  # A random moment in the first ~2 s (extraction of the whole tree takes several seconds).
+  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.05 + 2.0 * r / 32767 }')"
+  if kill -9 "$pid" 2> /dev/null; then
+    wait "$pid" 2> /dev/null
+    made=$((made + 1))
+  else
+    wait "$pid"; rc=$?
+    if [ "$rc" -ne 0 ]; then
+      refused=$((refused + 1))
+      echo "kill-test: run after kill $made exited $rc: $(cat "$work/last.err")"
+      rm -f "$work/part.h5"   # start over so the count goes on
+    else
+      finished_early=$((finished_early + 1))
+      rm -f "$work/part.h5"
+    fi
+  fi
+done
+"$bin/cvtl" "${args[@]}" -o "$work/part.h5" > "$work/last.out" 2> "$work/last.err"
+rc=$?
+same="unknown"
+if [ "$rc" -eq 0 ] && command -v h5dump > /dev/null; then
+  if cmp -s <(h5dump -d /taps/pool5 -d /samples/label "$work/whole.h5" | tail -n +2) <(h5dump -d /taps/pool5 -d /samples/label "$work/part.h5" | tail -n +2); then
+    same="identical"; else same="DIFFERENT"; fi
+fi
+echo "kill-test: $made kills, $refused refused resumes (damaged cache), $finished_early runs finished before the kill; final run exit $rc, content vs uninterrupted: $same"
+[ "$refused" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$same" != "DIFFERENT" ]
