@@ -59,7 +59,16 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
         throw Error("--dtype must be f32 or f16, got '" + config.dtype + "'");
     try {
         if (fs::exists(path) && !overwrite) {
-            reopen(config);
+            try {
+                reopen(config);
+            } catch (const H5::Exception&) {
+                // The configuration matched (mismatches are cvtl::Errors), but the file's metadata
+                // refuses to grow: rebuild it from the committed rows, then resume as usual.
+                file_ = H5::H5File();
+                taps_.clear();
+                salvage(config);
+                reopen(config);
+            }
         } else {
             const fs::path parent = fs::path(path).parent_path();
             if (!parent.empty() && !fs::exists(parent)) fs::create_directories(parent);
@@ -184,7 +193,82 @@ void CacheWriter::reopen(const CacheConfig& config) {
         truncate_rows(file_.openDataSet(name), static_cast<hsize_t>(done_));
     for (const char* name : {cache::kSkippedPath, cache::kSkippedReason})
         truncate_rows(file_.openDataSet(name), static_cast<hsize_t>(skipped_));
+    if (std::getenv("CVTL_TEST_DAMAGED_REOPEN") && !salvaged_) throw H5::FileIException("reopen", "test hook: damaged metadata");
     file_.flush(H5F_SCOPE_GLOBAL);
+}
+
+namespace {
+
+// Rows [begin, begin + n) of a dataset, read into `out` (of n rows of `shape`) as `type`.
+void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t begin, hsize_t n, const H5::DataType& type, void* out) {
+    std::vector<hsize_t> start(shape.size() + 1, 0), counts{n};
+    counts.insert(counts.end(), shape.begin(), shape.end());
+    start[0] = begin;
+    H5::DataSpace space = ds.getSpace();
+    space.selectHyperslab(H5S_SELECT_SET, counts.data(), start.data());
+    ds.read(out, type, H5::DataSpace(static_cast<int>(counts.size()), counts.data()), space);
+}
+
+// One block of committed rows of the damaged file, as CacheRows (f16 taps widened to f32).
+CacheRows read_block(const H5::H5File& old, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths) {
+    CacheRows rows;
+    rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin), paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
+    rows.labels.resize(n);
+    rows.splits.resize(n);
+    if (n) read_rows(old.openDataSet(cache::kSamplesLabel), {}, begin, n, H5::PredType::NATIVE_INT32, rows.labels.data());
+    if (n) read_rows(old.openDataSet(cache::kSamplesSplit), {}, begin, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
+    for (const TapLayout& tap : config.taps) {
+        std::vector<int> full{static_cast<int>(n)};
+        full.insert(full.end(), tap.shape.begin(), tap.shape.end());
+        cv::Mat values(full, CV_32F), halves(full, CV_16F);
+        const H5::DataSet ds = old.openDataSet(std::string(cache::kTapsGroup) + "/" + tap.name);
+        if (n && config.dtype == "f16") read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data), halves.convertTo(values, CV_32F);
+        else if (n) read_rows(ds, tap.shape, begin, n, H5::PredType::NATIVE_FLOAT, values.data);
+        rows.taps.push_back(values);
+    }
+    rows.inputs = static_cast<std::int64_t>(n);
+    return rows;
+}
+
+}  // namespace
+
+// Copies the committed rows of the damaged cache at path_ into a fresh cache with the same
+// configuration, block by block, and puts it in its place. What was committed was flushed before
+// its commit, so it reads back intact; only the interrupted batch's metadata is lost, and that
+// batch is redone anyway.
+void CacheWriter::salvage(const CacheConfig& config) {
+    const std::string fresh = path_ + ".salvage";
+    try {
+        H5::H5File old(path_, H5F_ACC_RDONLY);
+        H5::Group progress = old.openGroup(cache::kProgress);
+        const auto done = static_cast<hsize_t>(h5::get_int(progress, cache::kAttrDone));
+        const auto skipped = static_cast<size_t>(h5::get_int(progress, cache::kAttrSkipped));
+        const std::int64_t next = h5::get_int(progress, cache::kAttrNextInput);
+        const auto paths = h5::read_strings(old.openDataSet(cache::kSamplesPath));
+        auto skipped_paths = h5::read_strings(old.openDataSet(cache::kSkippedPath));
+        auto skipped_reasons = h5::read_strings(old.openDataSet(cache::kSkippedReason));
+        if (paths.size() < done || skipped_paths.size() < skipped || skipped_reasons.size() < skipped ||
+            next < static_cast<std::int64_t>(done + skipped))
+            throw Error("cache " + path_ + " is damaged beyond its last commit; pass --force to extract it again");
+        CacheWriter out(fresh, config, true);
+        const hsize_t block = 1024;  // bounded memory whatever the cache size
+        for (hsize_t b = 0; b < done || b == 0; b += block) {
+            CacheRows rows = read_block(old, config, b, std::min(block, done - b), paths);
+            if (b == 0) {
+                rows.skipped_paths.assign(skipped_paths.begin(), skipped_paths.begin() + static_cast<std::ptrdiff_t>(skipped));
+                rows.skipped_reasons.assign(skipped_reasons.begin(), skipped_reasons.begin() + static_cast<std::ptrdiff_t>(skipped));
+            }
+            if (b + block >= done) rows.inputs = next - static_cast<std::int64_t>(b);  // the last block closes the count
+            out.append(rows);
+        }
+    } catch (const H5::Exception& e) {
+        boost::system::error_code ec;
+        fs::remove(fresh, ec);
+        throw Error("cache " + path_ + " was damaged by an interrupted write (" + e.getDetailMsg() +
+                    ") and its committed rows cannot be read back; pass --force to extract it again");
+    }
+    fs::rename(fresh, path_);
+    salvaged_ = true;
 }
 
 void CacheWriter::commit_progress() {

@@ -75,8 +75,10 @@ private:
     void create(const CacheConfig& config);
     void reopen(const CacheConfig& config);
     void commit_progress();
+    void salvage(const CacheConfig& config);
 
     std::string path_;
+    bool salvaged_ = false;
     H5::H5File file_;
     std::vector<H5::DataSet> taps_;
     bool half_ = false;
