@@ -2,7 +2,7 @@
 # The main job on the embedded default: transfer learning on Fashion-MNIST with every strategy.
 # Installs dependencies and builds if needed, then runs cvtl-demo, which prints the results and
 # writes docs/demo-results.md (+ docs/demo-results-accuracy.png).
-#   tools/demo.sh                      n = 100 images per class (about 10 minutes on 2 cores)
+#   tools/demo.sh                      n = 100 images per class (about 5 minutes on 2 cores)
 #   tools/demo.sh --full               n = 10, 100 and 1000
 #   tools/demo.sh --scenario disjoint  P1 and P2 on disjoint classes (Yosinski et al. 2014)
 #   tools/demo.sh --precision bf16     bf16 products throughout (CPUs with AVX512-BF16)
