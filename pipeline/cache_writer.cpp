@@ -13,6 +13,9 @@
 #include <cstdlib>
 
 namespace cvtl {
+
+// The largest finite float16.
+constexpr double kHalfMax = 65504.0;
 namespace {
 
 namespace fs = boost::filesystem;
@@ -55,6 +58,7 @@ void truncate_rows(H5::DataSet ds, hsize_t n) {
 CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite) : path_(path) {
     h5::quiet_errors();
     half_ = config.dtype == "f16";
+    for (const TapLayout& tap : config.taps) tap_names_.push_back(tap.name);
     if (config.dtype != "f32" && config.dtype != "f16")
         throw Error("--dtype must be f32 or f16, got '" + config.dtype + "'");
     try {
@@ -288,6 +292,13 @@ void CacheWriter::append(const CacheRows& rows) {
             const cv::Mat& values = rows.taps[t];
             CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
             if (half_) {
+                // Beyond float16's range a value would be stored as inf, silently: refuse instead.
+                double lo = 0, hi = 0;
+                cv::minMaxIdx(values.reshape(1, 1), &lo, &hi);
+                if (std::max(-lo, hi) > kHalfMax)
+                    throw Error("tap " + tap_names_[t] + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
+                                std::to_string(static_cast<int>(kHalfMax)) + "); rows up to " + std::to_string(done_) + " of " + path_ +
+                                " are kept; extract with --dtype f32 (into another -o, or --force)");
                 cv::Mat halves;
                 values.convertTo(halves, CV_16F);
                 h5::write_rows(taps_[t], at, n, h5::float16(), halves.data);

@@ -81,6 +81,7 @@ private:
     bool salvaged_ = false;
     H5::H5File file_;
     std::vector<H5::DataSet> taps_;
+    std::vector<std::string> tap_names_;   // for messages
     bool half_ = false;
     State state_ = State::Created;
     std::int64_t done_ = 0, next_input_ = 0, skipped_ = 0;

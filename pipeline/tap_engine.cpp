@@ -52,6 +52,8 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
         std::string warning;
         backend_ = select_backend(model.net, backend_, warning);
         if (!warning.empty() && warn) warn(warning);
+        // The cache records the arithmetic that produced it: CUDA's fp16 target computes in half precision.
+        if (backend_ == "cuda-fp16") precision_ = "f16";
     }
 }
 

@@ -86,6 +86,20 @@ TEST_CASE("cache round trip of rows and labels and splits and classes and metada
     }
 }
 
+TEST_CASE("f16 storage refuses values beyond float16's range instead of storing inf") {
+    test::TempDir dir;
+    cv::RNG rng(3);
+    CacheWriter w(dir / "c.h5", small_config("f16"), true);
+    w.append(rows_for(0, 2, rng));
+    CacheRows big = rows_for(2, 2, rng);
+    big.taps[1].at<float>(1, 3) = 70000.0f;
+    CHECK_THROWS_WITH_AS(w.append(big), doctest::Contains("tap fc7 has a value of 70000"), Error);
+    CHECK(w.done() == 2);  // the committed rows stay
+    CacheRows fits = rows_for(2, 2, rng);
+    fits.taps[1].at<float>(1, 3) = -65504.0f;  // the largest finite half is fine
+    CHECK_NOTHROW(w.append(fits));
+}
+
 TEST_CASE("chunks hold whole samples and aim at 64 KiB - 1 MiB") {
     test::TempDir dir;
     CacheConfig c = small_config();
