@@ -182,10 +182,21 @@ std::map<std::string, cv::Mat> read_onnx_initializers(const std::string& path) {
     std::map<std::string, cv::Mat> out;
     for (const auto& t : model.graph().initializer()) {
         if (t.data_type() != onnx::TensorProto::FLOAT) continue;
-        std::vector<int> shape(t.dims().begin(), t.dims().end());
+        // Every size comes from the file: the dims must be sane and the data must fill them exactly.
+        std::vector<int> shape;
+        std::uint64_t count = 1;
+        for (auto d : t.dims()) {
+            if (d < 0 || d > (1 << 30) || (count *= static_cast<std::uint64_t>(d)) > (1ull << 31))
+                throw Error(path + ": initializer " + t.name() + " has impossible dimensions; the file is damaged");
+            shape.push_back(static_cast<int>(d));
+        }
         if (shape.empty()) shape = {1};
+        const std::uint64_t given = t.raw_data().empty() ? static_cast<std::uint64_t>(t.float_data_size()) : t.raw_data().size() / sizeof(float);
+        if (given != count || (!t.raw_data().empty() && t.raw_data().size() % sizeof(float) != 0))
+            throw Error(path + ": initializer " + t.name() + " holds " + std::to_string(given) + " values for " + std::to_string(count) +
+                        " elements; the file is damaged");
         cv::Mat m(shape, CV_32F);
-        if (!t.raw_data().empty()) std::memcpy(m.ptr<float>(), t.raw_data().data(), std::min(t.raw_data().size(), m.total() * sizeof(float)));
+        if (!t.raw_data().empty()) std::memcpy(m.ptr<float>(), t.raw_data().data(), count * sizeof(float));
         else std::copy(t.float_data().begin(), t.float_data().end(), m.ptr<float>());
         out[t.name()] = m;
     }

@@ -23,8 +23,9 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     for (const auto& input : graph->input()) {
         if (initializer_index.count(input.name())) continue;
         const auto& dims = input.type().tensor_type().shape().dim();
-        if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() &&
-            dims[2].dim_value() == dims[3].dim_value())
+        // A declared size is a hint; one outside any sane range is ignored (the caller then asks for --size).
+        if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() && dims[2].dim_value() == dims[3].dim_value() &&
+            dims[2].dim_value() > 0 && dims[2].dim_value() <= 65536)
             result.input_size = static_cast<int>(dims[2].dim_value());
         break;
     }
@@ -32,7 +33,8 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     auto* nodes = graph->mutable_node();
     for (int i = 0; i < nodes->size();) {
         const onnx::NodeProto& node = nodes->Get(i);
-        auto source = node.input_size() == 1 ? initializer_index.find(node.input(0)) : initializer_index.end();
+        // Only a well-formed Identity (one input, one output) over an initializer is repaired.
+        auto source = node.input_size() == 1 && node.output_size() == 1 ? initializer_index.find(node.input(0)) : initializer_index.end();
         if (node.op_type() != "Identity" || source == initializer_index.end()) {
             ++i;
             continue;
