@@ -23,6 +23,27 @@ nlohmann::json attribute_value(H5::Attribute& attr) {
 
 }  // namespace
 
+namespace {
+
+// The progress counters are numbers from the file: they must agree with what the file stores before
+// anything sizes a buffer or a read by them.
+void check_counts(const CacheInfo& info, std::int64_t skipped, hsize_t stored_rows) {
+    const std::string damaged = "; the file is damaged: extract it again (--force)";
+    if (info.rows < 0 || skipped < 0 || info.consumed < info.rows + skipped || info.dataset_size < info.consumed)
+        throw Error("cache " + info.path + " has inconsistent progress counters (rows " + std::to_string(info.rows) + ", skipped " +
+                    std::to_string(skipped) + ", consumed " + std::to_string(info.consumed) + ", dataset " + std::to_string(info.dataset_size) + ")" + damaged);
+    if (static_cast<hsize_t>(info.rows) > stored_rows)
+        throw Error("cache " + info.path + " claims " + std::to_string(info.rows) + " rows but stores " + std::to_string(stored_rows) + " labels" + damaged);
+    for (const auto& t : info.taps)
+        if (t.dims.size() < 2 || t.dims[0] < static_cast<std::uint64_t>(info.rows))
+            throw Error("cache " + info.path + ": tap " + t.name + " stores fewer rows than the " + std::to_string(info.rows) + " committed" + damaged);
+    if (info.complete && info.consumed != info.dataset_size)
+        throw Error("cache " + info.path + " is marked complete after " + std::to_string(info.consumed) + " of " + std::to_string(info.dataset_size) +
+                    " images" + damaged);
+}
+
+}  // namespace
+
 CacheInfo read_cache_info(const std::string& path) {
     h5::quiet_errors();
     if (!boost::filesystem::exists(path)) throw Error("cache " + path + " does not exist");
@@ -85,6 +106,7 @@ CacheInfo read_cache_info(const std::string& path) {
             t.stored_bytes = ds.getStorageSize();
             info.taps.push_back(t);
         }
+        check_counts(info, skipped, h5::rows(file.openDataSet(cache::kSamplesLabel)));
     } catch (const H5::Exception& e) {
         throw Error("cache " + path + " cannot be read: " + e.getDetailMsg() + " (truncated or damaged?)");
     } catch (const nlohmann::json::exception& e) {

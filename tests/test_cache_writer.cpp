@@ -100,6 +100,24 @@ TEST_CASE("f16 storage refuses values beyond float16's range instead of storing 
     CHECK_NOTHROW(w.append(fits));
 }
 
+TEST_CASE("progress counters that disagree with what the file stores are refused") {
+    test::TempDir dir;
+    cv::RNG rng(4);
+    {
+        CacheWriter w(dir / "c.h5", small_config(), true);
+        w.append(rows_for(0, 4, rng));
+    }
+    auto set_done = [&](long long v) {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        f.openGroup(cache::kProgress).openAttribute(cache::kAttrDone).write(H5::PredType::NATIVE_LLONG, &v);
+    };
+    CHECK(read_cache_info(dir / "c.h5").rows == 4);
+    set_done(400);  // more rows than stored: reading by it would overrun
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains("inconsistent progress counters"), Error);
+    set_done(-5);
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains("inconsistent progress counters"), Error);
+}
+
 TEST_CASE("chunks hold whole samples and aim at 64 KiB - 1 MiB") {
     test::TempDir dir;
     CacheConfig c = small_config();
