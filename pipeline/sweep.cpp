@@ -143,8 +143,8 @@ void Sweep::open_inputs() {
             held += reader->bytes();
         }
         readers_[t.candidate.tap] = reader;
-        splits_ = reader->splits();
     }
+    splits_ = readers_.begin()->second->splits();  // the same for every tap of the cache
     for (auto s : splits_) s_.labelled_rows += s == 0 || s == 1, s_.val_rows += s == 1;
     s_.folds = o_.folds > 0 ? o_.folds : s_.val_rows < kCrossValidationBelow ? kDefaultFolds : 1;
     if (s_.folds == 1 && s_.val_rows == 0) throw Error("cache " + o_.cache + " has no validation split; cross-validate with 5 folds instead of 1");

@@ -2,7 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/evaluator.hpp"
-#include "pipeline/progress.hpp"
+#include "tools/cvtl/progress.hpp"
 
 #include <cstdio>
 #include <memory>

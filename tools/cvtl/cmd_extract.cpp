@@ -2,7 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/extractor.hpp"
-#include "pipeline/progress.hpp"
+#include "tools/cvtl/progress.hpp"
 #include "plugin/error.hpp"
 
 #include <cstdio>

@@ -2,7 +2,7 @@
 // cross-validation, export the winner to DIR/best.onnx.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/progress.hpp"
+#include "tools/cvtl/progress.hpp"
 #include "pipeline/sweep.hpp"
 #include "plugin/error.hpp"
 

@@ -1,7 +1,7 @@
 // cvtl train CACHE.h5 -o RUN --strategy classifier|finetune|scratch: retrain from cached activations.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/progress.hpp"
+#include "tools/cvtl/progress.hpp"
 #include "pipeline/trainer.hpp"
 #include "plugin/error.hpp"
 

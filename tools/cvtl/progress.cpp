@@ -1,4 +1,4 @@
-#include "pipeline/progress.hpp"
+#include "tools/cvtl/progress.hpp"
 
 #include <unistd.h>
 
