@@ -1,4 +1,5 @@
 #pragma once
+#include <H5Cpp.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -33,5 +34,8 @@ struct CacheInfo {
 
 // Throws cvtl::Error naming the file when it is not a readable cvtl cache of a known version.
 CacheInfo read_cache_info(const std::string& path);
+// The same through any HDF5 file driver: `access` may hold an in-memory image (the fuzzer's core
+// driver). Every number read is checked against the others and against the file's size.
+CacheInfo read_cache_info(const std::string& path, const H5::FileAccPropList& access);
 
 }  // namespace cvtl

@@ -4,10 +4,17 @@
 #include "pipeline/h5_helpers.hpp"
 #include "plugin/error.hpp"
 
+#include <utility>
+
 namespace cvtl {
 
-CacheReader::CacheReader(const std::string& path, const std::string& tap) : tap_(tap) {
-    info_ = read_cache_info(path);
+CacheReader::CacheReader(const std::string& path, const std::string& tap) : CacheReader(read_cache_info(path), tap, H5::FileAccPropList::DEFAULT) {}
+
+CacheReader::CacheReader(const std::string& path, const std::string& tap, const H5::FileAccPropList& access)
+    : CacheReader(read_cache_info(path, access), tap, access) {}
+
+CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access) : info_(std::move(info)), tap_(tap) {
+    const std::string& path = info_.path;
     if (!info_.complete)
         throw Error("cache " + path + " is unfinished (" + std::to_string(info_.consumed) + " of " +
                     std::to_string(info_.dataset_size) + " images); re-run the same cvtl extract command to complete it");
@@ -27,7 +34,7 @@ CacheReader::CacheReader(const std::string& path, const std::string& tap) : tap_
 
     std::lock_guard<std::mutex> lock(h5::library_mutex());
     try {
-        file_ = std::make_unique<H5::H5File>(path, H5F_ACC_RDONLY);
+        file_ = std::make_unique<H5::H5File>(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
         data_ = file_->openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
         labels_.resize(static_cast<size_t>(info_.rows));
         splits_.resize(static_cast<size_t>(info_.rows));

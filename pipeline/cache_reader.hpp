@@ -18,6 +18,8 @@ public:
     // Opens `path` for `tap`. Throws cvtl::Error naming the file when it is not a complete cvtl
     // cache or lacks the tap (listing the taps it has and how to add one).
     CacheReader(const std::string& path, const std::string& tap);
+    // The same through any HDF5 file driver (e.g. an in-memory image).
+    CacheReader(const std::string& path, const std::string& tap, const H5::FileAccPropList& access);
 
     const CacheInfo& info() const { return info_; }
     const std::string& path() const { return info_.path; }
@@ -40,6 +42,8 @@ public:
     std::size_t bytes() const { return static_cast<std::size_t>(info_.rows) * sample_values() * sizeof(float); }
 
 private:
+    CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access);
+
     cv::Mat memory_;              // [rows, sample values] once hold_in_memory() ran
     CacheInfo info_;
     std::string tap_;

@@ -1,17 +1,18 @@
 #include "pipeline/classifier_model.hpp"
 
+#include "pipeline/model_description.hpp"
+
 #include "plugin/backend.hpp"
 #include "plugin/error.hpp"
 #include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/onnx_export.hpp"
-
-#include <opencv2/core/persistence.hpp>
 
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 namespace cvtl {
 namespace {
@@ -28,34 +29,33 @@ std::vector<std::string> read_labels(const std::string& path) {
         if (!line.empty()) labels.push_back(line);
     }
     if (labels.empty()) throw Error("labels file " + path + " is empty (expected one class name per line)");
+    // Not check_class_names: real label files repeat names (ImageNet has two "crane"s).
+    if (labels.size() > kMaxClasses) throw Error("labels file " + path + " lists over " + std::to_string(kMaxClasses) + " classes");
     return labels;
 }
 
+// A sidecar is a few kilobytes; anything far larger is not one and is not read into memory.
+constexpr std::uintmax_t kMaxSidecarBytes = 64u << 20;
+
 bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
     if (!fs::exists(json_path)) return false;
-    cv::FileStorage fs(json_path, cv::FileStorage::READ | cv::FileStorage::FORMAT_JSON);
-    if (!fs.isOpened() || (std::string)fs["format"] != "cvtl-model") throw Error(json_path + " is not a cvtl model sidecar");
-    for (const auto& c : fs["classes"]) m.classes.push_back((std::string)c);
-    const cv::FileNode p = fs["preprocess"];
-    std::vector<double> mean, std;
-    p["mean"] >> mean;
-    p["std"] >> std;
-    nlohmann::json j = {{"preset", (std::string)p["preset"]}, {"size", (int)p["size"]}, {"resize", (std::string)p["resize"]},
-                        {"channels", (std::string)p["channels"]}, {"scale", (double)p["scale"]}, {"mean", mean}, {"std", std}};
-    m.preprocess = Preprocessing::from_json(j, json_path);
+    if (!fs::is_regular_file(json_path) || fs::file_size(json_path) > kMaxSidecarBytes)
+        throw Error(json_path + " is not a cvtl model sidecar (not a regular file of at most 64 MiB); remove it or re-export the model");
+    std::ifstream in(json_path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) throw Error("cannot read " + json_path);
+    ModelDescription d = parse_sidecar(text, json_path);
+    m.classes = std::move(d.classes);
+    m.preprocess = d.preprocess;
     m.origin = json_path;
     return true;
 }
 
 bool read_metadata(const std::string& onnx_path, ClassifierModel& m) {
-    const auto meta = read_onnx_metadata(onnx_path);
-    if (!meta.count("cvtl.classes")) return false;
-    try {
-        m.classes = nlohmann::json::parse(meta.at("cvtl.classes")).get<std::vector<std::string>>();
-        m.preprocess = Preprocessing::from_json(nlohmann::json::parse(meta.at("cvtl.preprocess")), onnx_path + " (metadata)");
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(onnx_path + ": its cvtl metadata is malformed (" + std::string(e.what()) + "); re-export the model");
-    }
+    ModelDescription d;
+    if (!parse_metadata(read_onnx_metadata(onnx_path), onnx_path + " (metadata)", d)) return false;
+    m.classes = std::move(d.classes);
+    m.preprocess = d.preprocess;
     m.origin = onnx_path + " (metadata)";
     return true;
 }

@@ -1,5 +1,7 @@
 #include "pipeline/h5_helpers.hpp"
 
+#include <algorithm>
+
 namespace cvtl::h5 {
 
 void set_string(H5::H5Object& obj, const std::string& name, const std::string& value) {
@@ -8,8 +10,18 @@ void set_string(H5::H5Object& obj, const std::string& name, const std::string& v
     attr.write(vlen_string(), value);
 }
 
-std::string get_string(const H5::H5Object& obj, const std::string& name) {
+// An attribute read into one value must hold exactly one element: HDF5 writes as many elements as
+// the file declares, so a file that declares more would overflow the caller's single value.
+H5::Attribute open_scalar(const H5::H5Object& obj, const std::string& name) {
     H5::Attribute attr = obj.openAttribute(name);
+    if (attr.getSpace().getSimpleExtentNpoints() != 1)
+        throw H5::AttributeIException("open_scalar", "attribute " + name + " is not a single value");
+    return attr;
+}
+
+std::string get_string(const H5::H5Object& obj, const std::string& name) {
+    H5::Attribute attr = open_scalar(obj, name);
+    if (attr.getTypeClass() != H5T_STRING) throw H5::AttributeIException("get_string", "attribute " + name + " is not a string");
     std::string value;
     attr.read(attr.getStrType(), value);
     return value;
@@ -21,8 +33,10 @@ void set_int(H5::H5Object& obj, const std::string& name, std::int64_t value) {
 }
 
 std::int64_t get_int(const H5::H5Object& obj, const std::string& name) {
+    H5::Attribute attr = open_scalar(obj, name);
+    if (attr.getTypeClass() != H5T_INTEGER) throw H5::AttributeIException("get_int", "attribute " + name + " is not an integer");
     std::int64_t value = 0;
-    obj.openAttribute(name).read(H5::PredType::NATIVE_INT64, &value);
+    attr.read(H5::PredType::NATIVE_INT64, &value);
     return value;
 }
 
@@ -82,14 +96,22 @@ void write_strings(H5::DataSet& ds, hsize_t offset, const std::vector<std::strin
     write_rows(ds, offset, values.size(), vlen_string(), pointers.data());
 }
 
-std::vector<std::string> read_strings(const H5::DataSet& ds) {
-    const hsize_t n = rows(ds);
-    std::vector<char*> pointers(n, nullptr);
+std::vector<std::string> read_strings(const H5::DataSet& ds, hsize_t max_rows) {
+    // The dataset's extent is a claim of the file: only the first `max_rows` (what the caller's
+    // checked counters justify) are allocated and read.
+    const hsize_t n = std::min(rows(ds), max_rows);
     if (n == 0) return {};
-    ds.read(pointers.data(), vlen_string());
-    std::vector<std::string> values(pointers.begin(), pointers.end());
+    std::vector<char*> pointers(n, nullptr);
     H5::DataSpace space = ds.getSpace();
-    H5Dvlen_reclaim(vlen_string().getId(), space.getId(), H5P_DEFAULT, pointers.data());
+    if (space.getSimpleExtentNdims() != 1) throw H5::DataSetIException("read_strings", "not a 1-D string dataset");
+    const hsize_t start = 0;
+    space.selectHyperslab(H5S_SELECT_SET, &n, &start);
+    H5::DataSpace memory(1, &n);
+    ds.read(pointers.data(), vlen_string(), memory, space);
+    std::vector<std::string> values;
+    values.reserve(n);
+    for (char* p : pointers) values.emplace_back(p ? p : "");   // an unwritten element reads as null
+    H5Dvlen_reclaim(vlen_string().getId(), memory.getId(), H5P_DEFAULT, pointers.data());
     return values;
 }
 

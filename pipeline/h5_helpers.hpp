@@ -10,6 +10,8 @@
 
 namespace cvtl::h5 {
 
+// Opens an attribute that must hold exactly one element (throws H5::Exception otherwise).
+H5::Attribute open_scalar(const H5::H5Object& obj, const std::string& name);
 void set_string(H5::H5Object& obj, const std::string& name, const std::string& value);
 std::string get_string(const H5::H5Object& obj, const std::string& name);
 void set_int(H5::H5Object& obj, const std::string& name, std::int64_t value);
@@ -27,7 +29,7 @@ H5::DataSet create_growing_1d(H5::Group& parent, const std::string& name, const 
 
 // Appends/reads rows of a 1-D dataset (resizing it to `offset + count`).
 void write_strings(H5::DataSet& ds, hsize_t offset, const std::vector<std::string>& values);
-std::vector<std::string> read_strings(const H5::DataSet& ds);
+std::vector<std::string> read_strings(const H5::DataSet& ds, hsize_t max_rows = ~hsize_t{0});
 void write_rows(H5::DataSet& ds, hsize_t offset, hsize_t count, const H5::DataType& mem_type, const void* data);
 
 hsize_t rows(const H5::DataSet& ds);

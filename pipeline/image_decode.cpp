@@ -36,6 +36,28 @@ cv::Mat to_bgr8(const cv::Mat& image) {
     return out;
 }
 
+cv::Mat decode_bgr8(const std::vector<uchar>& bytes, std::string& reason) {
+    if (bytes.empty()) {
+        reason = "is empty";
+        return {};
+    }
+    if (jpeg_truncated(bytes)) {
+        reason = "is a truncated JPEG";
+        return {};
+    }
+    cv::Mat image;
+    try {
+        image = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception&) {
+        image.release();
+    }
+    if (image.empty() || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
+        reason = "cannot be decoded: not an image OpenCV reads, or corrupt";
+        return {};
+    }
+    return to_bgr8(image);
+}
+
 cv::Mat read_bgr8(const std::string& path, std::string& reason, std::uint64_t max_bytes) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -59,25 +81,7 @@ cv::Mat read_bgr8(const std::string& path, std::string& reason, std::uint64_t ma
     std::vector<uchar> bytes(static_cast<size_t>(st.st_size));
     in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     bytes.resize(static_cast<size_t>(in.gcount()));
-    if (bytes.empty()) {
-        reason = "is empty";
-        return {};
-    }
-    if (jpeg_truncated(bytes)) {
-        reason = "is a truncated JPEG";
-        return {};
-    }
-    cv::Mat image;
-    try {
-        image = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-    } catch (const cv::Exception&) {
-        image.release();
-    }
-    if (image.empty() || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
-        reason = "cannot be decoded: not an image OpenCV reads, or corrupt";
-        return {};
-    }
-    return to_bgr8(image);
+    return decode_bgr8(bytes, reason);
 }
 
 }  // namespace cvtl

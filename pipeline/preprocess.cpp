@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
+#include <cstdint>
 
 namespace cvtl {
 namespace {
@@ -22,7 +23,11 @@ Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::strin
     Preprocessing p;
     try {
         p.preset = j.at("preset").get<std::string>();
-        p.size = j.at("size").get<int>();
+        // Read as a 64-bit integer first: a float or a huge value must not be narrowed into range.
+        if (!j.at("size").is_number_integer()) throw Error("the input size must be an integer");
+        const std::int64_t size = j.at("size").get<std::int64_t>();
+        if (size < kMinInputSize || size > kMaxInputSize) throw Error("input size " + std::to_string(size) + " is out of range");
+        p.size = static_cast<int>(size);
         const std::string resize = j.at("resize").get<std::string>(), channels = j.at("channels").get<std::string>();
         if (resize != "stretch" && resize != "shorter-side-256/224-center-crop") throw Error("unknown resize '" + resize + "'");
         if (channels != "RGB" && channels != "BGR") throw Error("unknown channel order '" + channels + "'");
@@ -45,11 +50,13 @@ void Preprocessing::validate() const {
     if (size < kMinInputSize || size > kMaxInputSize)
         throw Error("input size " + std::to_string(size) + " is out of range (" + std::to_string(kMinInputSize) + ".." +
                     std::to_string(kMaxInputSize) + ")");
-    if (!std::isfinite(scale) || !(scale > 0)) throw Error("the pixel scale must be positive and finite");
+    // Bounds far beyond any real preprocessing, chosen so that (pixel * scale - mean) / std stays
+    // finite in float for every 8-bit pixel: a record may not turn images into inf or NaN.
+    if (!(scale >= 1e-6 && scale <= 1e6)) throw Error("the pixel scale must be in [1e-6, 1e6]");
     for (double m : mean)
-        if (!std::isfinite(m)) throw Error("mean values must be finite");
+        if (!(std::fabs(m) <= 1e6)) throw Error("mean values must be finite and within +-1e6");
     for (double s : std)
-        if (!std::isfinite(s) || !(s > 0.0)) throw Error("std values must be positive and finite");
+        if (!(s >= 1e-6 && s <= 1e6)) throw Error("std values must be in [1e-6, 1e6]");
 }
 
 Preprocessing make_preprocessing(const std::string& preset, int size,

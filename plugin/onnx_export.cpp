@@ -183,6 +183,7 @@ std::map<std::string, cv::Mat> read_onnx_initializers(const std::string& path) {
     for (const auto& t : model.graph().initializer()) {
         if (t.data_type() != onnx::TensorProto::FLOAT) continue;
         // Every size comes from the file: the dims must be sane and the data must fill them exactly.
+        if (t.dims_size() > 8) throw Error(path + ": initializer " + t.name() + " has " + std::to_string(t.dims_size()) + " dimensions; the file is damaged");
         std::vector<int> shape;
         std::uint64_t count = 1;
         for (auto d : t.dims()) {

@@ -30,6 +30,11 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
         break;
     }
 
+    // Each repaired node copies its initializer, so a small file with many Identity nodes over one
+    // large initializer could ask for far more memory than it holds: copies may add at most the
+    // file's own size again.
+    const std::size_t budget = model.ByteSizeLong();
+    std::size_t copied = 0;
     auto* nodes = graph->mutable_node();
     for (int i = 0; i < nodes->size();) {
         const onnx::NodeProto& node = nodes->Get(i);
@@ -39,6 +44,9 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
             ++i;
             continue;
         }
+        copied += graph->initializer(source->second).ByteSizeLong();
+        if (copied > budget)
+            throw Error(path_for_errors + ": its Identity nodes would copy more weights than the file holds; the file is damaged or hostile");
         onnx::TensorProto copy = graph->initializer(source->second);
         copy.set_name(node.output(0));
         *graph->add_initializer() = copy;

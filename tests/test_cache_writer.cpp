@@ -1,6 +1,7 @@
 #include "pipeline/cache_format.hpp"
 #include "pipeline/cache_info.hpp"
 #include "pipeline/cache_writer.hpp"
+#include "pipeline/h5_helpers.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
@@ -206,6 +207,85 @@ TEST_CASE("a truncated cache file gives a clear error") {
     const std::string bytes = test::read_file(dir / "c.h5");
     test::write_file(dir / "cut.h5", bytes.substr(0, bytes.size() / 3));
     CHECK_THROWS_AS(read_cache_info(dir / "cut.h5"), Error);
+}
+
+TEST_CASE("hostile metadata: attributes, tap shapes and counters sized by the file are refused") {
+    test::TempDir dir;
+    cv::RNG rng(4);
+    CacheConfig config = small_config();
+    config.dataset_size = 4;
+    const auto fresh = [&] {
+        CacheWriter w(dir / "c.h5", config, true);
+        w.append(rows_for(0, 4, rng));
+        w.finish();
+    };
+    const auto refused = [&](const char* why) {
+        CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains(why), Error);
+    };
+    fresh();
+    REQUIRE(read_cache_info(dir / "c.h5").rows == 4);
+
+    // A counter stored as an array would make a one-value read write past its buffer.
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        H5::Group progress = f.openGroup(cache::kProgress);
+        progress.removeAttr(cache::kAttrDone);
+        const hsize_t n = 1000;
+        std::vector<std::int64_t> many(n, 4);
+        progress.createAttribute(cache::kAttrDone, H5::PredType::STD_I64LE, H5::DataSpace(1, &n)).write(H5::PredType::NATIVE_INT64, many.data());
+    }
+    refused("not a single value");
+
+    // A string where a counter belongs.
+    fresh();
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        f.removeAttr(cache::kAttrDatasetSize);
+        h5::set_string(f, cache::kAttrDatasetSize, "lots");
+    }
+    refused("not an integer");
+
+    // An unusable preprocessing record (zero std would divide by zero).
+    fresh();
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        nlohmann::json p = make_preprocessing("torchvision", 32).to_json();
+        p["std"] = {0, 1, 1};
+        h5::set_string(f, cache::kAttrPreprocess, p.dump());
+    }
+    refused("preprocessing record is invalid");
+
+    // The taps list replaced by something that is not a list.
+    fresh();
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        h5::set_string(f, cache::kAttrTaps, "pool5");
+    }
+    refused("lists its taps in an unreadable form");
+
+    // A tap whose sample shape would size an impossible buffer.
+    fresh();
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        f.unlink("/taps/fc7");
+        const hsize_t dims[2] = {4, hsize_t{1} << 40}, maxdims[2] = {H5S_UNLIMITED, hsize_t{1} << 40}, chunk[2] = {1, 1024};
+        H5::DSetCreatPropList props;
+        props.setChunk(2, chunk);
+        f.createDataSet("/taps/fc7", H5::PredType::IEEE_F32LE, H5::DataSpace(2, dims, maxdims), props);
+    }
+    refused("impossible sample shape");
+
+    // A tap stored as integers.
+    fresh();
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        f.unlink("/taps/fc7");
+        const hsize_t dims[2] = {4, 6}, chunk[2] = {1, 6};
+        H5::DSetCreatPropList props;
+        props.setChunk(2, chunk);
+        f.createDataSet("/taps/fc7", H5::PredType::STD_I32LE, H5::DataSpace(2, dims), props);
+    }
+    refused("does not store float16 or float32");
 }
 
 }  // TEST_SUITE

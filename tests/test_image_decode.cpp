@@ -71,4 +71,30 @@ TEST_CASE("only regular files are read, and no more than the byte limit") {
     CHECK_FALSE(read_bgr8(dir / "big.png", reason, png.size()).empty());
 }
 
+TEST_CASE("bytes in memory decode as the file does, and a header claiming 40 gigapixels is refused") {
+    const std::string png = test::read_file(test::fixture("images/dog/img2.png"));
+    std::string reason;
+    const cv::Mat from_file = read_bgr8(test::fixture("images/dog/img2.png"), reason);
+    const cv::Mat from_bytes = decode_bgr8(std::vector<uchar>(png.begin(), png.end()), reason);
+    REQUIRE(from_bytes.type() == CV_8UC3);
+    CHECK(cv::norm(from_file, from_bytes, cv::NORM_INF) == 0);
+
+    // A 54-byte BMP header declaring 200000 x 200000 24-bit pixels and no pixel data.
+    std::vector<uchar> bmp(54, 0);
+    const auto put32 = [&](size_t at, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) bmp[at + i] = static_cast<uchar>(v >> (8 * i));
+    };
+    bmp[0] = 'B';
+    bmp[1] = 'M';
+    put32(2, 54);        // file size (a lie either way)
+    put32(10, 54);       // pixel data offset
+    put32(14, 40);       // BITMAPINFOHEADER
+    put32(18, 200000);   // width
+    put32(22, 200000);   // height
+    bmp[26] = 1;         // planes
+    bmp[28] = 24;        // bits per pixel
+    CHECK(decode_bgr8(bmp, reason).empty());
+    CHECK(reason.find("cannot be decoded") != std::string::npos);
+}
+
 }  // TEST_SUITE

@@ -1,9 +1,12 @@
+#include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
+#include "plugin/onnx_export.hpp"
 #include "plugin/onnx_repair.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 
+#include <onnx/onnx_pb.h>
 #include <opencv2/dnn.hpp>
 
 #include <fstream>
@@ -46,6 +49,101 @@ TEST_CASE("load_model repairs on the fly") {
     CHECK(model.repaired_nodes > 0);
     CHECK(model.format == "onnx");
     CHECK(model.sha256.size() == 64);
+}
+
+// Malformed graphs, built by hand: every count and size in them is a claim of the file.
+namespace {
+
+onnx::ModelProto graph_with_input(std::int64_t declared_size) {
+    onnx::ModelProto model;
+    onnx::GraphProto* g = model.mutable_graph();
+    auto* dims = g->add_input()->mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (std::int64_t d : {std::int64_t{1}, std::int64_t{3}, declared_size, declared_size}) dims->add_dim()->set_dim_value(d);
+    g->mutable_input(0)->set_name("input");
+    onnx::TensorProto* w = g->add_initializer();
+    w->set_name("w");
+    w->set_data_type(onnx::TensorProto::FLOAT);
+    w->add_dims(4);
+    for (int i = 0; i < 4; ++i) w->add_float_data(static_cast<float>(i));
+    return model;
+}
+
+OnnxRepair repair(const onnx::ModelProto& model) {
+    std::istringstream in(model.SerializeAsString());
+    return repair_onnx(in, "bad.onnx");
+}
+
+}  // namespace
+
+TEST_CASE("malformed Identity nodes are left alone instead of indexed out of bounds") {
+    onnx::ModelProto model = graph_with_input(32);
+    onnx::NodeProto* no_input = model.mutable_graph()->add_node();
+    no_input->set_op_type("Identity");
+    no_input->add_output("a");
+    onnx::NodeProto* two_outputs = model.mutable_graph()->add_node();
+    two_outputs->set_op_type("Identity");
+    two_outputs->add_input("w");
+    two_outputs->add_output("b");
+    two_outputs->add_output("c");
+    onnx::NodeProto* no_output = model.mutable_graph()->add_node();
+    no_output->set_op_type("Identity");
+    no_output->add_input("w");
+    const OnnxRepair r = repair(model);
+    CHECK(r.replaced_nodes == 0);
+    CHECK(r.input_size == 32);
+
+    onnx::NodeProto* good = model.mutable_graph()->add_node();
+    good->set_op_type("Identity");
+    good->add_input("w");
+    good->add_output("d");
+    CHECK(repair(model).replaced_nodes == 1);
+}
+
+TEST_CASE("an absurd declared input size is ignored, not used") {
+    CHECK(repair(graph_with_input(1'000'000'000'000)).input_size == 0);
+    CHECK(repair(graph_with_input(-224)).input_size == 0);
+    CHECK(repair(graph_with_input(0)).input_size == 0);
+    CHECK(repair(graph_with_input(224)).input_size == 224);
+}
+
+TEST_CASE("Identity copies may not outgrow the file") {
+    onnx::ModelProto model = graph_with_input(32);
+    onnx::TensorProto* w = model.mutable_graph()->mutable_initializer(0);
+    w->set_dims(0, 1000);
+    for (int i = 4; i < 1000; ++i) w->add_float_data(1.0f);   // 4 KB, copied 64 times
+    for (int i = 0; i < 64; ++i) {
+        onnx::NodeProto* n = model.mutable_graph()->add_node();
+        n->set_op_type("Identity");
+        n->add_input("w");
+        n->add_output("copy" + std::to_string(i));
+    }
+    CHECK_THROWS_AS(repair(model), Error);
+}
+
+TEST_CASE("initializers whose data does not fill their dims are refused") {
+    test::TempDir dir;
+    const auto read_back = [&](const onnx::ModelProto& model) {
+        test::write_file(dir / "m.onnx", model.SerializeAsString());
+        return read_onnx_initializers(dir / "m.onnx");
+    };
+    onnx::ModelProto model = graph_with_input(32);
+    CHECK(read_back(model).at("w").total() == 4);
+
+    model.mutable_graph()->mutable_initializer(0)->add_dims(1000);   // claims 4000 values, holds 4
+    CHECK_THROWS_AS(read_back(model), Error);
+
+    model = graph_with_input(32);
+    model.mutable_graph()->mutable_initializer(0)->set_dims(0, -4);
+    CHECK_THROWS_AS(read_back(model), Error);
+
+    model = graph_with_input(32);
+    model.mutable_graph()->mutable_initializer(0)->clear_float_data();
+    model.mutable_graph()->mutable_initializer(0)->set_raw_data(std::string(15, '\0'));   // 3.75 floats
+    CHECK_THROWS_AS(read_back(model), Error);
+
+    model = graph_with_input(32);
+    for (int i = 0; i < 40; ++i) model.mutable_graph()->mutable_initializer(0)->add_dims(1);   // rank 41
+    CHECK_THROWS_AS(read_back(model), Error);
 }
 
 }  // TEST_SUITE

@@ -4,6 +4,7 @@
 #   tools/install-deps.sh            build + tests + demo
 #   tools/install-deps.sh --python   also the Python packages used to regenerate
 #                                    fixtures and run peer benchmarks (never needed by cvtl itself)
+#   tools/install-deps.sh --sanitize clang and its sanitizer/libFuzzer runtimes, for tools/sanitize.sh
 set -euo pipefail
 
 packages=(
@@ -20,6 +21,9 @@ packages=(
   python3-opencv         # samples/classify.py runs in the tests
   hdf5-tools             # h5dump, for tools/kill_extract.sh
 )
+if [ "${1:-}" = "--sanitize" ]; then
+  packages+=(clang libclang-rt-14-dev libomp-dev)
+fi
 if [ "${1:-}" = "--python" ]; then
   # OpenMP OpenBLAS: with --no-install-recommends torch would fall back to the reference BLAS.
   packages+=(python3-torch python3-torchvision python3-onnx python3-h5py python3-numpy libopenblas0-openmp time)
