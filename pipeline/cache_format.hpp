@@ -1,7 +1,12 @@
 #pragma once
 // The HDF5 activation cache: every name and the format version live here (DESIGN.md, "Cache format").
 
+#include <string>
+
 namespace cvtl::cache {
+
+// Where an unfinished extraction keeps its sealed segments (see CacheWriter).
+inline std::string parts_dir(const std::string& path) { return path + ".parts"; }
 
 inline constexpr const char* kFormat = "cvtl-cache";
 inline constexpr int kVersion = 1;

@@ -150,7 +150,12 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
 
 CacheInfo read_cache_info(const std::string& path) {
     h5::quiet_errors();
-    if (!boost::filesystem::exists(path)) throw Error("cache " + path + " does not exist");
+    if (!boost::filesystem::exists(path)) {
+        if (boost::filesystem::exists(cache::parts_dir(path)))
+            throw Error("cache " + path + " is unfinished: its extraction has committed rows in " + cache::parts_dir(path) +
+                        " but has not completed; re-run the same cvtl extract command to complete it");
+        throw Error("cache " + path + " does not exist");
+    }
     try {
         if (!H5::H5File::isHdf5(path)) throw Error(path + " is not an HDF5 file (is it a cvtl cache?)");
     } catch (const H5::Exception& e) {

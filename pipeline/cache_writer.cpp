@@ -1,342 +1,205 @@
 #include "pipeline/cache_writer.hpp"
 
+#include "pipeline/cache_file.hpp"
 #include "pipeline/cache_format.hpp"
 #include "pipeline/h5_helpers.hpp"
 #include "plugin/error.hpp"
 
-#include <cvtl/version.hpp>
-
 #include <boost/filesystem.hpp>
-#include <nlohmann/json.hpp>
 
-#include <ctime>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 namespace cvtl {
-
-// The largest finite float16.
-constexpr double kHalfMax = 65504.0;
 namespace {
 
 namespace fs = boost::filesystem;
 
-nlohmann::json taps_json(const std::vector<TapLayout>& taps) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& t : taps) j.push_back({{"name", t.name}, {"layer", t.layer}, {"shape", t.shape}});
-    return j;
-}
+// The largest finite float16.
+constexpr double kHalfMax = 65504.0;
 
-std::string now_utc() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
+double now_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-// Whole samples per chunk, aiming at ~256 KiB (inside the 64 KiB - 1 MiB band when a sample allows),
-// never more samples than the dataset has, so small caches stay small.
-hsize_t samples_per_chunk(size_t sample_bytes, std::int64_t dataset_size) {
-    const size_t target = 256 * 1024;
-    size_t k = std::min<size_t>(4096, target / std::max<size_t>(1, sample_bytes));
-    k = std::min<size_t>(k, static_cast<size_t>(std::max<std::int64_t>(1, dataset_size)));
-    return static_cast<hsize_t>(std::max<size_t>(1, k));
-}
-
-// Rows past the last commit belong to a batch that was interrupted: drop them before resuming.
-void truncate_rows(H5::DataSet ds, hsize_t n) {
-    H5::DataSpace space = ds.getSpace();
-    std::vector<hsize_t> dims(static_cast<size_t>(space.getSimpleExtentNdims()));
-    space.getSimpleExtentDims(dims.data());
-    if (dims[0] != n) {
-        dims[0] = n;
-        ds.extend(dims.data());
-    }
+std::string parent_dir(const std::string& path) {
+    const fs::path parent = fs::path(path).parent_path();
+    return parent.empty() ? "." : parent.string();
 }
 
 }  // namespace
 
-CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite) : path_(path) {
+CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite)
+    : path_(path), parts_(cache::parts_dir(path)), config_(config) {
     h5::quiet_errors();
-    half_ = config.dtype == "f16";
-    for (const TapLayout& tap : config.taps) tap_names_.push_back(tap.name);
-    if (config.dtype != "f32" && config.dtype != "f16")
-        throw Error("--dtype must be f32 or f16, got '" + config.dtype + "'");
+    if (config.dtype != "f32" && config.dtype != "f16") throw Error("--dtype must be f32 or f16, got '" + config.dtype + "'");
+    if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
     try {
-        if (fs::exists(path) && !overwrite) {
-            try {
-                reopen(config);
-            } catch (const H5::Exception&) {
-                // The configuration matched (mismatches are cvtl::Errors), but the file's metadata
-                // refuses to grow: rebuild it from the committed rows, then resume as usual.
-                file_ = H5::H5File();
-                taps_.clear();
-                salvage(config);
-                reopen(config);
+        if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
+        if (overwrite) {
+            fs::remove_all(parts_);
+        } else if (fs::exists(parts_)) {
+            resume_segments();
+        } else if (fs::exists(path_)) {
+            const CacheProgress p = check_cache_file(path_, config_, "write to another -o path, or pass --force to replace it");
+            if (p.complete) {
+                state_ = State::AlreadyComplete;
+                done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
+                return;
             }
-        } else {
-            const fs::path parent = fs::path(path).parent_path();
-            if (!parent.empty() && !fs::exists(parent)) fs::create_directories(parent);
-            create(config);
+            adopt_unfinished_file();
         }
+        fs::create_directories(parts_);
     } catch (const H5::Exception& e) {
-        throw Error("cannot write cache " + path + ": " + e.getDetailMsg() +
-                    " (check the path is writable and the disk has space)");
+        throw Error("cannot write cache " + path + ": " + e.getDetailMsg() + " (check the path is writable and the disk has space)");
+    } catch (const fs::filesystem_error& e) {
+        throw Error("cannot write cache " + path + ": " + e.code().message() + " (check the path is writable and the disk has space)");
     }
 }
 
-CacheWriter::~CacheWriter() = default;
-
-void CacheWriter::create(const CacheConfig& config) {
-    state_ = State::Created;
-    file_ = H5::H5File(path_, H5F_ACC_TRUNC);
-    h5::set_string(file_, cache::kAttrFormat, cache::kFormat);
-    h5::set_int(file_, cache::kAttrVersion, cache::kVersion);
-    h5::set_string(file_, cache::kAttrModelSha256, config.model_sha256);
-    h5::set_string(file_, cache::kAttrModelFile, config.model_file);
-    h5::set_string(file_, cache::kAttrPreprocess, config.preprocess.to_json().dump());
-    h5::set_string(file_, cache::kAttrTaps, taps_json(config.taps).dump());
-    h5::set_string(file_, cache::kAttrDtype, config.dtype);
-    h5::set_string(file_, cache::kAttrPrecision, config.precision);
-    h5::set_string(file_, cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none");
-    h5::set_string(file_, cache::kAttrDataset, config.dataset);
-    h5::set_string(file_, cache::kAttrDatasetFingerprint, config.dataset_fingerprint);
-    h5::set_int(file_, cache::kAttrDatasetSize, config.dataset_size);
-    h5::set_string(file_, cache::kAttrSplit,
-                   nlohmann::json{{"val_fraction", config.val_fraction}, {"seed", config.seed}}.dump());
-    h5::set_string(file_, cache::kAttrOpenCvVersion, CV_VERSION);
-    h5::set_string(file_, cache::kAttrCvtlVersion, kVersion);
-    h5::set_string(file_, cache::kAttrCreated, now_utc());
-    h5::set_int(file_, cache::kAttrComplete, 0);
-
-    H5::Group samples = file_.createGroup("/samples");
-    h5::create_growing_1d(samples, "path", h5::vlen_string(), 1024);
-    h5::create_growing_1d(samples, "label", H5::PredType::STD_I32LE, 4096);
-    h5::create_growing_1d(samples, "split", H5::PredType::STD_U8LE, 4096);
-    H5::Group skipped = file_.createGroup("/skipped");
-    h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256);
-    h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
-
-    {
-        hsize_t n = config.classes.size();
-        H5::DataSpace space(1, &n);
-        H5::DataSet classes = file_.createDataSet(cache::kClasses, h5::vlen_string(), space);
-        std::vector<const char*> names;
-        for (const auto& c : config.classes) names.push_back(c.c_str());
-        if (n) classes.write(names.data(), h5::vlen_string());
-    }
-
-    H5::Group taps = file_.createGroup(cache::kTapsGroup);
-    const H5::DataType& stored = half_ ? static_cast<const H5::DataType&>(h5::float16())
-                                       : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
-    for (const TapLayout& tap : config.taps) {
-        const int rank = static_cast<int>(tap.shape.size()) + 1;
-        std::vector<hsize_t> dims(static_cast<size_t>(rank), 0), maxdims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
-        size_t sample_values = 1;
-        for (size_t i = 0; i < tap.shape.size(); ++i) {
-            dims[i + 1] = maxdims[i + 1] = chunk[i + 1] = static_cast<hsize_t>(tap.shape[i]);
-            sample_values *= static_cast<size_t>(tap.shape[i]);
-        }
-        maxdims[0] = H5S_UNLIMITED;
-        chunk[0] = samples_per_chunk(sample_values * (half_ ? 2 : 4), config.dataset_size);
-        H5::DSetCreatPropList props;
-        props.setChunk(rank, chunk.data());
-        if (config.compress) {
-            props.setShuffle();
-            props.setDeflate(4);
-        }
-        H5::DataSet ds = taps.createDataSet(tap.name, stored, H5::DataSpace(rank, dims.data(), maxdims.data()), props);
-        h5::set_string(ds, cache::kAttrTapLayer, tap.layer);
-        h5::set_string(ds, cache::kAttrTapShape, nlohmann::json(tap.shape).dump());
-        taps_.push_back(ds);
-    }
-    file_.createGroup(cache::kProgress);
-    commit_progress();
-}
-
-void CacheWriter::reopen(const CacheConfig& config) {
-    const std::string fix = "write to another -o path, or pass --force to replace it";
-    if (!H5::H5File::isHdf5(path_)) throw Error(path_ + " exists and is not an HDF5 cache; " + fix);
+CacheWriter::~CacheWriter() {
     try {
-        file_ = H5::H5File(path_, H5F_ACC_RDWR);
-    } catch (const H5::Exception&) {
-        throw Error("cache " + path_ + " cannot be opened (damaged or in use by another process); " + fix);
+        if (!finished_) seal();
+    } catch (...) {
+        // The open segment stays a .tmp and is redone on resume; a destructor must not throw.
     }
-    if (!h5::has_attr(file_, cache::kAttrFormat) || h5::get_string(file_, cache::kAttrFormat) != cache::kFormat)
-        throw Error(path_ + " exists and is not a cvtl cache; " + fix);
-    const auto version = h5::get_int(file_, cache::kAttrVersion);
-    if (version != cache::kVersion)
-        throw Error("cache " + path_ + " has format version " + std::to_string(version) + ", this cvtl writes version " +
-                    std::to_string(cache::kVersion) + "; " + fix);
+}
 
-    auto differs = [&](const char* attr, const std::string& expected, const std::string& what) {
-        const std::string found = h5::get_string(file_, attr);
-        if (found != expected)
-            throw Error("cache " + path_ + " was made with another " + what + " (cache: " + found.substr(0, 120) +
-                        "; now: " + expected.substr(0, 120) + "); " + fix);
-    };
-    differs(cache::kAttrModelSha256, config.model_sha256, "model (sha256 of " + h5::get_string(file_, cache::kAttrModelFile) + ")");
-    differs(cache::kAttrPreprocess, config.preprocess.to_json().dump(), "preprocessing");
-    differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
-    differs(cache::kAttrDtype, config.dtype, "--dtype");
-    differs(cache::kAttrPrecision, config.precision, "--precision");
-    differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
-    differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or --val-fraction/--seed changed)");
+std::string CacheWriter::segment_name(std::int64_t index) const {
+    char name[32];
+    std::snprintf(name, sizeof name, "/seg-%06lld.h5", static_cast<long long>(index));
+    return parts_ + name;
+}
 
-    H5::Group progress = file_.openGroup(cache::kProgress);
-    done_ = h5::get_int(progress, cache::kAttrDone);
-    next_input_ = h5::get_int(progress, cache::kAttrNextInput);
-    skipped_ = h5::get_int(progress, cache::kAttrSkipped);
-    if (h5::get_int(file_, cache::kAttrComplete) == 1) {
-        state_ = State::AlreadyComplete;
-        return;
+// A .tmp segment was interrupted before its seal: its rows are redone. Every sealed segment must be
+// there, in order, made with this configuration.
+void CacheWriter::resume_segments() {
+    const std::string fix = "pass --force to start the extraction again (this discards " + parts_ + ")";
+    std::int64_t count = 0;
+    std::vector<fs::path> interrupted;
+    for (fs::directory_iterator it(parts_), end; it != end; ++it) {
+        if (it->path().extension() == ".tmp") interrupted.push_back(it->path());
+        else if (it->path().filename().string().rfind("seg-", 0) == 0) ++count;
     }
+    for (const auto& p : interrupted) fs::remove(p);
+    for (std::int64_t i = 0; i < count; ++i) {
+        const std::string segment = segment_name(i);
+        if (!fs::exists(segment)) throw Error("cache " + path_ + ": segment " + segment + " is missing from the unfinished extraction; " + fix);
+        const CacheProgress p = check_cache_file(segment, config_, fix);
+        if (!p.complete) throw Error("cache " + path_ + ": segment " + segment + " was never sealed; " + fix);
+        done_ += p.rows, next_input_ += p.inputs, skipped_ += p.skipped;
+    }
+    if (next_input_ > config_.dataset_size) throw Error("cache " + path_ + ": its segments cover more images than the dataset has; " + fix);
+    sealed_segments_ = count;
+    state_ = count > 0 ? State::Resumed : State::Created;
+}
+
+// An unfinished cache written in place by an earlier cvtl: its committed rows become segment 0.
+void CacheWriter::adopt_unfinished_file() {
+    const std::string fix = "pass --force to extract it again";
+    const CacheProgress p = check_cache_file(path_, config_, fix);
+    fs::create_directories(parts_);
+    const std::string segment = segment_name(0);
+    try {
+        CacheFile copy(segment + ".tmp", config_);
+        copy_rows(path_, config_, p, copy);
+        copy.seal();
+    } catch (const H5::Exception& e) {
+        throw Error("cache " + path_ + " is unfinished and its committed rows cannot be read back (" + e.getDetailMsg() + "); " + fix);
+    }
+    fs::rename(segment + ".tmp", segment);
+    sync_path(parts_);
+    fs::remove(path_);
+    sealed_segments_ = 1;
+    done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
     state_ = State::Resumed;
-    for (const TapLayout& tap : config.taps) taps_.push_back(file_.openDataSet(std::string(cache::kTapsGroup) + "/" + tap.name));
-    for (auto& ds : taps_) truncate_rows(ds, static_cast<hsize_t>(done_));
-    for (const char* name : {cache::kSamplesPath, cache::kSamplesLabel, cache::kSamplesSplit})
-        truncate_rows(file_.openDataSet(name), static_cast<hsize_t>(done_));
-    for (const char* name : {cache::kSkippedPath, cache::kSkippedReason})
-        truncate_rows(file_.openDataSet(name), static_cast<hsize_t>(skipped_));
-    if (std::getenv("CVTL_TEST_DAMAGED_REOPEN") && !salvaged_) throw H5::FileIException("reopen", "test hook: damaged metadata");
-    file_.flush(H5F_SCOPE_GLOBAL);
 }
 
-namespace {
-
-// Rows [begin, begin + n) of a dataset, read into `out` (of n rows of `shape`) as `type`.
-void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t begin, hsize_t n, const H5::DataType& type, void* out) {
-    std::vector<hsize_t> start(shape.size() + 1, 0), counts{n};
-    counts.insert(counts.end(), shape.begin(), shape.end());
-    start[0] = begin;
-    H5::DataSpace space = ds.getSpace();
-    space.selectHyperslab(H5S_SELECT_SET, counts.data(), start.data());
-    ds.read(out, type, H5::DataSpace(static_cast<int>(counts.size()), counts.data()), space);
-}
-
-// One block of committed rows of the damaged file, as CacheRows (f16 taps widened to f32).
-CacheRows read_block(const H5::H5File& old, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths) {
-    CacheRows rows;
-    rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin), paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
-    rows.labels.resize(n);
-    rows.splits.resize(n);
-    if (n) read_rows(old.openDataSet(cache::kSamplesLabel), {}, begin, n, H5::PredType::NATIVE_INT32, rows.labels.data());
-    if (n) read_rows(old.openDataSet(cache::kSamplesSplit), {}, begin, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-    for (const TapLayout& tap : config.taps) {
-        std::vector<int> full{static_cast<int>(n)};
-        full.insert(full.end(), tap.shape.begin(), tap.shape.end());
-        cv::Mat values(full, CV_32F), halves(full, CV_16F);
-        const H5::DataSet ds = old.openDataSet(std::string(cache::kTapsGroup) + "/" + tap.name);
-        if (n && config.dtype == "f16") read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data), halves.convertTo(values, CV_32F);
-        else if (n) read_rows(ds, tap.shape, begin, n, H5::PredType::NATIVE_FLOAT, values.data);
-        rows.taps.push_back(values);
+void CacheWriter::check_half_range(const CacheRows& rows) const {
+    if (config_.dtype != "f16") return;
+    for (size_t t = 0; t < rows.taps.size(); ++t) {
+        double lo = 0, hi = 0;
+        if (rows.taps[t].total() > 0) cv::minMaxIdx(rows.taps[t].reshape(1, 1), &lo, &hi);
+        if (std::max(-lo, hi) > kHalfMax)
+            throw Error("tap " + config_.taps[t].name + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
+                        std::to_string(static_cast<int>(kHalfMax)) + "); the " + std::to_string(done_) + " rows before it are kept in " + parts_ +
+                        "; extract with --dtype f32 (into another -o, or --force)");
     }
-    rows.inputs = static_cast<std::int64_t>(n);
-    return rows;
-}
-
-}  // namespace
-
-// Copies the committed rows of the damaged cache at path_ into a fresh cache with the same
-// configuration, block by block, and puts it in its place. What was committed was flushed before
-// its commit, so it reads back intact; only the interrupted batch's metadata is lost, and that
-// batch is redone anyway.
-void CacheWriter::salvage(const CacheConfig& config) {
-    const std::string fresh = path_ + ".salvage";
-    try {
-        H5::H5File old(path_, H5F_ACC_RDONLY);
-        H5::Group progress = old.openGroup(cache::kProgress);
-        const auto done = static_cast<hsize_t>(h5::get_int(progress, cache::kAttrDone));
-        const auto skipped = static_cast<size_t>(h5::get_int(progress, cache::kAttrSkipped));
-        const std::int64_t next = h5::get_int(progress, cache::kAttrNextInput);
-        const auto paths = h5::read_strings(old.openDataSet(cache::kSamplesPath));
-        auto skipped_paths = h5::read_strings(old.openDataSet(cache::kSkippedPath));
-        auto skipped_reasons = h5::read_strings(old.openDataSet(cache::kSkippedReason));
-        if (paths.size() < done || skipped_paths.size() < skipped || skipped_reasons.size() < skipped ||
-            next < static_cast<std::int64_t>(done + skipped))
-            throw Error("cache " + path_ + " is damaged beyond its last commit; pass --force to extract it again");
-        CacheWriter out(fresh, config, true);
-        const hsize_t block = 1024;  // bounded memory whatever the cache size
-        for (hsize_t b = 0; b < done || b == 0; b += block) {
-            CacheRows rows = read_block(old, config, b, std::min(block, done - b), paths);
-            if (b == 0) {
-                rows.skipped_paths.assign(skipped_paths.begin(), skipped_paths.begin() + static_cast<std::ptrdiff_t>(skipped));
-                rows.skipped_reasons.assign(skipped_reasons.begin(), skipped_reasons.begin() + static_cast<std::ptrdiff_t>(skipped));
-            }
-            if (b + block >= done) rows.inputs = next - static_cast<std::int64_t>(b);  // the last block closes the count
-            out.append(rows);
-        }
-    } catch (const H5::Exception& e) {
-        boost::system::error_code ec;
-        fs::remove(fresh, ec);
-        throw Error("cache " + path_ + " was damaged by an interrupted write (" + e.getDetailMsg() +
-                    ") and its committed rows cannot be read back; pass --force to extract it again");
-    }
-    fs::rename(fresh, path_);
-    salvaged_ = true;
-}
-
-void CacheWriter::commit_progress() {
-    H5::Group progress = file_.openGroup(cache::kProgress);
-    h5::set_int(progress, cache::kAttrDone, done_);
-    h5::set_int(progress, cache::kAttrNextInput, next_input_);
-    h5::set_int(progress, cache::kAttrSkipped, skipped_);
-    file_.flush(H5F_SCOPE_GLOBAL);
 }
 
 void CacheWriter::append(const CacheRows& rows) {
-    if (state_ == State::AlreadyComplete) throw Error("cache " + path_ + " is complete; nothing to append");
-    const auto n = static_cast<hsize_t>(rows.paths.size());
-    const auto at = static_cast<hsize_t>(done_);
+    if (state_ == State::AlreadyComplete || finished_) throw Error("cache " + path_ + " is complete; nothing to append");
     try {
-        for (size_t t = 0; t < taps_.size(); ++t) {
-            const cv::Mat& values = rows.taps[t];
-            CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
-            if (half_) {
-                // Beyond float16's range a value would be stored as inf, silently: refuse instead.
-                double lo = 0, hi = 0;
-                cv::minMaxIdx(values.reshape(1, 1), &lo, &hi);
-                if (std::max(-lo, hi) > kHalfMax)
-                    throw Error("tap " + tap_names_[t] + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
-                                std::to_string(static_cast<int>(kHalfMax)) + "); rows up to " + std::to_string(done_) + " of " + path_ +
-                                " are kept; extract with --dtype f32 (into another -o, or --force)");
-                cv::Mat halves;
-                values.convertTo(halves, CV_16F);
-                h5::write_rows(taps_[t], at, n, h5::float16(), halves.data);
-            } else {
-                h5::write_rows(taps_[t], at, n, H5::PredType::NATIVE_FLOAT, values.data);
-            }
-        }
-        H5::DataSet paths = file_.openDataSet(cache::kSamplesPath);
-        h5::write_strings(paths, at, rows.paths);
-        H5::DataSet labels = file_.openDataSet(cache::kSamplesLabel);
-        h5::write_rows(labels, at, n, H5::PredType::NATIVE_INT32, rows.labels.data());
-        H5::DataSet splits = file_.openDataSet(cache::kSamplesSplit);
-        h5::write_rows(splits, at, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-        H5::DataSet skipped_paths = file_.openDataSet(cache::kSkippedPath);
-        h5::write_strings(skipped_paths, static_cast<hsize_t>(skipped_), rows.skipped_paths);
-        H5::DataSet skipped_reasons = file_.openDataSet(cache::kSkippedReason);
-        h5::write_strings(skipped_reasons, static_cast<hsize_t>(skipped_), rows.skipped_reasons);
-        file_.flush(H5F_SCOPE_GLOBAL);
-
-        // Test hook: die between the data flush and the progress commit, the worst moment for a kill.
-        if (const char* limit = std::getenv("CVTL_TEST_DIE_BEFORE_COMMIT"))
-            if (next_input_ + rows.inputs >= std::atoll(limit)) std::_Exit(86);
-
-        done_ += static_cast<std::int64_t>(n);
-        skipped_ += static_cast<std::int64_t>(rows.skipped_paths.size());
-        next_input_ += rows.inputs;
-        commit_progress();
-    } catch (const H5::Exception& e) {
-        throw Error("cannot write cache " + path_ + ": " + e.getDetailMsg() +
-                    " (is the disk full? re-run the same command to resume from row " + std::to_string(done_) + ")");
+        check_half_range(rows);   // before anything is written: the batch is refused whole
+    } catch (const Error&) {
+        seal();
+        throw;
     }
+    try {
+        if (!open_) {
+            open_ = std::make_unique<CacheFile>(segment_name(sealed_segments_) + ".tmp", config_);
+            open_since_ = now_seconds();
+        }
+        open_->append(rows);
+    } catch (const H5::Exception& e) {
+        throw Error("cannot write cache " + path_ + ": " + e.getDetailMsg() + " (is the disk full? re-run the same command to resume from row " +
+                    std::to_string(done_ - (open_ ? open_->progress().rows : 0)) + ")");
+    }
+    // Test hook: die after the batch is written, before its segment is sealed.
+    if (const char* limit = std::getenv("CVTL_TEST_DIE_BEFORE_COMMIT"))
+        if (next_input_ + rows.inputs >= std::atoll(limit)) std::_Exit(86);
+    done_ += static_cast<std::int64_t>(rows.paths.size());
+    skipped_ += static_cast<std::int64_t>(rows.skipped_paths.size());
+    next_input_ += rows.inputs;
+    const bool full = segment_rows_limit_ > 0 ? open_->progress().inputs >= segment_rows_limit_
+                                              : open_->tap_bytes() >= kSegmentBytes || now_seconds() - open_since_ >= kSegmentSeconds;
+    if (full) seal();
+}
+
+// Seal, then rename: the segment appears under its final name only once it is whole and durable.
+void CacheWriter::seal() {
+    if (!open_) return;
+    const std::string segment = segment_name(sealed_segments_);
+    try {
+        open_->seal();
+        open_.reset();
+        fs::rename(segment + ".tmp", segment);
+        sync_path(parts_);
+    } catch (const H5::Exception& e) {
+        open_.reset();
+        throw Error("cannot write cache segment " + segment + ": " + e.getDetailMsg() + " (is the disk full?)");
+    }
+    ++sealed_segments_;
 }
 
 void CacheWriter::finish() {
-    h5::set_int(file_, cache::kAttrComplete, 1);
-    file_.flush(H5F_SCOPE_GLOBAL);
+    if (state_ == State::AlreadyComplete || finished_) return;
+    seal();
+    const std::string tmp = path_ + ".tmp";
+    try {
+        CacheFile out(tmp, config_);
+        for (std::int64_t i = 0; i < sealed_segments_; ++i) {
+            const std::string segment = segment_name(i);
+            copy_rows(segment, config_, check_cache_file(segment, config_, "re-run the same command"), out);
+        }
+        out.seal();
+    } catch (const H5::Exception& e) {
+        boost::system::error_code ec;
+        fs::remove(tmp, ec);
+        throw Error("cannot assemble cache " + path_ + " from " + parts_ + ": " + e.getDetailMsg() +
+                    " (is the disk full? the segments are kept: re-run the same command)");
+    }
+    fs::rename(tmp, path_);
+    sync_path(parent_dir(path_));
+    fs::remove_all(parts_);
+    finished_ = true;
 }
 
-std::uint64_t CacheWriter::file_size() const { return static_cast<std::uint64_t>(file_.getFileSize()); }
+std::uint64_t CacheWriter::file_size() const {
+    if (finished_ || state_ == State::AlreadyComplete) return static_cast<std::uint64_t>(fs::file_size(path_));
+    std::uint64_t bytes = open_ ? open_->size() : 0;
+    for (std::int64_t i = 0; i < sealed_segments_; ++i) bytes += static_cast<std::uint64_t>(fs::file_size(segment_name(i)));
+    return bytes;
+}
 
 }  // namespace cvtl

@@ -47,42 +47,53 @@ struct CacheRows {
     std::int64_t inputs = 0;          // dataset entries covered: rows + skipped
 };
 
-// Appends batches to an HDF5 activation cache. Progress is committed only after the rows it
-// counts are flushed, so a killed extraction resumes from its last committed batch and produces
-// the same content as an uninterrupted run.
+class CacheFile;
+
+// Writes an HDF5 activation cache so that a kill at any moment loses at most the last segment's
+// rows and never damages committed ones (docs/reliability.md, "Crash-consistent extraction").
+// Rows go to segment files in PATH.parts/, each written under a temporary name, sealed (flushed,
+// fsynced) and renamed into place after about kSegmentSeconds or kSegmentBytes; renames are atomic,
+// so every segment under its final name is whole. finish() copies the segments into PATH.tmp and
+// renames it to PATH: a reader never sees a half-written cache, and an existing cache at PATH
+// stays until its replacement is complete. A re-run resumes after the sealed segments.
 class CacheWriter {
 public:
     enum class State { Created, Resumed, AlreadyComplete };
+    static constexpr double kSegmentSeconds = 30;
+    static constexpr std::uint64_t kSegmentBytes = 256ull << 20;
 
-    // Creates `path`, or reopens an unfinished cache made with an identical config (truncating rows
-    // written after the last commit). `overwrite` replaces any existing file. Throws cvtl::Error
-    // when the existing file is another model's or preprocessing's cache, or is not a cache.
+    // Prepares `path`: resumes the segments of an unfinished run made with an identical config,
+    // reports a complete cache of an identical config as AlreadyComplete, or starts afresh.
+    // `overwrite` discards unfinished segments and replaces the file at `path` when finished.
+    // Throws cvtl::Error when the existing cache or segments were made differently, or are not a
+    // cache.
     CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite);
-    ~CacheWriter();
+    ~CacheWriter();   // seals the open segment, so rows appended before an error are kept
     CacheWriter(const CacheWriter&) = delete;
     CacheWriter& operator=(const CacheWriter&) = delete;
 
     State state() const { return state_; }
-    std::int64_t done() const { return done_; }            // rows committed
+    std::int64_t done() const { return done_; }            // rows appended (sealed or not)
     std::int64_t next_input() const { return next_input_; } // dataset entries consumed
     std::int64_t skipped() const { return skipped_; }
-
     void append(const CacheRows& rows);
-    void finish();                     // marks the cache complete
-    std::uint64_t file_size() const;
+    void finish();                     // seals, assembles PATH and removes the segments
+    std::uint64_t file_size() const;   // bytes on disk: the segments, or PATH once finished
 
 private:
-    void create(const CacheConfig& config);
-    void reopen(const CacheConfig& config);
-    void commit_progress();
-    void salvage(const CacheConfig& config);
+    void resume_segments();
+    void adopt_unfinished_file();
+    void seal();
+    void check_half_range(const CacheRows& rows) const;
+    std::string segment_name(std::int64_t index) const;
 
-    std::string path_;
-    bool salvaged_ = false;
-    H5::H5File file_;
-    std::vector<H5::DataSet> taps_;
-    std::vector<std::string> tap_names_;   // for messages
-    bool half_ = false;
+    std::string path_, parts_;
+    CacheConfig config_;
+    std::unique_ptr<CacheFile> open_;      // the segment being written, under its .tmp name
+    double open_since_ = 0;                // steady-clock seconds when it was opened
+    std::int64_t sealed_segments_ = 0;
+    std::int64_t segment_rows_limit_ = 0;  // test hook: rows per segment (0: by time and size)
+    bool finished_ = false;
     State state_ = State::Created;
     std::int64_t done_ = 0, next_input_ = 0, skipped_ = 0;
 };

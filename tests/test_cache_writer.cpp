@@ -1,3 +1,4 @@
+#include "pipeline/cache_file.hpp"
 #include "pipeline/cache_format.hpp"
 #include "pipeline/cache_info.hpp"
 #include "pipeline/cache_writer.hpp"
@@ -8,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/filesystem.hpp>
 #include <opencv2/core.hpp>
 
 using namespace cvtl;
@@ -105,8 +107,8 @@ TEST_CASE("progress counters that disagree with what the file stores are refused
     test::TempDir dir;
     cv::RNG rng(4);
     {
-        CacheWriter w(dir / "c.h5", small_config(), true);
-        w.append(rows_for(0, 4, rng));
+        CacheFile f(dir / "c.h5", small_config());   // one file, unsealed: as a kill would leave it
+        f.append(rows_for(0, 4, rng));
     }
     auto set_done = [&](long long v) {
         H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
@@ -124,7 +126,7 @@ TEST_CASE("chunks hold whole samples and aim at 64 KiB - 1 MiB") {
     CacheConfig c = small_config();
     c.dataset_size = 100000;
     c.taps = {{"pool4", "l", {512, 14, 14}}, {"pool5", "l", {512, 7, 7}}, {"fc7", "l", {4096}}, {"input", "", {3, 224, 224}}};
-    { CacheWriter w(dir / "c.h5", c, false); }
+    { CacheFile f(dir / "c.h5", c); }
     for (const auto& t : read_cache_info(dir / "c.h5").taps) {
         CAPTURE(t.name);
         std::uint64_t bytes = 4;
@@ -142,24 +144,100 @@ TEST_CASE("a cache from another model or preprocessing or tap set is refused and
     test::TempDir dir;
     const std::string path = dir / "c.h5";
     cv::RNG rng(2);
+    CacheConfig three = small_config();
+    three.dataset_size = 3;
     {
-        CacheWriter w(path, small_config(), false);
+        CacheWriter w(path, three, false);
         w.append(rows_for(0, 3, rng));
+        w.finish();
     }
     const std::string before = test::read_file(path);
-    CacheConfig other_model = small_config();
+    CacheConfig other_model = three;
     other_model.model_sha256 = std::string(64, 'b');
     CHECK_THROWS_WITH_AS(CacheWriter(path, other_model, false), doctest::Contains("was made with another model"), Error);
-    CacheConfig other_pre = small_config();
+    CacheConfig other_pre = three;
     other_pre.preprocess = make_preprocessing("caffe", 32);
     CHECK_THROWS_WITH_AS(CacheWriter(path, other_pre, false), doctest::Contains("another preprocessing"), Error);
-    CacheConfig other_taps = small_config();
+    CacheConfig other_taps = three;
     other_taps.taps.pop_back();
     CHECK_THROWS_WITH_AS(CacheWriter(path, other_taps, false), doctest::Contains("another set of taps"), Error);
-    CacheConfig other_data = small_config();
+    CacheConfig other_data = three;
     other_data.dataset_fingerprint = "changed";
     CHECK_THROWS_WITH_AS(CacheWriter(path, other_data, false), doctest::Contains("another dataset"), Error);
     CHECK(test::read_file(path) == before);
+
+    // The same for the sealed segments of an unfinished extraction.
+    {
+        CacheWriter w(dir / "u.h5", small_config(), false);
+        w.append(rows_for(0, 3, rng));
+    }
+    const std::string segment = dir / "u.h5.parts/seg-000000.h5";
+    const std::string sealed = test::read_file(segment);
+    CHECK_THROWS_WITH_AS(CacheWriter(dir / "u.h5", other_model, false), doctest::Contains("was made with another model"), Error);
+    CHECK(test::read_file(segment) == sealed);
+}
+
+TEST_CASE("an unfinished cache written in place by an earlier cvtl is adopted, not lost") {
+    test::TempDir dir;
+    const std::string path = dir / "c.h5";
+    cv::RNG rng(5);
+    const CacheRows a = rows_for(0, 4, rng), b = rows_for(4, 6, rng);
+    {
+        CacheFile old(path, small_config());
+        old.append(a);
+    }
+    {
+        CacheWriter w(path, small_config(), false);
+        CHECK(w.state() == CacheWriter::State::Resumed);
+        CHECK(w.done() == 4);
+        w.append(b);
+        w.finish();
+    }
+    const CacheInfo info = read_cache_info(path);
+    CHECK(info.complete);
+    CHECK(info.rows == 10);
+    CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(0, 4).clone(), a.taps[1]).max_abs == 0);
+    CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(4, 10).clone(), b.taps[1]).max_abs == 0);
+}
+
+TEST_CASE("segments: sealed by size or time, resumed in order, assembled into one file and removed") {
+    test::TempDir dir;
+    const std::string path = dir / "c.h5";
+    cv::RNG rng(6);
+    std::vector<CacheRows> batches;
+    for (int i = 0; i < 5; ++i) batches.push_back(rows_for(2 * i, 2, rng));
+    {
+        CacheWriter w(path, small_config(), false);
+        for (int i = 0; i < 3; ++i) w.append(batches[static_cast<size_t>(i)]);
+    }   // destroyed without finish: the open segment is sealed, nothing is lost
+    CHECK(boost::filesystem::exists(dir / "c.h5.parts/seg-000000.h5"));
+    CHECK_FALSE(boost::filesystem::exists(path));
+    CHECK_THROWS_WITH_AS(read_cache_info(path), doctest::Contains("is unfinished"), Error);
+    test::write_file(dir / "c.h5.parts/seg-000001.h5.tmp", "an interrupted segment");
+    {
+        CacheWriter w(path, small_config(), false);
+        CHECK(w.state() == CacheWriter::State::Resumed);
+        CHECK(w.done() == 6);
+        CHECK(w.next_input() == 6);
+        for (int i = 3; i < 5; ++i) w.append(batches[static_cast<size_t>(i)]);
+        w.finish();
+    }
+    CHECK_FALSE(boost::filesystem::exists(dir / "c.h5.parts"));
+    const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
+    REQUIRE(fc7.size[0] == 10);
+    for (int i = 0; i < 5; ++i) CHECK(test::diff(fc7.rowRange(2 * i, 2 * i + 2).clone(), batches[static_cast<size_t>(i)].taps[1]).max_abs == 0);
+
+    // A missing sealed segment is damage, named, not silently skipped.
+    {
+        CacheWriter w(dir / "d.h5", small_config(), false);
+        w.append(batches[0]);
+    }
+    {
+        CacheWriter w(dir / "d.h5", small_config(), false);
+        w.append(batches[1]);
+    }
+    boost::filesystem::remove(dir / "d.h5.parts/seg-000000.h5");
+    CHECK_THROWS_WITH_AS(CacheWriter(dir / "d.h5", small_config(), false), doctest::Contains("is missing"), Error);
 }
 
 TEST_CASE("files that are not caches are not touched") {

@@ -1,8 +1,9 @@
 // Interrupted extractions: the re-run resumes and the cache ends up with the same content as an
-// uninterrupted run. The job is really killed: by a test hook at the worst moment (after the data
-// flush, before the progress commit) and by SIGKILL at an arbitrary moment.
+// uninterrupted run. The job is really killed: by a test hook at the worst moment (a batch written,
+// its segment not yet sealed) and by SIGKILL while segments are written.
 #include "pipeline/cache_format.hpp"
 #include "pipeline/cache_info.hpp"
+#include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"
@@ -51,38 +52,27 @@ void check_same_content(const std::string& a, const std::string& b) {
 
 TEST_SUITE("slow") {
 
-TEST_CASE("killed between the data flush and the progress commit the re-run resumes exactly") {
+TEST_CASE("killed after a batch is written but before its segment is sealed the re-run resumes exactly") {
     test::TempDir dir;
     const std::string data = make_dataset(dir);
     const auto full = test::run_cvtl(extract_args(data, dir / "full.h5"));
     REQUIRE(full.exit_code == 0);
+    CHECK_FALSE(boost::filesystem::exists(dir / "full.h5.parts"));   // removed once the cache is assembled
 
-    const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_DIE_BEFORE_COMMIT=11"});
+    // Segments of 4 images: two sealed, the third open when the eleventh image's batch is written.
+    const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=4", "CVTL_TEST_DIE_BEFORE_COMMIT=11"});
     REQUIRE(killed.exit_code == 86);
-    const CacheInfo partial = read_cache_info(dir / "part.h5");
-    CHECK_FALSE(partial.complete);
-    CHECK(partial.rows == 10);  // ten one-image batches committed; the eleventh written, not committed
+    CHECK_FALSE(boost::filesystem::exists(dir / "part.h5"));   // readers never see an unfinished cache
+    CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000001.h5"));
+    CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000002.h5.tmp"));
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "part.h5"), doctest::Contains("is unfinished"), Error);
 
-    const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"));
-    REQUIRE(resumed.exit_code == 0);
-    CHECK(resumed.out.find("resumed after 10") != std::string::npos);
-    CHECK(read_cache_info(dir / "part.h5").complete);
-    check_same_content(dir / "full.h5", dir / "part.h5");
-}
-
-TEST_CASE("a cache whose metadata refuses to grow after a kill is salvaged from its committed rows") {
-    // The hook makes the re-run's reopen fail as a kill in the middle of an HDF5 extend can (the
-    // SIGKILL test below hits that for real about once in a few hundred kills).
-    test::TempDir dir;
-    const std::string data = make_dataset(dir);
-    REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
-    REQUIRE(test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_DIE_BEFORE_COMMIT=37"}).exit_code == 86);
-    const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_DAMAGED_REOPEN=1"});
+    const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=4"});
     INFO(resumed.err);
     REQUIRE(resumed.exit_code == 0);
-    CHECK(resumed.out.find("resumed after 36") != std::string::npos);
-    CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.salvage"));
+    CHECK(resumed.out.find("resumed after 8") != std::string::npos);
     CHECK(read_cache_info(dir / "part.h5").complete);
+    CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.parts"));
     check_same_content(dir / "full.h5", dir / "part.h5");
 }
 
@@ -91,22 +81,26 @@ TEST_CASE("killed by SIGKILL mid-run the re-run finishes the same cache") {
     const std::string data = make_dataset(dir);
     REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
     const auto full_size = boost::filesystem::file_size(dir / "full.h5");
-    // Kill each run once its cache has grown by another sixth of the final size, until one finishes.
+    const auto parts_size = [&] {
+        std::uintmax_t bytes = 0;
+        boost::system::error_code ec;
+        for (boost::filesystem::directory_iterator it(dir / "part.h5.parts", ec), end; !ec && it != end; it.increment(ec))
+            bytes += boost::filesystem::file_size(it->path(), ec);
+        return bytes;
+    };
+    // Segments of 8 images; each run is killed once the segments have grown by another sixth of the
+    // final size, i.e. while a segment is being written, sealed or renamed.
     int kills = 0;
-    for (int attempt = 1; attempt <= 8; ++attempt) {
+    for (int attempt = 1; attempt <= 12; ++attempt) {
         const auto threshold = full_size * static_cast<std::uintmax_t>(attempt) / 6;
-        const auto r = test::run_cvtl(extract_args(data, dir / "part.h5"), {}, [&] {
-            boost::system::error_code ec;
-            const auto size = boost::filesystem::file_size(dir / "part.h5", ec);
-            return !ec && size >= threshold;
-        });
+        const auto r = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"}, [&] { return parts_size() >= threshold; });
         if (r.exit_code == 0) break;
         INFO(r.err);
         REQUIRE(r.exit_code == -9);
         ++kills;
     }
     CHECK(kills >= 2);
-    const auto last = test::run_cvtl(extract_args(data, dir / "part.h5"));
+    const auto last = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"});
     INFO(last.err);
     REQUIRE(last.exit_code == 0);
     CHECK(read_cache_info(dir / "part.h5").complete);

@@ -58,8 +58,10 @@ TEST_CASE("ONNX metadata is validated like the sidecar") {
     REQUIRE(parse_metadata({{"cvtl.classes", R"(["a","b","c"])"}, {"cvtl.preprocess", pre}}, "m.onnx", d));
     CHECK(d.classes.size() == 3);
     CHECK(d.preprocess.size == 64);
-    for (const auto& [classes, preprocess] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& entry : std::vector<std::pair<std::string, std::string>>{
              {R"(["a")", pre}, {R"({"a":1})", pre}, {R"(["a","a"])", pre}, {R"([])", pre}, {R"(["a"])", "{}"}, {R"(["a"])", "7"}}) {
+        const std::string& classes = entry.first;
+        const std::string& preprocess = entry.second;
         CAPTURE(classes);
         CAPTURE(preprocess);
         CHECK_THROWS_WITH_AS(parse_metadata({{"cvtl.classes", classes}, {"cvtl.preprocess", preprocess}}, "m.onnx", d),

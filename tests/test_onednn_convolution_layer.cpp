@@ -45,7 +45,9 @@ double scaled(const cv::Mat& got, const cv::Mat& ref) {
 TEST_SUITE("parity") {
 
 TEST_CASE("a cv::dnn app gets cvtl's oneDNN convolution through LayerFactory and the same outputs") {
-    for (const auto& [name, layers] : {std::pair<std::string, int>{"tiny_vgg16", 13}, {"tiny_vgg11_bn", 8}}) {
+    for (const auto& entry : {std::pair<std::string, int>{"tiny_vgg16", 13}, {"tiny_vgg11_bn", 8}}) {
+        const std::string& name = entry.first;
+        const int layers = entry.second;
         CAPTURE(name);
         const std::string model = test::fixture(name + ".onnx"), ref = test::fixture(name + ".ref.h5");
         const cv::Mat input = test::read_tensor(ref, "input");

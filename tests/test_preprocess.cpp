@@ -64,9 +64,11 @@ TEST_CASE("preprocessing round-trips through JSON and rejects bad values") {
     const Preprocessing p = make_preprocessing("caffe", 224);
     CHECK(Preprocessing::from_json(p.to_json(), "x.json") == p);
     // Numbers from a file are checked before they size a buffer or divide.
-    for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+    for (const auto& entry : std::vector<std::pair<std::string, nlohmann::json>>{
              {"size", 37838}, {"size", -3}, {"size", 1e20}, {"size", 224.5}, {"std", {1, 0, 1}}, {"std", {1e-300, 1, 1}},
              {"scale", -1}, {"scale", 1e-300}, {"mean", {0, "x", 0}}, {"mean", {1e300, 0, 0}}, {"resize", "zoom"}}) {
+        const std::string& key = entry.first;
+        const nlohmann::json& value = entry.second;
         CAPTURE(key);
         nlohmann::json bad = p.to_json();
         bad[key] = value;

@@ -18,15 +18,20 @@ if [ ! -f "$work/data/.done" ]; then
   "$bin/cvtl-fashion-mnist" "$work/data" --scenario coarse-fine --n 300 --test-per-class 1 > /dev/null && touch "$work/data/.done"
 fi
 args=(extract "$model" "$work/data/p2/train-n300" --taps pool3,pool4,pool5 --preset raw --batch 8 --threads 2 --engine opencv)
+# Small segments (every 2 batches) so that kills land while segments are written, sealed, renamed
+# and assembled, not only inside one long segment.
+export CVTL_TEST_SEGMENT_ROWS="${SEGMENT_ROWS:-16}"
+t0=$(date +%s.%N)
 "$bin/cvtl" "${args[@]}" -o "$work/whole.h5" --force > /dev/null || { echo "kill-test: the uninterrupted extraction failed"; exit 1; }
-rm -f "$work/part.h5"
+span=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+rm -rf "$work/part.h5" "$work/part.h5.parts"
 RANDOM=$seed
 made=0 refused=0 finished_early=0
 while [ "$made" -lt "$kills" ]; do
   "$bin/cvtl" "${args[@]}" -o "$work/part.h5" > "$work/last.out" 2> "$work/last.err" &
   pid=$!
-  # A random moment in the first ~2 s (extraction of the whole tree takes several seconds).
-  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.05 + 2.0 * r / 32767 }')"
+  # A random moment within the time an uninterrupted extraction takes (assembly included).
+  sleep "$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.3f", 0.05 + s * r / 32767 }')"
   if kill -9 "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null
     made=$((made + 1))
@@ -35,10 +40,10 @@ while [ "$made" -lt "$kills" ]; do
     if [ "$rc" -ne 0 ]; then
       refused=$((refused + 1))
       echo "kill-test: run after kill $made exited $rc: $(cat "$work/last.err")"
-      rm -f "$work/part.h5"   # start over so the count goes on
+      rm -rf "$work/part.h5" "$work/part.h5.parts"   # start over so the count goes on
     else
       finished_early=$((finished_early + 1))
-      rm -f "$work/part.h5"
+      rm -rf "$work/part.h5" "$work/part.h5.parts"
     fi
   fi
 done
