@@ -5,7 +5,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <cctype>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <vector>
 
@@ -18,6 +20,27 @@ bool jpeg_truncated(const std::vector<uchar>& bytes) {
     size_t end = bytes.size();
     while (end > 2 && bytes[end - 1] == 0) --end;  // some writers pad with zeros
     return !(bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9);
+}
+
+// The formats cvtl decodes, recognised by their first bytes as OpenCV's own decoder choice does.
+// OpenCV picks a decoder by signature, whatever the file's name, and some of its decoders abort the
+// process on malformed input (fuzzing found GDCM's DICOM reader asserting on a 133-byte file), so
+// anything else is refused before OpenCV sees it.
+bool supported_format(const std::vector<uchar>& b) {
+    const auto starts = [&](std::initializer_list<int> sig, size_t at = 0) {
+        if (b.size() < at + sig.size()) return false;
+        size_t i = at;
+        for (int c : sig)
+            if (b[i++] != c) return false;
+        return true;
+    };
+    const bool jpeg = starts({0xFF, 0xD8, 0xFF});
+    const bool png = starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
+    const bool bmp = starts({'B', 'M'});
+    const bool tiff = starts({'I', 'I', 0x2A, 0x00}) || starts({'M', 'M', 0x00, 0x2A});
+    const bool webp = starts({'R', 'I', 'F', 'F'}) && starts({'W', 'E', 'B', 'P'}, 8);
+    const bool pnm = b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2]);
+    return jpeg || png || bmp || tiff || webp || pnm;
 }
 
 }  // namespace
@@ -39,6 +62,10 @@ cv::Mat to_bgr8(const cv::Mat& image) {
 cv::Mat decode_bgr8(const std::vector<uchar>& bytes, std::string& reason) {
     if (bytes.empty()) {
         reason = "is empty";
+        return {};
+    }
+    if (!supported_format(bytes)) {
+        reason = "cannot be decoded: not a JPEG, PNG, BMP, TIFF, WebP or PNM image (the formats cvtl reads)";
         return {};
     }
     if (jpeg_truncated(bytes)) {

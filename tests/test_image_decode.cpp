@@ -97,4 +97,23 @@ TEST_CASE("bytes in memory decode as the file does, and a header claiming 40 gig
     CHECK(reason.find("cannot be decoded") != std::string::npos);
 }
 
+TEST_CASE("only the formats cvtl reads reach OpenCV: a DICOM header aborted its GDCM decoder") {
+    // The fuzzer's input (tests/fuzz/corpus/image_decode/gdcm-abort): GDCM asserted, killing the process.
+    const std::string found = test::read_file(test::fixture("../fuzz/corpus/image_decode/gdcm-abort"));
+    std::string reason;
+    CHECK(decode_bgr8(std::vector<uchar>(found.begin(), found.end()), reason).empty());
+    CHECK(reason.find("not a JPEG, PNG, BMP, TIFF, WebP or PNM image") != std::string::npos);
+    std::vector<uchar> dicom(128, 0);
+    for (char c : std::string("DICM\x02\x00\x00\x00")) dicom.push_back(static_cast<uchar>(c));
+    CHECK(decode_bgr8(dicom, reason).empty());
+    // Every supported format still decodes, whatever the file is called.
+    cv::Mat image(6, 4, CV_8UC3, cv::Scalar(10, 20, 30));
+    for (const char* ext : {".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm"}) {
+        CAPTURE(ext);
+        std::vector<uchar> bytes;
+        REQUIRE(cv::imencode(ext, image, bytes));
+        CHECK(decode_bgr8(bytes, reason).size() == image.size());
+    }
+}
+
 }  // TEST_SUITE
