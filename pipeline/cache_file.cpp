@@ -205,7 +205,7 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
                     h5::get_int(file, cache::kAttrComplete) == 1};
     // The counters size the copy that follows: they must agree with each other and with the file.
     const auto stored = [&](const char* name) { return static_cast<std::int64_t>(h5::rows(file.openDataSet(name))); };
-    if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows + p.skipped || p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
+    if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows || p.inputs - p.rows < p.skipped || p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
         stored(cache::kSamplesLabel) < p.rows || stored(cache::kSamplesSplit) < p.rows || stored(cache::kSkippedPath) < p.skipped ||
         stored(cache::kSkippedReason) < p.skipped)
         throw Error("cache " + path + " has inconsistent progress counters; " + fix);

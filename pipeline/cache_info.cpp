@@ -35,7 +35,8 @@ const std::string kDamaged = "; the file is damaged: extract it again (--force)"
 // file stores and with the file's size (each row takes at least one byte of it) before anything
 // sizes a buffer or a read by them.
 void check_counts(const CacheInfo& info, std::int64_t skipped, hsize_t stored_rows, hsize_t file_bytes) {
-    if (info.rows < 0 || skipped < 0 || info.consumed < info.rows + skipped || info.dataset_size < info.consumed ||
+    // Written so that no sum can overflow: every value may be anything an int64 holds.
+    if (info.rows < 0 || skipped < 0 || info.consumed < info.rows || info.consumed - info.rows < skipped || info.dataset_size < info.consumed ||
         static_cast<hsize_t>(info.consumed) > file_bytes)
         throw Error("cache " + info.path + " has inconsistent progress counters (rows " + std::to_string(info.rows) + ", skipped " +
                     std::to_string(skipped) + ", consumed " + std::to_string(info.consumed) + ", dataset " + std::to_string(info.dataset_size) + ")" + kDamaged);

@@ -87,9 +87,11 @@ void CacheWriter::resume_segments() {
         if (!fs::exists(segment)) throw Error("cache " + path_ + ": segment " + segment + " is missing from the unfinished extraction; " + fix);
         const CacheProgress p = check_cache_file(segment, config_, fix);
         if (!p.complete) throw Error("cache " + path_ + ": segment " + segment + " was never sealed; " + fix);
+        // Each segment covers at most the dataset (checked above), so these sums are checked before they can overflow.
+        if (p.inputs > config_.dataset_size - next_input_)
+            throw Error("cache " + path_ + ": its segments cover more images than the dataset has; " + fix);
         done_ += p.rows, next_input_ += p.inputs, skipped_ += p.skipped;
     }
-    if (next_input_ > config_.dataset_size) throw Error("cache " + path_ + ": its segments cover more images than the dataset has; " + fix);
     sealed_segments_ = count;
     state_ = count > 0 ? State::Resumed : State::Created;
 }

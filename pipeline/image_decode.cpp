@@ -40,7 +40,10 @@ bool supported_format(const std::vector<uchar>& b) {
     const bool tiff = starts({'I', 'I', 0x2A, 0x00}) || starts({'M', 'M', 0x00, 0x2A});
     const bool webp = starts({'R', 'I', 'F', 'F'}) && starts({'W', 'E', 'B', 'P'}, 8);
     const bool pnm = b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2]);
-    return jpeg || png || bmp || tiff || webp || pnm;
+    // OpenCV falls through to its later decoders when one of these rejects the bytes after all: GDCM
+    // claims any file with "DICM" at offset 128, whatever its first bytes.
+    const bool dicom = starts({'D', 'I', 'C', 'M'}, 128);
+    return (jpeg || png || bmp || tiff || webp || pnm) && !dicom;
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <boost/filesystem.hpp>
 #include <opencv2/core.hpp>
 
+#include <limits>
+
 using namespace cvtl;
 
 namespace {
@@ -118,6 +120,14 @@ TEST_CASE("progress counters that disagree with what the file stores are refused
     set_done(400);  // more rows than stored: reading by it would overrun
     CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains("inconsistent progress counters"), Error);
     set_done(-5);
+    CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains("inconsistent progress counters"), Error);
+    // Found by fuzzing: rows + skipped overflowed int64 (undefined behaviour) before the comparison.
+    set_done(4);
+    {
+        H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
+        const long long huge = std::numeric_limits<long long>::max();
+        f.openGroup(cache::kProgress).openAttribute(cache::kAttrSkipped).write(H5::PredType::NATIVE_LLONG, &huge);
+    }
     CHECK_THROWS_WITH_AS(read_cache_info(dir / "c.h5"), doctest::Contains("inconsistent progress counters"), Error);
 }
 

@@ -103,6 +103,9 @@ TEST_CASE("only the formats cvtl reads reach OpenCV: a DICOM header aborted its 
     std::string reason;
     CHECK(decode_bgr8(std::vector<uchar>(found.begin(), found.end()), reason).empty());
     CHECK(reason.find("not a JPEG, PNG, BMP, TIFF, WebP or PNM image") != std::string::npos);
+    // The second input it found: a WebP signature that OpenCV's WebP decoder rejects, so GDCM was next.
+    const std::string webp_dicom = test::read_file(test::fixture("../fuzz/corpus/image_decode/gdcm-abort-webp"));
+    CHECK(decode_bgr8(std::vector<uchar>(webp_dicom.begin(), webp_dicom.end()), reason).empty());
     std::vector<uchar> dicom(128, 0);
     for (char c : std::string("DICM\x02\x00\x00\x00")) dicom.push_back(static_cast<uchar>(c));
     CHECK(decode_bgr8(dicom, reason).empty());

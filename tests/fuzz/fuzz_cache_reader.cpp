@@ -103,7 +103,9 @@ void root_attributes(H5::H5File& file, FuzzedDataProvider& in, const std::vector
     nlohmann::json taps = nlohmann::json::array();
     for (const auto& name : tap_names) taps.push_back({{"name", name}, {"layer", "l"}});
     if (in.ConsumeIntegralInRange<int>(0, 15) == 0) taps.push_back({{"name", in.ConsumeRandomLengthString(8)}});
-    cvtl::h5::set_string(file, c::kAttrTaps, in.ConsumeIntegralInRange<int>(0, 15) ? taps.dump() : in.ConsumeRandomLengthString(40));
+    // Names from the input may not be UTF-8; the file stores whatever bytes they are.
+    const std::string listed = taps.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    cvtl::h5::set_string(file, c::kAttrTaps, in.ConsumeIntegralInRange<int>(0, 15) ? listed : in.ConsumeRandomLengthString(40));
     for (const char* s : {c::kAttrModelFile, c::kAttrModelSha256, c::kAttrDtype})
         if (in.ConsumeIntegralInRange<int>(0, 15)) cvtl::h5::set_string(file, s, in.ConsumeRandomLengthString(8));
         else int_attribute(file, s, in);
