@@ -36,8 +36,11 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
     if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
+        fs::remove_all(parts_ + ".old");   // segments of a finished cache whose removal was interrupted
         if (overwrite) {
             fs::remove_all(parts_);
+        } else if (complete_here()) {
+            return;
         } else if (fs::exists(parts_)) {
             resume_segments();
         } else if (fs::exists(path_)) {
@@ -63,6 +66,22 @@ CacheWriter::~CacheWriter() {
     } catch (...) {
         // The open segment stays a .tmp and is redone on resume; a destructor must not throw.
     }
+}
+
+// A complete cache of this configuration at PATH wins over any segments left beside it.
+bool CacheWriter::complete_here() {
+    if (!fs::exists(path_)) return false;
+    CacheProgress p;
+    try {
+        p = check_cache_file(path_, config_, "");
+    } catch (const Error&) {
+        return false;   // another configuration, or not a cache: the checks below say which
+    }
+    if (!p.complete) return false;
+    fs::remove_all(parts_);   // segments of the same configuration add nothing to a complete cache
+    state_ = State::AlreadyComplete;
+    done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
+    return true;
 }
 
 std::string CacheWriter::segment_name(std::int64_t index) const {
@@ -193,7 +212,10 @@ void CacheWriter::finish() {
     }
     fs::rename(tmp, path_);
     sync_path(parent_dir(path_));
-    fs::remove_all(parts_);
+    // Renamed first, so that a kill while the segments are deleted never leaves a partial set under
+    // the name a re-run would resume from.
+    fs::rename(parts_, parts_ + ".old");
+    fs::remove_all(parts_ + ".old");
     finished_ = true;
 }
 

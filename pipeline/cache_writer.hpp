@@ -81,6 +81,7 @@ public:
     std::uint64_t file_size() const;   // bytes on disk: the segments, or PATH once finished
 
 private:
+    bool complete_here();
     void resume_segments();
     void adopt_unfinished_file();
     void seal();

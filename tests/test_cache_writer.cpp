@@ -233,6 +233,15 @@ TEST_CASE("segments: sealed by size or time, resumed in order, assembled into on
         w.finish();
     }
     CHECK_FALSE(boost::filesystem::exists(dir / "c.h5.parts"));
+    // Found by tools/kill_extract.sh: a kill while the segments were being deleted left a partial set
+    // that the re-run tried to resume. A complete cache now wins, and the leftovers go.
+    boost::filesystem::create_directories(dir / "c.h5.parts");
+    test::write_file(dir / "c.h5.parts/seg-000001.h5", "left over");
+    {
+        CacheWriter w(path, small_config(), false);
+        CHECK(w.state() == CacheWriter::State::AlreadyComplete);
+    }
+    CHECK_FALSE(boost::filesystem::exists(dir / "c.h5.parts"));
     const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
     REQUIRE(fc7.size[0] == 10);
     for (int i = 0; i < 5; ++i) CHECK(test::diff(fc7.rowRange(2 * i, 2 * i + 2).clone(), batches[static_cast<size_t>(i)].taps[1]).max_abs == 0);
