@@ -1,5 +1,5 @@
 #pragma once
-// The HDF5 activation cache: every name and the format version live here (DESIGN.md, "Cache format").
+// The HDF5 activation cache: every name and the format version live here (docs/architecture.md, "Cache format").
 
 #include <string>
 

@@ -8,6 +8,7 @@
 #include <boost/filesystem.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -30,6 +31,30 @@ bool is_image(const fs::path& p) {
            std::find(exts.begin(), exts.end(), lower(p.extension().string())) != exts.end();
 }
 
+
+// Caches, runs and reports store names as UTF-8 (HDF5 strings, JSON); other bytes would fail there,
+// far from their cause, so they are refused where they are read.
+bool valid_utf8(const std::string& s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        std::uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+        for (size_t k = 1; k < n; ++k) {
+            const auto t = static_cast<unsigned char>(s[i + k]);
+            if ((t >> 6) != 0x2) return false;
+            cp = (cp << 6) | (t & 0x3F);
+        }
+        const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;   // overlong, too large, surrogate
+        i += n;
+    }
+    return true;
+}
+
+void require_utf8(const std::string& text, const std::string& what) {
+    if (!valid_utf8(text)) throw Error(what + " is not valid UTF-8 text (caches and reports store names as UTF-8); rename it");
+}
 
 // Integers sort numerically ("2" before "10"), anything else as text.
 bool class_less(const std::string& a, const std::string& b) {
@@ -58,9 +83,12 @@ Dataset scan_folder(const fs::path& root) {
               [](const fs::path& a, const fs::path& b) { return class_less(a.filename().string(), b.filename().string()); });
     for (const fs::path& dir : class_dirs) {
         std::vector<std::string> files;
+        require_utf8(dir.filename().string(), "class folder " + dir.string());
         for (fs::recursive_directory_iterator it(dir), end; it != end; ++it)
-            if (fs::is_regular_file(it->path()) && is_image(it->path()))
+            if (fs::is_regular_file(it->path()) && is_image(it->path())) {
                 files.push_back(fs::relative(it->path(), root).generic_string());
+                require_utf8(files.back(), "image " + it->path().string());
+            }
         if (files.empty())
             throw Error("class folder " + dir.string() +
                         " holds no images (looked for .jpg, .png, .bmp, .tif, .webp, .ppm); add images or remove the folder");
@@ -98,6 +126,8 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
         if (header) continue;
         if (fields.size() < 2 || fields.size() > 3 || fields[0].empty() || fields[1].empty())
             throw Error(where + ": expected path,label[,split], found " + std::to_string(fields.size()) + " field(s)");
+        require_utf8(fields[0], where + ": the path");
+        require_utf8(fields[1], where + ": the label");
         with_split += fields.size() == 3;
         rows.push_back({fields[0], fields[1], fields.size() == 3 ? fields[2] : ""});
     }

@@ -9,7 +9,7 @@
 
 namespace cvtl {
 
-// How an image becomes the network's input (DESIGN.md, "Preprocessing presets").
+// How an image becomes the network's input (docs/architecture.md, "Preprocessing presets").
 // Input sizes cvtl accepts: large enough for five 2x2 pools, small enough that one image's planes
 // (3 x S x S floats) stay far below any int or allocation limit.
 inline constexpr int kMinInputSize = 8, kMaxInputSize = 4096;

@@ -111,6 +111,16 @@ TEST_CASE("unusable datasets are refused with the place to fix") {
     CHECK_THROWS_WITH_AS(scan_dataset(dir / "mixed.csv", {0.1, 0}), doctest::Contains("give it on every row"), Error);
     test::write_file(dir / "split.csv", "a.jpg,cat,holdout\n");
     CHECK_THROWS_WITH_AS(scan_dataset(dir / "split.csv", {0.1, 0}), doctest::Contains("unknown split 'holdout'"), Error);
+    // Names that are not UTF-8 (a Latin-1 "café") used to fail only at the end of training, inside
+    // the JSON writer, with a message naming no file.
+    test::write_file(dir / "latin1.csv", "a.jpg,caf\xe9\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "latin1.csv", {0.1, 0}), doctest::Contains("latin1.csv line 1: the label is not valid UTF-8"), Error);
+    test::write_file(dir / "overlong.csv", "\xc0\xaf" "a.jpg,cat\n");
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "overlong.csv", {0.1, 0}), doctest::Contains("the path is not valid UTF-8"), Error);
+    make_tree(dir / "latin1", {{"caf\xe9", 2}});
+    CHECK_THROWS_WITH_AS(scan_dataset(dir / "latin1", {0.1, 0}), doctest::Contains("is not valid UTF-8 text"), Error);
+    test::write_file(dir / "utf8.csv", "caf\xc3\xa9/a.jpg,caf\xc3\xa9\nb.jpg,\xe7\x8c\xab\n");
+    CHECK(scan_dataset(dir / "utf8.csv", {0.0, 0}).classes.size() == 2);
 }
 
 }  // TEST_SUITE

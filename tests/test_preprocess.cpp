@@ -33,7 +33,7 @@ std::vector<std::string> fixture_files() {
 
 TEST_SUITE("parity") {
 
-TEST_CASE("each preset matches the reference implementation of DESIGN.md") {
+TEST_CASE("each preset matches the fixture script's independent implementation") {
     // Fixture images include gray, alpha and 16-bit PNGs and landscape/portrait sizes.
     for (const std::string preset : {"torchvision", "caffe", "raw"}) {
         CAPTURE(preset);

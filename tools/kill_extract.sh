@@ -26,7 +26,7 @@ t0=$(date +%s.%N)
 span=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 rm -rf "$work/part.h5" "$work/part.h5.parts"
 RANDOM=$seed
-made=0 refused=0 finished_early=0
+made=0 refused=0 finished_early=0 in_segment=0 in_assembly=0 in_cleanup=0 elsewhere=0
 while [ "$made" -lt "$kills" ]; do
   "$bin/cvtl" "${args[@]}" -o "$work/part.h5" > "$work/last.out" 2> "$work/last.err" &
   pid=$!
@@ -35,15 +35,20 @@ while [ "$made" -lt "$kills" ]; do
   if kill -9 "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null
     made=$((made + 1))
+    # Where the kill landed, read off what it left behind.
+    if [ -e "$work/part.h5.parts.old" ]; then in_cleanup=$((in_cleanup + 1))
+    elif [ -e "$work/part.h5.tmp" ]; then in_assembly=$((in_assembly + 1))
+    elif ls "$work/part.h5.parts/"*.tmp > /dev/null 2>&1; then in_segment=$((in_segment + 1))
+    else elsewhere=$((elsewhere + 1)); fi
   else
     wait "$pid"; rc=$?
     if [ "$rc" -ne 0 ]; then
       refused=$((refused + 1))
       echo "kill-test: run after kill $made exited $rc: $(cat "$work/last.err")"
-      rm -rf "$work/part.h5" "$work/part.h5.parts"   # start over so the count goes on
+      rm -rf "$work/part.h5" "$work/part.h5.parts" "$work/part.h5.tmp"   # start over so the count goes on
     else
       finished_early=$((finished_early + 1))
-      rm -rf "$work/part.h5" "$work/part.h5.parts"
+      rm -rf "$work/part.h5" "$work/part.h5.parts" "$work/part.h5.tmp"
     fi
   fi
 done
@@ -54,5 +59,5 @@ if [ "$rc" -eq 0 ] && command -v h5dump > /dev/null; then
   if cmp -s <(h5dump -d /taps/pool5 -d /samples/label "$work/whole.h5" | tail -n +2) <(h5dump -d /taps/pool5 -d /samples/label "$work/part.h5" | tail -n +2); then
     same="identical"; else same="DIFFERENT"; fi
 fi
-echo "kill-test: $made kills, $refused refused resumes (damaged cache), $finished_early runs finished before the kill; final run exit $rc, content vs uninterrupted: $same"
+echo "kill-test: $made kills ($in_segment with a segment open, $in_assembly during the assembly, $in_cleanup while segments were removed, $elsewhere before the first write or between segments), $refused refused resumes (damaged cache), $finished_early runs finished before the kill; final run exit $rc, content vs uninterrupted: $same"
 [ "$refused" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$same" != "DIFFERENT" ]
