@@ -20,6 +20,7 @@ packages=(
   dataset-fashion-mnist
   python3-opencv         # samples/classify.py runs in the tests
   hdf5-tools             # h5dump, for tools/kill_extract.sh
+  file dpkg-dev          # CPack's .deb: dpkg-shlibdeps finds its Depends
 )
 if [ "${1:-}" = "--sanitize" ]; then
   packages+=(clang libclang-rt-14-dev libomp-dev)

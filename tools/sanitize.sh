@@ -14,7 +14,7 @@ cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=None \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-      -DCVTL_BUILD_BENCH=OFF -DCVTL_FUZZ=ON >/dev/null
+      -DCVTL_BUILD_BENCH=OFF -DCVTL_FUZZ=ON -DCVTL_INSTALL=OFF >/dev/null
 cmake --build build-san
 
 # Third-party libraries were not built with ASan: leaks they keep for the process's life (OpenCV's
