@@ -2,6 +2,7 @@
 
 #include "plugin/error.hpp"
 #include "plugin/layers/batch_norm2d.hpp"
+#include "plugin/layers/window.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
@@ -88,7 +89,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
                                           {"relu", relu_next && !bn_next}});
             b.head.source_weights[name + ".weights"] = as_shape(w, {out, b.shape[0], k, k});
             b.head.source_weights[name + ".bias"] = layer->blobs.size() > 1 ? as_shape(layer->blobs[1], {out}) : cv::Mat(std::vector<int>{out}, CV_32F, cv::Scalar(0));
-            b.shape = {out, (b.shape[1] + 2 * pad - k) / stride + 1, (b.shape[2] + 2 * pad - k) / stride + 1};
+            b.shape = {out, window_output_size(b.shape[1], k, stride, pad), window_output_size(b.shape[2], k, stride, pad)};
             if (relu_next && !bn_next) ++id;
         } else if (type == "BatchNorm") {
             auto* bn = dynamic_cast<cv::dnn::BatchNormLayer*>(layer.get());
@@ -120,11 +121,12 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
             } else {
                 b.add(block + ".avgpool", block, "avg_pool", {{"kernel", k}, {"stride", stride}, {"pad", pad}, {"include_pad", pool->avePoolPaddedArea}});
             }
-            auto out_size = [&](int in) {
-                const double v = static_cast<double>(in + 2 * pad - k) / stride;
-                return (pool->ceilMode ? static_cast<int>(std::ceil(v)) : static_cast<int>(std::floor(v))) + 1;
-            };
-            b.shape = {b.shape[0], out_size(b.shape[1]), out_size(b.shape[2])};
+            const bool ceil = pool->type == kOpenCvMaxPool && pool->ceilMode;
+            // Average pooling is trained and exported in floor mode only: refuse a ceil mode that changes the size.
+            if (pool->type != kOpenCvMaxPool && pool->ceilMode &&
+                window_output_size(b.shape[1], k, stride, pad, true) != window_output_size(b.shape[1], k, stride, pad, false))
+                throw Error(where + ": average pooling in ceil mode is not supported for training");
+            b.shape = {b.shape[0], window_output_size(b.shape[1], k, stride, pad, ceil), window_output_size(b.shape[2], k, stride, pad, ceil)};
         } else if (type == "Flatten" || type == "Reshape") {
             if (b.shape.size() > 1) {
                 b.add("classifier.flatten", "classifier", "flatten", nlohmann::json::object());

@@ -2,6 +2,7 @@
 
 #include "plugin/error.hpp"
 #include "plugin/layers/onednn_context.hpp"
+#include "plugin/layers/window.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -131,7 +132,7 @@ std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) {
             const bool relu = a.at("relu").get<bool>() || (!bn && relu_next) ||
                               (bn && i + 2 < layers.size() && layers[i + 2].type == "relu");
             with_relu(relu);
-            const std::vector<int> out_shape{out, (shape[1] + 2 * p - k) / s + 1, (shape[2] + 2 * p - k) / s + 1};
+            const std::vector<int> out_shape{out, window_output_size(shape[1], k, s, p), window_output_size(shape[2], k, s, p)};
             const memory::desc src{dims_of(n, shape), act, tag::any}, wei{{out, in, k, k}, act, tag::any},
                 bias{{out}, dt::f32, tag::x}, dst{dims_of(n, out_shape), act, tag::any};
             dnnl::convolution_forward::primitive_desc pd;
@@ -170,13 +171,8 @@ std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) {
         } else if (l.type == "max_pool" || l.type == "avg_pool") {
             const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
             const bool ceil = l.type == "max_pool" && a.at("ceil").get<bool>();
-            auto out_size = [&](int in) {
-                const double v = static_cast<double>(in + 2 * p - k) / s;
-                return (ceil ? static_cast<int>(std::ceil(v)) : static_cast<int>(std::floor(v))) + 1;
-            };
-            const std::vector<int> out_shape{shape[0], out_size(shape[1]), out_size(shape[2])};
-            // Ceil mode: extra right/bottom padding covers the last window.
-            const memory::dims pad_r{(out_shape[1] - 1) * s + k - shape[1] - p, (out_shape[2] - 1) * s + k - shape[2] - p};
+            const std::vector<int> out_shape{shape[0], window_output_size(shape[1], k, s, p, ceil), window_output_size(shape[2], k, s, p, ceil)};
+            const memory::dims pad_r{window_right_padding(shape[1], out_shape[1], k, s, p), window_right_padding(shape[2], out_shape[2], k, s, p)};
             const auto alg = l.type == "max_pool" ? dnnl::algorithm::pooling_max
                              : a.at("include_pad").get<bool>() ? dnnl::algorithm::pooling_avg_include_padding
                                                                : dnnl::algorithm::pooling_avg_exclude_padding;

@@ -1,6 +1,7 @@
 #include "plugin/onnx_export.hpp"
 
 #include "plugin/error.hpp"
+#include "plugin/layers/window.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -114,7 +115,7 @@ std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights, co
             GraphWriter::ints(n, "strides", {s, s});
             GraphWriter::ints(n, "pads", {p, p, p, p});
             x = l.name;
-            shape = {out, (shape[1] + 2 * p - k) / s + 1, (shape[2] + 2 * p - k) / s + 1};
+            shape = {out, window_output_size(shape[1], k, s, p), window_output_size(shape[2], k, s, p)};
             if (a.at("relu").get<bool>()) relu_after(l.name);
         } else if (l.type == "batch_norm") {
             const int c = a.at("channels");

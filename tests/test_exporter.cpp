@@ -3,6 +3,7 @@
 #include "pipeline/run_state.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
+#include "plugin/head_builder.hpp"
 #include "plugin/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/onnx_export.hpp"
@@ -32,6 +33,26 @@ cv::Mat run_onnx(const std::string& path, const cv::Mat& input) {
 }  // namespace
 
 TEST_SUITE("parity") {
+
+TEST_CASE("the exporter's graph gives PyTorch's logits at odd sizes and with ceil-mode pooling") {
+    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_odd57", "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
+        CAPTURE(name);
+        const std::string ref = test::fixture(name + ".ref.h5");
+        SourceModel model = load_model(test::fixture(name + ".onnx"));
+        BlockMap map = map_vgg_blocks(model.net, model.input_size, name);
+        HeadOptions options;
+        options.from_tap = "input";
+        options.keep_source_output = true;
+        const Head head = build_head(model.net, map, options);
+        const std::string bytes = serialize_onnx(head.spec, head.source_weights, {});
+        cv::dnn::Net exported = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+        exported.setInput(test::read_tensor(ref, "input"));
+        // Logits, not the Softmax output after them: saturation would hide differences there.
+        const std::string logits = head.spec.layers.back().name;
+        const std::string layer = exported.getLayerId(logits) >= 0 ? logits : "onnx_node!" + logits;
+        CHECK(test::diff(exported.forward(layer).clone(), test::read_tensor(ref, "logits")).max_abs <= 1e-4);
+    }
+}
 
 TEST_CASE("every strategy exports a model stock OpenCV runs with the trainer's outputs") {
     test::TempDir dir;

@@ -35,7 +35,7 @@ std::pair<NetworkSpec, WeightMap> vgg11_bn_head_from_pool3(std::uint64_t seed) {
 TEST_SUITE("parity") {
 
 TEST_CASE("a head built from the source model and fed a cached tap reproduces the full network") {
-    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias"}) {
+    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias", "tiny_vgg11_odd57", "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
         const std::string ref = test::fixture(name + ".ref.h5");
         SourceModel model = load_model(test::fixture(name + ".onnx"));
         BlockMap map = map_vgg_blocks(model.net, model.input_size, name);

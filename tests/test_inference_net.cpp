@@ -33,7 +33,7 @@ const std::vector<std::string> kTaps{"pool1", "pool2", "pool3", "pool4", "pool5"
 TEST_SUITE("parity") {
 
 TEST_CASE("the oneDNN fast path gives every tap of every fixture within 1e-4 of PyTorch and stock cv::dnn") {
-    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias"}) {
+    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias", "tiny_vgg11_odd57", "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
         CAPTURE(name);
         const std::string ref = test::fixture(name + ".ref.h5");
         SourceModel model = load_model(test::fixture(name + ".onnx"));

@@ -4,6 +4,7 @@
 #include "plugin/layers/avg_pool2d.hpp"
 #include "plugin/layers/max_pool2d.hpp"
 #include "plugin/layers/tensor_shape.hpp"
+#include "plugin/layers/window.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>
@@ -114,6 +115,37 @@ TEST_CASE("pooling rejects an output smaller than 1x1 and padding over half the 
                          Error);
     CHECK(pool.setup({8, 3, 3}) == std::vector<int>{8, 1, 1});
     CHECK_THROWS_WITH_AS(AvgPool2d(3, 1, 2, true), "avg_pool expects pad <= kernel/2 (1), found 2", Error);
+}
+
+TEST_CASE("one window formula: floor and ceil sizes as PyTorch computes them, odd sizes included") {
+    // Values from torch.nn.functional.max_pool2d / conv2d output shapes (ceil_mode as given).
+    CHECK(window_output_size(7, 2, 2, 0) == 3);
+    CHECK(window_output_size(7, 2, 2, 0, true) == 4);
+    CHECK(window_output_size(6, 3, 2, 1, true) == 4);
+    CHECK(window_output_size(5, 2, 2, 1, true) == 3);    // a 4th window would start in the right padding
+    CHECK(window_output_size(227, 3, 1, 1) == 227);      // VGG's convolutions keep odd sizes
+    CHECK(window_output_size(227, 2, 2, 0) == 113);
+    CHECK(window_output_size(227, 2, 2, 0, true) == 114);   // Caffe's default
+    CHECK(window_output_size(57, 2, 2, 0) == 28);
+    CHECK(window_output_size(57, 2, 2, 0, true) == 29);
+    CHECK(window_output_size(1, 3, 1, 0) <= 0);          // no window fits
+    // oneDNN's arithmetic, floor((in + pad + right - kernel) / stride) + 1, must give the same size.
+    for (int in = 1; in <= 40; ++in)
+        for (int k = 1; k <= 4; ++k)
+            for (int s = 1; s <= 3; ++s)
+                for (int p = 0; p <= k / 2; ++p)
+                    for (bool ceil : {false, true}) {
+                        const int out = window_output_size(in, k, s, p, ceil);
+                        if (out <= 0) continue;
+                        const int right = window_right_padding(in, out, k, s, p);
+                        CAPTURE(in);
+                        CAPTURE(k);
+                        CAPTURE(s);
+                        CAPTURE(p);
+                        CAPTURE(ceil);
+                        CHECK(right >= p);
+                        CHECK((in + p + right - k) / s + 1 == out);
+                    }
 }
 
 }  // TEST_SUITE

@@ -11,7 +11,7 @@ using namespace cvtl;
 TEST_SUITE("parity") {
 
 TEST_CASE("every tap of every fixture equals PyTorch's output") {
-    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias"}) {
+    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias", "tiny_vgg11_odd57", "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
         CAPTURE(name);
         const std::string ref = test::fixture(name + ".ref.h5");
         SourceModel model = load_model(test::fixture(name + ".onnx"));

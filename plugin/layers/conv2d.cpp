@@ -5,6 +5,7 @@
 #include "plugin/layers/onednn_memory.hpp"
 #include "plugin/layers/relu_kernels.hpp"
 #include "plugin/layers/tensor_shape.hpp"
+#include "plugin/layers/window.hpp"
 
 namespace cvtl {
 
@@ -81,8 +82,8 @@ std::vector<int> Conv2d::setup(const std::vector<int>& src_shape) {
         throw Error("conv2d expects a padded input of at least " + std::to_string(kernel_) + "x" +
                     std::to_string(kernel_) + ", found " + shape_string(src_shape) + " with pad " + std::to_string(pad_));
     src_shape_ = src_shape;
-    dst_shape_ = {out_channels_, (src_shape[1] + 2 * pad_ - kernel_) / stride_ + 1,
-                  (src_shape[2] + 2 * pad_ - kernel_) / stride_ + 1};
+    dst_shape_ = {out_channels_, window_output_size(src_shape[1], kernel_, stride_, pad_),
+                  window_output_size(src_shape[2], kernel_, stride_, pad_)};
     train_forward_.reset();
     eval_forward_.reset();
     backward_.reset();

@@ -4,6 +4,7 @@ add_library(cvtl_layers STATIC
   plugin/layers/onednn_memory.cpp
   plugin/layers/precision.cpp
   plugin/layers/tensor_shape.cpp
+  plugin/layers/window.cpp
   plugin/layers/relu_kernels.cpp
   plugin/layers/conv2d.cpp
   plugin/layers/relu.cpp

@@ -4,6 +4,7 @@
 #include "plugin/layers/onednn_context.hpp"
 #include "plugin/layers/onednn_memory.hpp"
 #include "plugin/layers/tensor_shape.hpp"
+#include "plugin/layers/window.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -13,20 +14,6 @@ namespace cvtl {
 using dnnl::memory;
 
 namespace {
-
-// Output size along one axis; `span` = in + 2*pad - kernel >= 0 is checked by the caller.
-int pooled_size(int in, int kernel, int stride, int pad, bool ceil_mode) {
-    const int span = in + 2 * pad - kernel;
-    int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-    if (ceil_mode && (out - 1) * stride >= in + pad) --out;  // PyTorch: a window must start before the right pad
-    return out;
-}
-
-// Right padding that makes oneDNN's window arithmetic give `out`: ceil mode may need more than `pad`
-// (max pooling ignores padded positions, so the extra padding never wins).
-memory::dim right_padding(int in, int out, int kernel, int stride, int pad) {
-    return std::max(pad, (out - 1) * stride + kernel - in - pad);
-}
 
 }  // namespace
 
@@ -67,8 +54,8 @@ std::vector<int> Pool2d::setup(const std::vector<int>& src_shape) {
         throw Error(type() + " expects an output of at least 1x1, found input " + shape_string(src_shape) +
                     " smaller than kernel " + std::to_string(kernel_) + " with pad " + std::to_string(pad_));
     src_shape_ = src_shape;
-    dst_shape_ = {src_shape[0], pooled_size(src_shape[1], kernel_, stride_, pad_, ceil_mode_),
-                  pooled_size(src_shape[2], kernel_, stride_, pad_, ceil_mode_)};
+    dst_shape_ = {src_shape[0], window_output_size(src_shape[1], kernel_, stride_, pad_, ceil_mode_),
+                  window_output_size(src_shape[2], kernel_, stride_, pad_, ceil_mode_)};
     train_forward_.reset();
     eval_forward_.reset();
     backward_.reset();
@@ -81,8 +68,8 @@ std::unique_ptr<Pool2d::Forward> Pool2d::make_forward(int n, bool train) const {
                                                                        : dnnl::algorithm::pooling_avg_exclude_padding;
     const memory::desc src = plain_desc({n, src_shape_[0], src_shape_[1], src_shape_[2]});
     const memory::desc dst = plain_desc({n, dst_shape_[0], dst_shape_[1], dst_shape_[2]});
-    const memory::dims padding_r{right_padding(src_shape_[1], dst_shape_[1], kernel_, stride_, pad_),
-                                 right_padding(src_shape_[2], dst_shape_[2], kernel_, stride_, pad_)};
+    const memory::dims padding_r{window_right_padding(src_shape_[1], dst_shape_[1], kernel_, stride_, pad_),
+                                 window_right_padding(src_shape_[2], dst_shape_[2], kernel_, stride_, pad_)};
     const dnnl::pooling_forward::primitive_desc pd(
         {train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, algorithm, src, dst,
          {stride_, stride_}, {kernel_, kernel_}, {pad_, pad_}, padding_r},

@@ -27,4 +27,5 @@ case "$mode" in
 esac
 # The app finds the installed libcvtl, not the build tree's: through the prefix only.
 LD_LIBRARY_PATH="$(dirname "$lib")" "$app" "$model" "$size"
-LD_LIBRARY_PATH="$(dirname "$lib")" ldd "$app" | grep -q "$(dirname "$lib")/$soname" || { echo "consumer did not load the installed $soname" >&2; exit 1; }
+LD_LIBRARY_PATH="$(dirname "$lib")" ldd "$app" > "$work/ldd"
+grep -q "$(dirname "$lib")/$soname" "$work/ldd" || { echo "consumer did not load the installed $soname:" >&2; grep cvtl "$work/ldd" >&2; exit 1; }

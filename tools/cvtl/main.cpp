@@ -7,10 +7,12 @@
 #include <cvtl/version.hpp>
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace cvtl::cli {
@@ -74,6 +76,9 @@ std::string human_bytes(double bytes) {
 }  // namespace cvtl::cli
 
 int main(int argc, char** argv) {
+    // OpenCV's warnings span several lines (a failed imdecode prints its source location); cvtl
+    // reports what matters in its own one-line messages. OPENCV_LOG_LEVEL, when set, still decides.
+    if (!std::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
     CLI::App app{"cvtl: transfer learning for VGG networks on top of OpenCV DNN"};
     app.set_version_flag("--version", std::string("cvtl ") + cvtl::kVersion + " (OpenCV " + CV_VERSION + ")");
     app.require_subcommand(1);
