@@ -83,6 +83,8 @@ TEST_CASE("model loading errors name the file") {
     CHECK_THROWS_WITH_AS(load_model(dir / "model.bin"), doctest::Contains("unknown format"), Error);
     test::write_file(dir / "deploy.prototxt", "name: \"x\"");
     CHECK_THROWS_WITH_AS(load_model(dir / "deploy.prototxt"), doctest::Contains("needs its weights"), Error);
+    test::write_file(dir / "frozen.pb", "x");
+    CHECK_THROWS_WITH_AS(load_model(dir / "frozen.pb"), doctest::Contains("TensorFlow graphs are not supported by cvtl; convert the model to ONNX"), Error);
 }
 
 }  // TEST_SUITE

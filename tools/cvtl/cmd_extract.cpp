@@ -64,7 +64,7 @@ void add_extract(CLI::App& app) {
     ExtractOptions& o = args->options;
     CLI::App* cmd = app.add_subcommand("extract", "Run the source model over a dataset and cache tap activations in HDF5 "
                                                   "(re-running on an unfinished cache resumes it)");
-    cmd->add_option("MODEL", o.model, "Source model (.onnx, Caffe .prototxt, TensorFlow .pb)")->required();
+    cmd->add_option("MODEL", o.model, "Source model (.onnx, or a Caffe .prototxt)")->required();
     cmd->add_option("DATA", o.data, "Class-per-folder tree DATA/<class>/<image>, or a CSV of path,label[,split]")->required();
     cmd->add_option("-o,--output", o.output, "Cache file to write (HDF5)")->required();
     cmd->add_option("--taps", args->taps, "Comma-separated taps: input,pool1..pool5,fc6,fc7,logits")->capture_default_str();

@@ -62,7 +62,7 @@ void run(const InspectArgs& args) {
 void add_inspect(CLI::App& app) {
     auto args = std::make_shared<InspectArgs>();
     CLI::App* cmd = app.add_subcommand("inspect", "Show a model's block map: taps, layer ranges, output shapes, parameters");
-    cmd->add_option("MODEL", args->model, "Source model (.onnx, Caffe .prototxt, TensorFlow .pb)")->required();
+    cmd->add_option("MODEL", args->model, "Source model (.onnx, or a Caffe .prototxt)")->required();
     cmd->add_option("--size", args->size, "Input size S (default: the model's declared size)");
     cmd->add_option("--weights", args->weights, "Caffe .caffemodel when not next to the .prototxt");
     cmd->callback([args] { run(*args); });
