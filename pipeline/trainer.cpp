@@ -290,6 +290,103 @@ void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) 
     if (ec || !fs::is_directory(o.output)) throw Error("cannot create run directory " + o.output + ": " + ec.message());
 }
 
+// bf16 only where the CPU has it: emulated bf16 would be slower than f32.
+Precision usable_precision(const std::string& requested, const TrainEvents& events) {
+    const Precision precision = parse_precision(requested);
+    if (precision != Precision::bf16 || cpu_has_bf16()) return precision;
+    if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
+    return Precision::f32;
+}
+
+// The cache rows a run trains and validates on, streamed with bounded memory.
+struct TrainData {
+    std::shared_ptr<CacheReader> reader;
+    std::unique_ptr<BatchStream> train, val;
+    size_t classes = 0;
+};
+
+TrainData open_data(const TrainOptions& o, const std::string& tap) {
+    TrainData d;
+    d.reader = open_reader(o, tap);
+    d.classes = d.reader->info().classes.size();
+    if (d.classes < 2) throw Error("cache " + o.cache + " has " + std::to_string(d.classes) + " class; training needs at least 2");
+    const std::vector<std::uint8_t>& roles = o.row_roles.empty() ? d.reader->splits() : o.row_roles;
+    const auto budget = static_cast<std::size_t>(o.memory_gb * 1024 * 1024 * 1024);
+    d.train = std::make_unique<BatchStream>(*d.reader, roles, 0, std::max(o.batch, 1), true, o.seed, budget);
+    d.val = std::make_unique<BatchStream>(*d.reader, roles, 1, std::max(o.batch, 64), false, o.seed, budget / 4);
+    if (d.train->size() == 0) throw Error("cache " + o.cache + " has no training samples");
+    return d;
+}
+
+// Source weights where the strategy keeps them, fresh seeded ones elsewhere.
+void initialise(Network& net, const BuiltNetwork& built, const TrainOptions& o, Precision precision) {
+    WeightMap initial = fresh_weights(built.head.spec, o.seed);
+    if (o.strategy != "scratch")
+        for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
+    load_weights(net, initial);
+    net.set_precision(precision);
+    apply_lr_mult(net, o.lr_mult);
+}
+
+// What one run writes, and where.
+struct RunFiles {
+    std::string checkpoint, model;
+    nlohmann::json meta;
+    const NetworkSpec& spec;
+};
+
+// After each epoch: keep the best model (validation accuracy, ties to the lower loss; the last
+// epoch without validation), decide on early stopping, and save what the options ask for.
+void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net, Optimizer& optimizer,
+                  BestSoFar& best, TrainSummary& summary, bool has_val) {
+    summary.history.push_back(m);
+    if (has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true) {
+        best.accuracy = has_val ? m.val_accuracy : best.accuracy;
+        best.loss = has_val ? m.val_loss : best.loss;
+        best.epoch = summary.best_epoch = m.epoch;
+        best.since = 0;
+        save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+    } else {
+        ++best.since;
+    }
+    best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
+    const bool final_epoch = m.epoch >= last || best.early_stopped || Clock::now() > o.deadline;
+    if (o.checkpoints || final_epoch || o.stop_after_epochs > 0) {
+        save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
+        write_metrics(o.output, summary.history);
+        draw_curves(o.output + "/curves.png", summary.history);
+    }
+}
+
+// Trains until the last epoch, an early stop, a test's stop or the deadline. Returns false when a
+// test's --stop-after-epochs ended the run early (no final report then).
+bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, const RunFiles& files, BestSoFar& best,
+                TrainSummary& summary) {
+    const int last = o.stop_epoch > 0 ? o.stop_epoch : o.epochs;
+    for (int epoch = static_cast<int>(summary.history.size()); epoch < last && !best.early_stopped; ++epoch) {
+        const EpochMetrics m = train_one_epoch(loop, epoch, o, events);
+        record_epoch(m, last, o, files, loop.net, loop.optimizer, best, summary, loop.val.size() > 0);
+        if (events.epoch_done) events.epoch_done(m);
+        if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < last) return false;
+        if (Clock::now() > o.deadline && m.epoch < last) {
+            summary.cut = true;
+            break;
+        }
+    }
+    summary.early_stopped = best.early_stopped;
+    return true;
+}
+
+// The kept model's validation metrics and confusion matrix.
+void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, const RunFiles& files, TrainSummary& summary) {
+    load_weights(net, load_run_state(files.model).weights);
+    const EvalResult kept = evaluate(net, *data.val, data.classes);
+    const bool has_val = data.val->size() > 0;
+    if (has_val) write_confusion(o.output, "confusion", kept.confusion, data.reader->info().classes);
+    summary.best_val_accuracy = has_val ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
+    summary.best_val_loss = has_val ? kept.loss : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace
 
 TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
@@ -310,11 +407,7 @@ TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
 
 TrainSummary run_training(const TrainOptions& requested, const TrainEvents& events) {
     const auto start = Clock::now();
-    Precision precision = parse_precision(requested.precision);
-    if (precision == Precision::bf16 && !cpu_has_bf16()) {
-        if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
-        precision = Precision::f32;
-    }
+    const Precision precision = usable_precision(requested.precision, events);
     const int threads = apply_thread_policy(requested.threads);
 
     // The cache and the network above its tap.
@@ -322,85 +415,36 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     TrainSummary summary;
     summary.tap = tap_for(requested, info);
     summary.precision = precision_name(precision);
-    const std::shared_ptr<CacheReader> reader = open_reader(requested, summary.tap);
-    const auto classes = reader->info().classes.size();
-    if (classes < 2) throw Error("cache " + requested.cache + " has " + std::to_string(classes) + " class; training needs at least 2");
-    const std::vector<std::uint8_t>& roles = requested.row_roles.empty() ? reader->splits() : requested.row_roles;
-    const auto budget = static_cast<std::size_t>(requested.memory_gb * 1024 * 1024 * 1024);
-    BatchStream train(*reader, roles, 0, std::max(requested.batch, 1), true, requested.seed, budget);
-    BatchStream val(*reader, roles, 1, std::max(requested.batch, 64), false, requested.seed, budget / 4);
-    if (train.size() == 0) throw Error("cache " + requested.cache + " has no training samples");
-    const TrainOptions o = resolve_defaults(requested, train.size());
+    TrainData data = open_data(requested, summary.tap);
+    const TrainOptions o = resolve_defaults(requested, data.train->size());
     if (events.planned) events.planned(o);
     summary.epochs = o.epochs;
-    summary.train_rows = train.size();
-    summary.val_rows = val.size();
-    if (val.size() == 0 && o.row_roles.empty() && events.warn)
+    summary.train_rows = data.train->size();
+    summary.val_rows = data.val->size();
+    if (data.val->size() == 0 && o.row_roles.empty() && events.warn)
         events.warn("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
-
-    const BuiltNetwork built = build_network(o, info, summary.tap, reader->sample_shape(), static_cast<int>(classes));
+    const BuiltNetwork built = build_network(o, info, summary.tap, data.reader->sample_shape(), static_cast<int>(data.classes));
     Network net(built.head.spec);
-    WeightMap initial = fresh_weights(built.head.spec, o.seed);
-    if (o.strategy != "scratch")
-        for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
-    load_weights(net, initial);
-    net.set_precision(precision);
-    apply_lr_mult(net, o.lr_mult);
+    initialise(net, built, o, precision);
     summary.trained_parameters = net.trainable_values();
-    nlohmann::json meta = run_meta(o, info, *reader, built, summary.tap, threads, precision);
-    meta["rows"] = {{"train", train.size()}, {"val", val.size()}};
+    RunFiles files{o.output + "/checkpoint.h5", o.output + "/model.h5",
+                   run_meta(o, info, *data.reader, built, summary.tap, threads, precision), built.head.spec};
+    files.meta["rows"] = {{"train", data.train->size()}, {"val", data.val->size()}};
 
     // The run directory: fresh, resumed, or refused.
-    const std::string checkpoint_path = o.output + "/checkpoint.h5", model_path = o.output + "/model.h5";
-    prepare_run_dir(o, checkpoint_path);
+    prepare_run_dir(o, files.checkpoint);
     Schedule schedule = o.schedule;
     schedule.epochs = o.epochs;
     Optimizer optimizer(o.optimizer, net.named_params());
     BestSoFar best;
     if (o.resume) {
-        const RunState saved = load_run_state(checkpoint_path);
-        check_resumable(saved, meta, built.head.spec, checkpoint_path);
+        const RunState saved = load_run_state(files.checkpoint);
+        check_resumable(saved, files.meta, built.head.spec, files.checkpoint);
         best = restore_checkpoint(saved, net, optimizer, summary);
     }
-
-    Loop loop{net, optimizer, schedule, train, val, classes};
-    const int last = o.stop_epoch > 0 ? o.stop_epoch : o.epochs;
-    for (int epoch = static_cast<int>(summary.history.size()); epoch < last && !best.early_stopped; ++epoch) {
-        const EpochMetrics m = train_one_epoch(loop, epoch, o, events);
-        summary.history.push_back(m);
-        // Best model: validation accuracy, ties to the lower loss (the last epoch without validation).
-        const bool improved = val.size() ? best.improved_by(m.val_accuracy, m.val_loss) : true;
-        if (improved) {
-            best.accuracy = val.size() ? m.val_accuracy : best.accuracy;
-            best.loss = val.size() ? m.val_loss : best.loss;
-            best.epoch = summary.best_epoch = m.epoch;
-            best.since = 0;
-            save_run_state(model_path, RunState{"model", meta, built.head.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
-        } else {
-            ++best.since;
-        }
-        best.early_stopped = o.patience > 0 && val.size() > 0 && best.since >= o.patience && m.epoch < last;
-        const bool final_epoch = m.epoch >= last || best.early_stopped || Clock::now() > o.deadline;
-        if (o.checkpoints || final_epoch || o.stop_after_epochs > 0) {
-            save_checkpoint(checkpoint_path, meta, net, built.head.spec, optimizer, best, summary.history);
-            write_metrics(o.output, summary.history);
-            draw_curves(o.output + "/curves.png", summary.history);
-        }
-        if (events.epoch_done) events.epoch_done(m);
-        if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < last) return summary;
-        if (Clock::now() > o.deadline && m.epoch < last) {
-            summary.cut = true;
-            break;
-        }
-    }
-    summary.early_stopped = best.early_stopped;
-
-    // The confusion matrix of the kept model on the validation split.
-    load_weights(net, load_run_state(model_path).weights);
-    const EvalResult kept = evaluate(net, val, classes);
-    if (val.size() > 0) write_confusion(o.output, "confusion", kept.confusion, reader->info().classes);
-    summary.best_val_accuracy = val.size() ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
-    summary.best_val_loss = val.size() ? kept.loss : std::numeric_limits<double>::quiet_NaN();
+    Loop loop{net, optimizer, schedule, *data.train, *data.val, data.classes};
+    if (!run_epochs(loop, o, events, files, best, summary)) return summary;
+    report_kept_model(net, data, o, files, summary);
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
 }
