@@ -83,135 +83,173 @@ int InferenceNet::tap_layer(const NetworkSpec& spec, const std::string& tap) {
     throw Error("the network does not reach tap " + tap);
 }
 
-std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) {
-    auto plan = std::make_unique<Plan>();
-    plan->n = n;
-    dnnl::engine& eng = onednn_engine();
-    const dt act = precision_ == Precision::bf16 ? dt::bf16 : dt::f32;
-    std::vector<int> shape = spec_.input_shape;
-    plan->input = memory({dims_of(n, shape), dt::f32, plain_tag(shape.size() + 1)}, eng, DNNL_MEMORY_NONE);
-    memory current = plan->input;
+// Builds a plan layer by layer: one method per layer kind, sharing the activation threaded through
+// (its memory and one sample's shape) and the plan's memory helpers.
+class InferenceNet::PlanBuilder {
+public:
+    PlanBuilder(const InferenceNet& net, int n)
+        : net_(net), layers_(net.spec_.layers), n_(n), eng_(onednn_engine()),
+          act_(net.precision_ == Precision::bf16 ? dt::bf16 : dt::f32), plan_(std::make_unique<Plan>()), shape_(net.spec_.input_shape) {
+        plan_->n = n;
+        plan_->input = memory({dims_of(n, shape_), dt::f32, plain_tag(shape_.size() + 1)}, eng_, DNNL_MEMORY_NONE);
+        current_ = plan_->input;
+    }
 
-    // The primitive's scratchpad, as the plan's own memory.
-    auto scratch = [&](const memory::desc& d) { return memory(d, eng); };
-    // Brings `current` into `want`, adding a reorder step when the layouts differ.
-    auto conform = [&](const memory::desc& want) {
-        if (current.get_desc() == want) return current;
-        memory m(want, eng);
-        plan->steps.push_back({dnnl::reorder(current, m), {{DNNL_ARG_FROM, current}, {DNNL_ARG_TO, m}}});
-        return m;
-    };
-    // Plain f32 weights -> the primitive's layout and type, once per plan.
-    auto packed = [&](const cv::Mat& values, const memory::dims& dims, tag t, const memory::desc& want) {
-        memory user({dims, dt::f32, t}, eng, const_cast<float*>(values.ptr<float>()));
-        memory m(want, eng);
-        dnnl::reorder(user, m).execute(onednn_stream(), user, m);
-        return m;
-    };
+    std::unique_ptr<Plan> build() {
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            const std::string& type = layers_[i].type;
+            if (passes_through(i)) {
+                // Folded, fused or free at inference; flatten is implicit in the next fully connected layer.
+                if (type == "flatten") shape_ = {shape_[0] * (shape_.size() == 3 ? shape_[1] * shape_[2] : 1)};
+            } else if (type == "conv2d") {
+                add_conv(i);
+            } else if (type == "relu") {
+                add_relu();
+            } else if (type == "max_pool" || type == "avg_pool") {
+                add_pool(layers_[i]);
+            } else if (type == "linear") {
+                add_linear(i);
+            } else {
+                throw Error("layer " + layers_[i].name + " of type " + type + " has no fast-path implementation");
+            }
+            plan_->after.push_back(current_);
+            plan_->shapes.push_back(shape_);
+        }
+        onednn_stream().wait();
+        return std::move(plan_);
+    }
 
-    const auto& layers = spec_.layers;
-    for (size_t i = 0; i < layers.size(); ++i) {
-        const LayerSpec& l = layers[i];
-        const auto& a = l.args;
-        const bool relu_next = i + 1 < layers.size() && layers[i + 1].type == "relu";
+private:
+    bool is(size_t i, const char* type) const { return i < layers_.size() && layers_[i].type == type; }
+
+    bool passes_through(size_t i) const {
+        const bool after_fusable = i > 0 && (is(i - 1, "conv2d") || is(i - 1, "linear") || is(i - 1, "batch_norm"));
+        return is(i, "batch_norm") || is(i, "dropout") || is(i, "flatten") || (is(i, "relu") && after_fusable);
+    }
+
+    // Scratchpads owned by the plan: oneDNN's library-managed one is per thread, and the Winograd
+    // kernels crash when a plan built on one thread runs on another (pipeline stages move between TBB threads).
+    static dnnl::primitive_attr attributes(bool fused_relu) {
         dnnl::primitive_attr attr;
-        // Scratchpads owned by the plan: oneDNN's library-managed one is per thread, and the Winograd
-        // kernels crash when a plan built on one thread runs on another (pipeline stages move between TBB threads).
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        auto with_relu = [&](bool relu) {
-            if (!relu) return;
+        if (fused_relu) {
             dnnl::post_ops ops;
             ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
             attr.set_post_ops(ops);
-        };
-        if (l.type == "conv2d") {
-            const int in = a.at("in"), out = a.at("out"), k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-            const bool bn = i + 1 < layers.size() && layers[i + 1].type == "batch_norm";
-            const std::string* bn_name = bn ? &layers[i + 1].name : nullptr;
-            const FoldedConv f = fold(weights_, l.name, bn_name, bn ? layers[i + 1].args.at("eps").get<float>() : 0.0f);
-            const bool relu = a.at("relu").get<bool>() || (!bn && relu_next) ||
-                              (bn && i + 2 < layers.size() && layers[i + 2].type == "relu");
-            with_relu(relu);
-            const std::vector<int> out_shape{out, window_output_size(shape[1], k, s, p), window_output_size(shape[2], k, s, p)};
-            const memory::desc src{dims_of(n, shape), act, tag::any}, wei{{out, in, k, k}, act, tag::any},
-                bias{{out}, dt::f32, tag::x}, dst{dims_of(n, out_shape), act, tag::any};
-            dnnl::convolution_forward::primitive_desc pd;
-            // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
-            const bool winograd_shape = k == 3 && s == 1 && precision_ == Precision::f32;
-            try {
-                if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
-                pd = dnnl::convolution_forward::primitive_desc(
-                    {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, wei, bias, dst, {s, s}, {p, p}, {p, p}}, attr, eng);
-            } catch (const dnnl::error&) {
-                pd = dnnl::convolution_forward::primitive_desc(
-                    {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst, {s, s}, {p, p}, {p, p}}, attr, eng);
-            }
-            const memory x = conform(pd.src_desc());
-            const memory w = packed(f.weights, {out, in, k, k}, tag::oihw, pd.weights_desc());
-            const memory b = packed(f.bias, {out}, tag::x, pd.bias_desc());
-            memory y(pd.dst_desc(), eng);
-            plan->steps.push_back({dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
-                                                                   {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
-            current = y;
-            shape = out_shape;
-        } else if (l.type == "batch_norm" || l.type == "dropout" || l.type == "flatten" ||
-                   (l.type == "relu" && i > 0 && (layers[i - 1].type == "conv2d" || layers[i - 1].type == "linear" ||
-                                                  (layers[i - 1].type == "batch_norm")))) {
-            // Folded, fused or free at inference; flatten is implicit in the next fully connected layer.
-            if (l.type == "flatten") shape = {shape[0] * (shape.size() == 3 ? shape[1] * shape[2] : 1)};
-            plan->after.push_back(current);
-            plan->shapes.push_back(shape);
-            continue;
-        } else if (l.type == "relu") {
-            const dnnl::eltwise_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu,
-                                                            current.get_desc(), 0.0f, 0.0f}, attr, eng);
-            memory y(pd.dst_desc(), eng);
-            plan->steps.push_back({dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, current}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
-            current = y;
-        } else if (l.type == "max_pool" || l.type == "avg_pool") {
-            const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-            const bool ceil = l.type == "max_pool" && a.at("ceil").get<bool>();
-            const std::vector<int> out_shape{shape[0], window_output_size(shape[1], k, s, p, ceil), window_output_size(shape[2], k, s, p, ceil)};
-            const memory::dims pad_r{window_right_padding(shape[1], out_shape[1], k, s, p), window_right_padding(shape[2], out_shape[2], k, s, p)};
-            const auto alg = l.type == "max_pool" ? dnnl::algorithm::pooling_max
-                             : a.at("include_pad").get<bool>() ? dnnl::algorithm::pooling_avg_include_padding
-                                                               : dnnl::algorithm::pooling_avg_exclude_padding;
-            const dnnl::pooling_forward::primitive_desc pd(
-                {dnnl::prop_kind::forward_inference, alg, current.get_desc(), {dims_of(n, out_shape), act, tag::any}, {s, s}, {k, k}, {p, p}, pad_r}, attr, eng);
-            memory y(pd.dst_desc(), eng);
-            plan->steps.push_back({dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, current}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
-            current = y;
-            shape = out_shape;
-        } else if (l.type == "linear") {
-            const int in = a.at("in"), out = a.at("out");
-            const bool relu = a.at("relu").get<bool>() || relu_next;
-            with_relu(relu);
-            // The source stays 4-D when it comes straight from pooling: no flattening copy.
-            const memory::dims src_dims = current.get_desc().dims();
-            memory::dims wei_dims{out};
-            for (size_t d = 1; d < src_dims.size(); ++d) wei_dims.push_back(src_dims[d]);
-            const memory::desc src{src_dims, act, tag::any}, wei{wei_dims, act, tag::any}, bias{{out}, dt::f32, tag::x},
-                dst{{n, out}, act, tag::any};
-            const dnnl::inner_product_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, src, wei, bias, dst}, attr, eng);
-            if (static_cast<int>(weights_.at(l.name + ".weights").total()) != in * out)
-                throw Error("layer " + l.name + ": weights do not match " + std::to_string(in) + "x" + std::to_string(out));
-            const memory x = conform(pd.src_desc());
-            const memory w = packed(weights_.at(l.name + ".weights"), wei_dims, wei_dims.size() == 4 ? tag::oihw : tag::oi, pd.weights_desc());
-            const memory b = packed(weights_.at(l.name + ".bias"), {out}, tag::x, pd.bias_desc());
-            memory y(pd.dst_desc(), eng);
-            plan->steps.push_back({dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
-                                                                     {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
-            current = y;
-            shape = {out};
-        } else {
-            throw Error("layer " + l.name + " of type " + l.type + " has no fast-path implementation");
         }
-        plan->after.push_back(current);
-        plan->shapes.push_back(shape);
+        return attr;
     }
-    onednn_stream().wait();
-    return plan;
-}
+
+    memory scratch(const memory::desc& d) { return memory(d, eng_); }
+
+    // Brings the current activation into `want`, adding a reorder step when the layouts differ.
+    memory conform(const memory::desc& want) {
+        if (current_.get_desc() == want) return current_;
+        memory m(want, eng_);
+        plan_->steps.push_back({dnnl::reorder(current_, m), {{DNNL_ARG_FROM, current_}, {DNNL_ARG_TO, m}}});
+        return m;
+    }
+
+    // Plain f32 weights -> the primitive's layout and type, once per plan.
+    memory packed(const cv::Mat& values, const memory::dims& dims, tag t, const memory::desc& want) {
+        memory user({dims, dt::f32, t}, eng_, const_cast<float*>(values.ptr<float>()));
+        memory m(want, eng_);
+        dnnl::reorder(user, m).execute(onednn_stream(), user, m);
+        return m;
+    }
+
+    void add_conv(size_t i) {
+        const LayerSpec& l = layers_[i];
+        const auto& a = l.args;
+        const int in = a.at("in"), out = a.at("out"), k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
+        const bool bn = is(i + 1, "batch_norm");
+        const FoldedConv f = fold(net_.weights_, l.name, bn ? &layers_[i + 1].name : nullptr, bn ? layers_[i + 1].args.at("eps").get<float>() : 0.0f);
+        const bool relu = a.at("relu").get<bool>() || (!bn && is(i + 1, "relu")) || (bn && is(i + 2, "relu"));
+        const dnnl::primitive_attr attr = attributes(relu);
+        const std::vector<int> out_shape{out, window_output_size(shape_[1], k, s, p), window_output_size(shape_[2], k, s, p)};
+        const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{{out, in, k, k}, act_, tag::any}, bias{{out}, dt::f32, tag::x},
+            dst{dims_of(n_, out_shape), act_, tag::any};
+        dnnl::convolution_forward::primitive_desc pd;
+        // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
+        const bool winograd_shape = k == 3 && s == 1 && net_.precision_ == Precision::f32;
+        try {
+            if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
+            pd = dnnl::convolution_forward::primitive_desc(
+                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, wei, bias, dst, {s, s}, {p, p}, {p, p}}, attr, eng_);
+        } catch (const dnnl::error&) {
+            pd = dnnl::convolution_forward::primitive_desc(
+                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst, {s, s}, {p, p}, {p, p}}, attr, eng_);
+        }
+        const memory x = conform(pd.src_desc());
+        const memory w = packed(f.weights, {out, in, k, k}, tag::oihw, pd.weights_desc());
+        const memory b = packed(f.bias, {out}, tag::x, pd.bias_desc());
+        memory y(pd.dst_desc(), eng_);
+        plan_->steps.push_back({dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
+                                                                {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        current_ = y;
+        shape_ = out_shape;
+    }
+
+    void add_relu() {
+        const dnnl::eltwise_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, current_.get_desc(), 0.0f, 0.0f},
+                                                        attributes(false), eng_);
+        memory y(pd.dst_desc(), eng_);
+        plan_->steps.push_back({dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        current_ = y;
+    }
+
+    void add_pool(const LayerSpec& l) {
+        const auto& a = l.args;
+        const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
+        const bool ceil = l.type == "max_pool" && a.at("ceil").get<bool>();
+        const std::vector<int> out_shape{shape_[0], window_output_size(shape_[1], k, s, p, ceil), window_output_size(shape_[2], k, s, p, ceil)};
+        const memory::dims pad_r{window_right_padding(shape_[1], out_shape[1], k, s, p), window_right_padding(shape_[2], out_shape[2], k, s, p)};
+        const auto alg = l.type == "max_pool"                  ? dnnl::algorithm::pooling_max
+                         : a.at("include_pad").get<bool>() ? dnnl::algorithm::pooling_avg_include_padding
+                                                           : dnnl::algorithm::pooling_avg_exclude_padding;
+        const dnnl::pooling_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, alg, current_.get_desc(), {dims_of(n_, out_shape), act_, tag::any}, {s, s}, {k, k}, {p, p}, pad_r},
+            attributes(false), eng_);
+        memory y(pd.dst_desc(), eng_);
+        plan_->steps.push_back({dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        current_ = y;
+        shape_ = out_shape;
+    }
+
+    void add_linear(size_t i) {
+        const LayerSpec& l = layers_[i];
+        const int in = l.args.at("in"), out = l.args.at("out");
+        const dnnl::primitive_attr attr = attributes(l.args.at("relu").get<bool>() || is(i + 1, "relu"));
+        // The source stays 4-D when it comes straight from pooling: no flattening copy.
+        const memory::dims src_dims = current_.get_desc().dims();
+        memory::dims wei_dims{out};
+        for (size_t d = 1; d < src_dims.size(); ++d) wei_dims.push_back(src_dims[d]);
+        const memory::desc src{src_dims, act_, tag::any}, wei{wei_dims, act_, tag::any}, bias{{out}, dt::f32, tag::x}, dst{{n_, out}, act_, tag::any};
+        const dnnl::inner_product_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, src, wei, bias, dst}, attr, eng_);
+        const cv::Mat& weights = net_.weights_.at(l.name + ".weights");
+        if (static_cast<int>(weights.total()) != in * out)
+            throw Error("layer " + l.name + ": weights do not match " + std::to_string(in) + "x" + std::to_string(out));
+        const memory x = conform(pd.src_desc());
+        const memory w = packed(weights, wei_dims, wei_dims.size() == 4 ? tag::oihw : tag::oi, pd.weights_desc());
+        const memory b = packed(net_.weights_.at(l.name + ".bias"), {out}, tag::x, pd.bias_desc());
+        memory y(pd.dst_desc(), eng_);
+        plan_->steps.push_back({dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
+                                                                  {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        current_ = y;
+        shape_ = {out};
+    }
+
+    const InferenceNet& net_;
+    const std::vector<LayerSpec>& layers_;
+    const int n_;
+    dnnl::engine& eng_;
+    const dt act_;
+    std::unique_ptr<Plan> plan_;
+    memory current_;
+    std::vector<int> shape_;
+};
+
+std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) { return PlanBuilder(*this, n).build(); }
 
 std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vector<int>& outputs) {
     CV_Assert(input.type() == CV_32F && input.isContinuous());

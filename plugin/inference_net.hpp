@@ -34,6 +34,7 @@ public:
 
 private:
     struct Plan;
+    class PlanBuilder;
     std::unique_ptr<Plan> plan_for(int n);
 
     NetworkSpec spec_;
