@@ -50,6 +50,26 @@ CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
     return rows;
 }
 
+// Everything that binds the cache to what produced it (a resumed cache must match it exactly).
+CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model, const BlockMap& map, const std::vector<std::string>& taps,
+                         const Preprocessing& pre, const Dataset& data, const std::string& precision) {
+    CacheConfig config;
+    config.model_sha256 = model.sha256;
+    config.model_file = options.model;
+    config.preprocess = pre;
+    for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
+    config.dtype = options.dtype;
+    config.precision = precision;
+    config.compress = options.compress;
+    config.dataset = options.data;
+    config.dataset_fingerprint = data.fingerprint();
+    config.dataset_size = static_cast<std::int64_t>(data.samples.size());
+    config.classes = data.classes;
+    config.val_fraction = options.val_fraction;
+    config.seed = options.seed;
+    return config;
+}
+
 }  // namespace
 
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
@@ -72,20 +92,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events.warn);
     summary.backend = engine.description();
 
-    CacheConfig config;
-    config.model_sha256 = model.sha256;
-    config.model_file = options.model;
-    config.preprocess = pre;
-    for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
-    config.dtype = options.dtype;
-    config.precision = engine.precision();
-    config.compress = options.compress;
-    config.dataset = options.data;
-    config.dataset_fingerprint = data.fingerprint();
-    config.dataset_size = static_cast<std::int64_t>(data.samples.size());
-    config.classes = data.classes;
-    config.val_fraction = options.val_fraction;
-    config.seed = options.seed;
+    const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
 
     CacheWriter writer(options.output, config, options.force);
     summary.resumed_from = writer.done();
