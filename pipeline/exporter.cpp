@@ -93,15 +93,17 @@ void write_sidecar(const std::string& path, const nlohmann::json& meta, bool hea
 
 }  // namespace
 
-ExportSummary run_export(const ExportOptions& o) {
+namespace {
+
+// The trained run, checked before anything is written, and the places both files will go.
+RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
     const std::string model_h5 = o.run + "/model.h5";
     if (!fs::is_directory(o.run)) throw Error("run directory " + o.run + " does not exist");
     if (!fs::exists(model_h5))
         throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or --resume the training");
-    const RunState state = load_run_state(model_h5);
+    RunState state = load_run_state(model_h5);
     if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
     if (o.output.empty()) throw Error("export needs -o MODEL.onnx");
-    ExportSummary summary;
     summary.sidecar = fs::path(o.output).replace_extension(".json").string();
     if (summary.sidecar == o.output) throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
     if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass --force to overwrite it");
@@ -109,45 +111,38 @@ ExportSummary run_export(const ExportOptions& o) {
         throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output + ") already exists; pass --force to overwrite it");
     const fs::path parent = fs::absolute(o.output).parent_path();
     if (!fs::is_directory(parent)) throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
+    return state;
+}
 
-    const nlohmann::json& meta = state.meta;
+// Puts the frozen part below the tap, straight from the source model, in front of the trained layers.
+void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, NetworkSpec& spec, WeightMap& weights, ExportSummary& summary) {
     const std::string tap = meta.at("tap");
-    const NetworkSpec trained = NetworkSpec::from_json(state.spec);
-    NetworkSpec spec = trained;
-    WeightMap weights = state.weights;
-    summary.trained_layers = static_cast<int>(trained.layers.size());
+    const std::string recorded = meta.value("source_model", "");
+    const std::string path = o.model.empty() ? recorded : o.model;
+    if (path.empty() || !fs::exists(path))
+        throw Error("the frozen layers come from the source model (" + recorded + " not found); pass --model MODEL or use --head-only");
+    SourceModel model = load_model(path);
+    if (model.sha256 != meta.at("source_sha256").get<std::string>())
+        throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right --model");
+    const int size = meta.at("preprocess").at("size");
+    BlockMap map = map_vgg_blocks(model.net, size, path);
+    HeadOptions frozen_options;
+    frozen_options.from_tap = "input";
+    frozen_options.until_tap = tap;
+    Head frozen = build_head(model.net, map, frozen_options);
+    const std::vector<LayerSpec> trained = spec.layers;
+    spec.input_shape = frozen.spec.input_shape;
+    spec.input_tap = "input";
+    spec.layers = frozen.spec.layers;
+    spec.layers.insert(spec.layers.end(), trained.begin(), trained.end());
+    for (const auto& [name, value] : frozen.source_weights) weights.emplace(name, value);
+    summary.frozen_layers = static_cast<int>(frozen.spec.layers.size());
+}
 
-    if (!o.head_only && tap != "input") {
-        // The frozen part below the tap, straight from the source model.
-        const std::string recorded = meta.value("source_model", "");
-        const std::string path = o.model.empty() ? recorded : o.model;
-        if (path.empty() || !fs::exists(path))
-            throw Error("the frozen layers come from the source model (" + recorded + " not found); pass --model MODEL or use --head-only");
-        SourceModel model = load_model(path);
-        if (model.sha256 != meta.at("source_sha256").get<std::string>())
-            throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right --model");
-        const int size = meta.at("preprocess").at("size");
-        BlockMap map = map_vgg_blocks(model.net, size, path);
-        HeadOptions frozen_options;
-        frozen_options.from_tap = "input";
-        frozen_options.until_tap = tap;
-        Head frozen = build_head(model.net, map, frozen_options);
-        spec.input_shape = frozen.spec.input_shape;
-        spec.input_tap = "input";
-        spec.layers = frozen.spec.layers;
-        spec.layers.insert(spec.layers.end(), trained.layers.begin(), trained.layers.end());
-        for (const auto& [name, value] : frozen.source_weights) weights.emplace(name, value);
-        summary.frozen_layers = static_cast<int>(frozen.spec.layers.size());
-    }
-
-    std::map<std::string, std::string> metadata = {
-        {"cvtl.classes", meta.at("classes").dump()}, {"cvtl.preprocess", meta.at("preprocess").dump()},
-        {"cvtl.strategy", meta.at("strategy").get<std::string>()}, {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
-        {"cvtl.tap", o.head_only ? tap : std::string("input")}, {"cvtl.version", kVersion}};
-    const std::string bytes = serialize_onnx(spec, weights, metadata);
-
-    // Both files are written beside their targets, the model verified, then both renamed: a failure
-    // anywhere (a thrown error of any kind) removes the temporaries and leaves the old files as they were.
+// Both files are written beside their targets, the model verified, then both renamed: a failure
+// anywhere (a thrown error of any kind) removes the temporaries and leaves the old files as they were.
+void write_verified(const ExportOptions& o, const std::string& bytes, const NetworkSpec& spec, const WeightMap& weights,
+                    const nlohmann::json& meta, ExportSummary& summary) {
     const std::string tmp = o.output + ".tmp", sidecar_tmp = summary.sidecar + ".tmp";
     TemporaryFiles temporaries{{tmp, sidecar_tmp}};
     {
@@ -163,6 +158,26 @@ ExportSummary run_export(const ExportOptions& o) {
     fs::rename(tmp, o.output);
     fs::rename(sidecar_tmp, summary.sidecar);
     temporaries.paths.clear();
+}
+
+}  // namespace
+
+ExportSummary run_export(const ExportOptions& o) {
+    ExportSummary summary;
+    const RunState state = checked_run(o, summary);
+    const nlohmann::json& meta = state.meta;
+    const std::string tap = meta.at("tap");
+    NetworkSpec spec = NetworkSpec::from_json(state.spec);
+    WeightMap weights = state.weights;
+    summary.trained_layers = static_cast<int>(spec.layers.size());
+    if (!o.head_only && tap != "input") prepend_frozen_layers(o, meta, spec, weights, summary);
+
+    const std::map<std::string, std::string> metadata = {
+        {"cvtl.classes", meta.at("classes").dump()}, {"cvtl.preprocess", meta.at("preprocess").dump()},
+        {"cvtl.strategy", meta.at("strategy").get<std::string>()}, {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
+        {"cvtl.tap", o.head_only ? tap : std::string("input")}, {"cvtl.version", kVersion}};
+    const std::string bytes = serialize_onnx(spec, weights, metadata);
+    write_verified(o, bytes, spec, weights, meta, summary);
     summary.onnx = o.output;
     summary.bytes = bytes.size();
     return summary;
