@@ -30,7 +30,7 @@ namespace {
 struct Settings {
     std::string scenario = "coarse-fine";
     std::string work = "build/demo";
-    std::string report = "docs/demo-results.md";
+    std::string report = "build/demo/demo-results.md";
     std::string models = "samples/models";
     std::string commit = "unknown";
     bool full = false;
@@ -145,11 +145,7 @@ long long count_files(const std::string& dir) {
     return n;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"cvtl's demo: transfer learning on Fashion-MNIST with every strategy, reported in docs/demo-results.md"};
-    Settings s;
+void add_options(CLI::App& app, Settings& s) {
     app.add_option("--scenario", s.scenario, "coarse-fine (P1: 4 coarse classes, P2: the 10 fine ones) or disjoint (5 + 5 classes)")
         ->capture_default_str();
     app.add_flag("--full", s.full, "Every n (10, 100, 1000) instead of n = 100");
@@ -161,6 +157,60 @@ int main(int argc, char** argv) {
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
     app.add_option("--precision", s.precision, "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
         ->capture_default_str();
+}
+
+// What the report says about the run before any result: scenario, machine, date, the n's, the classes.
+demo::DemoReport report_header(const Settings& s, const std::string& model, const std::string& data) {
+    demo::DemoReport r;
+    r.scenario = s.scenario;
+    r.commit = s.commit;
+    r.source_model = model;
+    r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
+    if (s.precision != "f32") {
+        if (!cpu_has_bf16()) throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
+        r.machine += ", `--precision " + s.precision + "` (extraction, training and evaluation)";
+    }
+    char date[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+    r.date = date;
+    r.ns = s.quick ? std::vector<int>{10} : s.full ? std::vector<int>{10, 100, 1000} : std::vector<int>{100};
+    r.sweep_n = s.quick ? 10 : 100;
+    r.p1_classes = class_folders(data + "/p1/test");
+    r.p2_classes = class_folders(data + "/p2/test");
+    r.p2_test_images = count_files(data + "/p2/test");
+    return r;
+}
+
+// Strategy 1: the pretrained model as it is, on its own problem's test set.
+double evaluate_on_p1(const Settings& s, const std::string& model, const std::string& labels, const std::string& data) {
+    EvaluateOptions p1;
+    p1.model = model;
+    p1.data = data + "/p1/test";
+    p1.classifier.labels = labels;
+    p1.classifier.preset = "raw";
+    p1.batch = 256;
+    p1.threads = s.threads;
+    p1.classifier.engine.precision = s.precision;
+    return run_evaluation(p1, {}, {}).accuracy;
+}
+
+std::string selection_text(bool quick) {
+    return "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear probe on "
+           "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training from "
+           "scratch, each with Adam at two learning rates, a cosine schedule over about " +
+           std::string(quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
+           ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val when "
+           "the validation split has under 200 images, with successive halving; otherwise the validation split), ties "
+           "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled images "
+           "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any choice.";
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"cvtl's demo: transfer learning on Fashion-MNIST with every strategy, reported in build/demo/demo-results.md"};
+    Settings s;
+    add_options(app, s);
     CLI11_PARSE(app, argc, argv);
     try {
         const auto start = std::chrono::steady_clock::now();
@@ -171,38 +221,11 @@ int main(int argc, char** argv) {
             throw Error(model + " or its labels are missing (tools/pretrain/pretrain_vgg16.py --scenario " + s.scenario + " makes them)");
         fs::create_directories(s.work);
         const std::string data = prepare_data(s);
-
-        demo::DemoReport r;
-        r.scenario = s.scenario;
-        r.commit = s.commit;
-        r.source_model = model;
-        r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
-        if (s.precision != "f32") {
-            if (!cpu_has_bf16()) throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
-            r.machine += ", `--precision " + s.precision + "` (extraction, training and evaluation)";
-        }
-        char date[32];
-        const std::time_t now = std::time(nullptr);
-        std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-        r.date = date;
-        r.ns = s.quick ? std::vector<int>{10} : s.full ? std::vector<int>{10, 100, 1000} : std::vector<int>{100};
-        r.sweep_n = s.quick ? 10 : 100;
-        r.p1_classes = class_folders(data + "/p1/test");
-        r.p2_classes = class_folders(data + "/p2/test");
-        r.p2_test_images = count_files(data + "/p2/test");
+        demo::DemoReport r = report_header(s, model, data);
 
         std::printf("strategy 1: the pretrained model on P1's test set\n");
-        EvaluateOptions p1;
-        p1.model = model;
-        p1.data = data + "/p1/test";
-        p1.classifier.labels = labels;
-        p1.classifier.preset = "raw";
-        p1.batch = 256;
-        p1.threads = s.threads;
-        p1.classifier.engine.precision = s.precision;
-        r.p1_accuracy = run_evaluation(p1, {}, {}).accuracy;
+        r.p1_accuracy = evaluate_on_p1(s, model, labels, data);
         std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
-
         for (int n : r.ns) {
             std::printf("P2 with n = %d images per class\n", n);
             const std::string cache = extract_cache(s, data, model, n, r);
@@ -210,14 +233,7 @@ int main(int argc, char** argv) {
             for (auto& m : sweep_and_test(s, cache, n, data + "/p2/test", sweep)) r.main.push_back(m);
             if (n == r.sweep_n) r.sweep = sweep, r.sweep_dir = s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n);
         }
-        r.selection = "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear probe on "
-                      "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training from "
-                      "scratch, each with Adam at two learning rates, a cosine schedule over about " +
-                      std::string(s.quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
-                      ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val when "
-                      "the validation split has under 200 images, with successive halving; otherwise the validation split), ties "
-                      "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled images "
-                      "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any choice.";
+        r.selection = selection_text(s.quick);
         r.total_seconds = seconds_since(start);
         fs::create_directories(fs::path(s.report).parent_path().empty() ? "." : fs::path(s.report).parent_path());
         std::printf("\n%s", demo::write_demo_report(r, s.report).c_str());
