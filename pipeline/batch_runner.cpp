@@ -52,7 +52,7 @@ PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const P
     const auto start = Clock::now();
     PipelineTimes times;
     if (batch < 1) throw Error("--batch must be at least 1");
-    threads = apply_thread_policy(threads);  // one pool of `threads` for decoding, the network and the consumer
+    threads = resolve_threads(threads);  // one arena of `threads` for decoding, the network and the consumer (OpenCV joins it under the caller's ThreadPolicy)
     oneapi::tbb::task_arena arena(threads);
     const auto total = static_cast<std::int64_t>(data.samples.size());
     std::int64_t next = first;

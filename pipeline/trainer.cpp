@@ -408,7 +408,7 @@ TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
 TrainSummary run_training(const TrainOptions& requested, const TrainEvents& events) {
     const auto start = Clock::now();
     const Precision precision = usable_precision(requested.precision, events);
-    const int threads = apply_thread_policy(requested.threads);
+    const int threads = resolve_threads(requested.threads);   // the caller's ThreadPolicy sets the pools
 
     // The cache and the network above its tap.
     CacheInfo info = read_cache_info(requested.cache);

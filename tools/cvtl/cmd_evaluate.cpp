@@ -3,6 +3,7 @@
 
 #include "pipeline/evaluator.hpp"
 #include "tools/cvtl/progress.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -27,6 +28,7 @@ void add_evaluate(CLI::App& app) {
     add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
         std::unique_ptr<Progress> progress;
+        const ThreadPolicy policy(o->threads);
         const EvaluateSummary s = run_evaluation(
             *o,
             [&](const std::string& line) {

@@ -4,6 +4,7 @@
 #include "pipeline/extractor.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -42,6 +43,7 @@ void run(ExtractArgs& args) {
         if (!progress) progress = std::make_unique<Progress>("extract", total, done);
         progress->update(done);
     };
+    const ThreadPolicy policy(o.threads);
     const ExtractSummary s = run_extraction(o, events);
     if (progress) progress->finish();
     if (s.already_complete) {

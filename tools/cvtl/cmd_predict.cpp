@@ -3,6 +3,7 @@
 
 #include "pipeline/evaluator.hpp"
 #include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,7 @@ void add_predict(CLI::App& app) {
     cmd->callback([a] {
         int failed = 0;
         a->classifier.warn = [](const std::string& w) { std::fprintf(stderr, "cvtl: warning: %s\n", w.c_str()); };
+        const ThreadPolicy policy(a->threads);
         for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
             if (!p.error.empty()) {
                 ++failed;

@@ -5,6 +5,7 @@
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/sweep.hpp"
 #include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -29,6 +30,7 @@ void run(const SweepOptions& o) {
         }
         progress->update(p.done);
     };
+    const ThreadPolicy policy(o.threads);
     const SweepSummary s = run_sweep(o, events);
     if (progress) progress->finish();
     const SweepTrial& w = s.trials.at(static_cast<size_t>(s.winner));

@@ -4,6 +4,7 @@
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/trainer.hpp"
 #include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,7 @@ void run(TrainArgs& args) {
                     m.images_per_second);
         std::fflush(stdout);
     };
+    const ThreadPolicy policy(o.threads);
     const TrainSummary s = run_training(o, events);
     if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < s.epochs) return;
     std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch %d%s; run in %s\n",

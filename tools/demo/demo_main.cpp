@@ -8,6 +8,7 @@
 #include "plugin/error.hpp"
 #include "plugin/layers/precision.hpp"
 #include "tools/demo/demo_report.hpp"
+#include "plugin/thread_policy.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const auto start = std::chrono::steady_clock::now();
+        const ThreadPolicy policy(s.threads);   // every stage below runs under it
         if (s.scenario != "coarse-fine" && s.scenario != "disjoint") throw Error("unknown --scenario " + s.scenario);
         const std::string model = s.models + "/fmnist-vgg16-" + s.scenario + ".onnx";
         const std::string labels = s.models + "/fmnist-vgg16-" + s.scenario + ".labels.txt";
