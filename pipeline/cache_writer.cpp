@@ -44,13 +44,9 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
         } else if (fs::exists(parts_)) {
             resume_segments();
         } else if (fs::exists(path_)) {
-            const CacheProgress p = check_cache_file(path_, config_, "write to another -o path, or pass --force to replace it");
-            if (p.complete) {
-                state_ = State::AlreadyComplete;
-                done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
-                return;
-            }
-            adopt_unfinished_file();
+            // Not a complete cache of this configuration (complete_here said so): another model's
+            // cache or not a cache is refused here; an unfinished one of ours is adopted.
+            adopt_unfinished_file(check_cache_file(path_, config_, "write to another -o path, or pass --force to replace it"));
         }
         fs::create_directories(parts_);
     } catch (const H5::Exception& e) {
@@ -116,9 +112,8 @@ void CacheWriter::resume_segments() {
 }
 
 // An unfinished cache written in place by an earlier cvtl: its committed rows become segment 0.
-void CacheWriter::adopt_unfinished_file() {
+void CacheWriter::adopt_unfinished_file(const CacheProgress& p) {
     const std::string fix = "pass --force to extract it again";
-    const CacheProgress p = check_cache_file(path_, config_, fix);
     fs::create_directories(parts_);
     const std::string segment = segment_name(0);
     try {

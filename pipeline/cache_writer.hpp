@@ -48,6 +48,7 @@ struct CacheRows {
 };
 
 class CacheFile;
+struct CacheProgress;
 
 // Writes an HDF5 activation cache so that a kill at any moment loses at most the last segment's
 // rows and never damages committed ones (docs/reliability.md, "Crash-consistent extraction").
@@ -83,7 +84,7 @@ public:
 private:
     bool complete_here();
     void resume_segments();
-    void adopt_unfinished_file();
+    void adopt_unfinished_file(const CacheProgress& checked);
     void seal();
     void check_half_range(const CacheRows& rows) const;
     std::string segment_name(std::int64_t index) const;

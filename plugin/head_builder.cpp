@@ -116,7 +116,7 @@ struct Builder {
 
     int inner_product(int id, cv::dnn::Layer& layer, const std::string& where) {
         flatten();
-        if (layer.blobs.empty() || layer.blobs[0].dims != 2) throw Error(where + " has no weights cvtl can read");
+        if (layer.blobs.empty()) throw Error(where + " has no weights cvtl can read");
         const cv::Mat& w = layer.blobs[0];  // [out, in]
         const int in = shape[0], out = w.size[0];
         if (w.total() != static_cast<size_t>(in) * static_cast<size_t>(out))
