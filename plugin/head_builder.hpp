@@ -1,7 +1,8 @@
 #pragma once
 // Translates the part of a source VGG above a tap into a trainable Network, weights copied exactly.
 #include "plugin/block_map.hpp"
-#include "plugin/network.hpp"
+#include "pipeline/engine/network.hpp"
+#include "pipeline/engine/weights.hpp"
 
 #include <opencv2/dnn.hpp>
 
@@ -21,10 +22,6 @@ struct HeadOptions {
     std::string until_tap;           // stop after this tap's layer (the frozen part below a tap); "" = to the end
 };
 
-// Initial values for a network's parameters and batch-norm statistics, by "layer.param" name
-// ("block5.conv1.weights", "block1.bn1.running_mean", ...).
-using WeightMap = std::map<std::string, cv::Mat>;
-
 struct Head {
     NetworkSpec spec;
     WeightMap source_weights;        // every layer taken from the source model
@@ -39,17 +36,5 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
 
 // A linear probe: flatten (when the tap is spatial) and one new fully connected layer.
 Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shape, int classes);
-
-// Fresh initial values as torchvision initialises VGG, drawn from `seed`: convolutions He-normal
-// (fan-out, ReLU gain), biases 0, fully connected U(-1/sqrt(in), 1/sqrt(in)) as PyTorch's nn.Linear, batch norm gamma 1, beta 0,
-// running mean 0, running var 1. Covers every parameter of `spec`.
-WeightMap fresh_weights(const NetworkSpec& spec, std::uint64_t seed);
-
-// Copies `weights` into the network's parameters and batch-norm statistics. Every parameter must be
-// covered and shapes must match; throws cvtl::Error naming the first mismatch.
-void load_weights(Network& network, const WeightMap& weights);
-
-// The network's current parameters and batch-norm statistics (copies).
-WeightMap save_weights(Network& network);
 
 }  // namespace cvtl

@@ -1,8 +1,8 @@
 #include "plugin/inference_net.hpp"
 
 #include "plugin/error.hpp"
-#include "plugin/layers/onednn_context.hpp"
-#include "plugin/layers/window.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/window.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
 

@@ -5,8 +5,8 @@
 // ReLU fused as a post-op, batch norm folded into the convolution before it, and primitives
 // created once per batch size. f32 matches stock cv::dnn within 1e-4; bf16 runs where the CPU has
 // AVX512-BF16.
-#include "plugin/head_builder.hpp"
-#include "plugin/layers/precision.hpp"
+#include "pipeline/engine/weights.hpp"
+#include "pipeline/engine/layers/precision.hpp"
 
 #include <memory>
 #include <string>

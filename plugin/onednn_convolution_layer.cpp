@@ -1,6 +1,6 @@
 #include "plugin/onednn_convolution_layer.hpp"
 
-#include "plugin/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <opencv2/dnn.hpp>

@@ -1,7 +1,7 @@
 #include "plugin/onnx_export.hpp"
 
 #include "plugin/error.hpp"
-#include "plugin/layers/window.hpp"
+#include "pipeline/engine/layers/window.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>

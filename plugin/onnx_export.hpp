@@ -1,6 +1,6 @@
 #pragma once
 // Writes a trained network as a standard ONNX model that stock cv::dnn::readNetFromONNX loads.
-#include "plugin/head_builder.hpp"
+#include "pipeline/engine/weights.hpp"
 
 #include <map>
 #include <string>

@@ -1,6 +1,6 @@
 #include "plugin/thread_policy.hpp"
 
-#include "plugin/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
 #include "plugin/parallel_backend.hpp"
 
 #include <oneapi/tbb/global_control.h>

@@ -11,7 +11,7 @@ add_executable(cvtl_layer_tests
   test_layer_gradcheck.cpp
 )
 target_include_directories(cvtl_layer_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(cvtl_layer_tests PRIVATE cvtl_test_main cvtl_layers doctest::doctest)
+target_link_libraries(cvtl_layer_tests PRIVATE cvtl_test_main cvtl_engine doctest::doctest)
 cvtl_warnings(cvtl_layer_tests)
 
 # Each TEST_SUITE is a CTest label: unit, gradcheck.

@@ -1,4 +1,4 @@
-#include "pipeline/batch_stream.hpp"
+#include "pipeline/train/batch_stream.hpp"
 #include "support/fixtures.hpp"
 #include "support/synthetic_cache.hpp"
 

@@ -1,4 +1,4 @@
-#include "pipeline/dataset.hpp"
+#include "pipeline/data/dataset.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 

@@ -1,8 +1,8 @@
 // Interrupted extractions: the re-run resumes and the cache ends up with the same content as an
 // uninterrupted run. The job is really killed: by a test hook at the worst moment (a batch written,
 // its segment not yet sealed) and by SIGKILL while segments are written.
-#include "pipeline/cache_format.hpp"
-#include "pipeline/cache_info.hpp"
+#include "pipeline/cache/cache_format.hpp"
+#include "pipeline/cache/cache_info.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"

@@ -1,7 +1,7 @@
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
 #include "plugin/head_builder.hpp"
-#include "plugin/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/tap_forward.hpp"
 #include "support/fixtures.hpp"

@@ -1,4 +1,4 @@
-#include "pipeline/image_decode.hpp"
+#include "pipeline/data/image_decode.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>

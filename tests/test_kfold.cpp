@@ -1,4 +1,4 @@
-#include "pipeline/kfold.hpp"
+#include "pipeline/train/kfold.hpp"
 #include "plugin/error.hpp"
 
 #include <doctest/doctest.h>

@@ -2,8 +2,8 @@
 // Tolerance: scaled_error <= 1e-4; outputs are normalised to about unit scale and the statistics of at most
 // 3*6*5 = 90 values per channel are summed in float32 by oneDNN.
 #include "plugin/error.hpp"
-#include "plugin/layers/batch_norm2d.hpp"
-#include "plugin/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/batch_norm2d.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

@@ -3,8 +3,8 @@
 // I*k*k <= 576 products of values in [-1, 1] are off by about 1e-6 relative; the margin absorbs oneDNN's
 // blocked accumulation order.
 #include "plugin/error.hpp"
-#include "plugin/layers/conv2d.hpp"
-#include "plugin/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/conv2d.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

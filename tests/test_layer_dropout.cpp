@@ -1,7 +1,7 @@
 // Dropout: train vs eval, keep rate and scaling, and the reproducible mask stream.
 #include "plugin/error.hpp"
-#include "plugin/layers/dropout.hpp"
-#include "plugin/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/dropout.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

@@ -10,17 +10,17 @@
 // (batch norm) and 1.4e-5 (conv2d), so the margin is 50x while a wrong term gives errors near 1.
 // Kinks are avoided rather than tolerated: a point is skipped when the perturbation flips the sign of any
 // pre-activation, and max pooling gets inputs spaced 0.05 apart, more than the 2 * step a move can close.
-#include "plugin/layers/avg_pool2d.hpp"
-#include "plugin/layers/batch_norm2d.hpp"
-#include "plugin/layers/conv2d.hpp"
-#include "plugin/layers/dropout.hpp"
-#include "plugin/layers/flatten.hpp"
-#include "plugin/layers/linear.hpp"
-#include "plugin/layers/max_pool2d.hpp"
-#include "plugin/layers/onednn_context.hpp"
-#include "plugin/layers/relu.hpp"
-#include "plugin/layers/softmax_cross_entropy.hpp"
-#include "plugin/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/avg_pool2d.hpp"
+#include "pipeline/engine/layers/batch_norm2d.hpp"
+#include "pipeline/engine/layers/conv2d.hpp"
+#include "pipeline/engine/layers/dropout.hpp"
+#include "pipeline/engine/layers/flatten.hpp"
+#include "pipeline/engine/layers/linear.hpp"
+#include "pipeline/engine/layers/max_pool2d.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/relu.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

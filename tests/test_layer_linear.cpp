@@ -1,8 +1,8 @@
 // Linear against the naive double-precision kernels: forward and every gradient.
 // Tolerance: scaled_error <= 1e-4 (max |got - ref| <= 1e-4 * max(1, max |ref|)); sums over D <= 300 products.
 #include "plugin/error.hpp"
-#include "plugin/layers/linear.hpp"
-#include "plugin/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/linear.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

@@ -1,10 +1,10 @@
 // MaxPool2d and AvgPool2d against the naive kernels (PyTorch's definitions, ceil mode included).
 // Tolerance: scaled_error <= 1e-5: a max is exact and a mean of at most 7x7 values loses ~1e-7.
 #include "plugin/error.hpp"
-#include "plugin/layers/avg_pool2d.hpp"
-#include "plugin/layers/max_pool2d.hpp"
-#include "plugin/layers/tensor_shape.hpp"
-#include "plugin/layers/window.hpp"
+#include "pipeline/engine/layers/avg_pool2d.hpp"
+#include "pipeline/engine/layers/max_pool2d.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/window.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

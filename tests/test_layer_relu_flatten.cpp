@@ -1,8 +1,8 @@
 // The parameter-free reshaping and elementwise layers: ReLU and Flatten.
 #include "plugin/error.hpp"
-#include "plugin/layers/flatten.hpp"
-#include "plugin/layers/relu.hpp"
-#include "plugin/layers/tensor_shape.hpp"
+#include "pipeline/engine/layers/flatten.hpp"
+#include "pipeline/engine/layers/relu.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

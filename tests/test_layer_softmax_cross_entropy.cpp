@@ -1,6 +1,6 @@
 // softmax_cross_entropy against the naive (long double, unshifted) reference, and its numeric stability.
 #include "plugin/error.hpp"
-#include "plugin/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "support/naive_kernels.hpp"
 
 #include <doctest/doctest.h>

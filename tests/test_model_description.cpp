@@ -1,4 +1,4 @@
-#include "pipeline/model_description.hpp"
+#include "pipeline/deploy/model_description.hpp"
 #include "plugin/error.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-#include "pipeline/optimizer.hpp"
+#include "pipeline/engine/optimizer.hpp"
 #include "plugin/error.hpp"
 
 #include <doctest/doctest.h>

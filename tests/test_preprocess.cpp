@@ -1,5 +1,5 @@
-#include "pipeline/image_decode.hpp"
-#include "pipeline/preprocess.hpp"
+#include "pipeline/data/image_decode.hpp"
+#include "pipeline/data/preprocess.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"

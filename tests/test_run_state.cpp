@@ -1,4 +1,4 @@
-#include "pipeline/run_state.hpp"
+#include "pipeline/train/run_state.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
 

@@ -1,5 +1,5 @@
-#include "pipeline/run_state.hpp"
-#include "pipeline/sweep.hpp"
+#include "pipeline/train/run_state.hpp"
+#include "pipeline/train/sweep.hpp"
 #include "plugin/error.hpp"
 #include "support/reference.hpp"
 #include "support/synthetic_cache.hpp"

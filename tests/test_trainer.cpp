@@ -1,7 +1,7 @@
-#include "pipeline/run_state.hpp"
-#include "pipeline/trainer.hpp"
+#include "pipeline/train/run_state.hpp"
+#include "pipeline/train/trainer.hpp"
 #include "plugin/error.hpp"
-#include "plugin/layers/precision.hpp"
+#include "pipeline/engine/layers/precision.hpp"
 #include "support/fixtures.hpp"
 #include "support/synthetic_cache.hpp"
 

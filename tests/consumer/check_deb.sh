@@ -13,7 +13,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "$(basename "$deb"): $(wc -l < "$work/contents") entries; Depends: $depends"
 status=0
 for f in ./usr/bin/cvtl ./usr/lib/libcvtl.so ./usr/include/cvtl/plugin/onednn_convolution_layer.hpp \
-         ./usr/include/cvtl/pipeline/cache_reader.hpp ./usr/include/cvtl/version.hpp \
+         ./usr/include/cvtl/pipeline/cache/cache_reader.hpp ./usr/include/cvtl/version.hpp \
          ./usr/lib/cmake/cvtl/cvtlConfig.cmake ./usr/lib/cmake/cvtl/cvtlTargets.cmake ./usr/lib/pkgconfig/cvtl.pc; do
   grep -qx "$f" "$work/contents" || { echo "missing from the package: $f" >&2; status=1; }
 done

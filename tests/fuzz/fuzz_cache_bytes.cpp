@@ -2,7 +2,7 @@
 // exercises the HDF5 library's own parser as much as cvtl: HDF5 1.10 loops for ever on some damaged
 // files (docs/reliability.md), so this harness runs in tools/fuzz.sh's long mode, in fork mode that
 // records such hangs and goes on; tests/fuzz/fuzz_cache_reader.cpp covers cvtl's checks in CI.
-#include "pipeline/cache_reader.hpp"
+#include "pipeline/cache/cache_reader.hpp"
 #include "plugin/error.hpp"
 
 #include <H5Cpp.h>

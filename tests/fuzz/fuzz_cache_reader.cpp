@@ -4,10 +4,10 @@
 // back through the core driver by read_cache_info and CacheReader. The result is a consistent
 // CacheInfo and rows of every tap, or a cvtl::Error; never a crash or an allocation the file's own
 // size does not justify.
-#include "pipeline/cache_format.hpp"
-#include "pipeline/cache_reader.hpp"
-#include "pipeline/h5_helpers.hpp"
-#include "pipeline/preprocess.hpp"
+#include "pipeline/cache/cache_format.hpp"
+#include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/cache/h5_helpers.hpp"
+#include "pipeline/data/preprocess.hpp"
 #include "plugin/error.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>

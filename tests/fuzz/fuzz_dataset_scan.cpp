@@ -5,7 +5,7 @@
 // Either the scan succeeds with a consistent dataset or it throws cvtl::Error.
 #include "fuzz_support.hpp"
 
-#include "pipeline/dataset.hpp"
+#include "pipeline/data/dataset.hpp"
 #include "plugin/error.hpp"
 
 #include <cstdlib>

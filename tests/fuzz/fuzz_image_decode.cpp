@@ -1,7 +1,7 @@
 // The image path: decode any bytes as 8-bit BGR, then preprocess them as extract would. A result is
 // a 3-channel 8-bit image and finite network input, or a reason string; never a crash.
-#include "pipeline/image_decode.hpp"
-#include "pipeline/preprocess.hpp"
+#include "pipeline/data/image_decode.hpp"
+#include "pipeline/data/preprocess.hpp"
 
 #include <cmath>
 #include <cstdint>

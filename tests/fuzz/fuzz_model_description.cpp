@@ -1,6 +1,6 @@
 // The sidecar and ONNX-metadata readers: whatever MODEL.json or metadata_props hold, the result is
 // a validated description or a cvtl::Error.
-#include "pipeline/model_description.hpp"
+#include "pipeline/deploy/model_description.hpp"
 #include "plugin/error.hpp"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "support/reference.hpp"
 
-#include "pipeline/h5_helpers.hpp"
+#include "pipeline/cache/h5_helpers.hpp"
 
 #include <doctest/doctest.h>
 

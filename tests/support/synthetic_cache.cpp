@@ -1,6 +1,6 @@
 #include "support/synthetic_cache.hpp"
 
-#include "pipeline/cache_writer.hpp"
+#include "pipeline/cache/cache_writer.hpp"
 #include "plugin/sha256.hpp"
 
 namespace cvtl::test {

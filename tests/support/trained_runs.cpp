@@ -1,12 +1,12 @@
 #include "support/trained_runs.hpp"
 
-#include "pipeline/extractor.hpp"
-#include "pipeline/run_state.hpp"
-#include "pipeline/trainer.hpp"
+#include "pipeline/cache/extractor.hpp"
+#include "pipeline/train/run_state.hpp"
+#include "pipeline/train/trainer.hpp"
 #include "plugin/block_map.hpp"
-#include "plugin/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
-#include "plugin/network.hpp"
+#include "pipeline/engine/network.hpp"
 #include "plugin/tap_forward.hpp"
 
 namespace cvtl::test {

@@ -2,7 +2,7 @@
 // (plugin/onednn_convolution_layer.hpp): the same readNet + forward loop an OpenCV app runs, interleaved,
 // same random batch. Prints ms per image for both, the ratio, and the largest output difference.
 //   cvtl_bench_layer_factory MODEL.onnx [--size 224] [--batch 8] [--reps 3] [--threads 2]
-#include "plugin/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
 #include "plugin/onednn_convolution_layer.hpp"
 
 #include <CLI/CLI.hpp>

@@ -13,14 +13,14 @@
 // --profile adds one line per case with each layer's forward and backward time (medians over steps).
 // --frozen-model VGG16.onnx adds case "frozen": the stock cv::dnn forward of blocks 1-4
 // (to pool4) and blocks 1-5 (to pool5) at 224x224, what training without the cache re-runs every epoch.
-#include "pipeline/optimizer.hpp"
+#include "pipeline/engine/optimizer.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/error.hpp"
 #include "plugin/head_builder.hpp"
-#include "plugin/layers/onednn_context.hpp"
-#include "plugin/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
-#include "plugin/network.hpp"
+#include "pipeline/engine/network.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -186,7 +186,7 @@ struct StepTimes {
     double forward = 0, loss = 0, backward = 0, optimizer = 0;
 };
 
-// One step as the trainer runs it (pipeline/trainer.cpp); returns how long each phase took.
+// One step as the trainer runs it (pipeline/train/trainer.cpp); returns how long each phase took.
 StepTimes train_step(cvtl::Network& net, cvtl::Optimizer& optimizer, const cv::Mat& input, const std::vector<int>& labels,
                      cv::Mat& diff) {
     StepTimes t;

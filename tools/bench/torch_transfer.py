@@ -45,7 +45,7 @@ from torchvision.models.vgg import VGG, make_layers
 CFG = [16, 16, "M", 32, 32, "M", 64, 64, 64, "M", 128, 128, 128, "M", 128, 128, 128, "M"]
 HIDDEN = 256
 SIZE = 32
-TRAIN, VAL = 0, 1  # /samples/split values (pipeline/dataset.hpp)
+TRAIN, VAL = 0, 1  # /samples/split values (pipeline/data/dataset.hpp)
 # Each strategy and the pool it reads: everything up to that pool stays frozen.
 STRATEGIES = {"classifier": 5, "finetune5": 4, "probe-pool2": 2}
 

@@ -1,7 +1,7 @@
 // cvtl cache FILE: what a cache holds.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/cache_info.hpp"
+#include "pipeline/cache/cache_info.hpp"
 
 #include <cstdio>
 #include <memory>

@@ -1,7 +1,7 @@
 // cvtl evaluate MODEL DATA [--report FILE.json]: accuracy, top-k, per-class precision/recall, confusion.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/evaluator.hpp"
+#include "pipeline/deploy/evaluator.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/thread_policy.hpp"
 

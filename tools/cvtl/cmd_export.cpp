@@ -1,7 +1,7 @@
 // cvtl export RUN -o MODEL.onnx: the trained network as one ONNX file stock OpenCV loads.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/exporter.hpp"
+#include "pipeline/deploy/exporter.hpp"
 
 #include <cstdio>
 #include <memory>

@@ -1,7 +1,7 @@
 // cvtl extract MODEL DATA -o CACHE.h5: run the frozen network once and cache its taps in HDF5.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/extractor.hpp"
+#include "pipeline/cache/extractor.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"

@@ -1,7 +1,7 @@
 // cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/evaluator.hpp"
+#include "pipeline/deploy/evaluator.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
 

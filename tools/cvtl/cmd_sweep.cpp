@@ -3,7 +3,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "tools/cvtl/progress.hpp"
-#include "pipeline/sweep.hpp"
+#include "pipeline/train/sweep.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
 

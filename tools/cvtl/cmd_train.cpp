@@ -2,7 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "tools/cvtl/progress.hpp"
-#include "pipeline/trainer.hpp"
+#include "pipeline/train/trainer.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
 

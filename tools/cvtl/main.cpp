@@ -1,7 +1,7 @@
 // cvtl: transfer learning on top of OpenCV DNN. A thin dispatcher; each verb lives in cmd_<verb>.cpp.
 #include "tools/cvtl/commands.hpp"
 
-#include "pipeline/image_decode.hpp"
+#include "pipeline/data/image_decode.hpp"
 #include "plugin/error.hpp"
 
 #include <cvtl/version.hpp>

@@ -1,12 +1,12 @@
 // cvtl-demo: the embedded default. A VGG-16-layout model pretrained on Fashion-MNIST problem P1 is
 // transferred to problem P2 with every strategy, from one activation cache per n; each result is
 // exported to ONNX and evaluated on P2's test set; docs/demo-results.md records what was printed.
-#include "pipeline/evaluator.hpp"
-#include "pipeline/exporter.hpp"
-#include "pipeline/extractor.hpp"
-#include "pipeline/sweep.hpp"
+#include "pipeline/deploy/evaluator.hpp"
+#include "pipeline/deploy/exporter.hpp"
+#include "pipeline/cache/extractor.hpp"
+#include "pipeline/train/sweep.hpp"
 #include "plugin/error.hpp"
-#include "plugin/layers/precision.hpp"
+#include "pipeline/engine/layers/precision.hpp"
 #include "tools/demo/demo_report.hpp"
 #include "plugin/thread_policy.hpp"
 

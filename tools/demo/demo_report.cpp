@@ -1,7 +1,7 @@
 #include "tools/demo/demo_report.hpp"
 
-#include "pipeline/line_chart.hpp"
-#include "pipeline/sweep_report.hpp"
+#include "pipeline/report/line_chart.hpp"
+#include "pipeline/train/sweep_report.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 

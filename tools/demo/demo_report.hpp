@@ -1,6 +1,6 @@
 #pragma once
 // The demo's results: a markdown report and a plot of test accuracy against n per strategy.
-#include "pipeline/sweep.hpp"
+#include "pipeline/train/sweep.hpp"
 
 #include <string>
 #include <vector>

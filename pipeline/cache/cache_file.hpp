@@ -1,0 +1,64 @@
+#pragma once
+// One HDF5 cache file, written start to finish by one writer: created empty, appended to, sealed.
+// CacheWriter only ever writes such a file under a temporary name and renames it once sealed, so
+// a kill can lose an unsealed file but never leaves a damaged one under a final name.
+#include "pipeline/cache/cache_writer.hpp"
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <string>
+
+namespace cvtl {
+
+// A cache file's progress counters as its /progress group records them.
+struct CacheProgress {
+    std::int64_t rows = 0;      // rows in /samples and /taps
+    std::int64_t inputs = 0;    // dataset entries covered (rows + skipped)
+    std::int64_t skipped = 0;   // rows in /skipped
+    bool complete = false;
+};
+
+class CacheFile {
+public:
+    // Creates (truncates) `path` with the cache layout for `config`.
+    CacheFile(const std::string& path, const CacheConfig& config);
+    CacheFile(const CacheFile&) = delete;
+    CacheFile& operator=(const CacheFile&) = delete;
+
+    // Writes a batch after the rows already there and records the new counters; values must already
+    // fit the storage type (CacheWriter checks float16's range).
+    void append(const CacheRows& rows);
+    // Marks the file complete, closes it and makes it durable (fsync).
+    void seal();
+
+    const CacheProgress& progress() const { return progress_; }
+    std::uint64_t size() const;                              // before seal()
+    std::uint64_t tap_bytes() const { return tap_bytes_; }   // tap data appended so far
+
+private:
+    void create_layout(const CacheConfig& config);
+    void commit_progress();
+
+    std::string path_;
+    H5::H5File file_;
+    std::vector<H5::DataSet> taps_;
+    bool half_ = false;
+    CacheProgress progress_;
+    std::uint64_t tap_bytes_ = 0;
+};
+
+// Checks that the cache file at `path` was made with `config` (model, preprocessing, taps, storage,
+// dataset) and returns its counters, each checked against the rows the file stores. Throws
+// cvtl::Error ending in `fix` when it is not a cvtl cache or was made differently.
+CacheProgress check_cache_file(const std::string& path, const CacheConfig& config, const std::string& fix);
+
+// Copies the first `progress.rows` rows and `progress.skipped` skipped entries of the cache file at
+// `from` (made with `config`) to the end of `out`, in blocks of bounded memory, counting
+// `progress.inputs` dataset entries.
+void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out);
+
+// Makes a file or directory's contents durable (fsync); a rename into place comes after.
+void sync_path(const std::string& path);
+
+}  // namespace cvtl

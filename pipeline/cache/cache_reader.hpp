@@ -1,0 +1,59 @@
+#pragma once
+// Reads a complete activation cache for training: labels, splits and rows of one tap.
+#include "pipeline/cache/cache_info.hpp"
+
+#include <opencv2/core.hpp>
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+class CacheReader {
+public:
+    // Opens `path` for `tap`. Throws cvtl::Error naming the file when it is not a complete cvtl
+    // cache or lacks the tap (listing the taps it has and how to add one).
+    CacheReader(const std::string& path, const std::string& tap);
+    // The same through any HDF5 file driver (e.g. an in-memory image).
+    CacheReader(const std::string& path, const std::string& tap, const H5::FileAccPropList& access);
+
+    const CacheInfo& info() const { return info_; }
+    const std::string& path() const { return info_.path; }
+    const std::string& tap() const { return tap_; }
+    const std::vector<int>& sample_shape() const { return sample_shape_; }   // [C, H, W] or [D]
+    size_t sample_values() const;
+    std::int64_t rows() const { return info_.rows; }
+    std::int64_t rows_per_chunk() const { return chunk_rows_; }
+    const std::vector<std::int32_t>& labels() const { return labels_; }
+    const std::vector<std::uint8_t>& splits() const { return splits_; }
+
+    // Rows [begin, begin + count) as float32 [count, sample...]; float16 caches are widened.
+    // Thread-safe with respect to other HDF5 users (takes h5::library_mutex()).
+    cv::Mat read_rows(std::int64_t begin, std::int64_t count);
+
+    // Reads the whole tap once and serves read_rows from memory afterwards: the sweep trains many
+    // candidates on one tap and should not go back to the file for each of them.
+    void hold_in_memory();
+    bool in_memory() const { return !memory_.empty(); }
+    std::size_t bytes() const { return static_cast<std::size_t>(info_.rows) * sample_values() * sizeof(float); }
+
+private:
+    CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access);
+
+    cv::Mat memory_;              // [rows, sample values] once hold_in_memory() ran
+    CacheInfo info_;
+    std::string tap_;
+    std::vector<int> sample_shape_;
+    std::int64_t chunk_rows_ = 1;
+    bool half_ = false;
+    std::vector<std::int32_t> labels_;
+    std::vector<std::uint8_t> splits_;
+    std::unique_ptr<H5::H5File> file_;
+    H5::DataSet data_;
+};
+
+}  // namespace cvtl

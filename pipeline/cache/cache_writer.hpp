@@ -1,0 +1,103 @@
+#pragma once
+#include "pipeline/data/preprocess.hpp"
+
+#include <opencv2/core.hpp>
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+// Where a tap comes from and the shape of one sample's activation: [C, H, W] or [D].
+struct TapLayout {
+    std::string name;
+    std::string layer;
+    std::vector<int> shape;
+};
+
+// Everything that binds a cache to what produced it; a cache is resumed only by an identical one.
+struct CacheConfig {
+    std::string model_sha256;
+    std::string model_file;
+    Preprocessing preprocess;
+    std::vector<TapLayout> taps;
+    std::string dtype = "f32";        // storage type of the taps: f32 or f16
+    std::string precision = "f32";    // arithmetic the network ran in: f32 or bf16
+    bool compress = false;            // shuffle + deflate
+    std::string dataset;
+    std::string dataset_fingerprint;
+    std::int64_t dataset_size = 0;
+    std::vector<std::string> classes;
+    double val_fraction = 0.1;
+    std::uint32_t seed = 0;
+};
+
+// One batch of extracted rows, in dataset order.
+struct CacheRows {
+    std::vector<std::string> paths;
+    std::vector<std::int32_t> labels;
+    std::vector<std::uint8_t> splits;
+    std::vector<cv::Mat> taps;        // per CacheConfig::taps entry: float32 [rows, ...] continuous
+    std::vector<std::string> skipped_paths;
+    std::vector<std::string> skipped_reasons;
+    std::int64_t inputs = 0;          // dataset entries covered: rows + skipped
+};
+
+class CacheFile;
+struct CacheProgress;
+
+// Writes an HDF5 activation cache so that a kill at any moment loses at most the last segment's
+// rows and never damages committed ones (docs/reliability.md, "Crash-consistent extraction").
+// Rows go to segment files in PATH.parts/, each written under a temporary name, sealed (flushed,
+// fsynced) and renamed into place after about kSegmentSeconds or kSegmentBytes; renames are atomic,
+// so every segment under its final name is whole. finish() copies the segments into PATH.tmp and
+// renames it to PATH: a reader never sees a half-written cache, and an existing cache at PATH
+// stays until its replacement is complete. A re-run resumes after the sealed segments.
+class CacheWriter {
+public:
+    enum class State { Created, Resumed, AlreadyComplete };
+    static constexpr double kSegmentSeconds = 30;
+    static constexpr std::uint64_t kSegmentBytes = 256ull << 20;
+
+    // Prepares `path`: resumes the segments of an unfinished run made with an identical config,
+    // reports a complete cache of an identical config as AlreadyComplete, or starts afresh.
+    // `overwrite` discards unfinished segments and replaces the file at `path` when finished.
+    // Throws cvtl::Error when the existing cache or segments were made differently, or are not a
+    // cache.
+    CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite);
+    ~CacheWriter();   // seals the open segment, so rows appended before an error are kept
+    CacheWriter(const CacheWriter&) = delete;
+    CacheWriter& operator=(const CacheWriter&) = delete;
+
+    State state() const { return state_; }
+    std::int64_t done() const { return done_; }            // rows appended (sealed or not)
+    std::int64_t next_input() const { return next_input_; } // dataset entries consumed
+    std::int64_t skipped() const { return skipped_; }
+    void append(const CacheRows& rows);
+    void finish();                     // seals, assembles PATH and removes the segments
+    std::uint64_t file_size() const;   // bytes on disk: the segments, or PATH once finished
+
+private:
+    bool complete_here();
+    void resume_segments();
+    void adopt_unfinished_file(const CacheProgress& checked);
+    void seal();
+    void check_half_range(const CacheRows& rows) const;
+    std::string segment_name(std::int64_t index) const;
+
+    std::string path_, parts_;
+    CacheConfig config_;
+    std::unique_ptr<CacheFile> open_;      // the segment being written, under its .tmp name
+    double open_since_ = 0;                // steady-clock seconds when it was opened
+    std::int64_t sealed_segments_ = 0;
+    std::int64_t segment_rows_limit_ = 0;  // test hook: rows per segment (0: by time and size)
+    bool finished_ = false;
+    State state_ = State::Created;
+    std::int64_t done_ = 0, next_input_ = 0, skipped_ = 0;
+};
+
+}  // namespace cvtl

@@ -1,0 +1,59 @@
+#pragma once
+#include "pipeline/data/image_decode.hpp"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+struct ExtractOptions {
+    std::string model;                 // source model file
+    std::string weights;               // Caffe weights when not next to the prototxt
+    std::string data;                  // class-per-folder tree or CSV
+    std::string output;                // cache file
+    std::vector<std::string> taps{"pool4", "pool5"};
+    std::string preset = "torchvision";
+    int size = 0;                      // 0: the model's declared input size
+    std::optional<std::array<double, 3>> mean, std;
+    int batch = 16;
+    int threads = 0;                   // 0: every core
+    std::string backend = "cpu";
+    std::string engine = "onednn";     // onednn (cvtl's fast path) | opencv (stock cv::dnn)
+    std::string precision = "f32";     // f32 | bf16 (onednn, CPUs with AVX512-BF16)
+    std::string dtype = "f32";
+    bool compress = false;
+    double val_fraction = 0.1;
+    std::uint32_t seed = 0;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
+    bool force = false;                // replace an existing cache instead of resuming it
+};
+
+struct ExtractSummary {
+    std::int64_t images = 0;           // rows written by this run
+    std::int64_t skipped = 0;          // files skipped by this run
+    std::int64_t rows = 0;             // rows in the cache now
+    std::int64_t resumed_from = 0;     // rows already there when this run started
+    bool already_complete = false;
+    double seconds = 0;
+    double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
+    std::uint64_t bytes_written = 0;
+    std::string backend;               // engine and backend or precision actually used
+};
+
+// Callbacks for what a long job has to tell its user while it runs.
+struct ExtractEvents {
+    std::function<void(const std::string&)> warn;                  // one line, no newline
+    std::function<void(std::int64_t done, std::int64_t total)> progress;  // dataset entries
+};
+
+// Scans the dataset, runs the model once per batch through cv::dnn and appends every requested tap
+// to the HDF5 cache. Decoding/preprocessing (parallel), the network and the writer overlap in a
+// oneTBB pipeline with a bounded number of batches in flight. Re-running on an unfinished cache
+// made with the same settings resumes it. Throws cvtl::Error.
+ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events);
+
+}  // namespace cvtl

@@ -1,0 +1,79 @@
+#include "pipeline/cache/tap_engine.hpp"
+
+#include "pipeline/data/batch_runner.hpp"
+#include "plugin/backend.hpp"
+#include "plugin/head_builder.hpp"
+#include "plugin/error.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
+#include "plugin/tap_forward.hpp"
+
+#include <algorithm>
+
+namespace cvtl {
+
+TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::string> taps, const EngineChoice& choice,
+                     const std::function<void(const std::string&)>& warn)
+    : model_(model), map_(map), taps_(std::move(taps)), engine_(choice.engine), backend_(choice.backend),
+      threads_(resolve_threads(choice.threads)) {
+    if (engine_ != "onednn" && engine_ != "opencv") throw Error("unknown --engine '" + engine_ + "' (expected onednn or opencv)");
+    Precision precision = parse_precision(choice.precision);
+    if (engine_ == "onednn" && backend_ != "cpu") {
+        if (warn) warn("--backend " + backend_ + " runs on stock cv::dnn; using --engine opencv");
+        engine_ = "opencv";
+    }
+    if (precision == Precision::bf16 && engine_ == "opencv") throw Error("--precision bf16 needs --engine onednn");
+    if (precision == Precision::bf16 && !cpu_has_bf16()) {
+        if (warn) warn("this CPU has no AVX512-BF16: running in f32 (bf16 would be emulated and slower)");
+        precision = Precision::f32;
+    }
+    precision_ = precision == Precision::bf16 ? "bf16" : "f32";
+    if (engine_ == "onednn") {
+        try {
+            // The network up to the deepest tap read, weights copied from the cv::dnn layers.
+            std::string deepest;
+            for (const std::string& t : tap_names())
+                if (t != "input" && std::find(taps_.begin(), taps_.end(), t) != taps_.end()) deepest = t;
+            if (!deepest.empty()) {
+                HeadOptions o;
+                o.from_tap = "input";
+                o.keep_source_output = true;
+                if (deepest != "logits") o.until_tap = deepest;
+                Head head = build_head(model.net, map, o);
+                fast_ = std::make_unique<InferenceNet>(head.spec, head.source_weights, precision);
+                for (const std::string& t : taps_) layers_.push_back(t == "input" ? -1 : InferenceNet::tap_layer(head.spec, t));
+            }
+        } catch (const Error& e) {
+            if (warn) warn(std::string("the oneDNN fast path cannot run this model (") + e.what() + "); using stock cv::dnn");
+            engine_ = "opencv";
+            precision_ = "f32";
+            fast_.reset();
+        }
+    }
+    if (engine_ == "opencv") {
+        std::string warning;
+        backend_ = select_backend(model.net, backend_, warning);
+        if (!warning.empty() && warn) warn(warning);
+        // The cache records the arithmetic that produced it: CUDA's fp16 target computes in half precision.
+        if (backend_ == "cuda-fp16") precision_ = "f16";
+    }
+}
+
+TapEngine::~TapEngine() = default;
+
+std::vector<cv::Mat> TapEngine::operator()(const cv::Mat& blob) {
+    if (engine_ == "opencv") return forward_taps(model_.net, map_, taps_, blob);
+    // OpenMP's team size is per calling thread, and pipeline stages move between TBB threads.
+    set_engine_threads(threads_);
+    std::vector<int> wanted;
+    for (int l : layers_)
+        if (l >= 0) wanted.push_back(l);
+    std::vector<cv::Mat> computed = fast_ ? fast_->forward(blob, wanted) : std::vector<cv::Mat>{};
+    std::vector<cv::Mat> out;
+    size_t k = 0;
+    for (int l : layers_) out.push_back(l < 0 ? blob : computed[k++]);
+    return out;
+}
+
+std::string TapEngine::description() const { return engine_ == "onednn" ? "onednn " + precision_ : "opencv " + backend_; }
+
+}  // namespace cvtl

@@ -1,0 +1,40 @@
+#pragma once
+// A model to classify images with: a cvtl export (classes and preprocessing from its sidecar or
+// ONNX metadata) or a plain source model (strategy 1) with a labels file and a preset.
+#include "pipeline/data/preprocess.hpp"
+#include "pipeline/cache/tap_engine.hpp"
+#include "plugin/model_loader.hpp"
+
+#include <memory>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+struct ClassifierModel {
+    std::shared_ptr<SourceModel> source;   // shared: the engine refers to it
+    std::shared_ptr<BlockMap> map;         // null when the model is not VGG-shaped (then stock cv::dnn runs it)
+    std::shared_ptr<TapEngine> engine;
+    std::vector<std::string> classes;
+    Preprocessing preprocess;
+    bool outputs_probabilities = false;  // cvtl exports end in Softmax; source models give logits
+    std::string origin;                  // where classes and preprocessing came from, for messages
+
+    // Class probabilities [N, classes] for a preprocessed batch [N, 3, S, S].
+    cv::Mat probabilities(const cv::Mat& blob);
+};
+
+struct ClassifierOptions {
+    std::string labels;     // one class name per line; required for plain source models
+    std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
+    int size = 0;           // plain source models: input size when the model does not declare it
+    EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv
+    std::function<void(const std::string&)> warn;   // the library never prints: warnings go here
+};
+
+// Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").
+ClassifierModel open_classifier(const std::string& path, const ClassifierOptions& options);
+
+}  // namespace cvtl

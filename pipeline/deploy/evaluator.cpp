@@ -1,0 +1,159 @@
+#include "pipeline/deploy/evaluator.hpp"
+
+#include "pipeline/data/batch_runner.hpp"
+#include "pipeline/data/dataset.hpp"
+#include "plugin/error.hpp"
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+
+namespace cvtl {
+namespace {
+
+namespace fs = boost::filesystem;
+
+// Indices of the k largest values of a row, best first.
+std::vector<int> top_indices(const cv::Mat& row, int k) {
+    std::vector<int> idx(static_cast<size_t>(row.cols));
+    std::iota(idx.begin(), idx.end(), 0);
+    k = std::min(k, row.cols);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) { return row.at<float>(a) > row.at<float>(b); });
+    idx.resize(static_cast<size_t>(k));
+    return idx;
+}
+
+void write_report(const std::string& path, const EvaluateOptions& o, const EvaluateSummary& s, const std::vector<std::string>& classes) {
+    nlohmann::json per_class = nlohmann::json::array();
+    for (const auto& c : s.classes)
+        per_class.push_back({{"class", c.name}, {"support", c.support}, {"precision", c.precision}, {"recall", c.recall}});
+    const nlohmann::json report = {{"model", o.model}, {"data", o.data}, {"images", s.images}, {"skipped", s.skipped},
+                                   {"accuracy", s.accuracy}, {"top_k", s.top_k}, {"top_k_accuracy", s.top_k_accuracy},
+                                   {"classes", classes}, {"per_class", per_class}, {"confusion", s.confusion}, {"seconds", s.seconds}};
+    std::ofstream out(path);
+    out << report.dump(2) << "\n";
+    if (!out) throw Error("cannot write report " + path);
+    const fs::path p(path);
+    const std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+    write_confusion(dir, p.stem().string() + "-confusion", s.confusion, classes);
+}
+
+}  // namespace
+
+EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<void(const std::string&)>& warn,
+                               const std::function<void(std::int64_t, std::int64_t)>& progress) {
+    const auto start = std::chrono::steady_clock::now();
+    ClassifierOptions classifier = o.classifier;
+    classifier.engine.threads = o.threads;
+    if (!classifier.warn) classifier.warn = warn;
+    ClassifierModel model = open_classifier(o.model, classifier);
+    ScanOptions scan;
+    scan.val_fraction = 0;
+    scan.max_image_bytes = o.max_image_bytes;
+    Dataset data = scan_dataset(o.data, scan);
+    // A CSV that marks a test split is scored on those rows only: its train and val rows trained the model.
+    const auto is_test = [](const Sample& x) { return x.split == Split::Test; };
+    if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
+        const auto before = data.samples.size();
+        data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
+        if (warn) warn(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
+                       std::to_string(before - data.samples.size()));
+    }
+    // Data classes map onto the model's classes by name.
+    std::vector<int> to_model(data.classes.size());
+    for (size_t c = 0; c < data.classes.size(); ++c) {
+        auto it = std::find(model.classes.begin(), model.classes.end(), data.classes[c]);
+        if (it == model.classes.end())
+            throw Error("class '" + data.classes[c] + "' of " + o.data + " is not one of the model's " + std::to_string(model.classes.size()) +
+                        " classes (from " + model.origin + ")");
+        to_model[c] = static_cast<int>(it - model.classes.begin());
+    }
+    const size_t k = model.classes.size();
+    EvaluateSummary s;
+    s.top_k = std::max(1, std::min(o.top_k, static_cast<int>(k)));
+    s.confusion.assign(k, std::vector<long long>(k, 0));
+    std::int64_t correct = 0, in_top_k = 0;
+    const auto total = static_cast<std::int64_t>(data.samples.size());
+    std::int64_t done = 0;
+    run_image_batches(
+        data, 0, model.preprocess, o.batch, o.threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
+        [&](ImageBatch& b) {
+            for (size_t i = 0; i < b.kept.size(); ++i) {
+                const int truth = to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)];
+                const auto top = top_indices(b.outputs[0].row(static_cast<int>(i)), s.top_k);
+                correct += top[0] == truth;
+                in_top_k += std::find(top.begin(), top.end(), truth) != top.end();
+                ++s.confusion[static_cast<size_t>(truth)][static_cast<size_t>(top[0])];
+            }
+            s.images += static_cast<std::int64_t>(b.kept.size());
+            for (size_t i = 0; i < b.reasons.size(); ++i)
+                if (!b.reasons[i].empty()) {
+                    ++s.skipped;
+                    if (warn) warn("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " + b.reasons[i]);
+                }
+            done += b.count;
+            if (progress) progress(done, total);
+        });
+    if (s.images == 0) throw Error("no image of " + o.data + " could be decoded");
+    s.accuracy = static_cast<double>(correct) / static_cast<double>(s.images);
+    s.top_k_accuracy = static_cast<double>(in_top_k) / static_cast<double>(s.images);
+    for (size_t c = 0; c < k; ++c) {
+        ClassScore score{model.classes[c], 0, 0, 0};
+        long long predicted = 0;
+        for (size_t t = 0; t < k; ++t) {
+            score.support += s.confusion[c][t];
+            predicted += s.confusion[t][c];
+        }
+        score.recall = score.support ? static_cast<double>(s.confusion[c][c]) / static_cast<double>(score.support) : 0.0;
+        score.precision = predicted ? static_cast<double>(s.confusion[c][c]) / static_cast<double>(predicted) : 0.0;
+        s.classes.push_back(score);
+    }
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!o.report.empty()) write_report(o.report, o, s, model.classes);
+    return s;
+}
+
+std::vector<Prediction> run_prediction(const std::string& model_path, const std::vector<std::string>& inputs, int top_k,
+                                       const ClassifierOptions& classifier, int batch, int threads) {
+    ClassifierOptions with_threads = classifier;
+    with_threads.engine.threads = threads;
+    ClassifierModel model = open_classifier(model_path, with_threads);
+    Dataset data;
+    data.root = ".";
+    data.classes = {"?"};
+    const auto& exts = image_extensions();
+    for (const std::string& in : inputs) {
+        if (fs::is_directory(in)) {
+            std::vector<std::string> files;
+            for (fs::recursive_directory_iterator it(in), end; it != end; ++it) {
+                std::string ext = it->path().extension().string();
+                std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+                if (fs::is_regular_file(it->path()) && std::find(exts.begin(), exts.end(), ext) != exts.end())
+                    files.push_back(it->path().string());
+            }
+            std::sort(files.begin(), files.end());
+            for (auto& f : files) data.samples.push_back({f, 0, Split::Test});
+        } else {
+            data.samples.push_back({in, 0, Split::Test});
+        }
+    }
+    if (data.samples.empty()) throw Error("no images to classify in the given paths");
+    std::vector<Prediction> out(data.samples.size());
+    run_image_batches(
+        data, 0, model.preprocess, batch, threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
+        [&](ImageBatch& b) {
+            for (std::int64_t i = 0; i < b.count; ++i) out[static_cast<size_t>(b.first + i)].path = data.samples[static_cast<size_t>(b.first + i)].path;
+            for (size_t i = 0; i < b.reasons.size(); ++i) out[static_cast<size_t>(b.first) + i].error = b.reasons[i];
+            for (size_t i = 0; i < b.kept.size(); ++i) {
+                const cv::Mat row = b.outputs[0].row(static_cast<int>(i));
+                for (int c : top_indices(row, top_k)) out[static_cast<size_t>(b.kept[i])].top.emplace_back(model.classes[static_cast<size_t>(c)], row.at<float>(c));
+            }
+        });
+    return out;
+}
+
+}  // namespace cvtl

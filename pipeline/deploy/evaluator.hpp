@@ -1,0 +1,53 @@
+#pragma once
+// cvtl evaluate / predict: run a classifier over images through the batch pipeline.
+#include "pipeline/deploy/classifier_model.hpp"
+#include "pipeline/data/image_decode.hpp"
+#include "pipeline/train/run_report.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+struct EvaluateOptions {
+    std::string model;
+    std::string data;             // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any)
+    std::string report;           // REPORT.json (+ REPORT-confusion.csv/png); "" : none
+    ClassifierOptions classifier;
+    int batch = 16;
+    int threads = 0;
+    int top_k = 5;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;
+};
+
+struct ClassScore {
+    std::string name;
+    std::int64_t support = 0;     // samples of this class in the data
+    double precision = 0, recall = 0;
+};
+
+struct EvaluateSummary {
+    std::int64_t images = 0, skipped = 0;
+    double accuracy = 0, top_k_accuracy = 0;
+    int top_k = 0;
+    std::vector<ClassScore> classes;  // the model's classes
+    Confusion confusion;              // [true][predicted] over the model's classes
+    double seconds = 0;
+};
+
+EvaluateSummary run_evaluation(const EvaluateOptions& options, const std::function<void(const std::string&)>& warn,
+                               const std::function<void(std::int64_t, std::int64_t)>& progress);
+
+struct Prediction {
+    std::string path;
+    std::string error;                             // why the image was skipped
+    std::vector<std::pair<std::string, float>> top;  // best first
+};
+
+// Classifies image files and the images under folders (recursively), in the order given.
+std::vector<Prediction> run_prediction(const std::string& model, const std::vector<std::string>& inputs, int top_k,
+                                       const ClassifierOptions& classifier, int batch, int threads);
+
+}  // namespace cvtl

@@ -1,0 +1,24 @@
+# Target cvtl_engine: the training engine. Its layers (pipeline/engine/layers/, forward and backward on
+# oneDNN), the network they chain into, its weights and the optimizer (docs/architecture.md).
+add_library(cvtl_engine STATIC
+  pipeline/engine/network.cpp
+  pipeline/engine/weights.cpp
+  pipeline/engine/optimizer.cpp
+  pipeline/engine/layers/onednn_context.cpp
+  pipeline/engine/layers/onednn_memory.cpp
+  pipeline/engine/layers/precision.cpp
+  pipeline/engine/layers/tensor_shape.cpp
+  pipeline/engine/layers/window.cpp
+  pipeline/engine/layers/relu_kernels.cpp
+  pipeline/engine/layers/conv2d.cpp
+  pipeline/engine/layers/relu.cpp
+  pipeline/engine/layers/pool2d.cpp
+  pipeline/engine/layers/flatten.cpp
+  pipeline/engine/layers/linear.cpp
+  pipeline/engine/layers/dropout.cpp
+  pipeline/engine/layers/batch_norm2d.cpp
+  pipeline/engine/layers/softmax_cross_entropy.cpp
+)
+target_include_directories(cvtl_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(cvtl_engine PUBLIC opencv_core DNNL::dnnl OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json)
+cvtl_warnings(cvtl_engine)

@@ -1,0 +1,102 @@
+#include "pipeline/engine/network.hpp"
+
+#include "plugin/error.hpp"
+#include "pipeline/engine/layers/avg_pool2d.hpp"
+#include "pipeline/engine/layers/batch_norm2d.hpp"
+#include "pipeline/engine/layers/conv2d.hpp"
+#include "pipeline/engine/layers/dropout.hpp"
+#include "pipeline/engine/layers/flatten.hpp"
+#include "pipeline/engine/layers/linear.hpp"
+#include "pipeline/engine/layers/max_pool2d.hpp"
+#include "pipeline/engine/layers/relu.hpp"
+
+namespace cvtl {
+
+nlohmann::json NetworkSpec::to_json() const {
+    nlohmann::json layers_json = nlohmann::json::array();
+    for (const auto& l : layers) layers_json.push_back({{"name", l.name}, {"block", l.block}, {"type", l.type}, {"args", l.args}});
+    return {{"input_shape", input_shape}, {"input_tap", input_tap}, {"layers", layers_json}};
+}
+
+NetworkSpec NetworkSpec::from_json(const nlohmann::json& j) {
+    NetworkSpec spec;
+    spec.input_shape = j.at("input_shape").get<std::vector<int>>();
+    spec.input_tap = j.at("input_tap").get<std::string>();
+    for (const auto& l : j.at("layers"))
+        spec.layers.push_back({l.at("name"), l.at("block"), l.at("type"), l.at("args")});
+    return spec;
+}
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& s) {
+    const auto& a = s.args;
+    try {
+        if (s.type == "conv2d")
+            return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"), a.at("relu"));
+        if (s.type == "batch_norm") return std::make_unique<BatchNorm2d>(a.at("channels"), a.at("eps"), a.at("momentum"));
+        if (s.type == "relu") return std::make_unique<ReLU>();
+        if (s.type == "max_pool") return std::make_unique<MaxPool2d>(a.at("kernel"), a.at("stride"), a.at("pad"), a.at("ceil"));
+        if (s.type == "avg_pool")
+            return std::make_unique<AvgPool2d>(a.at("kernel"), a.at("stride"), a.at("pad"), a.at("include_pad"));
+        if (s.type == "flatten") return std::make_unique<Flatten>();
+        if (s.type == "linear") return std::make_unique<Linear>(a.at("in"), a.at("out"), a.at("relu"));
+        if (s.type == "dropout") return std::make_unique<Dropout>(a.at("p"), a.at("seed"));
+    } catch (const nlohmann::json::exception& e) {
+        throw Error("layer " + s.name + " (" + s.type + ") has malformed arguments " + a.dump() + ": " + e.what());
+    }
+    throw Error("layer " + s.name + " has unknown type '" + s.type + "'");
+}
+
+Network::Network(const NetworkSpec& spec) : spec_(spec) {
+    std::vector<int> shape = spec.input_shape;
+    for (const LayerSpec& s : spec.layers) {
+        Entry e{s, make_layer(s)};
+        try {
+            shape = e.layer->setup(shape);
+        } catch (const Error& err) {
+            throw Error("layer " + s.name + ": " + err.what());
+        }
+        entries_.push_back(std::move(e));
+    }
+    output_shape_ = shape;
+    activations_.resize(entries_.size() + 1);
+    diffs_.resize(entries_.size() + 1);
+}
+
+const cv::Mat& Network::forward(const cv::Mat& input, bool train) {
+    activations_[0] = input;
+    for (size_t i = 0; i < entries_.size(); ++i) entries_[i].layer->forward(activations_[i], activations_[i + 1], train);
+    return activations_.back();
+}
+
+void Network::backward(const cv::Mat& diff_logits) {
+    // Nothing below the first layer that learns needs a gradient: backward stops there, and that layer
+    // skips its diff_src (for VGG's fc6 alone a 25088-wide product per step).
+    size_t first = entries_.size();
+    for (size_t i = 0; i < entries_.size() && first == entries_.size(); ++i)
+        for (const Param* p : entries_[i].layer->params())
+            if (p->lr_mult > 0) first = i;
+    diffs_.back() = diff_logits;
+    for (size_t i = entries_.size(); i-- > first;)
+        entries_[i].layer->backward(activations_[i], activations_[i + 1], diffs_[i + 1], diffs_[i], i > first);
+}
+
+void Network::set_precision(Precision precision) {
+    for (auto& e : entries_) e.layer->set_precision(precision);
+    precision_ = precision;
+}
+
+std::vector<std::pair<std::string, Param*>> Network::named_params() {
+    std::vector<std::pair<std::string, Param*>> out;
+    for (auto& e : entries_)
+        for (Param* p : e.layer->params()) out.emplace_back(e.spec.name + "." + p->name, p);
+    return out;
+}
+
+std::int64_t Network::trainable_values() {
+    std::int64_t n = 0;
+    for (auto& [name, p] : named_params())
+        if (p->lr_mult > 0) n += static_cast<std::int64_t>(p->value.total());
+    return n;
+}
+
+}  // namespace cvtl

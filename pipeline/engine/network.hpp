@@ -1,0 +1,73 @@
+#pragma once
+// A chain of trainable layers: the part of a VGG network above a tap, as the trainer runs it.
+#include "pipeline/engine/layers/layer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+// How to build one layer: enough to recreate the network from a run directory.
+struct LayerSpec {
+    std::string name;     // unique, e.g. "block5.conv2", "classifier.fc6", "classifier.fc8"
+    std::string block;    // "block1".."block5" or "classifier": the unit of --lr-mult
+    std::string type;     // Layer::type(): conv2d, batch_norm, relu, max_pool, avg_pool, flatten, linear, dropout
+    nlohmann::json args;  // constructor arguments, by name
+};
+
+struct NetworkSpec {
+    std::vector<int> input_shape;   // one sample, e.g. [512, 14, 14] for pool4
+    std::string input_tap;          // the cache tap the network reads
+    std::vector<LayerSpec> layers;
+
+    nlohmann::json to_json() const;
+    static NetworkSpec from_json(const nlohmann::json& j);
+};
+
+class Network {
+public:
+    struct Entry {
+        LayerSpec spec;
+        std::unique_ptr<Layer> layer;
+    };
+
+    // Builds and sets up every layer; throws cvtl::Error when shapes do not chain.
+    explicit Network(const NetworkSpec& spec);
+
+    const NetworkSpec& spec() const { return spec_; }
+    std::vector<int> output_shape() const { return output_shape_; }
+
+    // input [N, input_shape...] -> logits [N, K]. The returned Mat is owned by the network.
+    const cv::Mat& forward(const cv::Mat& input, bool train);
+
+    // After forward(train=true): the grad of every parameter with lr_mult > 0 from d(loss)/d(logits) [N, K]
+    // (the grads of layers below the first trained one are left as they were).
+    void backward(const cv::Mat& diff_logits);
+
+    std::vector<Entry>& entries() { return entries_; }
+    const std::vector<Entry>& entries() const { return entries_; }
+
+    // The arithmetic of every layer's products (Layer::set_precision); f32 until set.
+    void set_precision(Precision precision);
+    Precision precision() const { return precision_; }
+
+    // "layer.param" -> the parameter, in network order.
+    std::vector<std::pair<std::string, Param*>> named_params();
+    std::int64_t trainable_values();
+
+private:
+    NetworkSpec spec_;
+    std::vector<Entry> entries_;
+    std::vector<int> output_shape_;
+    Precision precision_ = Precision::f32;
+    std::vector<cv::Mat> activations_;  // [0] the input, [i + 1] the output of layer i
+    std::vector<cv::Mat> diffs_;
+};
+
+// The layer a spec describes (parameters freshly allocated, not initialised).
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+
+}  // namespace cvtl

@@ -1,0 +1,419 @@
+#include "pipeline/train/sweep.hpp"
+
+#include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/deploy/exporter.hpp"
+#include "pipeline/train/kfold.hpp"
+#include "pipeline/train/sweep_report.hpp"
+#include "pipeline/train/trainer.hpp"
+#include "plugin/error.hpp"
+#include "plugin/model_loader.hpp"
+
+#include <boost/filesystem.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace cvtl {
+namespace {
+
+namespace fs = boost::filesystem;
+using Clock = std::chrono::steady_clock;
+constexpr const char* kStateFormat = "cvtl-sweep";
+constexpr int kStateVersion = 1;
+
+// Fold counts at which candidates are compared: 1, about half, all (successive halving over folds).
+std::vector<int> rung_fold_counts(int k) {
+    if (k <= 1) return {1};
+    std::vector<int> r{1};
+    const int half = (k + 1) / 2;
+    if (half > 1 && half < k) r.push_back(half);
+    r.push_back(k);
+    return r;
+}
+
+// Candidates promoted out of `n`: the best third, at least two (so the next rung still compares).
+size_t promoted(size_t n) { return std::min(n, std::max<size_t>(2, (n + 2) / 3)); }
+
+nlohmann::json fold_json(const SweepFold& f) {
+    return {{"fold", f.fold}, {"val_accuracy", f.val_accuracy}, {"val_loss", f.val_loss}, {"seconds", f.seconds}, {"run", f.run},
+            {"trained_parameters", f.trained_parameters}};
+}
+
+SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
+    SweepFold f;
+    try {
+        f.fold = j.at("fold").get<int>();
+        f.val_accuracy = j.at("val_accuracy").get<std::vector<double>>();
+        f.val_loss = j.at("val_loss").get<std::vector<double>>();
+        f.seconds = j.at("seconds").get<double>();
+        f.run = j.at("run").get<std::string>();
+        f.trained_parameters = j.at("trained_parameters").get<std::int64_t>();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(file + " is damaged (" + e.what() + "); pass --force to start the sweep over");
+    }
+    for (double a : f.val_accuracy)
+        if (!(a >= 0 && a <= 1)) throw Error(file + " holds an accuracy outside [0, 1]; pass --force to start the sweep over");
+    if (f.val_loss.size() != f.val_accuracy.size() || f.fold < 0)
+        throw Error(file + " is damaged (inconsistent fold record); pass --force to start the sweep over");
+    return f;
+}
+
+void write_json_atomically(const std::string& path, const nlohmann::json& j) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << j.dump(1) << "\n";
+        if (!out) throw Error("cannot write " + tmp + " (disk full or no permission?)");
+    }
+    boost::system::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw Error("cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+class Sweep {
+public:
+    Sweep(const SweepOptions& o, const SweepEvents& e) : o_(o), events_(e), start_(Clock::now()) {}
+    SweepSummary run();
+
+private:
+    void open_inputs();
+    void open_directory();
+    nlohmann::json settings() const;
+    void save_state() const;
+    void run_rung(std::vector<size_t>& active, size_t rung);
+    void train_fold(SweepTrial& t, int fold);
+    TrainOptions fold_options(const SweepTrial& t, const std::string& run) const;
+    double reserve_seconds() const;
+    const SweepTrial* leader() const;
+    void report(const std::string& stage, const std::string& trial, int fold) const;
+    SweepExport retrain_and_export(SweepTrial& trial, const std::string& onnx);
+    void export_winners();
+
+    SweepOptions o_;
+    SweepEvents events_;
+    Clock::time_point start_, deadline_ = Clock::time_point::max();
+    CacheInfo info_;
+    std::shared_ptr<const SourceModel> source_;
+    std::map<std::string, std::shared_ptr<CacheReader>> readers_;
+    std::vector<std::uint8_t> splits_;
+    std::vector<int> folds_;            // per row, K-fold mode only
+    std::int64_t fold_train_rows_ = 0;  // training rows of one fold (for the epoch count and estimates)
+    int epochs_ = 0;
+    double load_seconds_ = 0;           // loading the source model once; export loads it again and reloads the result
+    std::map<std::string, std::vector<SweepFold>> saved_;  // fold results of an interrupted sweep
+    SweepSummary s_;
+    int planned_ = 0, done_ = 0;
+};
+
+void Sweep::open_inputs() {
+    info_ = read_cache_info(o_.cache);
+    std::vector<std::string> taps;
+    for (const auto& t : info_.taps) taps.push_back(t.name);
+    s_.trials.clear();
+    for (const auto& c : sweep_candidates(taps, o_.only)) {
+        SweepTrial t;
+        t.candidate = c;
+        s_.trials.push_back(t);
+    }
+    if (s_.trials.empty()) throw Error("cache " + o_.cache + " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
+
+    const std::string model = o_.model.empty() ? info_.attributes.value("model_file", "") : o_.model;
+    if (model.empty() || !fs::exists(model))
+        throw Error("the sweep needs the source model the cache " + o_.cache + " was made from (" + model + " not found); name it as the model");
+    const auto load_start = Clock::now();
+    source_ = std::make_shared<const SourceModel>(load_model(model));
+    load_seconds_ = std::chrono::duration<double>(Clock::now() - load_start).count();
+    o_.model = model;
+
+    std::size_t held = 0;
+    const auto budget = static_cast<std::size_t>(o_.memory_gb * 1024 * 1024 * 1024);
+    for (const auto& t : s_.trials) {
+        if (readers_.count(t.candidate.tap)) continue;
+        auto reader = std::make_shared<CacheReader>(o_.cache, t.candidate.tap);
+        if (held + reader->bytes() <= budget) {  // the rest stream, chunk window by chunk window
+            reader->hold_in_memory();
+            held += reader->bytes();
+        }
+        readers_[t.candidate.tap] = reader;
+    }
+    splits_ = readers_.begin()->second->splits();  // the same for every tap of the cache
+    for (auto s : splits_) s_.labelled_rows += s == 0 || s == 1, s_.val_rows += s == 1;
+    s_.folds = o_.folds > 0 ? o_.folds : s_.val_rows < kCrossValidationBelow ? kDefaultFolds : 1;
+    if (s_.folds == 1 && s_.val_rows == 0) throw Error("cache " + o_.cache + " has no validation split; cross-validate with 5 folds instead of 1");
+    if (s_.folds > 1) {
+        folds_ = stratified_folds(readers_.begin()->second->labels(), splits_, s_.folds, o_.seed);
+        fold_train_rows_ = s_.labelled_rows - s_.labelled_rows / s_.folds;
+        s_.mode = std::to_string(s_.folds) + "-fold cross-validation over the " + std::to_string(s_.labelled_rows) + " labelled samples";
+    } else {
+        fold_train_rows_ = s_.labelled_rows - s_.val_rows;
+        s_.mode = "the cache's validation split (" + std::to_string(s_.val_rows) + " samples)";
+    }
+    epochs_ = epochs_for_steps(fold_train_rows_, o_.batch, o_.steps);
+}
+
+nlohmann::json Sweep::settings() const {
+    std::vector<std::string> names;
+    for (const auto& t : s_.trials) names.push_back(t.candidate.name);
+    return {{"cache_fingerprint", info_.attributes.value("dataset_fingerprint", "")}, {"model_sha256", source_->sha256},
+            {"folds", s_.folds}, {"seed", o_.seed}, {"batch", o_.batch}, {"steps", o_.steps}, {"epochs", epochs_},
+            {"precision", o_.precision}, {"candidates", names}};
+}
+
+void Sweep::save_state() const {
+    nlohmann::json trials = nlohmann::json::object();
+    for (const auto& t : s_.trials) {
+        nlohmann::json folds = nlohmann::json::array();
+        for (const auto& f : t.folds) folds.push_back(fold_json(f));
+        trials[t.candidate.name] = folds;
+    }
+    write_json_atomically(o_.output + "/sweep.json",
+                          {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()}, {"trials", trials}});
+}
+
+// A directory holding the same sweep resumes it; another sweep is refused unless --force.
+void Sweep::open_directory() {
+    const std::string state = o_.output + "/sweep.json";
+    boost::system::error_code ec;
+    if (fs::exists(state) && o_.force) {
+        fs::remove_all(o_.output + "/runs", ec);
+        fs::remove(state, ec);
+    }
+    if (fs::exists(state)) {
+        nlohmann::json j;
+        try {
+            std::ifstream in(state);
+            j = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(state + " is not valid JSON (" + e.what() + "); pass --force to start the sweep over");
+        }
+        if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
+            throw Error(state + " is not a cvtl sweep state of a known version; pass --force to start the sweep over");
+        if (j.value("settings", nlohmann::json()) != settings())
+            throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision or candidates); "
+                        "pass --force to start over, or another output directory");
+        for (auto& [name, folds] : j.at("trials").items())
+            for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
+    }
+    fs::create_directories(o_.output + "/runs", ec);
+    if (ec) throw Error("cannot create " + o_.output + "/runs: " + ec.message());
+}
+
+const SweepTrial* Sweep::leader() const {
+    const SweepTrial* best = nullptr;
+    for (const auto& t : s_.trials)
+        if (!t.folds.empty() && (!best || ranks_before(t, *best))) best = &t;
+    return best;
+}
+
+// Time kept back for retraining the current leader on every labelled row (its fold time scaled by
+// the rows, with a 20% margin) and exporting it (about two model loads).
+double Sweep::reserve_seconds() const {
+    const SweepTrial* l = leader();
+    if (!l) return 0;
+    const double per_fold = l->seconds / static_cast<double>(l->folds.size());
+    const double rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
+    return per_fold * rows * 1.2 + 2 * load_seconds_ + 1;
+}
+
+void Sweep::report(const std::string& stage, const std::string& trial, int fold) const {
+    if (events_.progress) events_.progress({done_, planned_, stage, trial, fold});
+}
+
+TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) const {
+    const SweepCandidate& c = t.candidate;
+    TrainOptions to;
+    to.cache = o_.cache;
+    to.output = run;
+    to.strategy = c.strategy;
+    to.head = c.head;
+    if (c.family == "probe") to.tap = c.tap;
+    to.from_block = c.from_block;
+    to.model = o_.model;
+    to.epochs = epochs_;
+    to.batch = o_.batch;
+    to.threads = o_.threads;
+    to.precision = o_.precision;
+    to.optimizer.kind = "adam";
+    to.optimizer.weight_decay = 0;
+    to.schedule.kind = "cosine";
+    to.schedule.base_lr = c.lr;
+    to.seed = o_.seed;
+    to.memory_gb = o_.memory_gb;
+    to.force = true;
+    to.checkpoints = false;
+    to.reader = readers_.at(c.tap);
+    to.source = source_;
+    return to;
+}
+
+void Sweep::train_fold(SweepTrial& t, int fold) {
+    const std::string run = o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
+    auto saved = saved_.find(t.candidate.name);
+    if (saved != saved_.end())
+        for (const auto& f : saved->second)
+            if (f.fold == fold && static_cast<int>(f.val_accuracy.size()) == epochs_) {
+                t.folds.push_back(f);
+                t.trained_parameters = f.trained_parameters;
+                t.epochs = epochs_;
+                ++s_.resumed;
+                score_trial(t);
+                return;
+            }
+    const double reserve = reserve_seconds();
+    if (Clock::now() + std::chrono::duration<double>(reserve) >= deadline_) {
+        t.status = "skipped";
+        t.note = "the time budget ran out before it";
+        return;
+    }
+    TrainOptions to = fold_options(t, run);
+    if (s_.folds > 1) to.row_roles = fold_roles(folds_, fold);
+    to.deadline = deadline_ == Clock::time_point::max() ? deadline_
+                                                        : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
+    try {
+        const TrainSummary ts = run_training(to, {});
+        ++s_.trainings;
+        if (ts.cut) {
+            t.status = "cut";
+            t.note = "stopped by the time budget after " + std::to_string(ts.history.size()) + " of " + std::to_string(epochs_) + " epochs";
+            return;
+        }
+        SweepFold f{fold, {}, {}, ts.seconds, run, ts.trained_parameters};
+        for (const auto& m : ts.history) f.val_accuracy.push_back(m.val_accuracy), f.val_loss.push_back(m.val_loss);
+        t.folds.push_back(f);
+        t.trained_parameters = ts.trained_parameters;
+        t.epochs = ts.epochs;
+    } catch (const Error& e) {
+        t.status = "failed";
+        t.note = e.what();
+        if (events_.warn) events_.warn(t.candidate.name + " failed: " + e.what());
+    }
+    score_trial(t);
+    save_state();
+}
+
+// Trains every active candidate up to the rung's fold count, then keeps the best for the next rung.
+void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
+    const std::vector<int> counts = rung_fold_counts(s_.folds);
+    const std::string stage = "rung " + std::to_string(rung + 1) + "/" + std::to_string(counts.size());
+    for (size_t i : active) {
+        SweepTrial& t = s_.trials[i];
+        for (int f = static_cast<int>(t.folds.size()); f < counts[rung] && t.status == "pending"; ++f) {
+            report(stage, t.candidate.name, f);
+            train_fold(t, f);
+            ++done_;
+            if (events_.trial_done) events_.trial_done(t);
+        }
+    }
+    std::vector<size_t> next;
+    for (size_t i : active)
+        if (s_.trials[i].status == "pending") next.push_back(i);
+    std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return ranks_before(s_.trials[a], s_.trials[b]); });
+    if (rung + 1 < counts.size()) {
+        for (size_t k = promoted(next.size()); k < next.size(); ++k) s_.trials[next[k]].status = "eliminated";
+        next.resize(promoted(next.size()));
+        std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return s_.trials[a].candidate.cost_rank < s_.trials[b].candidate.cost_rank; });
+    }
+    active = next;
+}
+
+SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
+    report("retraining " + w.candidate.name + " on all labelled samples", w.candidate.name, 0);
+    TrainOptions to = fold_options(w, o_.output + "/runs/" + w.candidate.name + "/all");
+    to.row_roles = all_labelled_roles(splits_);
+    to.stop_epoch = w.chosen_epoch;
+    const TrainSummary ts = run_training(to, {});
+    ++done_;
+    report("exporting " + w.candidate.name, w.candidate.name, 0);
+    ExportOptions e;
+    e.run = to.output;
+    e.output = onnx;
+    e.model = o_.model;
+    e.force = true;  // the exports belong to this sweep directory
+    const ExportSummary es = run_export(e);
+    return {w.candidate.name, w.candidate.family, to.output, es.onnx, es.sidecar, es.max_difference, ts.seconds};
+}
+
+void Sweep::export_winners() {
+    std::stable_sort(s_.trials.begin(), s_.trials.end(), ranks_before);
+    if (s_.trials.empty() || s_.trials[0].folds.empty()) throw Error("no candidate could be trained within the budget; give the sweep more time");
+    s_.winner = 0;
+    const SweepExport best = retrain_and_export(s_.trials[0], o_.output + "/best.onnx");
+    s_.exports.push_back(best);
+    s_.final_run = best.run;
+    s_.onnx = best.onnx;
+    s_.sidecar = best.sidecar;
+    s_.export_difference = best.difference;
+    s_.final_seconds = best.seconds;
+    if (!o_.export_families) return;
+    std::set<std::string> done{s_.trials[0].candidate.family};
+    for (auto& t : s_.trials)
+        if (!t.folds.empty() && done.insert(t.candidate.family).second)
+            s_.exports.push_back(retrain_and_export(t, o_.output + "/best-" + t.candidate.family + ".onnx"));
+}
+
+SweepSummary Sweep::run() {
+    if (o_.budget_minutes < 0 || !std::isfinite(o_.budget_minutes)) throw Error("the time budget must be a non-negative number of minutes");
+    if (o_.budget_minutes > 0) deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
+    s_.budget_seconds = o_.budget_minutes * 60;
+    if (o_.folds < 0) throw Error("the fold count must be 0 (auto), 1 (the cache's split) or at least 2");
+    open_inputs();
+    open_directory();
+    const std::vector<int> counts = rung_fold_counts(s_.folds);
+    size_t n = s_.trials.size();
+    planned_ = static_cast<int>(n) * counts[0] + 1 + (o_.export_families ? 3 : 0);
+    for (size_t r = 1; r < counts.size(); ++r) planned_ += static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]);
+
+    std::vector<size_t> active(s_.trials.size());
+    for (size_t i = 0; i < active.size(); ++i) active[i] = i;
+    for (size_t r = 0; r < counts.size(); ++r) run_rung(active, r);
+    for (size_t i : active) s_.trials[i].status = "complete";
+    export_winners();
+    s_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    write_sweep_reports(s_, o_.output);
+    return s_;
+}
+
+}  // namespace
+
+void score_trial(SweepTrial& t) {
+    t.seconds = 0;
+    for (const auto& f : t.folds) t.seconds += f.seconds;
+    if (t.folds.empty()) return;
+    const size_t epochs = t.folds.front().val_accuracy.size();
+    const double n = static_cast<double>(t.folds.size());
+    double best_acc = -1, best_loss = std::numeric_limits<double>::infinity();
+    for (size_t e = 0; e < epochs; ++e) {
+        double acc = 0, loss = 0;
+        for (const auto& f : t.folds) acc += f.val_accuracy.at(e) / n, loss += f.val_loss.at(e) / n;
+        // Ties in accuracy go to the lower loss, never simply to the earlier, less trained epoch.
+        if (acc > best_acc || (acc == best_acc && loss < best_loss)) best_acc = acc, best_loss = loss, t.chosen_epoch = static_cast<int>(e) + 1;
+    }
+    t.score = best_acc;
+    t.loss = best_loss;
+    double var = 0;
+    for (const auto& f : t.folds) var += std::pow(f.val_accuracy.at(static_cast<size_t>(t.chosen_epoch - 1)) - best_acc, 2);
+    t.spread = t.folds.size() > 1 ? std::sqrt(var / (n - 1)) : 0;
+}
+
+bool ranks_before(const SweepTrial& a, const SweepTrial& b) {
+    const bool sa = !a.folds.empty(), sb = !b.folds.empty();
+    if (sa != sb) return sa;
+    if (!sa) return a.candidate.cost_rank < b.candidate.cost_rank;
+    if (a.folds.size() != b.folds.size()) return a.folds.size() > b.folds.size();
+    if (a.score != b.score) return a.score > b.score;
+    if (a.loss != b.loss) return a.loss < b.loss;
+    if (a.trained_parameters != b.trained_parameters) return a.trained_parameters < b.trained_parameters;
+    return a.candidate.cost_rank < b.candidate.cost_rank;
+}
+
+SweepSummary run_sweep(const SweepOptions& options, const SweepEvents& events) { return Sweep(options, events).run(); }
+
+}  // namespace cvtl

@@ -1,0 +1,122 @@
+#pragma once
+// cvtl sweep: from one cache, train every candidate the cache allows (linear probes on every tap,
+// the source classifier on pool5, fine-tuning from every cached block, training from scratch), each
+// over a small learning-rate grid; rank them without looking at test data; retrain the winner on
+// all labelled rows and export it.
+//
+// Ranking. A candidate's score is its validation accuracy at its best epoch, where "best epoch" is
+// chosen on the mean validation curve over the folds it was trained on (ties: lower mean validation
+// loss). When the cache's validation split is small (under kCrossValidationBelow rows), the folds are
+// a stratified K-fold partition of train+val; otherwise the cache's own split is the one fold.
+// Successive halving over folds: every candidate gets one fold, the best third go on to about half
+// the folds, the best third of those to all K, so hopeless candidates never cost K trainings.
+// The winner is the best candidate among those evaluated on the most folds; it is retrained on every
+// labelled row with the same schedule and stopped at the epoch its folds chose.
+#include "pipeline/train/sweep_candidates.hpp"
+#include "pipeline/train/train_defaults.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+// Validation rows under which `folds = 0` (auto) cross-validates: below it the standard error of an
+// accuracy (about sqrt(p(1-p)/n), 2.1 points at p = 0.9 and n = 200) exceeds the gaps between the
+// candidates worth telling apart (docs/sweep.md has the measurements behind the choice).
+inline constexpr std::int64_t kCrossValidationBelow = 200;
+inline constexpr int kDefaultFolds = 5;
+
+struct SweepOptions {
+    std::string cache;
+    std::string output;                 // sweep directory
+    std::string model;                  // source model; default: the file the cache was made from
+    double budget_minutes = 0;          // wall-time bound (0: none); the winner's retraining is reserved within it
+    int folds = 0;                      // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
+    std::vector<std::string> only;      // families or candidate names (empty: all)
+    int threads = 0;
+    std::string precision = "f32";
+    int batch = 32;
+    int steps = kDefaultSteps;          // optimizer-step budget per training (sets the epoch count)
+    std::uint64_t seed = 0;
+    double memory_gb = 2.0;             // taps that fit are read once and kept in memory
+    bool force = false;                 // start over in a directory that holds another sweep
+    bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
+};
+
+struct SweepFold {
+    int fold = 0;                       // 0-based; 0 is the cache's split in single-split mode
+    std::vector<double> val_accuracy, val_loss;  // per epoch
+    double seconds = 0;
+    std::string run;                    // its run directory
+    std::int64_t trained_parameters = 0;
+};
+
+struct SweepTrial {
+    SweepCandidate candidate;
+    int epochs = 0;                     // the schedule's length
+    std::int64_t trained_parameters = 0;
+    std::vector<SweepFold> folds;
+    std::string status = "pending";     // complete | eliminated | cut | skipped | failed
+    std::string note;
+    // From the folds (NaN until one is trained):
+    int chosen_epoch = 0;
+    double score = std::numeric_limits<double>::quiet_NaN();   // mean validation accuracy at chosen_epoch
+    double spread = std::numeric_limits<double>::quiet_NaN();  // standard deviation over folds there
+    double loss = std::numeric_limits<double>::quiet_NaN();    // mean validation loss there
+    double seconds = 0;                 // all its trainings
+};
+
+// A trial retrained on all labelled rows and exported.
+struct SweepExport {
+    std::string trial, family;
+    std::string run, onnx, sidecar;
+    double difference = 0;              // |cv::dnn - cvtl| on the export's verification samples
+    double seconds = 0;                 // the retraining
+};
+
+struct SweepSummary {
+    std::string mode;                   // how candidates were scored, in words
+    int folds = 1;
+    std::int64_t labelled_rows = 0, val_rows = 0;
+    std::vector<SweepTrial> trials;     // ranked, best first; unscored ones last
+    int winner = -1;                    // index into trials, -1 when none could be trained
+    std::string final_run, onnx, sidecar;
+    double export_difference = 0;       // |cv::dnn - cvtl| on the verification samples
+    double final_seconds = 0;
+    std::vector<SweepExport> exports;   // the winner (best.onnx) first, then each other family's best when asked
+    int trainings = 0;                  // trainings run by this invocation (resumed ones excluded)
+    int resumed = 0;                    // fold results taken from an interrupted sweep
+    double budget_seconds = 0;
+    double seconds = 0;
+};
+
+struct SweepProgress {
+    int done = 0, planned = 0;          // trainings
+    std::string stage;                  // "rung 1/3", "retraining the winner", "exporting"
+    std::string trial;
+    int fold = 0;
+};
+
+struct SweepEvents {
+    std::function<void(const std::string&)> warn;
+    std::function<void(const SweepProgress&)> progress;
+    std::function<void(const SweepTrial&)> trial_done;   // after each of a trial's trainings
+};
+
+// Writes OUTPUT/runs/<candidate>/fold-<k> (or split/) for every training, OUTPUT/runs/<winner>/all
+// (the winner retrained on all labelled rows), OUTPUT/best.onnx + best.json (as cvtl export writes
+// them), sweep.csv, sweep.md, sweep.png and sweep.json (the state an interrupted sweep resumes from).
+// Throws cvtl::Error.
+SweepSummary run_sweep(const SweepOptions& options, const SweepEvents& events);
+
+// Scores a trial from its folds (see the header comment); exposed for tests.
+void score_trial(SweepTrial& trial);
+
+// Ranks trials: scored before unscored, more folds before fewer, then score, then lower loss, then
+// fewer trained parameters.
+bool ranks_before(const SweepTrial& a, const SweepTrial& b);
+
+}  // namespace cvtl

@@ -1,0 +1,76 @@
+#include "pipeline/train/sweep_candidates.hpp"
+
+#include "plugin/error.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace cvtl {
+namespace {
+
+// Learning-rate grids for Adam. A linear probe on raw activations tolerates larger steps; layers that
+// start from the source weights want smaller ones, or they forget what made them worth keeping.
+const std::vector<double> kProbeRates{3e-3, 1e-3};
+const std::vector<double> kNetworkRates{1e-3, 3e-4};
+
+std::string rate_text(double lr) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", lr);
+    return text;
+}
+
+void add_grid(std::vector<SweepCandidate>& out, SweepCandidate c, const std::vector<double>& rates) {
+    for (double lr : rates) {
+        c.lr = lr;
+        c.name = c.base + "-lr" + rate_text(lr);
+        out.push_back(c);
+    }
+}
+
+bool has(const std::vector<std::string>& taps, const std::string& name) { return std::find(taps.begin(), taps.end(), name) != taps.end(); }
+
+}  // namespace
+
+int tap_position(const std::string& tap) {
+    static const std::vector<std::string> order{"input", "pool1", "pool2", "pool3", "pool4", "pool5", "fc6", "fc7", "logits"};
+    const auto it = std::find(order.begin(), order.end(), tap);
+    return it == order.end() ? -1 : static_cast<int>(it - order.begin());
+}
+
+std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps, const std::vector<std::string>& only) {
+    std::vector<SweepCandidate> all;
+    int rank = 0;
+    // Probes: deepest (smallest) taps first.
+    for (int p = 8; p >= 1; --p)
+        for (const auto& t : taps)
+            if (tap_position(t) == p) add_grid(all, {"", "probe-" + t, "probe", "classifier", "linear", t, 5, p, 0, rank++}, kProbeRates);
+    if (has(taps, "pool5")) add_grid(all, {"", "classifier-pool5", "classifier", "classifier", "source", "pool5", 5, 5, 0, rank++}, kNetworkRates);
+    // Fine-tuning from block K reads pool{K-1}: the fewer blocks trained, the cheaper.
+    for (int k = 5; k >= 1; --k) {
+        const std::string tap = k == 1 ? "input" : "pool" + std::to_string(k - 1);
+        if (has(taps, tap)) add_grid(all, {"", "finetune-b" + std::to_string(k), "finetune", "finetune", "source", tap, k, k - 1, 0, rank++}, kNetworkRates);
+    }
+    if (has(taps, "input")) add_grid(all, {"", "scratch", "scratch", "scratch", "source", "input", 1, 0, 0, rank++}, kNetworkRates);
+    if (only.empty()) return all;
+
+    std::vector<SweepCandidate> kept;
+    std::set<std::string> matched;
+    for (const auto& c : all)
+        for (const auto& o : only)
+            if (o == c.family || o == c.base || o == c.name) {
+                kept.push_back(c);
+                matched.insert(o);
+                break;
+            }
+    for (const auto& o : only)
+        if (!matched.count(o)) {
+            std::string names = "probe, classifier, finetune, scratch";
+            for (const auto& c : all)
+                if (names.find(c.base) == std::string::npos) names += ", " + c.base;
+            throw Error("'" + o + "' names no candidate this cache allows (choose from: " + names + ")");
+        }
+    return kept;
+}
+
+}  // namespace cvtl

@@ -1,0 +1,452 @@
+#include "pipeline/train/trainer.hpp"
+
+#include "pipeline/train/batch_stream.hpp"
+#include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/train/run_state.hpp"
+#include "pipeline/train/train_defaults.hpp"
+#include "plugin/error.hpp"
+#include "plugin/thread_policy.hpp"
+#include "plugin/head_builder.hpp"
+#include "pipeline/engine/layers/dropout.hpp"
+#include "pipeline/engine/layers/onednn_context.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
+#include "plugin/model_loader.hpp"
+
+#include <cvtl/version.hpp>
+
+#include <boost/filesystem.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+namespace cvtl {
+namespace {
+
+namespace fs = boost::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
+    if (o.strategy == "classifier") {
+        if (o.head == "source") {
+            if (!o.tap.empty() && o.tap != "pool5") throw Error("--tap applies to --head linear; the source classifier reads pool5");
+            return "pool5";
+        }
+        if (o.head != "linear") throw Error("unknown --head '" + o.head + "' (expected source or linear)");
+        if (!o.tap.empty()) return o.tap;
+        for (const auto& t : info.taps)
+            if (t.name == "fc7") return "fc7";
+        return "pool5";
+    }
+    if (!o.tap.empty()) throw Error("--tap applies to --strategy classifier --head linear only");
+    if (o.strategy == "finetune") {
+        if (o.from_block < 1 || o.from_block > 5) throw Error("--from-block must be 1..5, got " + std::to_string(o.from_block));
+        return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
+    }
+    if (o.strategy == "scratch") return "input";
+    throw Error("unknown --strategy '" + o.strategy + "' (expected classifier, finetune or scratch)");
+}
+
+// The source model, verified to be the one the cache was made from.
+SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
+    const std::string recorded = info.attributes.value("model_file", "");
+    const std::string path = o.model.empty() ? recorded : o.model;
+    if (path.empty() || !fs::exists(path))
+        throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
+                    " not found); pass --model MODEL");
+    SourceModel model = o.source && o.source->path == path ? *o.source : load_model(path);
+    const std::string expected = info.attributes.value("model_sha256", "");
+    if (model.sha256 != expected)
+        throw Error("cache " + info.path + " was made from another model (sha256 " + expected.substr(0, 12) + "..., " + recorded + "), not " +
+                    path + " (sha256 " + model.sha256.substr(0, 12) + "...); pass the model the cache was made from");
+    return model;
+}
+
+struct EvalResult {
+    double loss = std::numeric_limits<double>::quiet_NaN();
+    double accuracy = std::numeric_limits<double>::quiet_NaN();
+    Confusion confusion;
+};
+
+EvalResult evaluate(Network& net, BatchStream& stream, size_t classes) {
+    EvalResult r;
+    r.confusion.assign(classes, std::vector<long long>(classes, 0));
+    if (stream.size() == 0) return r;
+    stream.start_epoch(0);
+    Batch batch;
+    double loss = 0;
+    long long correct = 0, seen = 0;
+    cv::Mat diff;
+    while (stream.next(batch)) {
+        const cv::Mat& logits = net.forward(batch.data, false);
+        loss += softmax_cross_entropy(logits, batch.labels, diff) * static_cast<double>(batch.labels.size());
+        for (int i = 0; i < logits.rows; ++i) {
+            cv::Point best;
+            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &best);
+            correct += best.x == batch.labels[static_cast<size_t>(i)];
+            ++r.confusion[static_cast<size_t>(batch.labels[static_cast<size_t>(i)])][static_cast<size_t>(best.x)];
+        }
+        seen += static_cast<long long>(batch.labels.size());
+    }
+    r.loss = loss / static_cast<double>(seen);
+    r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    return r;
+}
+
+nlohmann::json dropout_calls(Network& net) {
+    nlohmann::json j = nlohmann::json::object();
+    for (auto& e : net.entries())
+        if (auto* d = dynamic_cast<Dropout*>(e.layer.get())) j[e.spec.name] = d->calls();
+    return j;
+}
+
+void restore_dropout_calls(Network& net, const nlohmann::json& j) {
+    for (auto& e : net.entries())
+        if (auto* d = dynamic_cast<Dropout*>(e.layer.get())) d->set_calls(j.value(e.spec.name, std::uint64_t{0}));
+}
+
+void apply_lr_mult(Network& net, const std::map<std::string, double>& mult) {
+    for (const auto& [block, m] : mult) {
+        bool found = false;
+        for (auto& e : net.entries())
+            if (e.spec.block == block) found = true;
+        if (!found) throw Error("--lr-mult names " + block + ", which this network does not train (blocks: block1..block5, classifier)");
+        if (m < 0) throw Error("--lr-mult " + block + " must not be negative");
+    }
+    for (auto& e : net.entries()) {
+        auto it = mult.find(e.spec.block);
+        for (Param* p : e.layer->params()) p->lr_mult = it == mult.end() ? 1.0f : static_cast<float>(it->second);
+    }
+}
+
+// The network above the tap, with its initial weights, and the file export will read the frozen part from.
+struct BuiltNetwork {
+    Head head;
+    std::string model_file;
+};
+
+BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap, const std::vector<int>& shape, int classes) {
+    BuiltNetwork b;
+    if (o.strategy == "classifier" && o.head == "linear") {
+        b.head = build_linear_probe(tap, shape, classes);
+        b.model_file = o.model.empty() ? info.attributes.value("model_file", "") : o.model;  // for export's frozen part
+        return b;
+    }
+    SourceModel model = source_model(o, info);
+    b.model_file = model.path;
+    BlockMap map = map_vgg_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
+    if (map.tap(tap).shape != shape) throw Error("cache tap " + tap + " does not have the model's shape at this input size");
+    HeadOptions head_options;
+    head_options.from_tap = tap;
+    head_options.classes = classes;
+    head_options.dropout = o.dropout;
+    head_options.seed = o.seed;
+    b.head = build_head(model.net, map, head_options);
+    return b;
+}
+
+nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const CacheReader& reader, const BuiltNetwork& b, const std::string& tap,
+                        int threads, Precision precision) {
+    nlohmann::json mult = nlohmann::json::object();
+    for (const auto& [block, m] : o.lr_mult) mult[block] = m;
+    return {{"strategy", o.strategy}, {"head", o.head}, {"tap", tap}, {"from_block", o.from_block},
+            {"classes", reader.info().classes}, {"preprocess", info.attributes.at("preprocess")},
+            {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", b.model_file},
+            {"cache", o.cache}, {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
+            {"cvtl_version", kVersion}, {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
+            {"custom_rows", !o.row_roles.empty()},
+            {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"optimizer", o.optimizer.kind},
+                         {"lr", o.schedule.base_lr}, {"schedule", o.schedule.kind}, {"warmup", o.schedule.warmup_epochs},
+                         {"weight_decay", o.optimizer.weight_decay}, {"momentum", o.optimizer.momentum},
+                         {"nesterov", o.optimizer.nesterov}, {"lr_mult", mult}, {"dropout", o.dropout}, {"seed", o.seed},
+                         {"stop_epoch", o.stop_epoch}, {"threads", threads}, {"precision", precision_name(precision)}}}};
+}
+
+// A resumed run must continue the same experiment: every option that shapes the trajectory matches.
+void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec, const std::string& path) {
+    for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
+        if (saved.meta.at(key) != meta.at(key))
+            throw Error("--resume: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
+    if (saved.spec != spec.to_json()) throw Error("--resume: " + path + " holds another network (options changed?)");
+    const auto& was = saved.meta.at("options");
+    const auto& now = meta.at("options");
+    for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum", "nesterov",
+                            "lr_mult", "dropout", "seed", "precision"}) {
+        const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
+        if (before != now.at(key))
+            throw Error("--resume: the run in " + path + " was started with " + key + " " + before.dump() + ", not " + now.at(key).dump() +
+                        "; resume with the same options or start over with --force");
+    }
+}
+
+// Progress of the best-model choice, as saved in the checkpoint.
+struct BestSoFar {
+    double accuracy = -1;
+    double loss = std::numeric_limits<double>::infinity();
+    int epoch = 0;
+    int since = 0;
+    bool early_stopped = false;
+
+    // Higher accuracy wins; equal accuracy goes to the lower loss. Small validation splits tie often,
+    // and the earliest tied epoch is usually undertrained.
+    bool improved_by(double acc, double loss_value) const { return acc > accuracy || (acc == accuracy && loss_value < loss); }
+};
+
+struct Loop {
+    Network& net;
+    Optimizer& optimizer;
+    Schedule schedule;
+    BatchStream& train;
+    BatchStream& val;
+    size_t classes;
+};
+
+EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const TrainEvents& events) {
+    const auto epoch_start = Clock::now();
+    const double steps_per_epoch = std::ceil(static_cast<double>(l.train.size()) / o.batch);
+    l.train.start_epoch(epoch);
+    Batch batch;
+    cv::Mat diff;
+    double loss_sum = 0, lr = 0;
+    long long correct = 0, seen = 0, step = 0;
+    while (l.train.next(batch)) {
+        lr = l.schedule.at(epoch + static_cast<double>(step) / steps_per_epoch);
+        const cv::Mat& logits = l.net.forward(batch.data, true);
+        const double loss = softmax_cross_entropy(logits, batch.labels, diff);
+        if (!std::isfinite(loss))
+            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(loss) + " at learning rate " +
+                        std::to_string(lr) + "); try a lower learning rate. " + o.output + " keeps the last good epoch");
+        for (int i = 0; i < logits.rows; ++i) {
+            cv::Point argmax;
+            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &argmax);
+            correct += argmax.x == batch.labels[static_cast<size_t>(i)];
+        }
+        l.net.backward(diff);
+        l.optimizer.step(lr);
+        const auto n = static_cast<long long>(batch.labels.size());
+        loss_sum += loss * static_cast<double>(n);
+        seen += n;
+        ++step;
+        if (events.progress) events.progress(epoch + 1, seen, l.train.size());
+    }
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.train_loss = loss_sum / static_cast<double>(seen);
+    m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    m.learning_rate = lr;
+    m.images_per_second = static_cast<double>(seen) / std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    const EvalResult v = evaluate(l.net, l.val, l.classes);
+    m.val_loss = v.loss;
+    m.val_accuracy = v.accuracy;
+    m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    return m;
+}
+
+void save_checkpoint(const std::string& path, const nlohmann::json& meta, Network& net, const NetworkSpec& spec, Optimizer& optimizer,
+                     const BestSoFar& best, const std::vector<EpochMetrics>& history) {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& m : history) h.push_back(m.to_json());
+    const nlohmann::json progress = {{"epoch", history.empty() ? 0 : history.back().epoch}, {"steps", optimizer.steps()},
+                                     {"dropout_calls", dropout_calls(net)}, {"best_val_accuracy", best.accuracy},
+                                     {"best_val_loss", std::isfinite(best.loss) ? nlohmann::json(best.loss) : nlohmann::json(nullptr)},
+                                     {"best_epoch", best.epoch}, {"since_best", best.since}, {"early_stopped", best.early_stopped},
+                                     {"history", h}};
+    save_run_state(path, RunState{"checkpoint", meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
+}
+
+BestSoFar restore_checkpoint(const RunState& saved, Network& net, Optimizer& optimizer, TrainSummary& summary) {
+    load_weights(net, saved.weights);
+    optimizer.load_state(saved.optimizer);
+    optimizer.set_steps(saved.progress.at("steps"));
+    restore_dropout_calls(net, saved.progress.at("dropout_calls"));
+    BestSoFar best;
+    best.accuracy = saved.progress.at("best_val_accuracy");
+    const auto loss = saved.progress.value("best_val_loss", nlohmann::json(nullptr));
+    if (!loss.is_null()) best.loss = loss.get<double>();
+    best.epoch = saved.progress.at("best_epoch");
+    best.since = saved.progress.at("since_best");
+    best.early_stopped = saved.progress.value("early_stopped", false);
+    summary.best_epoch = best.epoch;
+    for (const auto& m : saved.progress.at("history")) summary.history.push_back(EpochMetrics::from_json(m));
+    summary.resumed = true;
+    return best;
+}
+
+std::shared_ptr<CacheReader> open_reader(const TrainOptions& o, const std::string& tap) {
+    if (o.reader && o.reader->tap() == tap && o.reader->path() == o.cache) return o.reader;
+    return std::make_shared<CacheReader>(o.cache, tap);
+}
+
+void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) {
+    if (fs::exists(checkpoint_path) && !o.resume && !o.force)
+        throw Error("run directory " + o.output + " already holds a run; pass --resume to continue it or --force to start over");
+    if (o.resume && !fs::exists(checkpoint_path)) throw Error("--resume: " + checkpoint_path + " does not exist");
+    boost::system::error_code ec;
+    if (o.force && !o.resume)  // a fresh start leaves nothing of the old run behind
+        for (const char* f : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv", "confusion.png"})
+            fs::remove(o.output + "/" + f, ec);
+    fs::create_directories(o.output, ec);
+    if (ec || !fs::is_directory(o.output)) throw Error("cannot create run directory " + o.output + ": " + ec.message());
+}
+
+// bf16 only where the CPU has it: emulated bf16 would be slower than f32.
+Precision usable_precision(const std::string& requested, const TrainEvents& events) {
+    const Precision precision = parse_precision(requested);
+    if (precision != Precision::bf16 || cpu_has_bf16()) return precision;
+    if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
+    return Precision::f32;
+}
+
+// The cache rows a run trains and validates on, streamed with bounded memory.
+struct TrainData {
+    std::shared_ptr<CacheReader> reader;
+    std::unique_ptr<BatchStream> train, val;
+    size_t classes = 0;
+};
+
+TrainData open_data(const TrainOptions& o, const std::string& tap) {
+    TrainData d;
+    d.reader = open_reader(o, tap);
+    d.classes = d.reader->info().classes.size();
+    if (d.classes < 2) throw Error("cache " + o.cache + " has " + std::to_string(d.classes) + " class; training needs at least 2");
+    const std::vector<std::uint8_t>& roles = o.row_roles.empty() ? d.reader->splits() : o.row_roles;
+    const auto budget = static_cast<std::size_t>(o.memory_gb * 1024 * 1024 * 1024);
+    d.train = std::make_unique<BatchStream>(*d.reader, roles, 0, std::max(o.batch, 1), true, o.seed, budget);
+    d.val = std::make_unique<BatchStream>(*d.reader, roles, 1, std::max(o.batch, 64), false, o.seed, budget / 4);
+    if (d.train->size() == 0) throw Error("cache " + o.cache + " has no training samples");
+    return d;
+}
+
+// Source weights where the strategy keeps them, fresh seeded ones elsewhere.
+void initialise(Network& net, const BuiltNetwork& built, const TrainOptions& o, Precision precision) {
+    WeightMap initial = fresh_weights(built.head.spec, o.seed);
+    if (o.strategy != "scratch")
+        for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
+    load_weights(net, initial);
+    net.set_precision(precision);
+    apply_lr_mult(net, o.lr_mult);
+}
+
+// What one run writes, and where.
+struct RunFiles {
+    std::string checkpoint, model;
+    nlohmann::json meta;
+    const NetworkSpec& spec;
+};
+
+// After each epoch: keep the best model (validation accuracy, ties to the lower loss; the last
+// epoch without validation), decide on early stopping, and save what the options ask for.
+void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net, Optimizer& optimizer,
+                  BestSoFar& best, TrainSummary& summary, bool has_val) {
+    summary.history.push_back(m);
+    if (has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true) {
+        best.accuracy = has_val ? m.val_accuracy : best.accuracy;
+        best.loss = has_val ? m.val_loss : best.loss;
+        best.epoch = summary.best_epoch = m.epoch;
+        best.since = 0;
+        save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+    } else {
+        ++best.since;
+    }
+    best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
+    const bool final_epoch = m.epoch >= last || best.early_stopped || Clock::now() > o.deadline;
+    if (o.checkpoints || final_epoch || o.stop_after_epochs > 0) {
+        save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
+        write_metrics(o.output, summary.history);
+        draw_curves(o.output + "/curves.png", summary.history);
+    }
+}
+
+// Trains until the last epoch, an early stop, a test's stop or the deadline. Returns false when a
+// test's --stop-after-epochs ended the run early (no final report then).
+bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, const RunFiles& files, BestSoFar& best,
+                TrainSummary& summary) {
+    const int last = o.stop_epoch > 0 ? o.stop_epoch : o.epochs;
+    for (int epoch = static_cast<int>(summary.history.size()); epoch < last && !best.early_stopped; ++epoch) {
+        const EpochMetrics m = train_one_epoch(loop, epoch, o, events);
+        record_epoch(m, last, o, files, loop.net, loop.optimizer, best, summary, loop.val.size() > 0);
+        if (events.epoch_done) events.epoch_done(m);
+        if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < last) return false;
+        if (Clock::now() > o.deadline && m.epoch < last) {
+            summary.cut = true;
+            break;
+        }
+    }
+    summary.early_stopped = best.early_stopped;
+    return true;
+}
+
+// The kept model's validation metrics and confusion matrix.
+void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, const RunFiles& files, TrainSummary& summary) {
+    load_weights(net, load_run_state(files.model).weights);
+    const EvalResult kept = evaluate(net, *data.val, data.classes);
+    const bool has_val = data.val->size() > 0;
+    if (has_val) write_confusion(o.output, "confusion", kept.confusion, data.reader->info().classes);
+    summary.best_val_accuracy = has_val ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
+    summary.best_val_loss = has_val ? kept.loss : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
+TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
+    const TrainDefaults d = defaults_for(o.strategy, o.head);
+    if (o.optimizer.kind.empty()) o.optimizer.kind = d.optimizer;
+    if (std::isnan(o.optimizer.weight_decay)) o.optimizer.weight_decay = d.weight_decay;
+    if (o.schedule.kind.empty()) o.schedule.kind = d.schedule;
+    if (o.schedule.base_lr == 0) o.schedule.base_lr = d.lr;
+    if (o.batch < 1) throw Error("the batch size must be at least 1, got " + std::to_string(o.batch));
+    if (o.steps < 1) throw Error("the step budget must be at least 1, got " + std::to_string(o.steps));
+    if (o.epochs == 0) o.epochs = epochs_for_steps(train_rows, o.batch, o.steps);
+    if (o.epochs < 1) throw Error("the epoch count must be at least 1, got " + std::to_string(o.epochs));
+    if (!(o.schedule.base_lr > 0) || !std::isfinite(o.schedule.base_lr)) throw Error("the learning rate must be positive and finite");
+    if (!(o.optimizer.weight_decay >= 0)) throw Error("the weight decay must not be negative");
+    if (o.stop_epoch < 0 || o.stop_epoch > o.epochs) throw Error("stop_epoch must be within 0.." + std::to_string(o.epochs));
+    return o;
+}
+
+TrainSummary run_training(const TrainOptions& requested, const TrainEvents& events) {
+    const auto start = Clock::now();
+    const Precision precision = usable_precision(requested.precision, events);
+    const int threads = resolve_threads(requested.threads);   // the caller's ThreadPolicy sets the pools
+
+    // The cache and the network above its tap.
+    CacheInfo info = read_cache_info(requested.cache);
+    TrainSummary summary;
+    summary.tap = tap_for(requested, info);
+    summary.precision = precision_name(precision);
+    TrainData data = open_data(requested, summary.tap);
+    const TrainOptions o = resolve_defaults(requested, data.train->size());
+    if (events.planned) events.planned(o);
+    summary.epochs = o.epochs;
+    summary.train_rows = data.train->size();
+    summary.val_rows = data.val->size();
+    if (data.val->size() == 0 && o.row_roles.empty() && events.warn)
+        events.warn("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
+    const BuiltNetwork built = build_network(o, info, summary.tap, data.reader->sample_shape(), static_cast<int>(data.classes));
+    Network net(built.head.spec);
+    initialise(net, built, o, precision);
+    summary.trained_parameters = net.trainable_values();
+    RunFiles files{o.output + "/checkpoint.h5", o.output + "/model.h5",
+                   run_meta(o, info, *data.reader, built, summary.tap, threads, precision), built.head.spec};
+    files.meta["rows"] = {{"train", data.train->size()}, {"val", data.val->size()}};
+
+    // The run directory: fresh, resumed, or refused.
+    prepare_run_dir(o, files.checkpoint);
+    Schedule schedule = o.schedule;
+    schedule.epochs = o.epochs;
+    Optimizer optimizer(o.optimizer, net.named_params());
+    BestSoFar best;
+    if (o.resume) {
+        const RunState saved = load_run_state(files.checkpoint);
+        check_resumable(saved, files.meta, built.head.spec, files.checkpoint);
+        best = restore_checkpoint(saved, net, optimizer, summary);
+    }
+    Loop loop{net, optimizer, schedule, *data.train, *data.val, data.classes};
+    if (!run_epochs(loop, o, events, files, best, summary)) return summary;
+    report_kept_model(net, data, o, files, summary);
+    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return summary;
+}
+
+}  // namespace cvtl

@@ -1,0 +1,93 @@
+#pragma once
+// cvtl train: retrains the upper part of a VGG network from an activation cache.
+#include "pipeline/engine/optimizer.hpp"
+#include "pipeline/train/run_report.hpp"
+#include "pipeline/train/train_defaults.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+class CacheReader;
+struct SourceModel;
+
+struct TrainOptions {
+    std::string cache;
+    std::string output;                 // run directory
+    std::string strategy = "classifier";  // classifier | finetune | scratch
+    std::string head = "source";        // classifier strategy: source (hidden fc layers from the model) | linear
+    std::string tap;                    // linear head only: tap to probe (default fc7 if cached, else pool5)
+    int from_block = 5;                 // finetune: train blocks K..5 + classifier, reading pool{K-1}
+    std::string model;                  // source model; default: the file the cache was made from
+    int epochs = 0;                     // 0: about `steps` optimizer steps (epochs_for_steps)
+    int steps = kDefaultSteps;          // the step budget behind the automatic epoch count
+    int batch = 32;
+    int threads = 0;                    // 0: every core
+    std::string precision = "f32";      // f32 | bf16 (products in bf16 on CPUs with AVX512-BF16; else f32 + warning)
+    OptimizerConfig optimizer = unset_optimizer();  // kind "" / weight_decay NaN: the strategy's default
+    Schedule schedule = unset_schedule();           // kind "" / base_lr 0: the strategy's default
+    std::map<std::string, double> lr_mult;  // block1..block5, classifier -> multiplier (0 freezes)
+    int patience = 0;                   // early stopping: epochs without a better val accuracy; 0 off
+    float dropout = 0.5f;
+    std::uint64_t seed = 0;
+    bool resume = false;                // continue the run directory's checkpoint
+    bool force = false;                 // start over in an existing run directory
+    double memory_gb = 2.0;             // budget for cached activations held in memory
+    int stop_after_epochs = 0;          // tests: return after this many epochs, as if interrupted
+
+    // For the sweep. `row_roles` (one entry per cache row: 0 train, 1 validation, anything else
+    // unused) replaces the cache's recorded split, for cross-validation folds and for retraining on
+    // all labelled rows. `stop_epoch` ends training after that epoch while the schedule still spans
+    // `epochs`, to retrain exactly the trajectory cross-validation scored. `checkpoints` false
+    // writes checkpoint.h5 and the plots once at the end instead of every epoch. `reader`, when it
+    // reads the run's tap, is used instead of opening the cache again, and `source`, when it is the
+    // model the cache was made from, instead of loading it again. Past `deadline` the run stops
+    // after the current epoch and reports itself cut.
+    std::vector<std::uint8_t> row_roles;
+    int stop_epoch = 0;
+    bool checkpoints = true;
+    std::shared_ptr<CacheReader> reader;
+    std::shared_ptr<const SourceModel> source;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+struct TrainSummary {
+    std::vector<EpochMetrics> history;
+    int best_epoch = 0;                 // 1-based; the epoch whose weights model.h5 holds
+    int epochs = 0;                     // the resolved epoch count
+    double best_val_accuracy = 0;
+    double best_val_loss = 0;
+    std::int64_t trained_parameters = 0;
+    std::int64_t train_rows = 0, val_rows = 0;
+    std::string tap;
+    std::string precision;              // what the products ran in: f32 or bf16
+    double seconds = 0;
+    bool early_stopped = false;
+    bool resumed = false;
+    bool cut = false;                   // stopped at the deadline before its last epoch
+};
+
+struct TrainEvents {
+    std::function<void(const TrainOptions& resolved)> planned;   // defaults filled in, before epoch 1
+    std::function<void(const std::string&)> warn;
+    std::function<void(const EpochMetrics&)> epoch_done;
+    std::function<void(int epoch, std::int64_t done, std::int64_t total)> progress;  // images this epoch
+};
+
+// Fills the strategy's defaults into every option left unset (and the epoch count from the step
+// budget, given the training rows). Throws cvtl::Error for values out of range.
+TrainOptions resolve_defaults(TrainOptions options, std::int64_t train_rows);
+
+// Writes OUTPUT/model.h5 (best validation weights: the highest validation accuracy, ties going to
+// the lower validation loss, never simply to the earlier epoch), checkpoint.h5 (every epoch; --resume continues
+// from it), metrics.csv/json, curves.png, confusion.csv/png. Throws cvtl::Error; on divergence
+// (NaN/inf loss) stops with a message suggesting a lower learning rate, keeping what was saved.
+TrainSummary run_training(const TrainOptions& options, const TrainEvents& events);
+
+}  // namespace cvtl
