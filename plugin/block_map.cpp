@@ -1,5 +1,6 @@
 #include "plugin/block_map.hpp"
 
+#include "pipeline/engine/kinds/kind_support.hpp"
 #include "plugin/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>

@@ -34,10 +34,6 @@ struct BlockMap {
     const Tap& tap(const std::string& name) const;  // throws cvtl::Error naming the known taps
 };
 
-// OpenCV's PoolingLayer::type for max pooling (the first value of its internal enum). Max and
-// average pooling share the type name "Pooling", and torchvision's adaptive average pool exports as one.
-inline constexpr int kOpenCvMaxPool = 0;
-
 // Every tap name cvtl knows, in network order.
 const std::vector<std::string>& tap_names();
 

@@ -1,7 +1,7 @@
 #include "plugin/onnx_export.hpp"
 
 #include "plugin/error.hpp"
-#include "pipeline/engine/layers/window.hpp"
+#include "pipeline/engine/layer_kind.hpp"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -14,18 +14,21 @@
 namespace cvtl {
 namespace {
 
-struct GraphWriter {
-    onnx::GraphProto* graph;
-    const WeightMap& weights;
+// The graph as the layer kinds build it (pipeline/engine/kinds/): a chain of nodes, each reading the
+// output of the one before.
+class GraphWriter final : public OnnxGraph {
+public:
+    GraphWriter(onnx::GraphProto* graph, const WeightMap& weights) : graph_(graph), weights_(weights) {}
+    const std::string& current() const { return current_; }
 
-    void initializer(const std::string& name, const std::vector<int>& shape) {
-        auto it = weights.find(name);
-        if (it == weights.end()) throw Error("export: no weights for " + name);
+    void initializer(const std::string& name, const std::vector<int>& shape) override {
+        auto it = weights_.find(name);
+        if (it == weights_.end()) throw Error("export: no weights for " + name);
         const cv::Mat& m = it->second;
         size_t count = 1;
         for (int d : shape) count *= static_cast<size_t>(d);
         if (m.total() != count) throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " + std::to_string(count));
-        onnx::TensorProto* t = graph->add_initializer();
+        onnx::TensorProto* t = graph_->add_initializer();
         t->set_name(name);
         t->set_data_type(onnx::TensorProto::FLOAT);
         for (int d : shape) t->add_dims(d);
@@ -33,33 +36,36 @@ struct GraphWriter {
         t->set_raw_data(std::string(reinterpret_cast<const char*>(c.ptr<float>()), count * sizeof(float)));
     }
 
-    onnx::NodeProto* node(const std::string& op, const std::string& name, std::vector<std::string> inputs, const std::string& output) {
-        onnx::NodeProto* n = graph->add_node();
+    void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+              const std::map<std::string, Attribute>& attributes) override {
+        onnx::NodeProto* n = graph_->add_node();
         n->set_op_type(op);
         n->set_name(name);
+        n->add_input(current_);
         for (const auto& i : inputs) n->add_input(i);
-        n->add_output(output);
-        return n;
+        n->add_output(name);
+        for (const auto& [key, value] : attributes) set_attribute(n->add_attribute(), key, value);
+        current_ = name;
     }
 
-    static void ints(onnx::NodeProto* n, const std::string& name, std::vector<int> values) {
-        onnx::AttributeProto* a = n->add_attribute();
+private:
+    static void set_attribute(onnx::AttributeProto* a, const std::string& name, const Attribute& value) {
         a->set_name(name);
-        a->set_type(onnx::AttributeProto::INTS);
-        for (int v : values) a->add_ints(v);
+        if (const int* i = std::get_if<int>(&value)) {
+            a->set_type(onnx::AttributeProto::INT);
+            a->set_i(*i);
+        } else if (const float* f = std::get_if<float>(&value)) {
+            a->set_type(onnx::AttributeProto::FLOAT);
+            a->set_f(*f);
+        } else {
+            a->set_type(onnx::AttributeProto::INTS);
+            for (int v : std::get<std::vector<int>>(value)) a->add_ints(v);
+        }
     }
-    static void integer(onnx::NodeProto* n, const std::string& name, int value) {
-        onnx::AttributeProto* a = n->add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::INT);
-        a->set_i(value);
-    }
-    static void real(onnx::NodeProto* n, const std::string& name, float value) {
-        onnx::AttributeProto* a = n->add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::FLOAT);
-        a->set_f(value);
-    }
+
+    onnx::GraphProto* graph_;
+    const WeightMap& weights_;
+    std::string current_ = "input";
 };
 
 void set_tensor_type(onnx::ValueInfoProto* v, const std::string& name, const std::vector<int>& sample_shape) {
@@ -95,68 +101,10 @@ std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights, co
     }
     onnx::GraphProto* graph = model.mutable_graph();
     graph->set_name("cvtl");
-    GraphWriter g{graph, weights};
+    GraphWriter g(graph, weights);
     set_tensor_type(graph->add_input(), "input", spec.input_shape);
-
-    std::string x = "input";
-    std::vector<int> shape = spec.input_shape;
-    auto relu_after = [&](const std::string& name) {
-        g.node("Relu", name + ".relu", {x}, name + ".relu");
-        x = name + ".relu";
-    };
-    for (const LayerSpec& l : spec.layers) {
-        const auto& a = l.args;
-        if (l.type == "conv2d") {
-            const int in = a.at("in"), out = a.at("out"), k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-            g.initializer(l.name + ".weights", {out, in, k, k});
-            g.initializer(l.name + ".bias", {out});
-            auto* n = g.node("Conv", l.name, {x, l.name + ".weights", l.name + ".bias"}, l.name);
-            GraphWriter::ints(n, "kernel_shape", {k, k});
-            GraphWriter::ints(n, "strides", {s, s});
-            GraphWriter::ints(n, "pads", {p, p, p, p});
-            x = l.name;
-            shape = {out, window_output_size(shape[1], k, s, p), window_output_size(shape[2], k, s, p)};
-            if (a.at("relu").get<bool>()) relu_after(l.name);
-        } else if (l.type == "batch_norm") {
-            const int c = a.at("channels");
-            for (const char* p : {".gamma", ".beta", ".running_mean", ".running_var"}) g.initializer(l.name + p, {c});
-            auto* n = g.node("BatchNormalization", l.name,
-                             {x, l.name + ".gamma", l.name + ".beta", l.name + ".running_mean", l.name + ".running_var"}, l.name);
-            GraphWriter::real(n, "epsilon", a.at("eps").get<float>());
-            x = l.name;
-        } else if (l.type == "relu") {
-            g.node("Relu", l.name, {x}, l.name);
-            x = l.name;
-        } else if (l.type == "max_pool" || l.type == "avg_pool") {
-            const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-            const bool max = l.type == "max_pool";
-            auto* n = g.node(max ? "MaxPool" : "AveragePool", l.name, {x}, l.name);
-            GraphWriter::ints(n, "kernel_shape", {k, k});
-            GraphWriter::ints(n, "strides", {s, s});
-            GraphWriter::ints(n, "pads", {p, p, p, p});
-            if (max) GraphWriter::integer(n, "ceil_mode", a.at("ceil").get<bool>() ? 1 : 0);
-            else GraphWriter::integer(n, "count_include_pad", a.at("include_pad").get<bool>() ? 1 : 0);
-            x = l.name;
-        } else if (l.type == "flatten") {
-            auto* n = g.node("Flatten", l.name, {x}, l.name);
-            GraphWriter::integer(n, "axis", 1);
-            x = l.name;
-        } else if (l.type == "linear") {
-            const int in = a.at("in"), out = a.at("out");
-            g.initializer(l.name + ".weights", {out, in});
-            g.initializer(l.name + ".bias", {out});
-            auto* n = g.node("Gemm", l.name, {x, l.name + ".weights", l.name + ".bias"}, l.name);
-            GraphWriter::integer(n, "transB", 1);
-            x = l.name;
-            if (a.at("relu").get<bool>()) relu_after(l.name);
-        } else if (l.type == "dropout") {
-            continue;  // identity at inference
-        } else {
-            throw Error("export: layer " + l.name + " has a type ONNX export does not know: " + l.type);
-        }
-    }
-    auto* softmax = g.node("Softmax", "prob", {x}, "prob");
-    GraphWriter::integer(softmax, "axis", 1);
+    for (const LayerSpec& l : spec.layers) layer_kind(l.type).export_onnx(g, l);
+    g.node("Softmax", "prob", {}, {{"axis", 1}});
     const Network probe(spec);
     set_tensor_type(graph->add_output(), "prob", probe.output_shape());
 

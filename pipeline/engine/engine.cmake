@@ -4,6 +4,15 @@ add_library(cvtl_engine STATIC
   pipeline/engine/network.cpp
   pipeline/engine/weights.cpp
   pipeline/engine/optimizer.cpp
+  pipeline/engine/layer_kind.cpp
+  pipeline/engine/kinds/kind_support.cpp
+  pipeline/engine/kinds/conv2d_kind.cpp
+  pipeline/engine/kinds/batch_norm_kind.cpp
+  pipeline/engine/kinds/relu_kind.cpp
+  pipeline/engine/kinds/pool2d_kind.cpp
+  pipeline/engine/kinds/flatten_kind.cpp
+  pipeline/engine/kinds/linear_kind.cpp
+  pipeline/engine/kinds/dropout_kind.cpp
   pipeline/engine/layers/onednn_context.cpp
   pipeline/engine/layers/onednn_memory.cpp
   pipeline/engine/layers/precision.cpp
@@ -20,5 +29,5 @@ add_library(cvtl_engine STATIC
   pipeline/engine/layers/softmax_cross_entropy.cpp
 )
 target_include_directories(cvtl_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(cvtl_engine PUBLIC opencv_core DNNL::dnnl OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json)
+target_link_libraries(cvtl_engine PUBLIC opencv_core opencv_dnn DNNL::dnnl OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json)
 cvtl_warnings(cvtl_engine)

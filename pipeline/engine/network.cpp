@@ -1,14 +1,7 @@
 #include "pipeline/engine/network.hpp"
 
+#include "pipeline/engine/layer_kind.hpp"
 #include "plugin/error.hpp"
-#include "pipeline/engine/layers/avg_pool2d.hpp"
-#include "pipeline/engine/layers/batch_norm2d.hpp"
-#include "pipeline/engine/layers/conv2d.hpp"
-#include "pipeline/engine/layers/dropout.hpp"
-#include "pipeline/engine/layers/flatten.hpp"
-#include "pipeline/engine/layers/linear.hpp"
-#include "pipeline/engine/layers/max_pool2d.hpp"
-#include "pipeline/engine/layers/relu.hpp"
 
 namespace cvtl {
 
@@ -28,22 +21,12 @@ NetworkSpec NetworkSpec::from_json(const nlohmann::json& j) {
 }
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& s) {
-    const auto& a = s.args;
+    const LayerKind& kind = layer_kind(s.type);
     try {
-        if (s.type == "conv2d")
-            return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"), a.at("relu"));
-        if (s.type == "batch_norm") return std::make_unique<BatchNorm2d>(a.at("channels"), a.at("eps"), a.at("momentum"));
-        if (s.type == "relu") return std::make_unique<ReLU>();
-        if (s.type == "max_pool") return std::make_unique<MaxPool2d>(a.at("kernel"), a.at("stride"), a.at("pad"), a.at("ceil"));
-        if (s.type == "avg_pool")
-            return std::make_unique<AvgPool2d>(a.at("kernel"), a.at("stride"), a.at("pad"), a.at("include_pad"));
-        if (s.type == "flatten") return std::make_unique<Flatten>();
-        if (s.type == "linear") return std::make_unique<Linear>(a.at("in"), a.at("out"), a.at("relu"));
-        if (s.type == "dropout") return std::make_unique<Dropout>(a.at("p"), a.at("seed"));
+        return kind.make(s.args);
     } catch (const nlohmann::json::exception& e) {
-        throw Error("layer " + s.name + " (" + s.type + ") has malformed arguments " + a.dump() + ": " + e.what());
+        throw Error("layer " + s.name + " (" + s.type + ") has malformed arguments " + s.args.dump() + ": " + e.what());
     }
-    throw Error("layer " + s.name + " has unknown type '" + s.type + "'");
 }
 
 Network::Network(const NetworkSpec& spec) : spec_(spec) {

@@ -1,0 +1,105 @@
+// Kind conv2d: a square 2-D convolution with bias, optionally followed by a fused ReLU.
+#include "pipeline/engine/kinds/kind_support.hpp"
+#include "pipeline/engine/layer_kind.hpp"
+#include "pipeline/engine/layers/conv2d.hpp"
+#include "pipeline/engine/layers/window.hpp"
+#include "plugin/error.hpp"
+
+#include <opencv2/dnn/all_layers.hpp>
+
+#include <cmath>
+
+namespace cvtl {
+namespace {
+
+// The convolution's weights after folding the batch norm that follows it, as inference computes
+// y = gamma (x - mean) / sqrt(var + eps) + beta.
+void fold_batch_norm(const WeightMap& w, const LayerSpec& bn, cv::Mat& weights, cv::Mat& bias) {
+    const float eps = bn.args.at("eps").get<float>();
+    const float* gamma = w.at(bn.name + ".gamma").ptr<float>();
+    const float* beta = w.at(bn.name + ".beta").ptr<float>();
+    const float* mean = w.at(bn.name + ".running_mean").ptr<float>();
+    const float* var = w.at(bn.name + ".running_var").ptr<float>();
+    const size_t out = bias.total(), per = weights.total() / out;
+    for (size_t o = 0; o < out; ++o) {
+        const float s = gamma[o] / std::sqrt(var[o] + eps);
+        float* row = weights.ptr<float>() + o * per;
+        for (size_t i = 0; i < per; ++i) row[i] *= s;
+        bias.ptr<float>()[o] = (bias.ptr<float>()[o] - mean[o]) * s + beta[o];
+    }
+}
+
+class Conv2dKind final : public LayerKind {
+public:
+    const char* name() const override { return kind::conv2d; }
+    std::string layer_name(const std::string& block, int ordinal, int) const override { return block + "." + "conv" + std::to_string(ordinal); }
+    std::vector<std::string> opencv_types() const override { return {"Convolution"}; }
+    bool fuses_relu() const override { return true; }
+
+    Translation translate(cv::dnn::Layer& layer, const std::vector<int>& in) const override {
+        auto* conv = dynamic_cast<cv::dnn::ConvolutionLayer*>(&layer);
+        const std::string where = "layer " + layer.name + " (" + layer.type + ")";
+        if (!conv || layer.blobs.empty()) throw Error(where + " has no weights cvtl can read");
+        const cv::Mat& w = layer.blobs[0];  // [O, I, k, k]
+        const int k = square_param(conv->kernel_size, "kernel", layer.name);
+        const int stride = conv->strides.empty() ? 1 : square_param(conv->strides, "stride", layer.name);
+        const int pad = conv->pads_begin.empty() ? 0 : square_param(conv->pads_begin, "padding", layer.name);
+        if (conv->pads_end != conv->pads_begin || (!conv->dilations.empty() && square_param(conv->dilations, "dilation", layer.name) != 1) ||
+            w.dims != 4 || w.size[1] != in[0])
+            throw Error(where + ": only plain convolutions (symmetric padding, no dilation, no groups) are trainable");
+        const int out = w.size[0];
+        return {name(),
+                {{"in", in[0]}, {"out", out}, {"kernel", k}, {"stride", stride}, {"pad", pad}, {"relu", false}},
+                {{"weights", reshaped_copy(w, {out, in[0], k, k})}, {"bias", bias_or_zero(layer, out)}}};
+    }
+
+    std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
+        const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
+        if (in.size() != 3 || in[0] != a.at("in").get<int>()) throw Error("a convolution needs [" + a.at("in").dump() + ", H, W] inputs");
+        return {a.at("out").get<int>(), window_output_size(in[1], k, s, p), window_output_size(in[2], k, s, p)};
+    }
+
+    std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
+        return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"), a.at("relu"));
+    }
+
+    // He-normal over fan-out with the ReLU gain, zero bias: torchvision's VGG initialisation.
+    void initialise(const LayerSpec& l, std::mt19937_64& rng, WeightMap& w) const override {
+        const int out = l.args.at("out"), in = l.args.at("in"), k = l.args.at("kernel");
+        cv::Mat weights(std::vector<int>{out, in, k, k}, CV_32F);
+        std::normal_distribution<float> dist(0.0f, static_cast<float>(std::sqrt(2.0 / (out * k * k))));
+        for (size_t i = 0; i < weights.total(); ++i) weights.ptr<float>()[i] = dist(rng);
+        w[l.name + ".weights"] = weights;
+        w[l.name + ".bias"] = filled(out, 0);
+    }
+
+    // Folds a following batch norm and fuses a following ReLU: one oneDNN primitive for up to three layers.
+    size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
+        const LayerSpec& l = layers[i];
+        const bool bn = layer_is(layers, i + 1, kind::batch_norm);
+        const bool next_relu = layer_is(layers, i + (bn ? 2 : 1), kind::relu);
+        cv::Mat weights = plan.weights().at(l.name + ".weights").clone(), bias = plan.weights().at(l.name + ".bias").clone();
+        if (bn) fold_batch_norm(plan.weights(), layers[i + 1], weights, bias);
+        plan.convolution(weights, bias, l.args.at("kernel"), l.args.at("stride"), l.args.at("pad"), l.args.at("relu").get<bool>() || next_relu);
+        return 1 + (bn ? 1 : 0) + (next_relu ? 1 : 0);
+    }
+
+    void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
+        const auto& a = l.args;
+        const int in = a.at("in"), out = a.at("out"), k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
+        g.initializer(l.name + ".weights", {out, in, k, k});
+        g.initializer(l.name + ".bias", {out});
+        g.node("Conv", l.name, {l.name + ".weights", l.name + ".bias"},
+               {{"kernel_shape", std::vector<int>{k, k}}, {"strides", std::vector<int>{s, s}}, {"pads", std::vector<int>{p, p, p, p}}});
+        if (a.at("relu").get<bool>()) g.node("Relu", l.name + ".relu", {});
+    }
+};
+
+}  // namespace
+
+const LayerKind& conv2d_kind() {
+    static const Conv2dKind kind;
+    return kind;
+}
+
+}  // namespace cvtl

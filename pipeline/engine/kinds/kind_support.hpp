@@ -1,0 +1,29 @@
+#pragma once
+// Small helpers the kind descriptors share: reading cv::dnn layer parameters and making tensors.
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <string>
+#include <vector>
+
+namespace cvtl {
+
+// OpenCV's PoolingLayer::type for max pooling (the first value of its internal enum). Max and
+// average pooling share the type name "Pooling", and torchvision's adaptive average pool exports as one.
+inline constexpr int kOpenCvMaxPool = 0;
+
+
+// The one value of a per-axis parameter (kernel, stride, padding); throws when the axes differ,
+// since cvtl trains square layers only. 0 for an empty list.
+int square_param(const std::vector<size_t>& per_axis, const std::string& what, const std::string& layer);
+
+// A copy of a float blob with a new shape (same number of values).
+cv::Mat reshaped_copy(const cv::Mat& blob, const std::vector<int>& shape);
+
+// A 1-D float tensor of `n` copies of `value`.
+cv::Mat filled(int n, float value);
+
+// The layer's bias blob (blobs[1]) as [out], or zeros when it has none.
+cv::Mat bias_or_zero(const cv::dnn::Layer& layer, int out);
+
+}  // namespace cvtl

@@ -1,0 +1,82 @@
+// Kind linear: a fully connected layer y = W x + b (W [out, in]), optionally followed by a fused ReLU.
+#include "pipeline/engine/kinds/kind_support.hpp"
+#include "pipeline/engine/layer_kind.hpp"
+#include "pipeline/engine/layers/linear.hpp"
+#include "plugin/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cvtl {
+namespace {
+
+class LinearKind final : public LayerKind {
+public:
+    const char* name() const override { return kind::linear; }
+    std::vector<std::string> opencv_types() const override { return {"InnerProduct"}; }
+    bool fuses_relu() const override { return true; }
+
+    // A spatial input counts as flattened (the head builder puts a flatten layer before).
+    Translation translate(cv::dnn::Layer& layer, const std::vector<int>& in) const override {
+        const std::string where = "layer " + layer.name + " (" + layer.type + ")";
+        if (layer.blobs.empty()) throw Error(where + " has no weights cvtl can read");
+        const cv::Mat& w = layer.blobs[0];  // [out, in]
+        int inputs = 1;
+        for (int d : in) inputs *= d;
+        const int out = w.size[0];
+        if (w.total() != static_cast<size_t>(inputs) * static_cast<size_t>(out))
+            throw Error(where + " expects " + std::to_string(w.total() / static_cast<size_t>(std::max(out, 1))) + " inputs, the layer before gives " +
+                        std::to_string(inputs));
+        return {name(), {{"in", inputs}, {"out", out}, {"relu", false}}, {{"weights", reshaped_copy(w, {out, inputs})}, {"bias", bias_or_zero(layer, out)}}};
+    }
+
+    std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
+        int n = 1;
+        for (int d : in) n *= d;
+        if (n != a.at("in").get<int>()) throw Error("a fully connected layer needs " + a.at("in").dump() + " inputs, got " + std::to_string(n));
+        return {a.at("out").get<int>()};
+    }
+
+    std::unique_ptr<Layer> make(const nlohmann::json& a) const override { return std::make_unique<Linear>(a.at("in"), a.at("out"), a.at("relu")); }
+
+    // PyTorch's nn.Linear default, U(-1/sqrt(in), 1/sqrt(in)) for weights and bias: it keeps the logits'
+    // scale at any width. torchvision's N(0, 0.01) was tuned for 4096-wide layers and leaves a narrow
+    // classifier's logits near zero, where training stalls.
+    void initialise(const LayerSpec& l, std::mt19937_64& rng, WeightMap& w) const override {
+        const int out = l.args.at("out"), in = l.args.at("in");
+        const float bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(in)));
+        std::uniform_real_distribution<float> dist(-bound, bound);
+        cv::Mat weights(std::vector<int>{out, in}, CV_32F), bias(std::vector<int>{out}, CV_32F);
+        for (size_t i = 0; i < weights.total(); ++i) weights.ptr<float>()[i] = dist(rng);
+        for (size_t i = 0; i < bias.total(); ++i) bias.ptr<float>()[i] = dist(rng);
+        w[l.name + ".weights"] = weights;
+        w[l.name + ".bias"] = bias;
+    }
+
+    size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
+        const LayerSpec& l = layers[i];
+        const bool next_relu = layer_is(layers, i + 1, kind::relu);
+        const cv::Mat& weights = plan.weights().at(l.name + ".weights");
+        if (static_cast<int>(weights.total()) != l.args.at("in").get<int>() * l.args.at("out").get<int>())
+            throw Error("layer " + l.name + ": weights do not match " + l.args.at("in").dump() + "x" + l.args.at("out").dump());
+        plan.inner_product(weights, plan.weights().at(l.name + ".bias"), l.args.at("relu").get<bool>() || next_relu);
+        return next_relu ? 2 : 1;
+    }
+
+    void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
+        const int in = l.args.at("in"), out = l.args.at("out");
+        g.initializer(l.name + ".weights", {out, in});
+        g.initializer(l.name + ".bias", {out});
+        g.node("Gemm", l.name, {l.name + ".weights", l.name + ".bias"}, {{"transB", 1}});
+        if (l.args.at("relu").get<bool>()) g.node("Relu", l.name + ".relu", {});
+    }
+};
+
+}  // namespace
+
+const LayerKind& linear_kind() {
+    static const LinearKind kind;
+    return kind;
+}
+
+}  // namespace cvtl

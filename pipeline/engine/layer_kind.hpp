@@ -1,0 +1,115 @@
+#pragma once
+// One descriptor per layer kind (docs/architecture.md, "Layer kinds"). Everything cvtl knows about a
+// kind lives in its file under pipeline/engine/kinds/: how it is recognised in a cv::dnn net, its
+// output shape, its trainable layer and initial values, its step in the fast inference plan, and its
+// ONNX nodes. Adding a kind means adding one file and one line to the list in layer_kind.cpp.
+//
+// The engines that use the descriptors (the head builder, the fast path, the exporter) implement the
+// small interfaces below; the descriptors never see oneDNN plans or ONNX protobufs directly.
+#include "pipeline/engine/layers/layer.hpp"
+#include "pipeline/engine/network.hpp"
+#include "pipeline/engine/weights.hpp"
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cvtl {
+
+// The names kinds are stored under in a NetworkSpec (LayerSpec::type) and run directories.
+namespace kind {
+inline constexpr const char* conv2d = "conv2d";
+inline constexpr const char* batch_norm = "batch_norm";
+inline constexpr const char* relu = "relu";
+inline constexpr const char* max_pool = "max_pool";
+inline constexpr const char* avg_pool = "avg_pool";
+inline constexpr const char* flatten = "flatten";
+inline constexpr const char* linear = "linear";
+inline constexpr const char* dropout = "dropout";
+}  // namespace kind
+
+// One cv::dnn layer translated into cvtl's vocabulary: its kind, its arguments, and its learned values
+// by parameter name ("weights", "bias", "running_mean", ...). An empty kind means "nothing to train"
+// (Dropout, Identity: the head builder adds its own dropout).
+struct Translation {
+    std::string kind;
+    nlohmann::json args = nlohmann::json::object();
+    std::map<std::string, cv::Mat> values;
+};
+
+// The fast inference path's plan under construction, as the descriptors see it: the current activation
+// (one sample's shape) and the steps that transform it. Implemented by plugin/inference_net.
+class InferencePlan {
+public:
+    virtual ~InferencePlan() = default;
+    virtual const WeightMap& weights() const = 0;
+    virtual const std::vector<int>& shape() const = 0;
+    // Weights [O, I, k, k], bias [O]; square kernel, stride and symmetric padding.
+    virtual void convolution(const cv::Mat& weights, const cv::Mat& bias, int kernel, int stride, int pad, bool relu) = 0;
+    virtual void relu() = 0;
+    enum class Pooling { max, avg_include_pad, avg_exclude_pad };
+    virtual void pooling(Pooling algorithm, int kernel, int stride, int pad, bool ceil_mode) = 0;
+    // Weights [out, in...] with `in` the current activation's size.
+    virtual void inner_product(const cv::Mat& weights, const cv::Mat& bias, bool relu) = 0;
+    // A new view of the same values (flatten): no step, only the shape changes.
+    virtual void reshape(const std::vector<int>& shape) = 0;
+};
+
+// The ONNX graph under construction: a chain whose current value each node reads. Implemented by
+// plugin/onnx_export.
+class OnnxGraph {
+public:
+    using Attribute = std::variant<int, float, std::vector<int>>;
+    virtual ~OnnxGraph() = default;
+    // The weight `name` (a WeightMap key) as an initializer of this shape; throws when it does not fit.
+    virtual void initializer(const std::string& name, const std::vector<int>& shape) = 0;
+    // A node reading the current value then `inputs`; its output, named `name`, becomes the current value.
+    virtual void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                      const std::map<std::string, Attribute>& attributes = {}) = 0;
+};
+
+class LayerKind {
+public:
+    virtual ~LayerKind() = default;
+    virtual const char* name() const = 0;
+
+    // The cv::dnn layer types this kind recognises (cv::dnn::Layer::type strings).
+    virtual std::vector<std::string> opencv_types() const { return {}; }
+    // One recognised cv::dnn layer, whose input has one sample's shape `in`. Throws cvtl::Error (naming
+    // what is unsupported) when cvtl cannot train it.
+    virtual Translation translate(cv::dnn::Layer& layer, const std::vector<int>& in) const;
+
+    // The name the head builder gives a translated layer: its `ordinal`-th of this kind in `block`, from
+    // cv::dnn layer `source_id` ("block5.conv2", "block5.pool").
+    virtual std::string layer_name(const std::string& block, int ordinal, int source_id) const;
+
+    // One sample's output shape for input `in`; throws cvtl::Error when the input does not fit.
+    virtual std::vector<int> output_shape(const nlohmann::json& /*args*/, const std::vector<int>& in) const { return in; }
+    // The trainable layer (parameters allocated, not initialised).
+    virtual std::unique_ptr<Layer> make(const nlohmann::json& args) const = 0;
+    // Fresh initial values of the layer's parameters, as torchvision initialises VGG; none by default.
+    virtual void initialise(const LayerSpec&, std::mt19937_64&, WeightMap&) const {}
+    // Whether a ReLU right after this layer may be fused into it (by a "relu" argument or at inference).
+    virtual bool fuses_relu() const { return false; }
+
+    // Adds layers[i] (and any following layers it fuses) to the plan; returns how many layers it used.
+    virtual size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const = 0;
+    // Adds layer `spec`'s nodes to the graph.
+    virtual void export_onnx(OnnxGraph& graph, const LayerSpec& spec) const = 0;
+};
+
+// The descriptor of a stored kind name; throws cvtl::Error for an unknown one.
+const LayerKind& layer_kind(const std::string& name);
+// The descriptor that recognises a cv::dnn layer type, or nullptr.
+const LayerKind* layer_kind_for_opencv(const std::string& opencv_type);
+// Whether layers[i] exists and is of kind `name`.
+bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name);
+
+}  // namespace cvtl
