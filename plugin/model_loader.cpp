@@ -23,6 +23,33 @@ std::string extension(const std::string& path) {
     return ext;
 }
 
+// The square input size a Caffe prototxt declares (an Input layer's shape, or input_shape/input_dim):
+// OpenCV's importer keeps it as the input layer's shape, which an empty shape query returns.
+// 0 when it declares none, or one that is not [N, 3, S, S].
+int declared_input_size(cv::dnn::Net& net) {
+    try {
+        std::vector<cv::dnn::MatShape> in, out;
+        net.getLayerShapes(cv::dnn::MatShape(), 0, in, out);
+        if (out.size() != 1 || out[0].size() != 4 || out[0][1] != 3 || out[0][2] != out[0][3]) return 0;
+        return out[0][2] > 0 ? out[0][2] : 0;
+    } catch (const cv::Exception&) {
+        return 0;  // no declared shape: the caller asks for --size
+    }
+}
+
+SourceModel load_caffe(const std::string& path, const std::string& weights) {
+    SourceModel model;
+    model.format = "caffe";
+    model.weights = weights.empty() ? std::filesystem::path(path).replace_extension(".caffemodel").string() : weights;
+    if (!std::filesystem::is_regular_file(model.weights))
+        throw Error("Caffe model " + path + " needs its weights: " + model.weights + " not found (pass --weights FILE)");
+    // The network is the two files together: a changed prototxt is another model too.
+    model.sha256 = sha256_bytes(sha256_file(path) + sha256_file(model.weights));
+    model.net = cv::dnn::readNetFromCaffe(path, model.weights);
+    if (!model.net.empty()) model.input_size = declared_input_size(model.net);
+    return model;
+}
+
 }  // namespace
 
 SourceModel load_model(const std::string& path, const std::string& weights) {
@@ -31,6 +58,8 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
     SourceModel model;
     model.path = path;
     const std::string ext = extension(path);
+    if (!weights.empty() && ext != ".prototxt")
+        throw Error("--weights " + weights + " applies to Caffe models (.prototxt) only; " + path + " holds its own weights");
     try {
         if (ext == ".onnx") {
             model.format = "onnx";
@@ -46,14 +75,8 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
             model.net = repaired.bytes.empty() ? cv::dnn::readNetFromONNX(path)
                                                : cv::dnn::readNetFromONNX(repaired.bytes.data(), repaired.bytes.size());
         } else if (ext == ".prototxt") {
-            model.format = "caffe";
-            std::string caffemodel = weights;
-            if (caffemodel.empty()) caffemodel = std::filesystem::path(path).replace_extension(".caffemodel").string();
-            if (!std::filesystem::is_regular_file(caffemodel))
-                throw Error("Caffe model " + path + " needs its weights: " + caffemodel + " not found (pass --weights FILE)");
-            // The network is the two files together: a changed prototxt is another model too.
-            model.sha256 = sha256_bytes(sha256_file(path) + sha256_file(caffemodel));
-            model.net = cv::dnn::readNet(caffemodel, path);
+            model = load_caffe(path, weights);
+            model.path = path;
         } else if (ext == ".pb") {
             // cv::dnn reads TensorFlow graphs, but cvtl has no fixture that takes one through every
             // command (NHWC flatten orders, Permute layers), so it does not claim to support them.
@@ -66,6 +89,11 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
     }
     if (model.net.empty()) throw Error("OpenCV loaded no layers from model " + path);
     return model;
+}
+
+ModelFiles choose_model(const ModelFiles& given, const ModelFiles& recorded) {
+    if (given.path.empty()) return {recorded.path, given.weights.empty() ? recorded.weights : given.weights};
+    return given;
 }
 
 }  // namespace cvtl

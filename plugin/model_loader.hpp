@@ -9,14 +9,23 @@ namespace cvtl {
 struct SourceModel {
     cv::dnn::Net net;
     std::string path;          // the file the user named
+    std::string weights;       // Caffe: the .caffemodel read with the prototxt; empty for ONNX
     std::string format;        // "onnx", "caffe" or "tensorflow"
     std::string sha256;        // of the weights file; binds caches and runs to this model
-    int input_size = 0;        // declared square input size, 0 when the model does not say
+    int input_size = 0;        // declared square input size (ONNX input, Caffe Input layer or input_shape), 0 when the model does not say
     int repaired_nodes = 0;    // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
 };
 
 // Loads ONNX (.onnx), Caffe (.prototxt with a .caffemodel next to it, or `weights`) or
 // TensorFlow (.pb) through cv::dnn::readNet. Throws cvtl::Error naming the file on failure.
 SourceModel load_model(const std::string& path, const std::string& weights = "");
+
+// Which source model a later command (train, sweep, export) loads: the one named on its command
+// line, else the one recorded by the command before it. Recorded Caffe weights belong to the
+// recorded prototxt, so a newly named prototxt without --weights finds the .caffemodel next to it.
+struct ModelFiles {
+    std::string path, weights;
+};
+ModelFiles choose_model(const ModelFiles& given, const ModelFiles& recorded);
 
 }  // namespace cvtl
