@@ -50,6 +50,8 @@ void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     h5::set_int(file, cache::kAttrVersion, cache::kVersion);
     h5::set_string(file, cache::kAttrModelSha256, config.model_sha256);
     h5::set_string(file, cache::kAttrModelFile, config.model_file);
+    // Only a Caffe model has a second file; an ONNX cache keeps the attributes it always had.
+    if (!config.model_weights.empty()) h5::set_string(file, cache::kAttrModelWeights, config.model_weights);
     h5::set_string(file, cache::kAttrPreprocess, config.preprocess.to_json().dump());
     h5::set_string(file, cache::kAttrTaps, taps_json(config.taps).dump());
     h5::set_string(file, cache::kAttrDtype, config.dtype);

@@ -16,6 +16,7 @@ inline constexpr const char* kAttrFormat = "format";
 inline constexpr const char* kAttrVersion = "version";
 inline constexpr const char* kAttrModelSha256 = "model_sha256";
 inline constexpr const char* kAttrModelFile = "model_file";
+inline constexpr const char* kAttrModelWeights = "model_weights";  // Caffe only: the .caffemodel read with model_file
 inline constexpr const char* kAttrPreprocess = "preprocess";   // JSON
 inline constexpr const char* kAttrTaps = "taps";               // JSON list of {name, layer, shape}
 inline constexpr const char* kAttrDtype = "dtype";             // "f32" or "f16"

@@ -106,7 +106,7 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
 // The attributes that train, sweep and export use as values must have the types they expect, and
 // the preprocessing record must be valid, before any of them is trusted.
 void check_attributes(const CacheInfo& info) {
-    for (const char* name : {cache::kAttrModelFile, cache::kAttrModelSha256, cache::kAttrDatasetFingerprint, cache::kAttrDtype})
+    for (const char* name : {cache::kAttrModelFile, cache::kAttrModelWeights, cache::kAttrModelSha256, cache::kAttrDatasetFingerprint, cache::kAttrDtype})
         if (info.attributes.contains(name) && !info.attributes[name].is_string())
             throw Error("cache " + info.path + ": attribute " + name + " is not a string" + kDamaged);
     if (!info.attributes.contains(cache::kAttrPreprocess)) throw Error("cache " + info.path + " has no preprocessing record" + kDamaged);

@@ -23,6 +23,7 @@ struct TapLayout {
 struct CacheConfig {
     std::string model_sha256;
     std::string model_file;
+    std::string model_weights;        // Caffe: the .caffemodel; empty for ONNX
     Preprocessing preprocess;
     std::vector<TapLayout> taps;
     std::string dtype = "f32";        // storage type of the taps: f32 or f16

@@ -56,6 +56,7 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     CacheConfig config;
     config.model_sha256 = model.sha256;
     config.model_file = options.model;
+    config.model_weights = model.weights;
     config.preprocess = pre;
     for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
     config.dtype = options.dtype;

@@ -121,7 +121,7 @@ bool ends_in_softmax(cv::dnn::Net& net) {
 
 ClassifierModel open_classifier(const std::string& path, const ClassifierOptions& options) {
     ClassifierModel m;
-    m.source = std::make_shared<SourceModel>(load_model(path));
+    m.source = std::make_shared<SourceModel>(load_model(path, options.weights));
     const bool is_export = read_sidecar(fs::path(path).replace_extension(".json").string(), m) ||
                            (m.source->format == "onnx" && read_metadata(path, m));
     if (is_export) {

@@ -28,6 +28,7 @@ struct ClassifierModel {
 
 struct ClassifierOptions {
     std::string labels;     // one class name per line; required for plain source models
+    std::string weights;    // Caffe source models: the .caffemodel when not next to the .prototxt
     std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
     int size = 0;           // plain source models: input size when the model does not declare it
     EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv

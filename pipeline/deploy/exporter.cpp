@@ -119,10 +119,11 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
 void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, NetworkSpec& spec, WeightMap& weights, ExportSummary& summary) {
     const std::string tap = meta.at("tap");
     const std::string recorded = meta.value("source_model", "");
-    const std::string path = o.model.empty() ? recorded : o.model;
+    const ModelFiles files = choose_model({o.model, o.weights}, {recorded, meta.value("source_model_weights", "")});
+    const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
         throw Error("the frozen layers come from the source model (" + recorded + " not found); pass --model MODEL or use --head-only");
-    SourceModel model = load_model(path);
+    SourceModel model = load_model(path, files.weights);
     if (model.sha256 != meta.at("source_sha256").get<std::string>())
         throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right --model");
     const int size = meta.at("preprocess").at("size");

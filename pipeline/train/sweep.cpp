@@ -125,13 +125,16 @@ void Sweep::open_inputs() {
     }
     if (s_.trials.empty()) throw Error("cache " + o_.cache + " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
 
-    const std::string model = o_.model.empty() ? info_.attributes.value("model_file", "") : o_.model;
+    const ModelFiles files =
+        choose_model({o_.model, o_.weights}, {info_.attributes.value("model_file", ""), info_.attributes.value("model_weights", "")});
+    const std::string& model = files.path;
     if (model.empty() || !fs::exists(model))
         throw Error("the sweep needs the source model the cache " + o_.cache + " was made from (" + model + " not found); name it as the model");
     const auto load_start = Clock::now();
-    source_ = std::make_shared<const SourceModel>(load_model(model));
+    source_ = std::make_shared<const SourceModel>(load_model(model, files.weights));
     load_seconds_ = std::chrono::duration<double>(Clock::now() - load_start).count();
     o_.model = model;
+    o_.weights = source_->weights;  // every training and the export read the same two files
 
     std::size_t held = 0;
     const auto budget = static_cast<std::size_t>(o_.memory_gb * 1024 * 1024 * 1024);
@@ -237,6 +240,7 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     if (c.family == "probe") to.tap = c.tap;
     to.from_block = c.from_block;
     to.model = o_.model;
+    to.weights = o_.weights;
     to.epochs = epochs_;
     to.batch = o_.batch;
     to.threads = o_.threads;
@@ -336,6 +340,7 @@ SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
     e.run = to.output;
     e.output = onnx;
     e.model = o_.model;
+    e.weights = o_.weights;
     e.force = true;  // the exports belong to this sweep directory
     const ExportSummary es = run_export(e);
     return {w.candidate.name, w.candidate.family, to.output, es.onnx, es.sidecar, es.max_difference, ts.seconds};

@@ -33,6 +33,7 @@ struct SweepOptions {
     std::string cache;
     std::string output;                 // sweep directory
     std::string model;                  // source model; default: the file the cache was made from
+    std::string weights;                // Caffe weights; default: the cache's when `model` is too, else next to `model`
     double budget_minutes = 0;          // wall-time bound (0: none); the winner's retraining is reserved within it
     int folds = 0;                      // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
     std::vector<std::string> only;      // families or candidate names (empty: all)

@@ -48,14 +48,21 @@ std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
     throw Error("unknown --strategy '" + o.strategy + "' (expected classifier, finetune or scratch)");
 }
 
+// The source model files: the options', else the cache's.
+ModelFiles model_files(const TrainOptions& o, const CacheInfo& info) {
+    return choose_model({o.model, o.weights}, {info.attributes.value("model_file", ""), info.attributes.value("model_weights", "")});
+}
+
 // The source model, verified to be the one the cache was made from.
 SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
     const std::string recorded = info.attributes.value("model_file", "");
-    const std::string path = o.model.empty() ? recorded : o.model;
+    const ModelFiles files = model_files(o, info);
+    const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
         throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
                     " not found); pass --model MODEL");
-    SourceModel model = o.source && o.source->path == path ? *o.source : load_model(path);
+    const bool given = o.source && o.source->path == path && (files.weights.empty() || o.source->weights == files.weights);
+    SourceModel model = given ? *o.source : load_model(path, files.weights);
     const std::string expected = info.attributes.value("model_sha256", "");
     if (model.sha256 != expected)
         throw Error("cache " + info.path + " was made from another model (sha256 " + expected.substr(0, 12) + "..., " + recorded + "), not " +
@@ -123,18 +130,18 @@ void apply_lr_mult(Network& net, const std::map<std::string, double>& mult) {
 // The network above the tap, with its initial weights, and the file export will read the frozen part from.
 struct BuiltNetwork {
     Head head;
-    std::string model_file;
+    ModelFiles model;
 };
 
 BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap, const std::vector<int>& shape, int classes) {
     BuiltNetwork b;
     if (o.strategy == "classifier" && o.head == "linear") {
         b.head = build_linear_probe(tap, shape, classes);
-        b.model_file = o.model.empty() ? info.attributes.value("model_file", "") : o.model;  // for export's frozen part
+        b.model = model_files(o, info);  // for export's frozen part
         return b;
     }
     SourceModel model = source_model(o, info);
-    b.model_file = model.path;
+    b.model = {model.path, model.weights};
     BlockMap map = map_vgg_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
     if (map.tap(tap).shape != shape) throw Error("cache tap " + tap + " does not have the model's shape at this input size");
     HeadOptions head_options;
@@ -152,7 +159,8 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
     for (const auto& [block, m] : o.lr_mult) mult[block] = m;
     return {{"strategy", o.strategy}, {"head", o.head}, {"tap", tap}, {"from_block", o.from_block},
             {"classes", reader.info().classes}, {"preprocess", info.attributes.at("preprocess")},
-            {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", b.model_file},
+            {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", b.model.path},
+            {"source_model_weights", b.model.weights},
             {"cache", o.cache}, {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
             {"cvtl_version", kVersion}, {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
             {"custom_rows", !o.row_roles.empty()},

@@ -25,6 +25,7 @@ struct TrainOptions {
     std::string tap;                    // linear head only: tap to probe (default fc7 if cached, else pool5)
     int from_block = 5;                 // finetune: train blocks K..5 + classifier, reading pool{K-1}
     std::string model;                  // source model; default: the file the cache was made from
+    std::string weights;                // Caffe weights; default: the cache's when `model` is too, else next to `model`
     int epochs = 0;                     // 0: about `steps` optimizer steps (epochs_for_steps)
     int steps = kDefaultSteps;          // the step budget behind the automatic epoch count
     int batch = 32;
