@@ -25,7 +25,8 @@ void run(const std::string& path) {
     const CacheInfo info = read_cache_info(path);
     std::printf("cache       %s (cvtl-cache v%s, %s)\n", path.c_str(), attr(info, "version").c_str(),
                 info.complete ? "complete" : "UNFINISHED: re-run the same extract command to resume");
-    std::printf("model       %s (sha256 %.16s...)\n", attr(info, "model_file").c_str(), attr(info, "model_sha256").c_str());
+    const std::string weights = info.attributes.contains("model_weights") ? " + " + attr(info, "model_weights") : "";
+    std::printf("model       %s%s (sha256 %.16s...)\n", attr(info, "model_file").c_str(), weights.c_str(), attr(info, "model_sha256").c_str());
     std::printf("dataset     %s: %s of %s entries done, %s samples, %zu skipped\n", attr(info, "dataset").c_str(),
                 group_digits(info.consumed).c_str(), group_digits(info.dataset_size).c_str(),
                 group_digits(info.rows).c_str(), info.skipped_paths.size());

@@ -20,6 +20,7 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--labels", o->classifier.labels, "Class names, one per line (source models)");
     cmd->add_option("--preset", o->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
+    add_weights_option(cmd, o->classifier.weights);
     cmd->add_option("--engine", o->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
     cmd->add_option("--precision", o->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")->capture_default_str();
     cmd->add_option("--backend", o->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();

@@ -14,6 +14,7 @@ void add_export(CLI::App& app) {
     cmd->add_option("RUN", o->run, "Run directory written by cvtl train")->required();
     cmd->add_option("-o,--output", o->output, "ONNX file to write")->required();
     cmd->add_option("--model", o->model, "Source model for the frozen layers (default: the one the run recorded)");
+    add_weights_option(cmd, o->weights);
     cmd->add_flag("--head-only", o->head_only, "Export only the trained part, whose input is the run's tap");
     cmd->add_flag("--force", o->force, "Overwrite an existing output");
     cmd->callback([o] {

@@ -84,7 +84,7 @@ void add_extract(CLI::App& app) {
     cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed of the train/val split")->capture_default_str();
     add_max_image_option(cmd, o.max_image_bytes);
-    cmd->add_option("--weights", o.weights, "Caffe .caffemodel when not next to the .prototxt");
+    add_weights_option(cmd, o.weights);
     cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");
     cmd->callback([args] { run(*args); });
 }

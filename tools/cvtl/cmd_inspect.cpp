@@ -64,7 +64,7 @@ void add_inspect(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("inspect", "Show a model's block map: taps, layer ranges, output shapes, parameters");
     cmd->add_option("MODEL", args->model, "Source model (.onnx, or a Caffe .prototxt)")->required();
     cmd->add_option("--size", args->size, "Input size S (default: the model's declared size)");
-    cmd->add_option("--weights", args->weights, "Caffe .caffemodel when not next to the .prototxt");
+    add_weights_option(cmd, args->weights);
     cmd->callback([args] { run(*args); });
 }
 

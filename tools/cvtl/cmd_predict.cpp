@@ -33,6 +33,7 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--labels", a->classifier.labels, "Class names, one per line (source models)");
     cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
+    add_weights_option(cmd, a->classifier.weights);
     cmd->add_option("--engine", a->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
     cmd->add_option("--precision", a->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")->capture_default_str();
     cmd->add_option("--backend", a->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();

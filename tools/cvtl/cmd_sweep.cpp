@@ -52,6 +52,7 @@ void add_sweep(CLI::App& app) {
     cmd->add_option("CACHE", o->cache, "Activation cache written by cvtl extract")->required();
     cmd->add_option("-o,--output", o->output, "Sweep directory (runs/, best.onnx, best.json, sweep.md/csv/png)")->required();
     cmd->add_option("--model", o->model, "Source model (default: the file the cache was made from)");
+    add_weights_option(cmd, o->weights);
     cmd->add_option("--budget", o->budget_minutes, "Wall-time budget in minutes (0: none); cheap candidates go first")->capture_default_str();
     cmd->add_option("--folds", o->folds,
                     "Cross-validation folds: 0 auto (5 when the validation split has under 200 samples, else the split), 1 the split")

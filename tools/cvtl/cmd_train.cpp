@@ -89,6 +89,7 @@ void add_train(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
     cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
+    add_weights_option(cmd, o.weights);
     cmd->add_option("--epochs", o.epochs, "Epochs (default: about --steps optimizer steps, 4 to 100 epochs)");
     cmd->add_option("--steps", o.steps, "Step budget behind the default epoch count")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();

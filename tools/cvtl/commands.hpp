@@ -23,6 +23,10 @@ std::array<double, 3> parse_triplet(const std::string& text, const std::string& 
 // --max-image-mb M: the per-image file-size limit, stored in bytes.
 void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes);
 
+// --weights FILE: a Caffe model's .caffemodel when it is not next to its .prototxt. Every command
+// that reads a source model takes it; train, sweep and export default to the recorded one.
+void add_weights_option(CLI::App* cmd, std::string& weights);
+
 // Exit codes of the error contract.
 inline constexpr int kExitInput = 1, kExitUsage = 2, kExitInternal = 3;
 

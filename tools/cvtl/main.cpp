@@ -37,6 +37,11 @@ std::array<double, 3> parse_triplet(const std::string& text, const std::string& 
     return v;
 }
 
+void add_weights_option(CLI::App* cmd, std::string& weights) {
+    cmd->add_option("--weights", weights,
+                    "Caffe weights (.caffemodel) when not next to the .prototxt (train, sweep, export: default the recorded file)");
+}
+
 void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes) {
     cmd->add_option_function<double>(
            "--max-image-mb",
