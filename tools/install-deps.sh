@@ -17,6 +17,8 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
+  libplplot-dev          # charts (pipeline/report/chart); its built-in "mem" driver suffices
+  plplot-driver-cairo    # anti-aliased charts through its "memcairo" driver (dlopened: not a link dependency)
   dataset-fashion-mnist
   python3-opencv         # samples/classify.py runs in the tests
   hdf5-tools             # h5dump, for tools/kill_extract.sh

@@ -1,12 +1,13 @@
 #include "pipeline/train/run_report.hpp"
 
+#include "pipeline/report/chart.hpp"
 #include "plugin/error.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 
@@ -22,35 +23,52 @@ void write_text(const std::string& path, const std::string& text) {
     if (!out) throw Error("cannot write " + path);
 }
 
-// One panel: series of (epoch, value) in a box, y range from the data.
-void plot_panel(cv::Mat& canvas, cv::Rect box, const std::string& title,
-                const std::vector<std::pair<std::vector<double>, cv::Scalar>>& series, int epochs, bool unit_range) {
-    cv::rectangle(canvas, box, cv::Scalar(180, 180, 180), 1);
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (const auto& [values, color] : series)
-        for (double v : values)
-            if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-    if (unit_range) lo = 0, hi = 1;
-    if (!std::isfinite(lo)) lo = 0, hi = 1;
-    if (hi - lo < 1e-9) hi = lo + 1;
-    cv::putText(canvas, title, {box.x + 8, box.y + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-    char label[32];
-    std::snprintf(label, sizeof label, "%.3g", hi);
-    cv::putText(canvas, label, {box.x + 4, box.y + 36}, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(90, 90, 90), 1, cv::LINE_AA);
-    std::snprintf(label, sizeof label, "%.3g", lo);
-    cv::putText(canvas, label, {box.x + 4, box.y + box.height - 6}, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(90, 90, 90), 1, cv::LINE_AA);
-    auto to_point = [&](size_t i, double v) {
-        const double x = epochs > 1 ? static_cast<double>(i) / (epochs - 1) : 0.5;
-        return cv::Point(box.x + 40 + static_cast<int>(x * (box.width - 60)),
-                         box.y + box.height - 10 - static_cast<int>((v - lo) / (hi - lo) * (box.height - 40)));
-    };
-    for (const auto& [values, color] : series) {
-        for (size_t i = 0; i < values.size(); ++i) {
-            if (!std::isfinite(values[i])) continue;
-            cv::circle(canvas, to_point(i, values[i]), 3, color, cv::FILLED, cv::LINE_AA);
-            if (i > 0 && std::isfinite(values[i - 1])) cv::line(canvas, to_point(i - 1, values[i - 1]), to_point(i, values[i]), color, 2, cv::LINE_AA);
+std::string format(const char* fmt, double v) {
+    char s[64];
+    std::snprintf(s, sizeof s, fmt, v);
+    return s;
+}
+
+// One panel of curves.png: a quantity per epoch, train and (where there is one) validation.
+LineChart epoch_chart(const std::vector<EpochMetrics>& history, const std::string& quantity, const std::string& unit,
+                      double EpochMetrics::*train, double EpochMetrics::*val) {
+    LineChart c;
+    c.x = {"epoch", NAN, NAN, 1};
+    c.y.label = quantity + " (" + unit + ")";
+    ChartSeries t{"train", {}}, v{"validation", {}};
+    bool has_val = false;
+    for (const auto& m : history) {
+        c.x_values.push_back(m.epoch);
+        t.values.push_back(m.*train), v.values.push_back(m.*val);
+        has_val = has_val || std::isfinite(m.*val);
+    }
+    c.series.push_back(t);
+    if (has_val) c.series.push_back(v);
+    const EpochMetrics& last = history.back();
+    c.title = quantity + " over " + std::to_string(history.size()) + " epoch" + (history.size() == 1 ? "" : "s") + ", last: train " +
+              format("%.3g", last.*train) + (has_val ? ", validation " + format("%.3g", last.*val) : "");
+    return c;
+}
+
+// Counts in the cells, shaded by their share of the true class's row (so rare classes read as well).
+cv::Mat confusion_heatmap(const Confusion& counts, const std::vector<std::string>& classes) {
+    Heatmap m{"", "predicted class", "true class", classes, classes, {}, {}};
+    long long total = 0, correct = 0;
+    for (size_t t = 0; t < counts.size(); ++t) {
+        long long row = 0;
+        for (long long v : counts[t]) row += v;
+        total += row, correct += t < counts[t].size() ? counts[t][t] : 0;
+        m.shade.emplace_back(), m.text.emplace_back();
+        for (long long v : counts[t]) {
+            m.shade.back().push_back(row ? static_cast<double>(v) / static_cast<double>(row) : 0.0);
+            m.text.back().push_back(std::to_string(v));
         }
     }
+    m.title = std::to_string(total) + " samples, " + std::to_string(correct) + " correct (" +
+              format("%.1f", total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0) + "%)";
+    const int cell = std::clamp(640 / std::max<int>(1, static_cast<int>(classes.size())), 36, 64);
+    const int side = 260 + cell * static_cast<int>(classes.size());
+    return render_heatmap(m, {side, side});
 }
 
 }  // namespace
@@ -89,22 +107,14 @@ void write_metrics(const std::string& run_dir, const std::vector<EpochMetrics>& 
 }
 
 void draw_curves(const std::string& png_path, const std::vector<EpochMetrics>& history) {
-    cv::Mat canvas(360, 900, CV_8UC3, cv::Scalar(255, 255, 255));
-    std::vector<double> tl, vl, ta, va;
-    for (const auto& m : history) {
-        tl.push_back(m.train_loss), vl.push_back(m.val_loss);
-        ta.push_back(m.train_accuracy), va.push_back(m.val_accuracy);
-    }
-    const cv::Scalar train(200, 90, 30), val(30, 120, 230);  // BGR: blue train, orange validation
-    const int epochs = static_cast<int>(history.size());
-    plot_panel(canvas, {10, 10, 435, 310}, "loss per epoch", {{tl, train}, {vl, val}}, epochs, false);
-    plot_panel(canvas, {455, 10, 435, 310}, "accuracy per epoch", {{ta, train}, {va, val}}, epochs, true);
-    cv::putText(canvas, "train", {20, 345}, cv::FONT_HERSHEY_SIMPLEX, 0.5, train, 1, cv::LINE_AA);
-    cv::putText(canvas, "validation", {90, 345}, cv::FONT_HERSHEY_SIMPLEX, 0.5, val, 1, cv::LINE_AA);
-    char span[64];
-    std::snprintf(span, sizeof span, "epochs 1..%d", epochs);
-    cv::putText(canvas, span, {760, 345}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(90, 90, 90), 1, cv::LINE_AA);
-    if (!cv::imwrite(png_path, canvas)) throw Error("cannot write " + png_path);
+    if (history.empty()) throw Error("no epochs to draw in " + png_path);
+    cv::Mat loss = render_line_chart(epoch_chart(history, "loss", "cross-entropy, nats", &EpochMetrics::train_loss, &EpochMetrics::val_loss),
+                                     {600, 400});
+    cv::Mat accuracy = render_line_chart(
+        epoch_chart(history, "accuracy", "fraction correct", &EpochMetrics::train_accuracy, &EpochMetrics::val_accuracy), {600, 400});
+    cv::Mat both;
+    cv::hconcat(loss, accuracy, both);
+    write_chart_png(png_path, both);
 }
 
 void write_confusion(const std::string& run_dir, const std::string& stem, const Confusion& counts,
@@ -119,36 +129,7 @@ void write_confusion(const std::string& run_dir, const std::string& stem, const 
     }
     write_text(run_dir + "/" + stem + ".csv", csv);
 
-    const int k = static_cast<int>(classes.size());
-    const int cell = std::max(24, std::min(60, 600 / std::max(1, k)));
-    const int margin = 140;
-    cv::Mat canvas(margin + k * cell + 10, margin + k * cell + 10, CV_8UC3, cv::Scalar(255, 255, 255));
-    for (int t = 0; t < k; ++t) {
-        long long row = 0;
-        for (long long v : counts[static_cast<size_t>(t)]) row += v;
-        for (int p = 0; p < k; ++p) {
-            const long long v = counts[static_cast<size_t>(t)][static_cast<size_t>(p)];
-            const double share = row ? static_cast<double>(v) / static_cast<double>(row) : 0.0;
-            const cv::Rect r(margin + p * cell, margin + t * cell, cell, cell);
-            const auto shade = static_cast<int>(255 - 200 * share);
-            cv::rectangle(canvas, r, cv::Scalar(255, shade, shade), cv::FILLED);
-            cv::rectangle(canvas, r, cv::Scalar(200, 200, 200), 1);
-            cv::putText(canvas, std::to_string(v), {r.x + 3, r.y + cell / 2 + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.35,
-                        share > 0.6 ? cv::Scalar(255, 255, 255) : cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-        }
-        cv::putText(canvas, classes[static_cast<size_t>(t)].substr(0, 16), {4, margin + t * cell + cell / 2 + 4}, cv::FONT_HERSHEY_SIMPLEX,
-                    0.4, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-        // Predicted-class labels, one letter column per cell would be unreadable: write them rotated.
-        cv::Mat label(cell, margin - 10, CV_8UC3, cv::Scalar(255, 255, 255));
-        cv::putText(label, classes[static_cast<size_t>(t)].substr(0, 16), {2, cell / 2 + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.4,
-                    cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-        cv::Mat rotated;
-        cv::rotate(label, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);
-        rotated.copyTo(canvas(cv::Rect(margin + t * cell, 4, cell, margin - 10)));
-    }
-    cv::putText(canvas, "true \\ predicted", {4, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-    const std::string png = run_dir + "/" + stem + ".png";
-    if (!cv::imwrite(png, canvas)) throw Error("cannot write " + png);
+    write_chart_png(run_dir + "/" + stem + ".png", confusion_heatmap(counts, classes));
 }
 
 }  // namespace cvtl

@@ -21,11 +21,12 @@ struct EpochMetrics {
 
 void write_metrics(const std::string& run_dir, const std::vector<EpochMetrics>& history);
 
-// Loss and accuracy per epoch, train and validation, drawn with OpenCV.
+// Loss and accuracy per epoch, train and validation, as two line charts side by side.
 void draw_curves(const std::string& png_path, const std::vector<EpochMetrics>& history);
 
 // counts[true][predicted]
 using Confusion = std::vector<std::vector<long long>>;
+// STEM.csv and STEM.png (a heatmap: counts, shaded by their share of the true class).
 void write_confusion(const std::string& run_dir, const std::string& stem, const Confusion& counts,
                      const std::vector<std::string>& classes);
 

@@ -1,9 +1,7 @@
 #include "pipeline/train/sweep_report.hpp"
 
-#include "pipeline/report/line_chart.hpp"
+#include "pipeline/report/chart.hpp"
 #include "plugin/error.hpp"
-
-#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -90,29 +88,27 @@ std::string findings(const SweepSummary& s) {
     return out;
 }
 
-void plot(const SweepSummary& s, const std::string& path) {
+// Best score per family at each cut point: x runs from the input to the deepest cut that was trained.
+LineChart cut_chart(const SweepSummary& s) {
+    static const std::vector<std::string> taps{"input", "pool1", "pool2", "pool3", "pool4", "pool5", "fc6", "fc7", "logits"};
+    int last = 0, scored = 0;
+    for (const auto& t : s.trials)
+        if (!t.folds.empty()) last = std::max(last, std::min(t.candidate.cut, static_cast<int>(taps.size()) - 1)), ++scored;
     LineChart c;
-    c.title = "sweep: best validation score by cut point";
-    c.x_label = "tap the trained part reads";
-    c.y_label = "score";
-    c.x_ticks = {"input", "pool1", "pool2", "pool3", "pool4", "pool5", "fc6", "fc7", "logits"};
-    double lo = 1;
+    c.title = "best score by cut point, " + std::to_string(scored) + " candidates scored on " + s.mode;
+    c.x.label = "tap the trained part reads";
+    c.y.label = "validation accuracy (fraction)";
+    c.x_categories.assign(taps.begin(), taps.begin() + last + 1);
     std::map<std::string, std::vector<double>> lines;
     for (const auto& t : s.trials) {
-        if (t.folds.empty()) continue;
+        if (t.folds.empty() || t.candidate.cut < 0 || t.candidate.cut > last) continue;
         auto& v = lines[t.candidate.family];
-        v.resize(c.x_ticks.size(), std::nan(""));
+        v.resize(c.x_categories.size(), std::nan(""));
         double& at = v[static_cast<size_t>(t.candidate.cut)];
         if (std::isnan(at) || t.score > at) at = t.score;
-        lo = std::min(lo, t.score);
     }
-    c.y_min = std::max(0.0, std::floor(lo * 10) / 10);
-    int last = 0;  // no empty ticks after the deepest cut that was trained
-    for (const auto& t : s.trials)
-        if (!t.folds.empty()) last = std::max(last, t.candidate.cut);
-    c.x_ticks.resize(static_cast<size_t>(last) + 1);
-    for (const auto& [family, values] : lines) c.series.push_back({family, chart_color(c.series.size()), values});
-    if (!cv::imwrite(path, draw_line_chart(c))) throw Error("cannot write " + path);
+    for (const auto& [family, values] : lines) c.series.push_back({family, values});
+    return c;
 }
 
 }  // namespace
@@ -135,7 +131,7 @@ std::string sweep_ranking_table(const SweepSummary& s) { return ranking(s); }
 void write_sweep_reports(const SweepSummary& s, const std::string& dir) {
     write_text(dir + "/sweep.csv", csv(s));
     write_text(dir + "/sweep.md", sweep_markdown(s));
-    plot(s, dir + "/sweep.png");
+    write_chart_png(dir + "/sweep.png", render_line_chart(cut_chart(s)));
 }
 
 }  // namespace cvtl

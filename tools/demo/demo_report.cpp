@@ -1,9 +1,7 @@
 #include "tools/demo/demo_report.hpp"
 
-#include "pipeline/report/line_chart.hpp"
+#include "pipeline/report/chart.hpp"
 #include "pipeline/train/sweep_report.hpp"
-
-#include <opencv2/imgcodecs.hpp>
 
 #include <boost/filesystem.hpp>
 
@@ -27,18 +25,18 @@ const std::vector<std::string> kFamilies{"probe", "classifier", "finetune", "scr
 // Test accuracy of each strategy's chosen model against n.
 void draw_accuracy(const DemoReport& r, const std::string& path) {
     LineChart c;
-    c.title = "P2 test accuracy of each strategy's chosen model (" + r.scenario + ")";
-    c.x_label = "labelled images per class";
-    c.y_label = "test accuracy";
-    for (int n : r.ns) c.x_ticks.push_back("n=" + std::to_string(n));
+    c.title = "P2 test accuracy of each strategy's chosen model, " + r.scenario + ", " + std::to_string(r.p2_test_images) + " test images";
+    c.x.label = "labelled images per class (n)";
+    c.y.label = "test accuracy (fraction)";
+    for (int n : r.ns) c.x_categories.push_back(std::to_string(n));
     for (const auto& family : kFamilies) {
         std::vector<double> v(r.ns.size(), std::nan(""));
         for (const auto& s : r.main)
             for (size_t i = 0; i < r.ns.size(); ++i)
                 if (s.key == family && s.n == r.ns[i]) v[i] = s.test_accuracy;
-        c.series.push_back({family, chart_color(c.series.size()), v});
+        c.series.push_back({family, v});
     }
-    if (!cv::imwrite(path, draw_line_chart(c))) throw std::runtime_error("cannot write " + path);
+    write_chart_png(path, render_line_chart(c));
 }
 
 std::string row(const StrategyResult& s) {
