@@ -29,6 +29,7 @@ tag plain_tag(size_t rank) { return rank == 4 ? tag::nchw : rank == 2 ? tag::nc 
 
 struct InferenceNet::Plan {
     int n = 0;
+    dnnl::stream stream{onednn_engine()};  // the plan's own: it runs on whichever thread calls forward()
     struct Step {
         dnnl::primitive primitive;
         std::unordered_map<int, memory> args;
@@ -80,7 +81,7 @@ public:
             }
             i += used;
         }
-        onednn_stream().wait();
+        plan_->stream.wait();
         return std::move(plan_);
     }
 
@@ -116,7 +117,7 @@ private:
     memory packed(const cv::Mat& values, const memory::dims& dims, tag t, const memory::desc& want) {
         memory user({dims, dt::f32, t}, eng_, const_cast<float*>(values.ptr<float>()));
         memory m(want, eng_);
-        dnnl::reorder(user, m).execute(onednn_stream(), user, m);
+        dnnl::reorder(user, m).execute(plan_->stream, user, m);
         return m;
     }
 
@@ -206,7 +207,7 @@ std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vect
     const int n = input.size[0];
     if (!plan_ || plan_->n != n) plan_ = plan_for(n);
     plan_->input.set_data_handle(const_cast<float*>(input.ptr<float>()));
-    dnnl::stream& stream = onednn_stream();
+    dnnl::stream& stream = plan_->stream;
     for (auto& step : plan_->steps) step.primitive.execute(stream, step.args);
     std::vector<cv::Mat> out;
     for (int index : outputs) {

@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 using namespace cvtl;
 
 namespace {
@@ -77,6 +79,30 @@ TEST_CASE("bf16 taps stay within 1e-2 relative of f32") {
         cv::minMaxIdx(cv::abs(a[i]), nullptr, &range);
         CHECK(test::diff(a[i], b[i]).max_abs <= 1e-2 * std::max(range, 1e-3));
     }
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+// Each plan owns its oneDNN stream and every thread has its own for the rest, so fast paths may run on
+// several threads at once (extraction pipelines, apps with their own threads).
+TEST_CASE("two fast paths running at once on two threads give the sequential results") {
+    SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
+    BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
+    const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
+    FastPath a = fast_path(model.net, map, Precision::f32), b = fast_path(model.net, map, Precision::f32);
+    const std::vector<int> logits{InferenceNet::tap_layer(a.spec, "logits")};
+    const cv::Mat expected = a.net->forward(input, logits)[0].clone();
+    std::vector<cv::Mat> from_a, from_b;
+    auto run = [&](FastPath& f, std::vector<cv::Mat>& out) {
+        for (int i = 0; i < 20; ++i) out.push_back(f.net->forward(input, logits)[0].clone());
+    };
+    std::thread ta(run, std::ref(a), std::ref(from_a)), tb(run, std::ref(b), std::ref(from_b));
+    ta.join();
+    tb.join();
+    for (const auto* results : {&from_a, &from_b})
+        for (const cv::Mat& m : *results) CHECK(cv::norm(m, expected, cv::NORM_INF) == 0);
 }
 
 }  // TEST_SUITE

@@ -14,7 +14,7 @@ dnnl::engine& onednn_engine() {
 }
 
 dnnl::stream& onednn_stream() {
-    static dnnl::stream stream(onednn_engine());
+    thread_local dnnl::stream stream(onednn_engine());
     return stream;
 }
 

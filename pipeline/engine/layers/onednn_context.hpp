@@ -1,11 +1,14 @@
 #pragma once
-// The one oneDNN CPU engine and stream every layer runs on.
+// The oneDNN CPU engine every layer runs on, and the calling thread's stream.
 #include <oneapi/dnnl/dnnl.hpp>
 
 namespace cvtl {
 
 dnnl::engine& onednn_engine();
-// In-order and synchronous on the OpenMP runtime; layers still wait() so results are ready on return.
+// The calling thread's stream: a dnnl::stream may not be used by two threads at once, and the trainer,
+// fast-path plans moved between oneTBB threads and any app's LayerFactory convolutions all execute
+// primitives. In-order and synchronous on the OpenMP runtime; layers still wait() so results are
+// ready on return.
 dnnl::stream& onednn_stream();
 
 // Sets the OpenMP thread count used by oneDNN's kernels and by the layers' own loops (threads >= 1).
