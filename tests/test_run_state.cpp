@@ -1,10 +1,16 @@
+#include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "plugin/error.hpp"
 #include "support/fixtures.hpp"
+#include "support/synthetic_cache.hpp"
 
 #include <doctest/doctest.h>
 
 #include <H5Cpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 using namespace cvtl;
 
@@ -45,6 +51,40 @@ TEST_CASE("run files of another version or kind of file are refused") {
     test::write_file(dir / "x.h5", "not hdf5");
     CHECK_THROWS_WITH_AS(load_run_state(dir / "x.h5"), doctest::Contains("not a cvtl run file"), Error);
     CHECK_THROWS_WITH_AS(load_run_state(dir / "none.h5"), doctest::Contains("does not exist"), Error);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+// Debian's HDF5 is not thread-safe: training reads the cache on a prefetch thread while the main thread
+// writes checkpoints. While one thread uses an HDF5 object through its handle, no other thread can
+// reach HDF5 through cvtl: here the writer must wait until the reader's access ends.
+TEST_CASE("while one thread holds access to a cache file another thread's HDF5 work waits") {
+    test::TempDir dir;
+    test::SyntheticCache spec;
+    spec.taps = {"pool5"};
+    spec.shapes = {{8, 2, 2}};
+    test::write_synthetic_cache(dir / "c.h5", spec);
+    RunState s;
+    s.kind = "checkpoint";
+    s.weights["fc.weights"] = cv::Mat(std::vector<int>{4, 4}, CV_32F, cv::Scalar(1));
+    const h5::File file(dir / "c.h5", H5F_ACC_RDONLY);
+    std::atomic<bool> saved{false};
+    std::thread writer;
+    {
+        const auto access = file.access();
+        writer = std::thread([&] {
+            save_run_state(dir / "r.h5", s);
+            saved = true;
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK_FALSE(saved);
+        CHECK(access->getFileName() == std::string(dir / "c.h5"));
+    }
+    writer.join();
+    CHECK(saved);
+    CHECK(load_run_state(dir / "r.h5").kind == "checkpoint");
 }
 
 }  // TEST_SUITE

@@ -98,55 +98,62 @@ H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig&
 
 CacheFile::CacheFile(const std::string& path, const CacheConfig& config) : path_(path), half_(config.dtype == "f16") {
     h5::quiet_errors();
-    file_ = H5::H5File(path, H5F_ACC_TRUNC);
+    h5_.open([&] { return Open{H5::H5File(path, H5F_ACC_TRUNC), {}}; });
     create_layout(config);
 }
 
 void CacheFile::create_layout(const CacheConfig& config) {
-    write_root_attributes(file_, config);
-    H5::Group samples = file_.createGroup("/samples");
+    const auto h5 = h5_.access();
+    H5::H5File& file = h5->file;
+    write_root_attributes(file, config);
+    H5::Group samples = file.createGroup("/samples");
     h5::create_growing_1d(samples, "path", h5::vlen_string(), 1024);
     h5::create_growing_1d(samples, "label", H5::PredType::STD_I32LE, 4096);
     h5::create_growing_1d(samples, "split", H5::PredType::STD_U8LE, 4096);
-    H5::Group skipped = file_.createGroup("/skipped");
+    H5::Group skipped = file.createGroup("/skipped");
     h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256);
     h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
-    write_classes(file_, config.classes);
-    H5::Group taps = file_.createGroup(cache::kTapsGroup);
-    for (const TapLayout& tap : config.taps) taps_.push_back(create_tap(taps, tap, config, half_));
-    file_.createGroup(cache::kProgress);
+    write_classes(file, config.classes);
+    H5::Group taps = file.createGroup(cache::kTapsGroup);
+    for (const TapLayout& tap : config.taps) h5->taps.push_back(create_tap(taps, tap, config, half_));
+    file.createGroup(cache::kProgress);
     commit_progress();
 }
 
 void CacheFile::commit_progress() {
-    H5::Group progress = file_.openGroup(cache::kProgress);
+    const auto h5 = h5_.access();
+    H5::H5File& file = h5->file;
+    H5::Group progress = file.openGroup(cache::kProgress);
     h5::set_int(progress, cache::kAttrDone, progress_.rows);
     h5::set_int(progress, cache::kAttrNextInput, progress_.inputs);
     h5::set_int(progress, cache::kAttrSkipped, progress_.skipped);
-    file_.flush(H5F_SCOPE_GLOBAL);
+    file.flush(H5F_SCOPE_GLOBAL);
 }
 
 void CacheFile::append(const CacheRows& rows) {
     const auto n = static_cast<hsize_t>(rows.paths.size());
     const auto at = static_cast<hsize_t>(progress_.rows);
-    for (size_t t = 0; t < taps_.size(); ++t) {
+    const auto h5 = h5_.access();
+    H5::H5File& file = h5->file;
+    std::vector<H5::DataSet>& tap_data = h5->taps;
+    for (size_t t = 0; t < tap_data.size(); ++t) {
         const cv::Mat& values = rows.taps[t];
         CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
         if (half_) {
             cv::Mat halves;
             values.convertTo(halves, CV_16F);
-            h5::write_rows(taps_[t], at, n, h5::float16(), halves.data);
+            h5::write_rows(tap_data[t], at, n, h5::float16(), halves.data);
         } else {
-            h5::write_rows(taps_[t], at, n, H5::PredType::NATIVE_FLOAT, values.data);
+            h5::write_rows(tap_data[t], at, n, H5::PredType::NATIVE_FLOAT, values.data);
         }
         tap_bytes_ += values.total() * (half_ ? 2 : 4);
     }
-    H5::DataSet paths = file_.openDataSet(cache::kSamplesPath), labels = file_.openDataSet(cache::kSamplesLabel),
-                splits = file_.openDataSet(cache::kSamplesSplit);
+    H5::DataSet paths = file.openDataSet(cache::kSamplesPath), labels = file.openDataSet(cache::kSamplesLabel),
+                splits = file.openDataSet(cache::kSamplesSplit);
     h5::write_strings(paths, at, rows.paths);
     h5::write_rows(labels, at, n, H5::PredType::NATIVE_INT32, rows.labels.data());
     h5::write_rows(splits, at, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-    H5::DataSet skipped_paths = file_.openDataSet(cache::kSkippedPath), skipped_reasons = file_.openDataSet(cache::kSkippedReason);
+    H5::DataSet skipped_paths = file.openDataSet(cache::kSkippedPath), skipped_reasons = file.openDataSet(cache::kSkippedReason);
     h5::write_strings(skipped_paths, static_cast<hsize_t>(progress_.skipped), rows.skipped_paths);
     h5::write_strings(skipped_reasons, static_cast<hsize_t>(progress_.skipped), rows.skipped_reasons);
     progress_.rows += static_cast<std::int64_t>(n);
@@ -156,15 +163,17 @@ void CacheFile::append(const CacheRows& rows) {
 }
 
 void CacheFile::seal() {
-    h5::set_int(file_, cache::kAttrComplete, 1);
-    file_.flush(H5F_SCOPE_GLOBAL);
-    taps_.clear();
-    file_.close();
+    {
+        const auto h5 = h5_.access();
+        h5::set_int(h5->file, cache::kAttrComplete, 1);
+        h5->file.flush(H5F_SCOPE_GLOBAL);
+    }
+    h5_.close();
     progress_.complete = true;
     sync_path(path_);
 }
 
-std::uint64_t CacheFile::size() const { return static_cast<std::uint64_t>(file_.getFileSize()); }
+std::uint64_t CacheFile::size() const { return static_cast<std::uint64_t>(h5_.access()->file.getFileSize()); }
 
 void sync_path(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -175,13 +184,15 @@ void sync_path(const std::string& path) {
 }
 
 CacheProgress check_cache_file(const std::string& path, const CacheConfig& config, const std::string& fix) {
-    if (!H5::H5File::isHdf5(path)) throw Error(path + " exists and is not an HDF5 cache; " + fix);
-    H5::H5File file;
+    if (!h5::is_hdf5(path)) throw Error(path + " exists and is not an HDF5 cache; " + fix);
+    h5::File handle;
     try {
-        file = H5::H5File(path, H5F_ACC_RDONLY);
+        handle.open([&] { return H5::H5File(path, H5F_ACC_RDONLY); });
     } catch (const H5::Exception&) {
         throw Error("cache " + path + " cannot be opened (damaged or in use by another process); " + fix);
     }
+    const auto h5 = handle.access();
+    const H5::H5File& file = *h5;
     if (!h5::has_attr(file, cache::kAttrFormat) || h5::get_string(file, cache::kAttrFormat) != cache::kFormat)
         throw Error(path + " exists and is not a cvtl cache; " + fix);
     const auto version = h5::get_int(file, cache::kAttrVersion);
@@ -270,7 +281,9 @@ hsize_t block_rows(const CacheConfig& config) {
 }  // namespace
 
 void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out) {
-    H5::H5File file(from, H5F_ACC_RDONLY);
+    const h5::File handle(from, H5F_ACC_RDONLY);
+    const auto h5 = handle.access();
+    const H5::H5File& file = *h5;
     const auto done = static_cast<hsize_t>(progress.rows);
     const auto skipped = static_cast<hsize_t>(progress.skipped);
     const auto paths = h5::read_strings(file.openDataSet(cache::kSamplesPath), done);

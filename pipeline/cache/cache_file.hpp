@@ -3,6 +3,7 @@
 // CacheWriter only ever writes such a file under a temporary name and renames it once sealed, so
 // a kill can lose an unsealed file but never leaves a damaged one under a final name.
 #include "pipeline/cache/cache_writer.hpp"
+#include "pipeline/cache/h5_handle.hpp"
 
 #include <H5Cpp.h>
 
@@ -41,8 +42,11 @@ private:
     void commit_progress();
 
     std::string path_;
-    H5::H5File file_;
-    std::vector<H5::DataSet> taps_;
+    struct Open {
+        H5::H5File file;
+        std::vector<H5::DataSet> taps;
+    };
+    h5::Handle<Open> h5_;
     bool half_ = false;
     CacheProgress progress_;
     std::uint64_t tap_bytes_ = 0;

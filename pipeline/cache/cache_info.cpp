@@ -1,6 +1,7 @@
 #include "pipeline/cache/cache_info.hpp"
 
 #include "pipeline/cache/cache_format.hpp"
+#include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "plugin/error.hpp"
@@ -158,7 +159,7 @@ CacheInfo read_cache_info(const std::string& path) {
         throw Error("cache " + path + " does not exist");
     }
     try {
-        if (!H5::H5File::isHdf5(path)) throw Error(path + " is not an HDF5 file (is it a cvtl cache?)");
+        if (!h5::is_hdf5(path)) throw Error(path + " is not an HDF5 file (is it a cvtl cache?)");
     } catch (const H5::Exception& e) {
         throw Error("cache " + path + " cannot be read: " + e.getDetailMsg() + " (truncated or damaged?)");
     }
@@ -170,7 +171,9 @@ CacheInfo read_cache_info(const std::string& path, const H5::FileAccPropList& ac
     CacheInfo info;
     info.path = path;
     try {
-        H5::H5File file(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
+        const h5::File handle(path, H5F_ACC_RDONLY, access);
+        const auto h5 = handle.access();
+        H5::H5File& file = *h5;
         if (!h5::has_attr(file, cache::kAttrFormat) || h5::get_string(file, cache::kAttrFormat) != cache::kFormat)
             throw Error(path + " is an HDF5 file but not a cvtl cache (no format=\"cvtl-cache\" attribute)");
         read_contents(file, info);

@@ -32,14 +32,17 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     chunk_rows_ = static_cast<std::int64_t>(found->chunk[0]);
     half_ = found->dtype == "f16";
 
-    std::lock_guard<std::mutex> lock(h5::library_mutex());
     try {
-        file_ = std::make_unique<H5::H5File>(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
-        data_ = file_->openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
+        h5_.open([&] {
+            H5::H5File file(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
+            H5::DataSet data = file.openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
+            return Open{file, data};
+        });
+        const auto h5 = h5_.access();
         labels_.resize(static_cast<size_t>(info_.rows));
         splits_.resize(static_cast<size_t>(info_.rows));
         auto read_first_rows = [&](const char* name, const H5::DataType& type, void* out) {
-            H5::DataSet ds = file_->openDataSet(name);
+            H5::DataSet ds = h5->file.openDataSet(name);
             H5::DataSpace space = ds.getSpace();
             hsize_t start = 0, count = static_cast<hsize_t>(info_.rows);
             space.selectHyperslab(H5S_SELECT_SET, &count, &start);
@@ -71,19 +74,19 @@ cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) {
         memory_.rowRange(static_cast<int>(begin), static_cast<int>(begin + count)).copyTo(cv::Mat(static_cast<int>(count), memory_.cols, CV_32F, out.data));
         return out;
     }
-    std::lock_guard<std::mutex> lock(h5::library_mutex());
     try {
-        H5::DataSpace space = data_.getSpace();
+        const auto h5 = h5_.access();
+        H5::DataSpace space = h5->data.getSpace();
         std::vector<hsize_t> start(shape.size(), 0), counts(shape.begin(), shape.end());
         start[0] = static_cast<hsize_t>(begin);
         space.selectHyperslab(H5S_SELECT_SET, counts.data(), start.data());
         H5::DataSpace memory(static_cast<int>(counts.size()), counts.data());
         if (half_) {
             cv::Mat halves(shape, CV_16F);
-            data_.read(halves.data, h5::float16(), memory, space);
+            h5->data.read(halves.data, h5::float16(), memory, space);
             halves.convertTo(out, CV_32F);
         } else {
-            data_.read(out.data, H5::PredType::NATIVE_FLOAT, memory, space);
+            h5->data.read(out.data, H5::PredType::NATIVE_FLOAT, memory, space);
         }
     } catch (const H5::Exception& e) {
         throw Error("cache " + info_.path + ": cannot read rows " + std::to_string(begin) + ".." + std::to_string(begin + count) +

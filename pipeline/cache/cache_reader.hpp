@@ -1,6 +1,7 @@
 #pragma once
 // Reads a complete activation cache for training: labels, splits and rows of one tap.
 #include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/h5_handle.hpp"
 
 #include <opencv2/core.hpp>
 
@@ -32,7 +33,7 @@ public:
     const std::vector<std::uint8_t>& splits() const { return splits_; }
 
     // Rows [begin, begin + count) as float32 [count, sample...]; float16 caches are widened.
-    // Thread-safe with respect to other HDF5 users (takes h5::library_mutex()).
+    // Thread-safe with respect to other HDF5 users (its file lives in an h5::Handle).
     cv::Mat read_rows(std::int64_t begin, std::int64_t count);
 
     // Reads the whole tap once and serves read_rows from memory afterwards: the sweep trains many
@@ -52,8 +53,11 @@ private:
     bool half_ = false;
     std::vector<std::int32_t> labels_;
     std::vector<std::uint8_t> splits_;
-    std::unique_ptr<H5::H5File> file_;
-    H5::DataSet data_;
+    struct Open {
+        H5::H5File file;
+        H5::DataSet data;   // the tap's rows
+    };
+    h5::Handle<Open> h5_;
 };
 
 }  // namespace cvtl

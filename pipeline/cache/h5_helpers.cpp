@@ -1,4 +1,5 @@
 #include "pipeline/cache/h5_helpers.hpp"
+#include "pipeline/cache/h5_handle.hpp"
 
 #include <algorithm>
 
@@ -124,9 +125,25 @@ hsize_t rows(const H5::DataSet& ds) {
 
 void quiet_errors() { H5::Exception::dontPrint(); }
 
-std::mutex& library_mutex() {
-    static std::mutex m;
-    return m;
+namespace {
+
+// Recursive: a function holding the lock may call helpers that take it again.
+std::recursive_mutex& library_mutex() {
+    static std::recursive_mutex mutex;
+    return mutex;
+}
+
+}  // namespace
+
+Lock::Lock() : lock_(library_mutex()) {}
+
+File::File(const std::string& path, unsigned flags, const H5::FileAccPropList& access) {
+    open([&] { return H5::H5File(path, flags, H5::FileCreatPropList::DEFAULT, access); });
+}
+
+bool is_hdf5(const std::string& path) {
+    Lock lock;
+    return H5::H5File::isHdf5(path);
 }
 
 }  // namespace cvtl::h5

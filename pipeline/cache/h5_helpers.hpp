@@ -4,7 +4,6 @@
 #include <H5Cpp.h>
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,8 +36,5 @@ hsize_t rows(const H5::DataSet& ds);
 // Turns off the HDF5 library's own error printing: cvtl reports one line instead.
 void quiet_errors();
 
-// Debian's HDF5 is built without thread safety: every HDF5 call made while another thread may
-// also call HDF5 (the training data prefetcher) holds this lock.
-std::mutex& library_mutex();
 
 }  // namespace cvtl::h5

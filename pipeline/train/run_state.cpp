@@ -1,5 +1,6 @@
 #include "pipeline/train/run_state.hpp"
 
+#include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "plugin/error.hpp"
 
@@ -39,9 +40,10 @@ void save_run_state(const std::string& path, const RunState& state) {
     h5::quiet_errors();
     const std::string tmp = path + ".tmp";
     try {
-        std::lock_guard<std::mutex> lock(h5::library_mutex());
         {
-            H5::H5File file(tmp, H5F_ACC_TRUNC);
+            const h5::File handle(tmp, H5F_ACC_TRUNC);
+            const auto h5 = handle.access();
+            H5::H5File& file = *h5;
             h5::set_string(file, "format", kRunFormat);
             h5::set_int(file, "version", kRunVersion);
             h5::set_string(file, "kind", state.kind);
@@ -75,9 +77,10 @@ RunState load_run_state(const std::string& path) {
     if (!boost::filesystem::exists(path)) throw Error(path + " does not exist");
     RunState state;
     try {
-        std::lock_guard<std::mutex> lock(h5::library_mutex());
-        if (!H5::H5File::isHdf5(path)) throw Error(path + " is not a cvtl run file (not HDF5)");
-        H5::H5File file(path, H5F_ACC_RDONLY);
+        if (!h5::is_hdf5(path)) throw Error(path + " is not a cvtl run file (not HDF5)");
+        const h5::File handle(path, H5F_ACC_RDONLY);
+        const auto h5 = handle.access();
+        H5::H5File& file = *h5;
         if (!h5::has_attr(file, "format") || h5::get_string(file, "format") != kRunFormat)
             throw Error(path + " is not a cvtl run file (no format=\"cvtl-run\" attribute)");
         const auto version = h5::get_int(file, "version");

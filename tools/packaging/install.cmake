@@ -13,7 +13,7 @@ set(cvtl_archives $<TARGET_FILE:cvtl_pipeline> $<TARGET_FILE:cvtl_plugin> $<TARG
 target_link_options(cvtl_shared PRIVATE "LINKER:--whole-archive" ${cvtl_archives} "LINKER:--no-whole-archive")
 add_dependencies(cvtl_shared cvtl_pipeline cvtl_plugin cvtl_engine)
 set_property(TARGET cvtl_shared APPEND PROPERTY LINK_DEPENDS ${cvtl_archives})
-target_link_libraries(cvtl_shared PRIVATE onnx onnx_proto protobuf::libprotobuf OpenSSL::Crypto OpenMP::OpenMP_CXX)
+target_link_libraries(cvtl_shared PRIVATE onnx onnx_proto protobuf::libprotobuf OpenSSL::Crypto OpenMP::OpenMP_CXX PkgConfig::PLPLOT)
 # What an app that includes cvtl's headers needs too (the headers use these libraries' types).
 target_link_libraries(cvtl_shared PUBLIC opencv_core opencv_imgproc opencv_imgcodecs opencv_dnn hdf5::hdf5_cpp hdf5::hdf5
                       TBB::tbb nlohmann_json::nlohmann_json DNNL::dnnl Boost::filesystem)
@@ -55,5 +55,6 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "cvtl developers <cvtl@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)   # Depends from the shared libraries the binaries link
 # Headers include these libraries' headers: an app building against cvtl needs them too.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopencv-dev, libhdf5-dev, libtbb-dev, nlohmann-json3-dev, libdnnl-dev, libboost-filesystem-dev")
+# PLplot loads its cairo driver at run time (dpkg-shlibdeps cannot see it); without it charts use the plainer mem driver.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "plplot-driver-cairo, libopencv-dev, libhdf5-dev, libtbb-dev, nlohmann-json3-dev, libdnnl-dev, libboost-filesystem-dev")
 include(CPack)
