@@ -29,7 +29,7 @@ std::string select_backend(cv::dnn::Net& net, const std::string& name, std::stri
         target = name == "cuda" ? cv::dnn::DNN_TARGET_CUDA : cv::dnn::DNN_TARGET_CUDA_FP16;
         available = has_target(backend, target);
     } else if (name != "cpu") {
-        throw Error("unknown --backend '" + name + "' (expected cpu, opencl, cuda or cuda-fp16)");
+        throw Error("unknown {backend} '" + name + "' (expected cpu, opencl, cuda or cuda-fp16)");
     }
     if (!available) {
         warning = "backend " + name + " is not available in this OpenCV build or on this machine; running on the CPU";

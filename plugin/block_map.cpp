@@ -62,7 +62,7 @@ const Tap& BlockMap::tap(const std::string& name) const {
 }
 
 BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& model_label) {
-    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass --size N");
+    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass {size} N");
     BlockMap map;
     map.input_size = input_size;
     const std::vector<cv::String> names = net.getLayerNames();

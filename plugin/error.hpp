@@ -1,14 +1,42 @@
 #pragma once
+#include <functional>
 #include <stdexcept>
 #include <string>
 
 namespace cvtl {
 
+// Library messages (errors and warnings) name an option as a concept in braces, "{force}",
+// "{val-fraction}", never as a command-line flag: an app that links cvtl has no flags. Each front end
+// renders them its own way: the CLI as "--force", Error::what() as 'force'.
+inline std::string render_options(const std::string& text, const std::function<std::string(const std::string&)>& name) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const size_t close = text[i] == '{' ? text.find('}', i) : std::string::npos;
+        const std::string inner = close == std::string::npos ? "" : text.substr(i + 1, close - i - 1);
+        const bool option = !inner.empty() && inner.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos &&
+                            inner[0] >= 'a' && inner[0] <= 'z';
+        if (!option) {
+            out += text[i];
+            continue;
+        }
+        out += name(inner);
+        i = close;
+    }
+    return out;
+}
+
+inline std::string quoted_option(const std::string& option) { return "'" + option + "'"; }
+
 // The one error type cvtl's library code throws. The message is a single line that names
 // the file or dataset involved, what was expected, what was found and, where possible, the fix.
 class Error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit Error(const std::string& message) : std::runtime_error(render_options(message, quoted_option)), message_(message) {}
+    // The message with its {option} concepts, for a front end to render.
+    const std::string& message() const { return message_; }
+
+private:
+    std::string message_;
 };
 
 }  // namespace cvtl

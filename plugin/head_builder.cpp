@@ -84,7 +84,7 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
         throw Error("the new classifier needs at least 2 classes, got " + std::to_string(options.classes));
     const Tap& tap = map.tap(options.from_tap);
     if (tap.name == "fc6" || tap.name == "fc7" || tap.name == "logits")
-        throw Error("tap " + tap.name + " is inside the classifier; train from input or pool1..pool5, or use a linear probe (--head linear)");
+        throw Error("tap " + tap.name + " is inside the classifier; train from input or pool1..pool5, or use a linear probe ({head} linear)");
     Builder b{net, map, options};
     b.shape = tap.shape;
     b.head.spec.input_shape = tap.shape;

@@ -42,7 +42,7 @@ SourceModel load_caffe(const std::string& path, const std::string& weights) {
     model.format = "caffe";
     model.weights = weights.empty() ? std::filesystem::path(path).replace_extension(".caffemodel").string() : weights;
     if (!std::filesystem::is_regular_file(model.weights))
-        throw Error("Caffe model " + path + " needs its weights: " + model.weights + " not found (pass --weights FILE)");
+        throw Error("Caffe model " + path + " needs its weights: " + model.weights + " not found (pass {weights} FILE)");
     // The network is the two files together: a changed prototxt is another model too.
     model.sha256 = sha256_bytes(sha256_file(path) + sha256_file(model.weights));
     model.net = cv::dnn::readNetFromCaffe(path, model.weights);
@@ -59,7 +59,7 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
     model.path = path;
     const std::string ext = extension(path);
     if (!weights.empty() && ext != ".prototxt")
-        throw Error("--weights " + weights + " applies to Caffe models (.prototxt) only; " + path + " holds its own weights");
+        throw Error("{weights} " + weights + " applies to Caffe models (.prototxt) only; " + path + " holds its own weights");
     try {
         if (ext == ".onnx") {
             model.format = "onnx";

@@ -67,7 +67,23 @@ TEST_CASE("unknown taps and missing input sizes are errors") {
     SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
     BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
     CHECK_THROWS_WITH_AS(map.tap("pool6"), doctest::Contains("unknown tap 'pool6'"), Error);
-    CHECK_THROWS_WITH_AS(map_vgg_blocks(model.net, 0, "m.onnx"), doctest::Contains("pass --size"), Error);
+    CHECK_THROWS_WITH_AS(map_vgg_blocks(model.net, 0, "m.onnx"), doctest::Contains("pass 'size'"), Error);
+}
+
+// Library errors name options as concepts; each front end renders them (the CLI as --flags).
+TEST_CASE("errors keep option concepts for the front end to render") {
+    SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
+    try {
+        map_vgg_blocks(model.net, 0, "m.onnx");
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.message().find("pass {size} N") != std::string::npos);
+        CHECK(render_options(e.message(), [](const std::string& o) { return "--" + o; }).find("pass --size N") != std::string::npos);
+        CHECK(std::string(e.what()).find("pass 'size' N") != std::string::npos);
+    }
+    // Braces that are not an option name stay as they are (JSON in messages).
+    CHECK(render_options("args {\"in\": 3} and {val-fraction}", [](const std::string& o) { return "<" + o + ">"; }) ==
+          "args {\"in\": 3} and <val-fraction>");
 }
 
 TEST_CASE("model loading errors name the file") {

@@ -187,7 +187,7 @@ TEST_CASE("a cache from another model or preprocessing or tap set is refused and
     CHECK(test::read_file(segment) == sealed);
 }
 
-TEST_CASE("an unfinished cache written in place by an earlier cvtl is adopted, not lost") {
+TEST_CASE("an unfinished cache written in place by an earlier cvtl is adopted - not lost") {
     test::TempDir dir;
     const std::string path = dir / "c.h5";
     cv::RNG rng(5);
@@ -210,7 +210,7 @@ TEST_CASE("an unfinished cache written in place by an earlier cvtl is adopted, n
     CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(4, 10).clone(), b.taps[1]).max_abs == 0);
 }
 
-TEST_CASE("segments: sealed by size or time, resumed in order, assembled into one file and removed") {
+TEST_CASE("segments: sealed by size or time - resumed in order - assembled into one file and removed") {
     test::TempDir dir;
     const std::string path = dir / "c.h5";
     cv::RNG rng(6);
@@ -306,7 +306,7 @@ TEST_CASE("a truncated cache file gives a clear error") {
     CHECK_THROWS_AS(read_cache_info(dir / "cut.h5"), Error);
 }
 
-TEST_CASE("hostile metadata: attributes, tap shapes and counters sized by the file are refused") {
+TEST_CASE("hostile metadata: attributes - tap shapes and counters sized by the file are refused") {
     test::TempDir dir;
     cv::RNG rng(4);
     CacheConfig config = small_config();

@@ -104,7 +104,9 @@ TEST_CASE("a Caffe model loads with its declared input size and every tap equals
     taps.erase(taps.begin());  // the input is not computed
     const std::vector<cv::Mat> stock = forward_taps(model.net, map, taps, input);
     std::string warnings;
-    TapEngine fast(model, map, taps, {"onednn", "f32", "cpu", 2}, [&](const std::string& w) { warnings += w; });
+    Events events;
+    events.warn = [&](const std::string& w) { warnings += w; };
+    TapEngine fast(model, map, taps, {"onednn", "f32", "cpu", 2}, events);
     const std::vector<cv::Mat> fast_out = fast(input);
     CHECK(warnings.empty());  // no fallback to stock cv::dnn
     CHECK(fast.description() == "onednn f32");

@@ -38,7 +38,7 @@ TEST_CASE("errors are one line on stderr with a non-zero exit") {
     CHECK(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx")}).exit_code != 0);  // missing DATA and -o
 }
 
-TEST_CASE("the error contract: one line, exit 2 for usage, 1 for input, never an OpenCV dump") {
+TEST_CASE("the error contract: one line - exit 2 for usage - 1 for input - never an OpenCV dump") {
     // Usage: a missing argument, an unknown option, a value of the wrong type.
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
              {"extract", test::fixture("tiny_vgg16.onnx")}, {"inspect", "--no-such-option"}, {"train", "c.h5", "-o", "r", "--epochs", "x"}, {}}) {

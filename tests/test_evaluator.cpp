@@ -1,6 +1,7 @@
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/deploy/evaluator.hpp"
+#include "pipeline/deploy/predictor.hpp"
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "plugin/error.hpp"
@@ -52,7 +53,7 @@ TEST_CASE("predict and evaluate agree with each other and with the trainer's val
     e.data = dir / "val.csv";
     e.report = dir / "report.json";
     e.top_k = 2;
-    const EvaluateSummary val = run_evaluation(e, {}, {});
+    const EvaluateSummary val = run_evaluation(e, {});
     const RunState kept = load_run_state(dir / "run/checkpoint.h5");
     const int best_epoch = kept.progress.at("best_epoch");
     const double trainer_val = kept.progress.at("history")[static_cast<size_t>(best_epoch - 1)].at("val_accuracy");
@@ -71,14 +72,16 @@ TEST_CASE("predict and evaluate agree with each other and with the trainer's val
     split.data = dir / "split.csv";
     split.report = "";
     std::string warning;
-    const EvaluateSummary test_rows = run_evaluation(split, [&](const std::string& w) { warning = w; }, {});
+    Events events;
+    events.warn = [&](const std::string& w) { warning = w; };
+    const EvaluateSummary test_rows = run_evaluation(split, events);
     CHECK(test_rows.images == 3);
     CHECK(test_rows.accuracy == doctest::Approx(val.accuracy));
     CHECK(warning.find("scoring its 3 test rows, not the other 9") != std::string::npos);
 
     // Every image: evaluate's confusion diagonal equals predict's hits.
     e.data = test::fixture("images");
-    const EvaluateSummary all = run_evaluation(e, {}, {});
+    const EvaluateSummary all = run_evaluation(e, {});
     const auto predictions = run_prediction(model, {test::fixture("images")}, 1, {}, 4, 2);
     REQUIRE(predictions.size() == 12);
     long long hits = 0;
@@ -153,9 +156,9 @@ TEST_CASE("evaluate refuses data whose classes the model does not know") {
     EvaluateOptions e;
     e.model = model;
     e.data = dir / "data";
-    CHECK_THROWS_WITH_AS(run_evaluation(e, {}, {}), doctest::Contains("class 'shark'"), Error);
+    CHECK_THROWS_WITH_AS(run_evaluation(e, {}), doctest::Contains("class 'shark'"), Error);
     CHECK_THROWS_WITH_AS(run_prediction(test::fixture("tiny_vgg16.onnx"), {test::fixture("images")}, 1, {}, 4, 2),
-                         doctest::Contains("pass --labels FILE"), Error);
+                         doctest::Contains("pass 'labels' FILE"), Error);
 }
 
 }  // TEST_SUITE

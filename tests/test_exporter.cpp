@@ -152,7 +152,7 @@ TEST_CASE("bad runs and outputs give clear errors and overwrite nothing") {
     CHECK_THROWS_WITH_AS(run_export(incomplete), doctest::Contains("is incomplete: no model.h5"), Error);
 
     test::write_file(o.output, "precious");
-    CHECK_THROWS_WITH_AS(run_export(o), doctest::Contains("already exists; pass --force"), Error);
+    CHECK_THROWS_WITH_AS(run_export(o), doctest::Contains("already exists; pass 'force'"), Error);
     CHECK(test::read_file(o.output) == "precious");
     o.force = true;
     CHECK_NOTHROW(run_export(o));

@@ -71,7 +71,7 @@ TEST_CASE("the cache records its precision and refuses to mix precisions") {
     ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
     o.precision = "bf16";
     std::vector<std::string> warnings;
-    ExtractEvents events;
+    Events events;
     events.warn = [&](const std::string& w) { warnings.push_back(w); };
     const ExtractSummary s = run_extraction(o, events);
     const std::string used = cpu_has_bf16() ? "bf16" : "f32";
@@ -85,7 +85,7 @@ TEST_CASE("the cache records its precision and refuses to mix precisions") {
         CHECK(test::diff(test::read_tensor(dir / "c.h5", "/taps/pool5"), ref).max_abs <= 1e-2 * range);
         o.precision = "f32";
         o.force = false;
-        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("another --precision"), Error);
+        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("another 'precision'"), Error);
     } else {
         CHECK(warnings.size() == 1);
     }
@@ -116,7 +116,7 @@ TEST_CASE("undecodable images are reported and skipped and counted while the res
     const std::string jpeg = test::read_file(test::fixture("images/cat/img0.jpg"));
     test::write_file(data + "/fish/cut.jpg", jpeg.substr(0, jpeg.size() / 2));
     std::vector<std::string> warnings;
-    ExtractEvents events;
+    Events events;
     events.warn = [&](const std::string& w) { warnings.push_back(w); };
     const ExtractSummary s = run_extraction(fixture_options(data, dir / "c.h5"), events);
     CHECK(s.images == 12);
@@ -175,10 +175,10 @@ TEST_CASE("bad options are errors that name the option") {
     CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("unknown tap 'pool9'"), Error);
     o.taps = {"pool5"};
     o.dtype = "f64";
-    CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("--dtype"), Error);
+    CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("'dtype'"), Error);
     o.dtype = "f32";
     o.backend = "tpu";
-    CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("unknown --backend 'tpu'"), Error);
+    CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("unknown 'backend' 'tpu'"), Error);
 }
 
 TEST_CASE("an unavailable backend falls back to the CPU with a warning") {
@@ -186,7 +186,7 @@ TEST_CASE("an unavailable backend falls back to the CPU with a warning") {
     ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
     o.backend = "cuda";  // Debian's OpenCV has no CUDA backend
     std::vector<std::string> warnings;
-    ExtractEvents events;
+    Events events;
     events.warn = [&](const std::string& w) { warnings.push_back(w); };
     const ExtractSummary s = run_extraction(o, events);
     CHECK(s.backend == "opencv cpu");

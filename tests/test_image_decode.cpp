@@ -55,7 +55,7 @@ TEST_CASE("unreadable files give a reason instead of an image") {
     CHECK(read_bgr8(dir / "cut.png", reason).empty());
 }
 
-TEST_CASE("only regular files are read, and no more than the byte limit") {
+TEST_CASE("only regular files are read - and no more than the byte limit") {
     test::TempDir dir;
     std::string reason;
     // A FIFO would block the reader for ever; a device never ends.
@@ -71,7 +71,7 @@ TEST_CASE("only regular files are read, and no more than the byte limit") {
     CHECK_FALSE(read_bgr8(dir / "big.png", reason, png.size()).empty());
 }
 
-TEST_CASE("bytes in memory decode as the file does, and a header claiming 40 gigapixels is refused") {
+TEST_CASE("bytes in memory decode as the file does - and a header claiming 40 gigapixels is refused") {
     const std::string png = test::read_file(test::fixture("images/dog/img2.png"));
     std::string reason;
     const cv::Mat from_file = read_bgr8(test::fixture("images/dog/img2.png"), reason);

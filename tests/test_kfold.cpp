@@ -10,7 +10,7 @@ using namespace cvtl;
 
 TEST_SUITE("unit") {
 
-TEST_CASE("k-fold partitions are stratified, disjoint, cover the labelled rows and follow the seed") {
+TEST_CASE("k-fold partitions are stratified - disjoint - cover the labelled rows and follow the seed") {
     // 3 classes of 23, 17 and 9 rows, some rows test (split 2), mixed order.
     std::vector<std::int32_t> labels;
     std::vector<std::uint8_t> splits;

@@ -117,7 +117,7 @@ TEST_CASE("pooling rejects an output smaller than 1x1 and padding over half the 
     CHECK_THROWS_WITH_AS(AvgPool2d(3, 1, 2, true), "avg_pool expects pad <= kernel/2 (1), found 2", Error);
 }
 
-TEST_CASE("one window formula: floor and ceil sizes as PyTorch computes them, odd sizes included") {
+TEST_CASE("one window formula: floor and ceil sizes as PyTorch computes them - odd sizes included") {
     // Values from torch.nn.functional.max_pool2d / conv2d output shapes (ceil_mode as given).
     CHECK(window_output_size(7, 2, 2, 0) == 3);
     CHECK(window_output_size(7, 2, 2, 0, true) == 4);

@@ -99,7 +99,7 @@ TEST_CASE("malformed Identity nodes are left alone instead of indexed out of bou
     CHECK(repair(model).replaced_nodes == 1);
 }
 
-TEST_CASE("an absurd declared input size is ignored, not used") {
+TEST_CASE("an absurd declared input size is ignored - not used") {
     CHECK(repair(graph_with_input(1'000'000'000'000)).input_size == 0);
     CHECK(repair(graph_with_input(-224)).input_size == 0);
     CHECK(repair(graph_with_input(0)).input_size == 0);

@@ -122,7 +122,7 @@ TEST_CASE("optimizer state round-trips") {
     CHECK(cv::norm(p.value, q.value, cv::NORM_INF) == 0);
 }
 
-TEST_CASE("schedules: constant, step, cosine with warm-up") {
+TEST_CASE("schedules: constant - step - cosine with warm-up") {
     Schedule s;
     s.base_lr = 0.1;
     s.epochs = 10;

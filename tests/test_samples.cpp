@@ -1,5 +1,6 @@
 // samples/classify.cpp and samples/classify.py (OpenCV only) against a model exported in the test.
 #include "pipeline/deploy/evaluator.hpp"
+#include "pipeline/deploy/predictor.hpp"
 #include "pipeline/deploy/exporter.hpp"
 #include "support/subprocess.hpp"
 #include "support/trained_runs.hpp"

@@ -67,7 +67,7 @@ SweepTrial trial_with(std::vector<std::vector<double>> acc, std::vector<std::vec
 
 TEST_SUITE("unit") {
 
-TEST_CASE("a trial's epoch is chosen on the mean fold curve, ties going to the lower loss") {
+TEST_CASE("a trial's epoch is chosen on the mean fold curve - ties going to the lower loss") {
     // Epochs 1 and 3 tie on mean accuracy 0.75; epoch 3 has the lower mean loss.
     SweepTrial t = trial_with({{0.8, 0.6, 0.7}, {0.7, 0.6, 0.8}}, {{0.9, 1.0, 0.5}, {0.9, 1.0, 0.6}});
     CHECK(t.chosen_epoch == 3);
@@ -78,7 +78,7 @@ TEST_CASE("a trial's epoch is chosen on the mean fold curve, ties going to the l
     CHECK(trial_with({{0.5, 0.9}}, {{0.1, 2.0}}).chosen_epoch == 2);
 }
 
-TEST_CASE("trials rank by folds evaluated, then score, then loss, then size") {
+TEST_CASE("trials rank by folds evaluated - then score - then loss - then size") {
     SweepTrial more_folds = trial_with({{0.7}, {0.7}}, {{1.0}, {1.0}});
     SweepTrial better = trial_with({{0.9}}, {{1.0}});
     SweepTrial lower_loss = trial_with({{0.9}}, {{0.5}});
@@ -93,7 +93,7 @@ TEST_CASE("trials rank by folds evaluated, then score, then loss, then size") {
     CHECK_FALSE(ranks_before(better, smaller));
 }
 
-TEST_CASE("sweep candidates follow the cached taps, cheapest first, and --only is checked") {
+TEST_CASE("sweep candidates follow the cached taps - cheapest first - and --only is checked") {
     const auto all = sweep_candidates({"input", "pool2", "pool4", "pool5"}, {});
     std::vector<std::string> bases;
     for (const auto& c : all)
@@ -112,7 +112,7 @@ TEST_CASE("sweep candidates follow the cached taps, cheapest first, and --only i
 
 TEST_SUITE("slow") {
 
-TEST_CASE("the sweep picks the pool2 probe when only pool2 separates the classes, retrains it on all labelled rows and exports it") {
+TEST_CASE("the sweep picks the pool2 probe when only pool2 separates the classes - retrains it on all labelled rows and exports it") {
     test::TempDir dir;
     const std::string cache = pool2_cache(dir);
     const SweepOptions o = options_for(cache, dir / "sweep");
@@ -172,7 +172,7 @@ TEST_CASE("the sweep picks fine-tuning when no linear model separates the classe
         if (t.candidate.family == "probe") CHECK(t.score < 0.8);
 }
 
-TEST_CASE("the time budget bounds the sweep, and what was not finished is reported") {
+TEST_CASE("the time budget bounds the sweep - and what was not finished is reported") {
     test::TempDir dir;
     const std::string cache = pool2_cache(dir);
     SweepOptions o = options_for(cache, dir / "sweep");

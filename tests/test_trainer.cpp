@@ -132,10 +132,10 @@ TEST_CASE("bf16 training follows f32 training and records its precision") {
     CHECK(std::abs(first_b - first_a) <= 0.02 * first_a);
     CHECK(first_b != first_a);
     CHECK_THROWS_WITH_AS([&] { TrainOptions bad = f32; bad.precision = "f16"; run_training(bad, {}); }(),
-                         doctest::Contains("unknown --precision 'f16'"), Error);
+                         doctest::Contains("unknown 'precision' 'f16'"), Error);
 }
 
-TEST_CASE("the kept epoch breaks validation-accuracy ties by the lower loss, not by the earlier epoch") {
+TEST_CASE("the kept epoch breaks validation-accuracy ties by the lower loss - not by the earlier epoch") {
     test::TempDir dir;
     const std::string cache = separable_cache(dir);
     TrainOptions o = options_for(cache, dir / "run");
@@ -189,13 +189,13 @@ TEST_CASE("training errors name the problem and the fix") {
 
     TrainOptions bad = o;
     bad.strategy = "transfer";
-    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("unknown --strategy"), Error);
+    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("unknown 'strategy'"), Error);
     bad = o;
     bad.lr_mult["block9"] = 0.1;
-    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("--lr-mult names block9"), Error);
+    CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("'lr-mult' names block9"), Error);
 
     run_training(o, {});
-    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("pass --resume to continue it or --force"), Error);
+    CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("pass 'resume' to continue it or 'force'"), Error);
     TrainOptions other_lr = o;
     other_lr.resume = true;
     other_lr.schedule.base_lr = 0.5;

@@ -208,10 +208,10 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     differs(cache::kAttrModelSha256, config.model_sha256, "model (sha256 of " + h5::get_string(file, cache::kAttrModelFile) + ")");
     differs(cache::kAttrPreprocess, config.preprocess.to_json().dump(), "preprocessing");
     differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
-    differs(cache::kAttrDtype, config.dtype, "--dtype");
-    differs(cache::kAttrPrecision, config.precision, "--precision");
+    differs(cache::kAttrDtype, config.dtype, "{dtype}");
+    differs(cache::kAttrPrecision, config.precision, "{precision}");
     differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
-    differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or --val-fraction/--seed changed)");
+    differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or {val-fraction}/{seed} changed)");
 
     H5::Group group = file.openGroup(cache::kProgress);
     CacheProgress p{h5::get_int(group, cache::kAttrDone), h5::get_int(group, cache::kAttrNextInput), h5::get_int(group, cache::kAttrSkipped),

@@ -30,7 +30,7 @@ nlohmann::json attribute_value(H5::Attribute& attr) {
     return v;
 }
 
-const std::string kDamaged = "; the file is damaged: extract it again (--force)";
+const std::string kDamaged = "; the file is damaged: extract it again ({force})";
 
 // The progress counters are numbers from the file: they must agree with each other, with what the
 // file stores and with the file's size (each row takes at least one byte of it) before anything

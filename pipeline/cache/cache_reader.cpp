@@ -25,7 +25,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
         if (t.name == tap) found = &t;
     }
     if (!found)
-        throw Error("cache " + path + " has no tap '" + tap + "' (it has " + names + "); extract it with --taps " + names + "," + tap +
+        throw Error("cache " + path + " has no tap '" + tap + "' (it has " + names + "); extract it with {taps} " + names + "," + tap +
                     " into a new cache");
     if (info_.rows == 0) throw Error("cache " + path + " holds no samples");
     for (size_t i = 1; i < found->dims.size(); ++i) sample_shape_.push_back(static_cast<int>(found->dims[i]));

@@ -32,7 +32,7 @@ std::string parent_dir(const std::string& path) {
 CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite)
     : path_(path), parts_(cache::parts_dir(path)), config_(config) {
     h5::quiet_errors();
-    if (config.dtype != "f32" && config.dtype != "f16") throw Error("--dtype must be f32 or f16, got '" + config.dtype + "'");
+    if (config.dtype != "f32" && config.dtype != "f16") throw Error("{dtype} must be f32 or f16, got '" + config.dtype + "'");
     if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
@@ -46,7 +46,7 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
         } else if (fs::exists(path_)) {
             // Not a complete cache of this configuration (complete_here said so): another model's
             // cache or not a cache is refused here; an unfinished one of ours is adopted.
-            adopt_unfinished_file(check_cache_file(path_, config_, "write to another -o path, or pass --force to replace it"));
+            adopt_unfinished_file(check_cache_file(path_, config_, "write to another -o path, or pass {force} to replace it"));
         }
         fs::create_directories(parts_);
     } catch (const H5::Exception& e) {
@@ -89,7 +89,7 @@ std::string CacheWriter::segment_name(std::int64_t index) const {
 // A .tmp segment was interrupted before its seal: its rows are redone. Every sealed segment must be
 // there, in order, made with this configuration.
 void CacheWriter::resume_segments() {
-    const std::string fix = "pass --force to start the extraction again (this discards " + parts_ + ")";
+    const std::string fix = "pass {force} to start the extraction again (this discards " + parts_ + ")";
     std::int64_t count = 0;
     std::vector<fs::path> interrupted;
     for (fs::directory_iterator it(parts_), end; it != end; ++it) {
@@ -113,7 +113,7 @@ void CacheWriter::resume_segments() {
 
 // An unfinished cache written in place by an earlier cvtl: its committed rows become segment 0.
 void CacheWriter::adopt_unfinished_file(const CacheProgress& p) {
-    const std::string fix = "pass --force to extract it again";
+    const std::string fix = "pass {force} to extract it again";
     fs::create_directories(parts_);
     const std::string segment = segment_name(0);
     try {
@@ -139,7 +139,7 @@ void CacheWriter::check_half_range(const CacheRows& rows) const {
         if (std::max(-lo, hi) > kHalfMax)
             throw Error("tap " + config_.taps[t].name + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
                         std::to_string(static_cast<int>(kHalfMax)) + "); the " + std::to_string(done_) + " rows before it are kept in " + parts_ +
-                        "; extract with --dtype f32 (into another -o, or --force)");
+                        "; extract with {dtype} f32 (into another -o, or {force})");
     }
 }
 

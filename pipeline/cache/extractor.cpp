@@ -19,7 +19,7 @@ namespace cvtl {
 namespace {
 
 std::vector<std::string> ordered_taps(const std::vector<std::string>& requested, const BlockMap& map) {
-    if (requested.empty()) throw Error("--taps is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
+    if (requested.empty()) throw Error("{taps} is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
     std::vector<std::string> taps;
     for (const std::string& name : tap_names()) {
         if (std::find(requested.begin(), requested.end(), name) == requested.end()) continue;
@@ -73,12 +73,12 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
 
 }  // namespace
 
-ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
-    if (options.batch < 1) throw Error("--batch must be at least 1");
+ExtractSummary run_extraction(const ExtractOptions& options, const Events& events) {
+    if (options.batch < 1) throw Error("{batch} must be at least 1");
     const int threads = resolve_threads(options.threads);
     SourceModel model = load_model(options.model, options.weights);
     const int size = options.size > 0 ? options.size : model.input_size;
-    if (size <= 0) throw Error("model " + options.model + " does not declare its input size; pass --size N");
+    if (size <= 0) throw Error("model " + options.model + " does not declare its input size; pass {size} N");
     BlockMap map;
     try {
         map = map_vgg_blocks(model.net, size, options.model);
@@ -90,7 +90,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
 
     ExtractSummary summary;
-    TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events.warn);
+    TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events);
     summary.backend = engine.description();
 
     const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
@@ -106,7 +106,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     const auto start = std::chrono::steady_clock::now();
     const auto total = static_cast<std::int64_t>(data.samples.size());
     std::int64_t next = writer.next_input();
-    if (events.progress) events.progress(next, total);
+    events.report({"extract", next, total, 0, ""});
 
     const PipelineTimes times = run_image_batches(
         data, next, pre, options.batch, threads,
@@ -122,11 +122,10 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
             writer.append(rows);
             summary.images += static_cast<std::int64_t>(rows.paths.size());
             summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
-            if (events.warn)
                 for (size_t i = 0; i < batch.reasons.size(); ++i)
                     if (!batch.reasons[i].empty())
-                        events.warn("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
-            if (events.progress) events.progress(writer.next_input(), total);
+                        events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
+            events.report({"extract", writer.next_input(), total, 0, ""});
         });
 
     writer.finish();

@@ -1,4 +1,5 @@
 #pragma once
+#include "plugin/events.hpp"
 #include "pipeline/data/image_decode.hpp"
 
 #include <array>
@@ -44,16 +45,11 @@ struct ExtractSummary {
     std::string backend;               // engine and backend or precision actually used
 };
 
-// Callbacks for what a long job has to tell its user while it runs.
-struct ExtractEvents {
-    std::function<void(const std::string&)> warn;                  // one line, no newline
-    std::function<void(std::int64_t done, std::int64_t total)> progress;  // dataset entries
-};
 
 // Scans the dataset, runs the model once per batch through cv::dnn and appends every requested tap
 // to the HDF5 cache. Decoding/preprocessing (parallel), the network and the writer overlap in a
 // oneTBB pipeline with a bounded number of batches in flight. Re-running on an unfinished cache
 // made with the same settings resumes it. Throws cvtl::Error.
-ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events);
+ExtractSummary run_extraction(const ExtractOptions& options, const Events& events);
 
 }  // namespace cvtl

@@ -12,18 +12,18 @@
 namespace cvtl {
 
 TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::string> taps, const EngineChoice& choice,
-                     const std::function<void(const std::string&)>& warn)
+                     const Events& events)
     : model_(model), map_(map), taps_(std::move(taps)), engine_(choice.engine), backend_(choice.backend),
       threads_(resolve_threads(choice.threads)) {
-    if (engine_ != "onednn" && engine_ != "opencv") throw Error("unknown --engine '" + engine_ + "' (expected onednn or opencv)");
+    if (engine_ != "onednn" && engine_ != "opencv") throw Error("unknown {engine} '" + engine_ + "' (expected onednn or opencv)");
     Precision precision = parse_precision(choice.precision);
     if (engine_ == "onednn" && backend_ != "cpu") {
-        if (warn) warn("--backend " + backend_ + " runs on stock cv::dnn; using --engine opencv");
+        events.warning("{backend} " + backend_ + " runs on stock cv::dnn; using {engine} opencv");
         engine_ = "opencv";
     }
-    if (precision == Precision::bf16 && engine_ == "opencv") throw Error("--precision bf16 needs --engine onednn");
+    if (precision == Precision::bf16 && engine_ == "opencv") throw Error("{precision} bf16 needs {engine} onednn");
     if (precision == Precision::bf16 && !cpu_has_bf16()) {
-        if (warn) warn("this CPU has no AVX512-BF16: running in f32 (bf16 would be emulated and slower)");
+        events.warning("this CPU has no AVX512-BF16: running in f32 (bf16 would be emulated and slower)");
         precision = Precision::f32;
     }
     precision_ = precision == Precision::bf16 ? "bf16" : "f32";
@@ -43,7 +43,7 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
                 for (const std::string& t : taps_) layers_.push_back(t == "input" ? -1 : InferenceNet::tap_layer(head.spec, t));
             }
         } catch (const Error& e) {
-            if (warn) warn(std::string("the oneDNN fast path cannot run this model (") + e.what() + "); using stock cv::dnn");
+            events.warning(std::string("the oneDNN fast path cannot run this model (") + e.message() + "); using stock cv::dnn");
             engine_ = "opencv";
             precision_ = "f32";
             fast_.reset();
@@ -52,7 +52,7 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
     if (engine_ == "opencv") {
         std::string warning;
         backend_ = select_backend(model.net, backend_, warning);
-        if (!warning.empty() && warn) warn(warning);
+        if (!warning.empty()) events.warning(warning);
         // The cache records the arithmetic that produced it: CUDA's fp16 target computes in half precision.
         if (backend_ == "cuda-fp16") precision_ = "f16";
     }

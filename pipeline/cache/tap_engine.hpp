@@ -2,6 +2,7 @@
 // Runs a source model forward to a set of taps on the engine the user chose: cvtl's oneDNN fast
 // path (default) or stock cv::dnn (`--engine opencv`, and any --backend other than cpu).
 #include "plugin/block_map.hpp"
+#include "plugin/events.hpp"
 #include "plugin/inference_net.hpp"
 #include "plugin/model_loader.hpp"
 
@@ -24,7 +25,7 @@ public:
     // Falls back (with a warning) to stock cv::dnn when the fast path cannot run the model, and to
     // f32 when the CPU lacks bf16. Throws cvtl::Error for unknown engine or precision names.
     TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::string> taps, const EngineChoice& choice,
-              const std::function<void(const std::string&)>& warn);
+              const Events& events);
     ~TapEngine();
 
     // blob [N, 3, S, S] -> one Mat per tap, [N, ...] f32, in the order of `taps`.

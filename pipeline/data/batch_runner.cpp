@@ -51,7 +51,7 @@ PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const P
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     PipelineTimes times;
-    if (batch < 1) throw Error("--batch must be at least 1");
+    if (batch < 1) throw Error("{batch} must be at least 1");
     threads = resolve_threads(threads);  // one arena of `threads` for decoding, the network and the consumer (OpenCV joins it under the caller's ThreadPolicy)
     oneapi::tbb::task_arena arena(threads);
     const auto total = static_cast<std::int64_t>(data.samples.size());

@@ -153,7 +153,7 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
 
 void draw_validation_split(Dataset& data, const ScanOptions& options) {
     if (options.val_fraction < 0.0 || options.val_fraction >= 1.0)
-        throw Error("--val-fraction must be in [0, 1), got " + std::to_string(options.val_fraction));
+        throw Error("{val-fraction} must be in [0, 1), got " + std::to_string(options.val_fraction));
     std::vector<std::vector<size_t>> by_class(data.classes.size());
     for (size_t i = 0; i < data.samples.size(); ++i) by_class[static_cast<size_t>(data.samples[i].label)].push_back(i);
     for (size_t c = 0; c < by_class.size(); ++c) {

@@ -99,7 +99,7 @@ cv::Mat read_bgr8(const std::string& path, std::string& reason, std::uint64_t ma
         return {};
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-        reason = "is " + std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) + "-byte limit per image; raise --max-image-mb";
+        reason = "is " + std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) + "-byte limit per image; raise {max-image-mb}";
         return {};
     }
     std::ifstream in(path, std::ios::binary);

@@ -40,7 +40,7 @@ Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::strin
     } catch (const nlohmann::json::exception& e) {
         throw Error(source + ": its preprocessing record is malformed (" + e.what() + "); re-export or re-extract to rewrite it");
     } catch (const Error& e) {
-        throw Error(source + ": its preprocessing record is invalid (" + e.what() + "); re-export or re-extract to rewrite it");
+        throw Error(source + ": its preprocessing record is invalid (" + e.message() + "); re-export or re-extract to rewrite it");
     }
     return p;
 }

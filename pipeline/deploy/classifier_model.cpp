@@ -10,9 +10,11 @@
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 
 namespace cvtl {
 namespace {
@@ -82,7 +84,7 @@ cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
 namespace {
 
 void warn(const ClassifierOptions& options, const std::string& line) {
-    if (options.warn && !line.empty()) options.warn(line);
+    if (!line.empty()) options.events.warning(line);
 }
 
 // The fast path when the model is VGG-shaped; stock cv::dnn otherwise, on the requested backend
@@ -100,10 +102,7 @@ void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
         if (options.engine.engine == "opencv") throw;
         return stock();  // not VGG-shaped: stock cv::dnn runs it as it is
     }
-    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine,
-                                           [sink = options.warn](const std::string& w) {
-                                               if (sink) sink(w);
-                                           });
+    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine, options.events);
 }
 
 // A source model whose last layer is a Softmax already outputs probabilities. OpenCV's ONNX importer
@@ -132,15 +131,24 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
     }
     if (options.labels.empty())
         throw Error("model " + path + " is not a cvtl export (no " + fs::path(path).replace_extension(".json").string() +
-                    "); pass --labels FILE (one class per line) and --preset to use it as it is");
+                    "); pass {labels} FILE (one class per line) and {preset} to use it as it is");
     m.classes = read_labels(options.labels);
     const int size = options.size > 0 ? options.size : m.source->input_size;
-    if (size <= 0) throw Error("model " + path + " does not declare its input size; pass --size N");
+    if (size <= 0) throw Error("model " + path + " does not declare its input size; pass {size} N");
     m.preprocess = make_preprocessing(options.preset.empty() ? "torchvision" : options.preset, size);
     m.origin = options.labels;
     m.outputs_probabilities = ends_in_softmax(m.source->net);
     choose_engine(m, options);
     return m;
+}
+
+std::vector<int> top_classes(const cv::Mat& row, int k) {
+    std::vector<int> idx(static_cast<size_t>(row.cols));
+    std::iota(idx.begin(), idx.end(), 0);
+    k = std::min(k, row.cols);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) { return row.at<float>(a) > row.at<float>(b); });
+    idx.resize(static_cast<size_t>(k));
+    return idx;
 }
 
 }  // namespace cvtl

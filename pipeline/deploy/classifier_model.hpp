@@ -1,4 +1,5 @@
 #pragma once
+#include "plugin/events.hpp"
 // A model to classify images with: a cvtl export (classes and preprocessing from its sidecar or
 // ONNX metadata) or a plain source model (strategy 1) with a labels file and a preset.
 #include "pipeline/data/preprocess.hpp"
@@ -32,10 +33,13 @@ struct ClassifierOptions {
     std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
     int size = 0;           // plain source models: input size when the model does not declare it
     EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv
-    std::function<void(const std::string&)> warn;   // the library never prints: warnings go here
+    Events events;   // the library never prints: warnings go here
 };
 
 // Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").
 ClassifierModel open_classifier(const std::string& path, const ClassifierOptions& options);
+
+// Indices of the k largest values of a probability row, best first.
+std::vector<int> top_classes(const cv::Mat& row, int k);
 
 }  // namespace cvtl

@@ -10,22 +10,11 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <numeric>
 
 namespace cvtl {
 namespace {
 
 namespace fs = boost::filesystem;
-
-// Indices of the k largest values of a row, best first.
-std::vector<int> top_indices(const cv::Mat& row, int k) {
-    std::vector<int> idx(static_cast<size_t>(row.cols));
-    std::iota(idx.begin(), idx.end(), 0);
-    k = std::min(k, row.cols);
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) { return row.at<float>(a) > row.at<float>(b); });
-    idx.resize(static_cast<size_t>(k));
-    return idx;
-}
 
 void write_report(const std::string& path, const EvaluateOptions& o, const EvaluateSummary& s, const std::vector<std::string>& classes) {
     nlohmann::json per_class = nlohmann::json::array();
@@ -44,12 +33,11 @@ void write_report(const std::string& path, const EvaluateOptions& o, const Evalu
 
 }  // namespace
 
-EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<void(const std::string&)>& warn,
-                               const std::function<void(std::int64_t, std::int64_t)>& progress) {
+EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     const auto start = std::chrono::steady_clock::now();
     ClassifierOptions classifier = o.classifier;
     classifier.engine.threads = o.threads;
-    if (!classifier.warn) classifier.warn = warn;
+    if (!classifier.events.warn) classifier.events = events;
     ClassifierModel model = open_classifier(o.model, classifier);
     ScanOptions scan;
     scan.val_fraction = 0;
@@ -60,7 +48,7 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
     if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
         const auto before = data.samples.size();
         data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
-        if (warn) warn(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
+        events.warning(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
                        std::to_string(before - data.samples.size()));
     }
     // Data classes map onto the model's classes by name.
@@ -84,7 +72,7 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
         [&](ImageBatch& b) {
             for (size_t i = 0; i < b.kept.size(); ++i) {
                 const int truth = to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)];
-                const auto top = top_indices(b.outputs[0].row(static_cast<int>(i)), s.top_k);
+                const auto top = top_classes(b.outputs[0].row(static_cast<int>(i)), s.top_k);
                 correct += top[0] == truth;
                 in_top_k += std::find(top.begin(), top.end(), truth) != top.end();
                 ++s.confusion[static_cast<size_t>(truth)][static_cast<size_t>(top[0])];
@@ -93,10 +81,10 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
             for (size_t i = 0; i < b.reasons.size(); ++i)
                 if (!b.reasons[i].empty()) {
                     ++s.skipped;
-                    if (warn) warn("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " + b.reasons[i]);
+                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " + b.reasons[i]);
                 }
             done += b.count;
-            if (progress) progress(done, total);
+            events.report({"evaluate", done, total, 0, ""});
         });
     if (s.images == 0) throw Error("no image of " + o.data + " could be decoded");
     s.accuracy = static_cast<double>(correct) / static_cast<double>(s.images);
@@ -115,45 +103,6 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const std::function<voi
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!o.report.empty()) write_report(o.report, o, s, model.classes);
     return s;
-}
-
-std::vector<Prediction> run_prediction(const std::string& model_path, const std::vector<std::string>& inputs, int top_k,
-                                       const ClassifierOptions& classifier, int batch, int threads) {
-    ClassifierOptions with_threads = classifier;
-    with_threads.engine.threads = threads;
-    ClassifierModel model = open_classifier(model_path, with_threads);
-    Dataset data;
-    data.root = ".";
-    data.classes = {"?"};
-    const auto& exts = image_extensions();
-    for (const std::string& in : inputs) {
-        if (fs::is_directory(in)) {
-            std::vector<std::string> files;
-            for (fs::recursive_directory_iterator it(in), end; it != end; ++it) {
-                std::string ext = it->path().extension().string();
-                std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-                if (fs::is_regular_file(it->path()) && std::find(exts.begin(), exts.end(), ext) != exts.end())
-                    files.push_back(it->path().string());
-            }
-            std::sort(files.begin(), files.end());
-            for (auto& f : files) data.samples.push_back({f, 0, Split::Test});
-        } else {
-            data.samples.push_back({in, 0, Split::Test});
-        }
-    }
-    if (data.samples.empty()) throw Error("no images to classify in the given paths");
-    std::vector<Prediction> out(data.samples.size());
-    run_image_batches(
-        data, 0, model.preprocess, batch, threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
-        [&](ImageBatch& b) {
-            for (std::int64_t i = 0; i < b.count; ++i) out[static_cast<size_t>(b.first + i)].path = data.samples[static_cast<size_t>(b.first + i)].path;
-            for (size_t i = 0; i < b.reasons.size(); ++i) out[static_cast<size_t>(b.first) + i].error = b.reasons[i];
-            for (size_t i = 0; i < b.kept.size(); ++i) {
-                const cv::Mat row = b.outputs[0].row(static_cast<int>(i));
-                for (int c : top_indices(row, top_k)) out[static_cast<size_t>(b.kept[i])].top.emplace_back(model.classes[static_cast<size_t>(c)], row.at<float>(c));
-            }
-        });
-    return out;
 }
 
 }  // namespace cvtl

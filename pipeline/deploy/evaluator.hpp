@@ -1,5 +1,5 @@
 #pragma once
-// cvtl evaluate / predict: run a classifier over images through the batch pipeline.
+// cvtl evaluate: score a classifier on labelled images through the batch pipeline.
 #include "pipeline/deploy/classifier_model.hpp"
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/train/run_report.hpp"
@@ -37,17 +37,6 @@ struct EvaluateSummary {
     double seconds = 0;
 };
 
-EvaluateSummary run_evaluation(const EvaluateOptions& options, const std::function<void(const std::string&)>& warn,
-                               const std::function<void(std::int64_t, std::int64_t)>& progress);
-
-struct Prediction {
-    std::string path;
-    std::string error;                             // why the image was skipped
-    std::vector<std::pair<std::string, float>> top;  // best first
-};
-
-// Classifies image files and the images under folders (recursively), in the order given.
-std::vector<Prediction> run_prediction(const std::string& model, const std::vector<std::string>& inputs, int top_k,
-                                       const ClassifierOptions& classifier, int batch, int threads);
+EvaluateSummary run_evaluation(const EvaluateOptions& options, const Events& events);
 
 }  // namespace cvtl

@@ -3,6 +3,7 @@
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "plugin/error.hpp"
+#include "pipeline/engine/layer_kind.hpp"
 #include "plugin/head_builder.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"
@@ -54,7 +55,7 @@ struct TemporaryFiles {
 std::pair<double, int> verify_export(const std::string& file, const NetworkSpec& spec, const WeightMap& weights, const nlohmann::json& meta) {
     std::string logits_layer;
     for (const auto& l : spec.layers)
-        if (l.type != "dropout") logits_layer = l.name;
+        if (l.type != kind::dropout) logits_layer = l.name;
     try {
         cv::dnn::Net net = cv::dnn::readNetFromONNX(file);
         Network reference(spec);
@@ -101,15 +102,15 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
     const std::string model_h5 = o.run + "/model.h5";
     if (!fs::is_directory(o.run)) throw Error("run directory " + o.run + " does not exist");
     if (!fs::exists(model_h5))
-        throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or --resume the training");
+        throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or {resume} the training");
     RunState state = load_run_state(model_h5);
     if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
     if (o.output.empty()) throw Error("export needs -o MODEL.onnx");
     summary.sidecar = fs::path(o.output).replace_extension(".json").string();
     if (summary.sidecar == o.output) throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
-    if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass --force to overwrite it");
+    if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass {force} to overwrite it");
     if (fs::exists(summary.sidecar) && !o.force)
-        throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output + ") already exists; pass --force to overwrite it");
+        throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output + ") already exists; pass {force} to overwrite it");
     const fs::path parent = fs::absolute(o.output).parent_path();
     if (!fs::is_directory(parent)) throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
     return state;
@@ -122,10 +123,10 @@ void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, N
     const ModelFiles files = choose_model({o.model, o.weights}, {recorded, meta.value("source_model_weights", "")});
     const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
-        throw Error("the frozen layers come from the source model (" + recorded + " not found); pass --model MODEL or use --head-only");
+        throw Error("the frozen layers come from the source model (" + recorded + " not found); pass {model} MODEL or use {head-only}");
     SourceModel model = load_model(path, files.weights);
     if (model.sha256 != meta.at("source_sha256").get<std::string>())
-        throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right --model");
+        throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right {model}");
     const int size = meta.at("preprocess").at("size");
     BlockMap map = map_vgg_blocks(model.net, size, path);
     HeadOptions frozen_options;

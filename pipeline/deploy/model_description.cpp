@@ -46,7 +46,7 @@ bool parse_metadata(const std::map<std::string, std::string>& metadata, const st
     } catch (const nlohmann::json::exception& e) {
         throw Error(source + ": its cvtl metadata is malformed (" + std::string(e.what()) + "); re-export the model");
     } catch (const Error& e) {
-        throw Error(source + ": its cvtl metadata is malformed (" + std::string(e.what()) + "); re-export the model");
+        throw Error(source + ": its cvtl metadata is malformed (" + e.message() + "); re-export the model");
     }
     check_class_names(out.classes, source);
     return true;

@@ -36,7 +36,7 @@ Network::Network(const NetworkSpec& spec) : spec_(spec) {
         try {
             shape = e.layer->setup(shape);
         } catch (const Error& err) {
-            throw Error("layer " + s.name + ": " + err.what());
+            throw Error("layer " + s.name + ": " + err.message());
         }
         entries_.push_back(std::move(e));
     }

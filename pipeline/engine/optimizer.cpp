@@ -9,7 +9,7 @@ namespace cvtl {
 
 Optimizer::Optimizer(const OptimizerConfig& config, NamedParams params) : config_(config) {
     if (config.kind != "sgd" && config.kind != "adam" && config.kind != "adamw")
-        throw Error("unknown --optimizer '" + config.kind + "' (expected sgd, adam or adamw)");
+        throw Error("unknown {optimizer} '" + config.kind + "' (expected sgd, adam or adamw)");
     for (auto& [name, p] : params) {
         Slot s{name, p, cv::Mat::zeros(p->value.dims, p->value.size.p, CV_32F), {}};
         if (config.kind != "sgd") s.second = cv::Mat::zeros(p->value.dims, p->value.size.p, CV_32F);
@@ -102,7 +102,7 @@ void Optimizer::load_state(const std::map<std::string, cv::Mat>& state) {
             if (dst->empty()) continue;
             auto it = state.find(s.name + suffix);
             if (it == state.end() || it->second.total() != dst->total())
-                throw Error("checkpoint has no optimizer state for " + s.name + suffix + " (was it made with another --optimizer?)");
+                throw Error("checkpoint has no optimizer state for " + s.name + suffix + " (was it made with another {optimizer}?)");
             it->second.reshape(1, dst->dims, dst->size.p).copyTo(*dst);
         }
     }
@@ -116,7 +116,7 @@ double Schedule::at(double t) const {
         const double span = std::max(1e-9, epochs - warmup_epochs);
         return 0.5 * base_lr * (1.0 + std::cos(M_PI * std::min(1.0, (t - warmup_epochs) / span)));
     }
-    throw Error("unknown --schedule '" + kind + "' (expected constant, step or cosine)");
+    throw Error("unknown {schedule} '" + kind + "' (expected constant, step or cosine)");
 }
 
 }  // namespace cvtl

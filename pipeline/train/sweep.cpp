@@ -57,12 +57,12 @@ SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
         f.run = j.at("run").get<std::string>();
         f.trained_parameters = j.at("trained_parameters").get<std::int64_t>();
     } catch (const nlohmann::json::exception& e) {
-        throw Error(file + " is damaged (" + e.what() + "); pass --force to start the sweep over");
+        throw Error(file + " is damaged (" + e.what() + "); pass {force} to start the sweep over");
     }
     for (double a : f.val_accuracy)
-        if (!(a >= 0 && a <= 1)) throw Error(file + " holds an accuracy outside [0, 1]; pass --force to start the sweep over");
+        if (!(a >= 0 && a <= 1)) throw Error(file + " holds an accuracy outside [0, 1]; pass {force} to start the sweep over");
     if (f.val_loss.size() != f.val_accuracy.size() || f.fold < 0)
-        throw Error(file + " is damaged (inconsistent fold record); pass --force to start the sweep over");
+        throw Error(file + " is damaged (inconsistent fold record); pass {force} to start the sweep over");
     return f;
 }
 
@@ -195,13 +195,13 @@ void Sweep::open_directory() {
             std::ifstream in(state);
             j = nlohmann::json::parse(in);
         } catch (const nlohmann::json::exception& e) {
-            throw Error(state + " is not valid JSON (" + e.what() + "); pass --force to start the sweep over");
+            throw Error(state + " is not valid JSON (" + e.what() + "); pass {force} to start the sweep over");
         }
         if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
-            throw Error(state + " is not a cvtl sweep state of a known version; pass --force to start the sweep over");
+            throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
         if (j.value("settings", nlohmann::json()) != settings())
             throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision or candidates); "
-                        "pass --force to start over, or another output directory");
+                        "pass {force} to start over, or another output directory");
         for (auto& [name, folds] : j.at("trials").items())
             for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
     }
@@ -227,7 +227,7 @@ double Sweep::reserve_seconds() const {
 }
 
 void Sweep::report(const std::string& stage, const std::string& trial, int fold) const {
-    if (events_.progress) events_.progress({done_, planned_, stage, trial, fold});
+    events_.report({stage, done_, planned_, 0, trial.empty() ? "" : trial + " fold " + std::to_string(fold)});
 }
 
 TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) const {
@@ -297,7 +297,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     } catch (const Error& e) {
         t.status = "failed";
         t.note = e.what();
-        if (events_.warn) events_.warn(t.candidate.name + " failed: " + e.what());
+        events_.warning(t.candidate.name + " failed: " + e.message());
     }
     score_trial(t);
     save_state();

@@ -1,4 +1,5 @@
 #pragma once
+#include "plugin/events.hpp"
 // cvtl sweep: from one cache, train every candidate the cache allows (linear probes on every tap,
 // the source classifier on pool5, fine-tuning from every cached block, training from scratch), each
 // over a small learning-rate grid; rank them without looking at test data; retrain the winner on
@@ -94,16 +95,9 @@ struct SweepSummary {
     double seconds = 0;
 };
 
-struct SweepProgress {
-    int done = 0, planned = 0;          // trainings
-    std::string stage;                  // "rung 1/3", "retraining the winner", "exporting"
-    std::string trial;
-    int fold = 0;
-};
-
-struct SweepEvents {
-    std::function<void(const std::string&)> warn;
-    std::function<void(const SweepProgress&)> progress;
+// Warnings and progress (stage "rung 1/3", "retraining the winner", "exporting"; trainings done of
+// planned; item: the candidate and fold) as every job reports them, plus each finished trial.
+struct SweepEvents : Events {
     std::function<void(const SweepTrial&)> trial_done;   // after each of a trial's trainings
 };
 

@@ -30,22 +30,22 @@ using Clock = std::chrono::steady_clock;
 std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
     if (o.strategy == "classifier") {
         if (o.head == "source") {
-            if (!o.tap.empty() && o.tap != "pool5") throw Error("--tap applies to --head linear; the source classifier reads pool5");
+            if (!o.tap.empty() && o.tap != "pool5") throw Error("{tap} applies to {head} linear; the source classifier reads pool5");
             return "pool5";
         }
-        if (o.head != "linear") throw Error("unknown --head '" + o.head + "' (expected source or linear)");
+        if (o.head != "linear") throw Error("unknown {head} '" + o.head + "' (expected source or linear)");
         if (!o.tap.empty()) return o.tap;
         for (const auto& t : info.taps)
             if (t.name == "fc7") return "fc7";
         return "pool5";
     }
-    if (!o.tap.empty()) throw Error("--tap applies to --strategy classifier --head linear only");
+    if (!o.tap.empty()) throw Error("{tap} applies to {strategy} classifier {head} linear only");
     if (o.strategy == "finetune") {
-        if (o.from_block < 1 || o.from_block > 5) throw Error("--from-block must be 1..5, got " + std::to_string(o.from_block));
+        if (o.from_block < 1 || o.from_block > 5) throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
         return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
     }
     if (o.strategy == "scratch") return "input";
-    throw Error("unknown --strategy '" + o.strategy + "' (expected classifier, finetune or scratch)");
+    throw Error("unknown {strategy} '" + o.strategy + "' (expected classifier, finetune or scratch)");
 }
 
 // The source model files: the options', else the cache's.
@@ -60,7 +60,7 @@ SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
     const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
         throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
-                    " not found); pass --model MODEL");
+                    " not found); pass {model} MODEL");
     const bool given = o.source && o.source->path == path && (files.weights.empty() || o.source->weights == files.weights);
     SourceModel model = given ? *o.source : load_model(path, files.weights);
     const std::string expected = info.attributes.value("model_sha256", "");
@@ -118,8 +118,8 @@ void apply_lr_mult(Network& net, const std::map<std::string, double>& mult) {
         bool found = false;
         for (auto& e : net.entries())
             if (e.spec.block == block) found = true;
-        if (!found) throw Error("--lr-mult names " + block + ", which this network does not train (blocks: block1..block5, classifier)");
-        if (m < 0) throw Error("--lr-mult " + block + " must not be negative");
+        if (!found) throw Error("{lr-mult} names " + block + ", which this network does not train (blocks: block1..block5, classifier)");
+        if (m < 0) throw Error("{lr-mult} " + block + " must not be negative");
     }
     for (auto& e : net.entries()) {
         auto it = mult.find(e.spec.block);
@@ -175,16 +175,16 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
 void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec, const std::string& path) {
     for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
         if (saved.meta.at(key) != meta.at(key))
-            throw Error("--resume: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
-    if (saved.spec != spec.to_json()) throw Error("--resume: " + path + " holds another network (options changed?)");
+            throw Error("{resume}: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
+    if (saved.spec != spec.to_json()) throw Error("{resume}: " + path + " holds another network (options changed?)");
     const auto& was = saved.meta.at("options");
     const auto& now = meta.at("options");
     for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum", "nesterov",
                             "lr_mult", "dropout", "seed", "precision"}) {
         const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
         if (before != now.at(key))
-            throw Error("--resume: the run in " + path + " was started with " + key + " " + before.dump() + ", not " + now.at(key).dump() +
-                        "; resume with the same options or start over with --force");
+            throw Error("{resume}: the run in " + path + " was started with " + key + " " + before.dump() + ", not " + now.at(key).dump() +
+                        "; resume with the same options or start over with {force}");
     }
 }
 
@@ -236,7 +236,7 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
         loss_sum += loss * static_cast<double>(n);
         seen += n;
         ++step;
-        if (events.progress) events.progress(epoch + 1, seen, l.train.size());
+        events.report({"epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), seen, l.train.size(), epoch + 1, ""});
     }
     EpochMetrics m;
     m.epoch = epoch + 1;
@@ -288,8 +288,8 @@ std::shared_ptr<CacheReader> open_reader(const TrainOptions& o, const std::strin
 
 void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) {
     if (fs::exists(checkpoint_path) && !o.resume && !o.force)
-        throw Error("run directory " + o.output + " already holds a run; pass --resume to continue it or --force to start over");
-    if (o.resume && !fs::exists(checkpoint_path)) throw Error("--resume: " + checkpoint_path + " does not exist");
+        throw Error("run directory " + o.output + " already holds a run; pass {resume} to continue it or {force} to start over");
+    if (o.resume && !fs::exists(checkpoint_path)) throw Error("{resume}: " + checkpoint_path + " does not exist");
     boost::system::error_code ec;
     if (o.force && !o.resume)  // a fresh start leaves nothing of the old run behind
         for (const char* f : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv", "confusion.png"})
@@ -302,7 +302,7 @@ void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) 
 Precision usable_precision(const std::string& requested, const TrainEvents& events) {
     const Precision precision = parse_precision(requested);
     if (precision != Precision::bf16 || cpu_has_bf16()) return precision;
-    if (events.warn) events.warn("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
+    events.warning("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
     return Precision::f32;
 }
 
@@ -429,8 +429,8 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     summary.epochs = o.epochs;
     summary.train_rows = data.train->size();
     summary.val_rows = data.val->size();
-    if (data.val->size() == 0 && o.row_roles.empty() && events.warn)
-        events.warn("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
+    if (data.val->size() == 0 && o.row_roles.empty())
+        events.warning("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
     const BuiltNetwork built = build_network(o, info, summary.tap, data.reader->sample_shape(), static_cast<int>(data.classes));
     Network net(built.head.spec);
     initialise(net, built, o, precision);

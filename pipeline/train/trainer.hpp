@@ -1,4 +1,5 @@
 #pragma once
+#include "plugin/events.hpp"
 // cvtl train: retrains the upper part of a VGG network from an activation cache.
 #include "pipeline/engine/optimizer.hpp"
 #include "pipeline/train/run_report.hpp"
@@ -74,11 +75,11 @@ struct TrainSummary {
     bool cut = false;                   // stopped at the deadline before its last epoch
 };
 
-struct TrainEvents {
+// Warnings and progress (stage "epoch E/N", images this epoch) as every job reports them, plus
+// training's own milestones.
+struct TrainEvents : Events {
     std::function<void(const TrainOptions& resolved)> planned;   // defaults filled in, before epoch 1
-    std::function<void(const std::string&)> warn;
     std::function<void(const EpochMetrics&)> epoch_done;
-    std::function<void(int epoch, std::int64_t done, std::int64_t total)> progress;  // images this epoch
 };
 
 // Fills the strategy's defaults into every option left unset (and the epoch count from the step

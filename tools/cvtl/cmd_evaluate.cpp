@@ -28,19 +28,10 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
     add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
-        std::unique_ptr<Progress> progress;
+        TerminalEvents terminal;
         const ThreadPolicy policy(o->threads);
-        const EvaluateSummary s = run_evaluation(
-            *o,
-            [&](const std::string& line) {
-                if (progress) progress->finish();
-                std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
-            },
-            [&](std::int64_t done, std::int64_t total) {
-                if (!progress) progress = std::make_unique<Progress>("evaluate", total);
-                progress->update(done);
-            });
-        if (progress) progress->finish();
+        const EvaluateSummary s = run_evaluation(*o, terminal.events());
+        terminal.finish();
         std::printf("%-20s %8s %10s %8s\n", "class", "support", "precision", "recall");
         for (const auto& c : s.classes)
             if (c.support > 0) std::printf("%-20s %8lld %10.4f %8.4f\n", c.name.c_str(), static_cast<long long>(c.support), c.precision, c.recall);

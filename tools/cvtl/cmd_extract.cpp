@@ -33,19 +33,10 @@ void run(ExtractArgs& args) {
     if (!args.mean.empty()) o.mean = parse_triplet(args.mean, "--mean");
     if (!args.std.empty()) o.std = parse_triplet(args.std, "--std");
 
-    std::unique_ptr<Progress> progress;
-    ExtractEvents events;
-    events.warn = [&](const std::string& line) {
-        if (progress) progress->finish();
-        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
-    };
-    events.progress = [&](std::int64_t done, std::int64_t total) {
-        if (!progress) progress = std::make_unique<Progress>("extract", total, done);
-        progress->update(done);
-    };
+    TerminalEvents terminal;
     const ThreadPolicy policy(o.threads);
-    const ExtractSummary s = run_extraction(o, events);
-    if (progress) progress->finish();
+    const ExtractSummary s = run_extraction(o, terminal.events());
+    terminal.finish();
     if (s.already_complete) {
         std::printf("%s is already complete (%s samples); nothing to do (pass --force to extract again)\n",
                     o.output.c_str(), group_digits(s.rows).c_str());

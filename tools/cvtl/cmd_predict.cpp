@@ -1,7 +1,9 @@
 // cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
 #include "tools/cvtl/commands.hpp"
+#include "tools/cvtl/progress.hpp"
 
 #include "pipeline/deploy/evaluator.hpp"
+#include "pipeline/deploy/predictor.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
 
@@ -41,7 +43,8 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
     cmd->callback([a] {
         int failed = 0;
-        a->classifier.warn = [](const std::string& w) { std::fprintf(stderr, "cvtl: warning: %s\n", w.c_str()); };
+        TerminalEvents terminal;
+        a->classifier.events = terminal.events();
         const ThreadPolicy policy(a->threads);
         for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
             if (!p.error.empty()) {

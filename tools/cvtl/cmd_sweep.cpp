@@ -14,25 +14,13 @@ namespace cvtl::cli {
 namespace {
 
 void run(const SweepOptions& o) {
-    std::unique_ptr<Progress> progress;
-    std::string stage;
+    // One line per stage; the ETA comes from the trainings done so far.
+    TerminalEvents terminal("sweep ", "trainings");
     SweepEvents events;
-    events.warn = [&](const std::string& line) {
-        if (progress) progress->finish();
-        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
-    };
-    events.progress = [&](const SweepProgress& p) {
-        // One line per stage; the ETA comes from the trainings done so far.
-        if (!progress || p.stage != stage) {
-            if (progress) progress->finish();
-            progress = std::make_unique<Progress>("sweep " + p.stage, p.planned, p.done, "trainings");
-            stage = p.stage;
-        }
-        progress->update(p.done);
-    };
+    static_cast<Events&>(events) = terminal.events();
     const ThreadPolicy policy(o.threads);
     const SweepSummary s = run_sweep(o, events);
-    if (progress) progress->finish();
+    terminal.finish();
     const SweepTrial& w = s.trials.at(static_cast<size_t>(s.winner));
     int unfinished = 0;
     for (const auto& t : s.trials) unfinished += t.status == "skipped" || t.status == "cut" || t.status == "failed";

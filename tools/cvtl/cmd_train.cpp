@@ -37,29 +37,18 @@ std::pair<std::string, double> parse_mult(const std::string& text) {
 void run(TrainArgs& args) {
     TrainOptions& o = args.options;
     for (const auto& m : args.lr_mult) o.lr_mult.insert(parse_mult(m));
-    std::unique_ptr<Progress> progress;
-    int progress_epoch = 0;
+    TerminalEvents terminal;
     int epochs = o.epochs;
     TrainEvents events;
+    static_cast<Events&>(events) = terminal.events();
     events.planned = [&](const TrainOptions& r) {
         epochs = r.epochs;
         std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n", r.optimizer.kind.c_str(),
                     r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay, r.batch, r.epochs);
         std::fflush(stdout);
     };
-    events.warn = [&](const std::string& line) {
-        if (progress) progress->finish();
-        std::fprintf(stderr, "cvtl: warning: %s\n", line.c_str());
-    };
-    events.progress = [&](int epoch, std::int64_t done, std::int64_t total) {
-        if (!progress || epoch != progress_epoch) {
-            progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), total);
-            progress_epoch = epoch;
-        }
-        progress->update(done);
-    };
     events.epoch_done = [&](const EpochMetrics& m) {
-        if (progress) progress->finish();
+        terminal.finish();
         std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s\n", m.epoch,
                     epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
                     m.images_per_second);

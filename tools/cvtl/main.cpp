@@ -1,5 +1,6 @@
 // cvtl: transfer learning on top of OpenCV DNN. A thin dispatcher; each verb lives in cmd_<verb>.cpp.
 #include "tools/cvtl/commands.hpp"
+#include "tools/cvtl/progress.hpp"
 
 #include "pipeline/data/image_decode.hpp"
 #include "plugin/error.hpp"
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return fail(std::string(e.what()) + "; see cvtl --help or cvtl COMMAND --help", cvtl::cli::kExitUsage);
     } catch (const cvtl::Error& e) {
-        return fail(e.what(), cvtl::cli::kExitInput);
+        return fail(cvtl::cli::as_flags(e.message()), cvtl::cli::kExitInput);
     } catch (const cv::Exception& e) {
         return fail("OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"), cvtl::cli::kExitInput);
     } catch (const nlohmann::json::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "plugin/error.hpp"
+
 #include <cstdio>
 
 namespace cvtl {
@@ -39,6 +41,38 @@ void Progress::update(std::int64_t done) {
 void Progress::finish() {
     if (drawn_) std::fprintf(stderr, "\r\033[K");
     drawn_ = false;
+}
+
+std::string cli::as_flags(const std::string& message) {
+    return render_options(message, [](const std::string& option) { return "--" + option; });
+}
+
+TerminalEvents::TerminalEvents(std::string prefix, std::string unit) : prefix_(std::move(prefix)), unit_(std::move(unit)) {}
+
+Events TerminalEvents::events() {
+    Events e;
+    e.warn = [this](const std::string& line) { warning(line); };
+    e.progress = [this](const JobProgress& p) { progress(p); };
+    return e;
+}
+
+void TerminalEvents::warning(const std::string& line) {
+    finish();
+    std::fprintf(stderr, "cvtl: warning: %s\n", cli::as_flags(line).c_str());
+}
+
+void TerminalEvents::progress(const JobProgress& p) {
+    // A resumed job starts its line at what was already done, so the rate counts this run's work.
+    if (!bar_ || p.stage != stage_) {
+        finish();
+        bar_ = std::make_unique<Progress>(prefix_ + p.stage, p.total, p.done, unit_);
+        stage_ = p.stage;
+    }
+    bar_->update(p.done);
+}
+
+void TerminalEvents::finish() {
+    if (bar_) bar_->finish();
 }
 
 }  // namespace cvtl

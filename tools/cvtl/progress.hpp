@@ -1,6 +1,9 @@
 #pragma once
+#include "plugin/events.hpp"
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace cvtl {
@@ -21,6 +24,29 @@ private:
     bool enabled_ = false, drawn_ = false;
     std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// The library's events on the terminal: warnings as "cvtl: warning: ..." with options rendered as
+// --flags, progress as one line per stage (a new line when the stage changes).
+class TerminalEvents {
+public:
+    // `prefix` leads every progress label ("sweep "); `unit` counts the work ("images", "trainings").
+    explicit TerminalEvents(std::string prefix = "", std::string unit = "images");
+    // Bound to this object: it must outlive every use.
+    Events events();
+    void finish();   // clears the progress line
+
+private:
+    void warning(const std::string& line);
+    void progress(const JobProgress& p);
+
+    std::string prefix_, unit_, stage_;
+    std::unique_ptr<Progress> bar_;
+};
+
+namespace cli {
+// A library message with its {option} concepts as this CLI's flags ("{force}" -> "--force").
+std::string as_flags(const std::string& message);
+}  // namespace cli
 
 // "1m05s", "3.2s"
 std::string format_duration(double seconds);

@@ -124,7 +124,7 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const std::string&
         ev.batch = 256;
         ev.threads = s.threads;
         ev.classifier.engine.precision = s.precision;
-        r.test_accuracy = run_evaluation(ev, {}, {}).accuracy;
+        r.test_accuracy = run_evaluation(ev, {}).accuracy;
         std::printf("  -> %-34s n=%-5d val %.4f test %.4f (%s)\n", r.strategy.c_str(), n, r.val_accuracy, r.test_accuracy, r.hyper.c_str());
         std::fflush(stdout);
         results.push_back(r);
@@ -193,7 +193,7 @@ double evaluate_on_p1(const Settings& s, const std::string& model, const std::st
     p1.batch = 256;
     p1.threads = s.threads;
     p1.classifier.engine.precision = s.precision;
-    return run_evaluation(p1, {}, {}).accuracy;
+    return run_evaluation(p1, {}).accuracy;
 }
 
 std::string selection_text(bool quick) {

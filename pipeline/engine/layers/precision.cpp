@@ -9,7 +9,7 @@ namespace cvtl {
 Precision parse_precision(const std::string& name) {
     if (name == "f32") return Precision::f32;
     if (name == "bf16") return Precision::bf16;
-    throw Error("unknown --precision '" + name + "' (expected f32 or bf16)");
+    throw Error("unknown {precision} '" + name + "' (expected f32 or bf16)");
 }
 
 const char* precision_name(Precision precision) { return precision == Precision::bf16 ? "bf16" : "f32"; }
@@ -21,7 +21,7 @@ bool cpu_has_bf16() {
 
 void require_precision(Precision precision, const std::string& who) {
     if (precision == Precision::bf16 && !cpu_has_bf16())
-        throw Error(who + ": bf16 needs a CPU with AVX512-BF16, which this one lacks; use --precision f32");
+        throw Error(who + ": bf16 needs a CPU with AVX512-BF16, which this one lacks; use {precision} f32");
 }
 
 }  // namespace cvtl

@@ -1,0 +1,21 @@
+#pragma once
+// cvtl predict: classify image files and folders through the batch pipeline.
+#include "pipeline/deploy/classifier_model.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cvtl {
+
+struct Prediction {
+    std::string path;
+    std::string error;                             // why the image was skipped
+    std::vector<std::pair<std::string, float>> top;  // best first
+};
+
+// Classifies image files and the images under folders (recursively), in the order given.
+std::vector<Prediction> run_prediction(const std::string& model, const std::vector<std::string>& inputs, int top_k,
+                                       const ClassifierOptions& classifier, int batch, int threads);
+
+}  // namespace cvtl
