@@ -71,6 +71,15 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     return config;
 }
 
+BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
+    if (size <= 0) throw Error("model " + label + " does not declare its input size; pass {size} N");
+    try {
+        return map_vgg_blocks(model.net, size, label);
+    } catch (const cv::Exception& e) {
+        throw Error("model " + label + " cannot run at input size " + std::to_string(size) + ": " + e.err);
+    }
+}
+
 }  // namespace
 
 ExtractSummary run_extraction(const ExtractOptions& options, const Events& events) {
@@ -78,13 +87,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const Events& event
     const int threads = resolve_threads(options.threads);
     SourceModel model = load_model(options.model, options.weights);
     const int size = options.size > 0 ? options.size : model.input_size;
-    if (size <= 0) throw Error("model " + options.model + " does not declare its input size; pass {size} N");
-    BlockMap map;
-    try {
-        map = map_vgg_blocks(model.net, size, options.model);
-    } catch (const cv::Exception& e) {
-        throw Error("model " + options.model + " cannot run at input size " + std::to_string(size) + ": " + e.err);
-    }
+    const BlockMap map = block_map_at(model, size, options.model);
     const std::vector<std::string> taps = ordered_taps(options.taps, map);
     const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
     const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
@@ -122,9 +125,9 @@ ExtractSummary run_extraction(const ExtractOptions& options, const Events& event
             writer.append(rows);
             summary.images += static_cast<std::int64_t>(rows.paths.size());
             summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
-                for (size_t i = 0; i < batch.reasons.size(); ++i)
-                    if (!batch.reasons[i].empty())
-                        events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
+            for (size_t i = 0; i < batch.reasons.size(); ++i)
+                if (!batch.reasons[i].empty())
+                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
             events.report({"extract", writer.next_input(), total, 0, ""});
         });
 

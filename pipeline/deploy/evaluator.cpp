@@ -31,6 +31,53 @@ void write_report(const std::string& path, const EvaluateOptions& o, const Evalu
     write_confusion(dir, p.stem().string() + "-confusion", s.confusion, classes);
 }
 
+// The data to score: every sample, or a CSV's test rows when it marks splits (its train and val rows
+// trained the model).
+Dataset scored_samples(const EvaluateOptions& o, const Events& events) {
+    ScanOptions scan;
+    scan.val_fraction = 0;
+    scan.max_image_bytes = o.max_image_bytes;
+    Dataset data = scan_dataset(o.data, scan);
+    const auto is_test = [](const Sample& x) { return x.split == Split::Test; };
+    if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
+        const auto before = data.samples.size();
+        data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
+        events.warning(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
+                       std::to_string(before - data.samples.size()));
+    }
+    return data;
+}
+
+// Data classes map onto the model's classes by name.
+std::vector<int> model_class_of(const Dataset& data, const ClassifierModel& model, const std::string& where) {
+    std::vector<int> to_model(data.classes.size());
+    for (size_t c = 0; c < data.classes.size(); ++c) {
+        auto it = std::find(model.classes.begin(), model.classes.end(), data.classes[c]);
+        if (it == model.classes.end())
+            throw Error("class '" + data.classes[c] + "' of " + where + " is not one of the model's " + std::to_string(model.classes.size()) +
+                        " classes (from " + model.origin + ")");
+        to_model[c] = static_cast<int>(it - model.classes.begin());
+    }
+    return to_model;
+}
+
+// Precision and recall per model class, from the confusion matrix [true][predicted].
+std::vector<ClassScore> class_scores(const Confusion& confusion, const std::vector<std::string>& classes) {
+    std::vector<ClassScore> scores;
+    for (size_t c = 0; c < classes.size(); ++c) {
+        ClassScore score{classes[c], 0, 0, 0};
+        long long predicted = 0;
+        for (size_t t = 0; t < classes.size(); ++t) {
+            score.support += confusion[c][t];
+            predicted += confusion[t][c];
+        }
+        score.recall = score.support ? static_cast<double>(confusion[c][c]) / static_cast<double>(score.support) : 0.0;
+        score.precision = predicted ? static_cast<double>(confusion[c][c]) / static_cast<double>(predicted) : 0.0;
+        scores.push_back(score);
+    }
+    return scores;
+}
+
 }  // namespace
 
 EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
@@ -39,34 +86,14 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     classifier.engine.threads = o.threads;
     if (!classifier.events.warn) classifier.events = events;
     ClassifierModel model = open_classifier(o.model, classifier);
-    ScanOptions scan;
-    scan.val_fraction = 0;
-    scan.max_image_bytes = o.max_image_bytes;
-    Dataset data = scan_dataset(o.data, scan);
-    // A CSV that marks a test split is scored on those rows only: its train and val rows trained the model.
-    const auto is_test = [](const Sample& x) { return x.split == Split::Test; };
-    if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
-        const auto before = data.samples.size();
-        data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
-        events.warning(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
-                       std::to_string(before - data.samples.size()));
-    }
-    // Data classes map onto the model's classes by name.
-    std::vector<int> to_model(data.classes.size());
-    for (size_t c = 0; c < data.classes.size(); ++c) {
-        auto it = std::find(model.classes.begin(), model.classes.end(), data.classes[c]);
-        if (it == model.classes.end())
-            throw Error("class '" + data.classes[c] + "' of " + o.data + " is not one of the model's " + std::to_string(model.classes.size()) +
-                        " classes (from " + model.origin + ")");
-        to_model[c] = static_cast<int>(it - model.classes.begin());
-    }
+    const Dataset data = scored_samples(o, events);
+    const std::vector<int> to_model = model_class_of(data, model, o.data);
     const size_t k = model.classes.size();
     EvaluateSummary s;
     s.top_k = std::max(1, std::min(o.top_k, static_cast<int>(k)));
     s.confusion.assign(k, std::vector<long long>(k, 0));
-    std::int64_t correct = 0, in_top_k = 0;
+    std::int64_t correct = 0, in_top_k = 0, done = 0;
     const auto total = static_cast<std::int64_t>(data.samples.size());
-    std::int64_t done = 0;
     run_image_batches(
         data, 0, model.preprocess, o.batch, o.threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
         [&](ImageBatch& b) {
@@ -89,17 +116,7 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     if (s.images == 0) throw Error("no image of " + o.data + " could be decoded");
     s.accuracy = static_cast<double>(correct) / static_cast<double>(s.images);
     s.top_k_accuracy = static_cast<double>(in_top_k) / static_cast<double>(s.images);
-    for (size_t c = 0; c < k; ++c) {
-        ClassScore score{model.classes[c], 0, 0, 0};
-        long long predicted = 0;
-        for (size_t t = 0; t < k; ++t) {
-            score.support += s.confusion[c][t];
-            predicted += s.confusion[t][c];
-        }
-        score.recall = score.support ? static_cast<double>(s.confusion[c][c]) / static_cast<double>(score.support) : 0.0;
-        score.precision = predicted ? static_cast<double>(s.confusion[c][c]) / static_cast<double>(predicted) : 0.0;
-        s.classes.push_back(score);
-    }
+    s.classes = class_scores(s.confusion, model.classes);
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!o.report.empty()) write_report(o.report, o, s, model.classes);
     return s;
