@@ -192,7 +192,9 @@ TEST_CASE("SPEC parsing accepts the documented forms with their defaults") {
         {"jitter=0.2", "jitter=0.2:0.2:0.2"},
         {"flip=0,rotate=0,jitter=0", "none"},
     };
-    for (const auto& [spec, canonical] : cases) {
+    // Named copies, not structured bindings: clang cannot capture a binding in CAPTURE's lambda.
+    for (const auto& c : cases) {
+        const std::string spec = c.first, canonical = c.second;
         CAPTURE(spec);
         const AugmentSpec parsed = parse_augment_spec(spec);
         CHECK(parsed.to_string() == canonical);
@@ -225,7 +227,8 @@ TEST_CASE("SPEC parsing refuses bad values with a message naming the key and the
         {"default,rotate=5", "unknown key 'default'"},
         {",flip", "an empty item"},
     };
-    for (const auto& [spec, expected] : cases) {
+    for (const auto& c : cases) {
+        const std::string spec = c.first, expected = c.second;
         CAPTURE(spec);
         CHECK_MESSAGE(message_of(spec).find(expected) != std::string::npos, message_of(spec));
         CHECK(message_of(spec).find("{augment}") == 0);
