@@ -43,6 +43,7 @@ struct InferenceNet::Plan {
 InferenceNet::InferenceNet(const NetworkSpec& spec, const WeightMap& weights, Precision precision)
     : spec_(spec), weights_(weights), precision_(precision) {
     require_precision(precision, "the oneDNN fast path");
+    for (size_t i = 0; i < spec.layers.size(); ++i) layer_kind(spec.layers[i].type).check_plannable(spec.layers, i);
 }
 
 InferenceNet::~InferenceNet() = default;

@@ -85,6 +85,16 @@ TEST_CASE("bf16 taps stay within 1e-2 relative of f32") {
 
 TEST_SUITE("unit") {
 
+// Refused when the fast path is made, not at its first forward: the tap engine then falls back to stock cv::dnn.
+TEST_CASE("a batch norm with no convolution before it is refused when the fast path is made") {
+    NetworkSpec spec;
+    spec.input_shape = {4, 6, 6};
+    spec.input_tap = "pool4";
+    spec.layers = {{"block5.bn1", "block5", "batch_norm", {{"channels", 4}, {"eps", 1e-5}, {"momentum", 0.1}}},
+                   {"block5.pool", "block5", "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}}};
+    CHECK_THROWS_WITH_AS(InferenceNet(spec, fresh_weights(spec, 1), Precision::f32), doctest::Contains("folds batch norm"), Error);
+}
+
 // Each plan owns its oneDNN stream and every thread has its own for the rest, so fast paths may run on
 // several threads at once (extraction pipelines, apps with their own threads).
 TEST_CASE("two fast paths running at once on two threads give the sequential results") {

@@ -99,6 +99,9 @@ public:
     // Whether a ReLU right after this layer may be fused into it (by a "relu" argument or at inference).
     virtual bool fuses_relu() const { return false; }
 
+    // Throws cvtl::Error when the fast path cannot run layers[i] where it stands. Checked when a fast path
+    // is made, before any plan, so callers can fall back to stock cv::dnn instead of failing mid-job.
+    virtual void check_plannable(const std::vector<LayerSpec>&, size_t) const {}
     // Adds layers[i] (and any following layers it fuses) to the plan; returns how many layers it used.
     virtual size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const = 0;
     // Adds layer `spec`'s nodes to the graph.

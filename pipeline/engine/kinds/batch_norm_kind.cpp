@@ -49,9 +49,14 @@ public:
         w[l.name + ".running_var"] = filled(c, 1);
     }
 
-    // The convolution before a batch norm folds it (conv2d_kind); one reached here has none.
+    // The convolution before a batch norm folds it (conv2d_kind); the fast path has no batch norm of its own.
+    void check_plannable(const std::vector<LayerSpec>& layers, size_t i) const override {
+        if (i == 0 || !layer_is(layers, i - 1, kind::conv2d))
+            throw Error("layer " + layers[i].name + ": the fast path folds batch norm into the convolution before it, and there is none");
+    }
     size_t plan(InferencePlan&, const std::vector<LayerSpec>& layers, size_t i) const override {
-        throw Error("layer " + layers[i].name + ": the fast path folds batch norm into the convolution before it, and there is none");
+        check_plannable(layers, i);
+        return 1;  // not reached: conv2d_kind consumed it
     }
 
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
