@@ -17,6 +17,15 @@
 namespace cvtl {
 namespace {
 
+std::string views_json(const CacheConfig& config) {
+    return nlohmann::json{{"count", config.views}, {"augment", config.augment}, {"seed", config.seed}}.dump();
+}
+
+std::string split_json(const CacheConfig& config) {
+    // "hash": each sample's split is a function of its path and the seed alone (dataset.hpp).
+    return nlohmann::json{{"val_fraction", config.val_fraction}, {"seed", config.seed}, {"rule", "hash"}}.dump();
+}
+
 nlohmann::json taps_json(const std::vector<TapLayout>& taps) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& t : taps) j.push_back({{"name", t.name}, {"layer", t.layer}, {"shape", t.shape}});
@@ -60,7 +69,8 @@ void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     h5::set_string(file, cache::kAttrDataset, config.dataset);
     h5::set_string(file, cache::kAttrDatasetFingerprint, config.dataset_fingerprint);
     h5::set_int(file, cache::kAttrDatasetSize, config.dataset_size);
-    h5::set_string(file, cache::kAttrSplit, nlohmann::json{{"val_fraction", config.val_fraction}, {"seed", config.seed}}.dump());
+    h5::set_string(file, cache::kAttrSplit, split_json(config));
+    h5::set_string(file, cache::kAttrViews, views_json(config));
     h5::set_string(file, cache::kAttrOpenCvVersion, CV_VERSION);
     h5::set_string(file, cache::kAttrCvtlVersion, kVersion);
     h5::set_string(file, cache::kAttrCreated, now_utc());
@@ -75,12 +85,12 @@ void write_classes(H5::H5File& file, const std::vector<std::string>& classes) {
     if (n) ds.write(names.data(), h5::vlen_string());
 }
 
-H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig& config, bool half) {
+H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig& config, bool half, std::int64_t max_rows) {
     const int rank = static_cast<int>(tap.shape.size()) + 1;
     std::vector<hsize_t> dims(static_cast<size_t>(rank), 0), maxdims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
     for (size_t i = 0; i < tap.shape.size(); ++i) dims[i + 1] = maxdims[i + 1] = chunk[i + 1] = static_cast<hsize_t>(tap.shape[i]);
     maxdims[0] = H5S_UNLIMITED;
-    chunk[0] = samples_per_chunk(sample_values(tap) * (half ? 2 : 4), config.dataset_size);
+    chunk[0] = samples_per_chunk(sample_values(tap) * (half ? 2 : 4), max_rows);
     H5::DSetCreatPropList props;
     props.setChunk(rank, chunk.data());
     if (config.compress) {
@@ -98,7 +108,7 @@ H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig&
 
 CacheFile::CacheFile(const std::string& path, const CacheConfig& config) : path_(path), half_(config.dtype == "f16") {
     h5::quiet_errors();
-    h5_.open([&] { return Open{H5::H5File(path, H5F_ACC_TRUNC), {}}; });
+    h5_.open([&] { return Open{H5::H5File(path, H5F_ACC_TRUNC), {}, {}}; });
     create_layout(config);
 }
 
@@ -110,12 +120,21 @@ void CacheFile::create_layout(const CacheConfig& config) {
     h5::create_growing_1d(samples, "path", h5::vlen_string(), 1024);
     h5::create_growing_1d(samples, "label", H5::PredType::STD_I32LE, 4096);
     h5::create_growing_1d(samples, "split", H5::PredType::STD_U8LE, 4096);
+    h5::create_growing_1d(samples, "size", H5::PredType::STD_U64LE, 4096);
+    h5::create_growing_1d(samples, "mtime_ns", H5::PredType::STD_I64LE, 4096);
+    h5::create_growing_1d(samples, "sha256", h5::vlen_string(), 1024);
     H5::Group skipped = file.createGroup("/skipped");
     h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256);
     h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
     write_classes(file, config.classes);
     H5::Group taps = file.createGroup(cache::kTapsGroup);
-    for (const TapLayout& tap : config.taps) h5->taps.push_back(create_tap(taps, tap, config, half_));
+    for (const TapLayout& tap : config.taps) h5->taps.push_back(create_tap(taps, tap, config, half_, config.dataset_size));
+    H5::Group views = file.createGroup(cache::kViewsGroup);
+    h5::create_growing_1d(views, "sample", H5::PredType::STD_I64LE, 4096);
+    h5::create_growing_1d(views, "view", H5::PredType::STD_U8LE, 4096);
+    H5::Group view_taps = file.createGroup(cache::kViewTapsGroup);
+    const std::int64_t view_rows = config.dataset_size * std::max(0, config.views - 1);
+    for (const TapLayout& tap : config.taps) h5->view_taps.push_back(create_tap(view_taps, tap, config, half_, std::max<std::int64_t>(1, view_rows)));
     file.createGroup(cache::kProgress);
     commit_progress();
 }
@@ -127,7 +146,56 @@ void CacheFile::commit_progress() {
     h5::set_int(progress, cache::kAttrDone, progress_.rows);
     h5::set_int(progress, cache::kAttrNextInput, progress_.inputs);
     h5::set_int(progress, cache::kAttrSkipped, progress_.skipped);
+    h5::set_int(progress, cache::kAttrViewRows, progress_.views);
     file.flush(H5F_SCOPE_GLOBAL);
+}
+
+void CacheFile::write_taps(std::vector<H5::DataSet>& datasets, const std::vector<cv::Mat>& taps, hsize_t at, hsize_t n) {
+    for (size_t t = 0; t < datasets.size(); ++t) {
+        const cv::Mat& values = taps[t];
+        CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
+        if (half_) {
+            cv::Mat halves;
+            values.convertTo(halves, CV_16F);
+            h5::write_rows(datasets[t], at, n, h5::float16(), halves.data);
+        } else {
+            h5::write_rows(datasets[t], at, n, H5::PredType::NATIVE_FLOAT, values.data);
+        }
+        tap_bytes_ += values.total() * (half_ ? 2 : 4);
+    }
+}
+
+// Stamps of every row (a caller without files, such as a test's synthetic cache, passes none: they
+// are stored empty and such rows always count as changed on update).
+void CacheFile::write_stamps(H5::H5File& file, const CacheRows& rows, hsize_t at) {
+    const size_t n = rows.paths.size();
+    CV_Assert(rows.stamps.empty() || rows.stamps.size() == n);
+    std::vector<std::uint64_t> sizes(n, 0);
+    std::vector<std::int64_t> mtimes(n, 0);
+    std::vector<std::string> hashes(n);
+    for (size_t i = 0; i < rows.stamps.size(); ++i) sizes[i] = rows.stamps[i].size, mtimes[i] = rows.stamps[i].mtime_ns, hashes[i] = rows.stamps[i].sha256;
+    H5::DataSet size = file.openDataSet(cache::kSamplesSize), mtime = file.openDataSet(cache::kSamplesMtime), sha = file.openDataSet(cache::kSamplesSha256);
+    h5::write_rows(size, at, n, H5::PredType::NATIVE_UINT64, sizes.data());
+    h5::write_rows(mtime, at, n, H5::PredType::NATIVE_INT64, mtimes.data());
+    h5::write_strings(sha, at, hashes);
+}
+
+// View rows name their row by its index in this file: the batch's local indices are shifted.
+void CacheFile::write_views(Open& h5, const CacheRows& rows) {
+    const auto m = static_cast<hsize_t>(rows.view_of.size());
+    CV_Assert(rows.view_index.size() == m && (m == 0 || rows.view_taps.size() == h5.view_taps.size()));
+    if (m == 0) return;
+    std::vector<std::int64_t> sample(m);
+    for (size_t j = 0; j < m; ++j) {
+        CV_Assert(rows.view_of[j] >= 0 && rows.view_of[j] < static_cast<std::int64_t>(rows.paths.size()));
+        sample[j] = progress_.rows + rows.view_of[j];
+    }
+    const auto at = static_cast<hsize_t>(progress_.views);
+    write_taps(h5.view_taps, rows.view_taps, at, m);
+    H5::DataSet samples = h5.file.openDataSet(cache::kViewsSample), index = h5.file.openDataSet(cache::kViewsIndex);
+    h5::write_rows(samples, at, m, H5::PredType::NATIVE_INT64, sample.data());
+    h5::write_rows(index, at, m, H5::PredType::NATIVE_UINT8, rows.view_index.data());
+    progress_.views += static_cast<std::int64_t>(m);
 }
 
 void CacheFile::append(const CacheRows& rows) {
@@ -135,19 +203,9 @@ void CacheFile::append(const CacheRows& rows) {
     const auto at = static_cast<hsize_t>(progress_.rows);
     const auto h5 = h5_.access();
     H5::H5File& file = h5->file;
-    std::vector<H5::DataSet>& tap_data = h5->taps;
-    for (size_t t = 0; t < tap_data.size(); ++t) {
-        const cv::Mat& values = rows.taps[t];
-        CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
-        if (half_) {
-            cv::Mat halves;
-            values.convertTo(halves, CV_16F);
-            h5::write_rows(tap_data[t], at, n, h5::float16(), halves.data);
-        } else {
-            h5::write_rows(tap_data[t], at, n, H5::PredType::NATIVE_FLOAT, values.data);
-        }
-        tap_bytes_ += values.total() * (half_ ? 2 : 4);
-    }
+    write_taps(h5->taps, rows.taps, at, n);
+    write_stamps(file, rows, at);
+    write_views(*h5, rows);
     H5::DataSet paths = file.openDataSet(cache::kSamplesPath), labels = file.openDataSet(cache::kSamplesLabel),
                 splits = file.openDataSet(cache::kSamplesSplit);
     h5::write_strings(paths, at, rows.paths);
@@ -212,15 +270,17 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     differs(cache::kAttrPrecision, config.precision, "{precision}");
     differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
     differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or {val-fraction}/{seed} changed)");
+    differs(cache::kAttrViews, views_json(config), "set of views ({views}, {augment} or {seed})");
 
     H5::Group group = file.openGroup(cache::kProgress);
     CacheProgress p{h5::get_int(group, cache::kAttrDone), h5::get_int(group, cache::kAttrNextInput), h5::get_int(group, cache::kAttrSkipped),
-                    h5::get_int(file, cache::kAttrComplete) == 1};
+                    h5::get_int(group, cache::kAttrViewRows), h5::get_int(file, cache::kAttrComplete) == 1};
     // The counters size the copy that follows: they must agree with each other and with the file.
     const auto stored = [&](const char* name) { return static_cast<std::int64_t>(h5::rows(file.openDataSet(name))); };
     if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows || p.inputs - p.rows < p.skipped || p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
         stored(cache::kSamplesLabel) < p.rows || stored(cache::kSamplesSplit) < p.rows || stored(cache::kSkippedPath) < p.skipped ||
-        stored(cache::kSkippedReason) < p.skipped)
+        stored(cache::kSkippedReason) < p.skipped || p.views < 0 || p.views / std::max(1, config.views) > p.rows || stored(cache::kViewsSample) < p.views ||
+        stored(cache::kViewsIndex) < p.views || stored(cache::kSamplesSha256) < p.rows)
         throw Error("cache " + path + " has inconsistent progress counters; " + fix);
     return p;
 }
@@ -237,64 +297,117 @@ void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t beg
     ds.read(out, type, H5::DataSpace(static_cast<int>(counts.size()), counts.data()), space);
 }
 
-// Rows [begin, begin + n) of a cache file as CacheRows (float16 taps widened to float32, exactly).
-CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths) {
+// Rows [begin, begin + n) of the taps in `group`, as float32 (float16 widened, exactly).
+std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group, const CacheConfig& config, hsize_t begin, hsize_t n) {
+    std::vector<cv::Mat> taps;
+    for (const TapLayout& tap : config.taps) {
+        std::vector<int> full{static_cast<int>(n)};
+        full.insert(full.end(), tap.shape.begin(), tap.shape.end());
+        cv::Mat values(full, CV_32F);
+        if (n > 0) {
+            const H5::DataSet ds = file.openDataSet(group + "/" + tap.name);
+            if (config.dtype == "f16") {
+                cv::Mat halves(full, CV_16F);
+                read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data);
+                halves.convertTo(values, CV_32F);
+            } else {
+                read_rows(ds, tap.shape, begin, n, H5::PredType::NATIVE_FLOAT, values.data);
+            }
+        }
+        taps.push_back(values);
+    }
+    return taps;
+}
+
+void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, CacheRows& rows) {
+    std::vector<std::uint64_t> sizes(n);
+    std::vector<std::int64_t> mtimes(n);
+    read_rows(file.openDataSet(cache::kSamplesSize), {}, begin, n, H5::PredType::NATIVE_UINT64, sizes.data());
+    read_rows(file.openDataSet(cache::kSamplesMtime), {}, begin, n, H5::PredType::NATIVE_INT64, mtimes.data());
+    const auto hashes = h5::read_strings(file.openDataSet(cache::kSamplesSha256), begin + n);
+    for (hsize_t i = 0; i < n; ++i) rows.stamps.push_back({sizes[i], mtimes[i], hashes[begin + i]});
+}
+
+// The view rows of rows [begin, begin + n): contiguous, since views are stored in row order.
+void read_views(const H5::H5File& file, const CacheConfig& config, const std::vector<std::int64_t>& view_rows, hsize_t begin, hsize_t n, CacheRows& rows) {
+    const auto lo = std::lower_bound(view_rows.begin(), view_rows.end(), static_cast<std::int64_t>(begin));
+    const auto hi = std::lower_bound(lo, view_rows.end(), static_cast<std::int64_t>(begin + n));
+    const auto first = static_cast<hsize_t>(lo - view_rows.begin()), m = static_cast<hsize_t>(hi - lo);
+    for (auto it = lo; it != hi; ++it) rows.view_of.push_back(*it - static_cast<std::int64_t>(begin));
+    rows.view_index.resize(m);
+    if (m > 0) read_rows(file.openDataSet(cache::kViewsIndex), {}, first, m, H5::PredType::NATIVE_UINT8, rows.view_index.data());
+    rows.view_taps = read_taps(file, cache::kViewTapsGroup, config, first, m);
+}
+
+// Rows [begin, begin + n) of a cache file as CacheRows, with their stamps and views.
+CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths,
+                     const std::vector<std::int64_t>& view_rows) {
     CacheRows rows;
     rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin), paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
     rows.labels.resize(n);
     rows.splits.resize(n);
     rows.inputs = static_cast<std::int64_t>(n);
-    if (n == 0) {   // a file of skipped entries only: empty taps of the right shape
-        for (const TapLayout& tap : config.taps) {
-            std::vector<int> full{0};
-            full.insert(full.end(), tap.shape.begin(), tap.shape.end());
-            rows.taps.emplace_back(full, CV_32F);
-        }
-        return rows;
-    }
+    rows.taps = read_taps(file, cache::kTapsGroup, config, begin, n);   // n == 0: a file of skipped entries only
+    if (n == 0) return rows;
     read_rows(file.openDataSet(cache::kSamplesLabel), {}, begin, n, H5::PredType::NATIVE_INT32, rows.labels.data());
     read_rows(file.openDataSet(cache::kSamplesSplit), {}, begin, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-    for (const TapLayout& tap : config.taps) {
-        std::vector<int> full{static_cast<int>(n)};
-        full.insert(full.end(), tap.shape.begin(), tap.shape.end());
-        cv::Mat values(full, CV_32F);
-        const H5::DataSet ds = file.openDataSet(std::string(cache::kTapsGroup) + "/" + tap.name);
-        if (config.dtype == "f16") {
-            cv::Mat halves(full, CV_16F);
-            read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data);
-            halves.convertTo(values, CV_32F);
-        } else {
-            read_rows(ds, tap.shape, begin, n, H5::PredType::NATIVE_FLOAT, values.data);
-        }
-        rows.taps.push_back(values);
-    }
+    read_stamps(file, begin, n, rows);
+    read_views(file, config, view_rows, begin, n, rows);
     return rows;
 }
 
 // Rows per copied block: about 64 MiB of tap values, whatever the taps' size.
 hsize_t block_rows(const CacheConfig& config) {
     size_t per_row = 0;
-    for (const TapLayout& tap : config.taps) per_row += sample_values(tap) * sizeof(float);
+    for (const TapLayout& tap : config.taps) per_row += sample_values(tap) * sizeof(float) * static_cast<size_t>(std::max(1, config.views));
     return std::max<hsize_t>(1, (64u << 20) / std::max<size_t>(1, per_row));
 }
 
 }  // namespace
 
-void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out) {
-    const h5::File handle(from, H5F_ACC_RDONLY);
-    const auto h5 = handle.access();
+RowSource::RowSource(const std::string& path, const CacheConfig& config, const CacheProgress& progress)
+    : path_(path), config_(config), progress_(progress) {
+    h5_.open([&] { return H5::H5File(path, H5F_ACC_RDONLY); });
+    const auto h5 = h5_.access();
     const H5::H5File& file = *h5;
-    const auto done = static_cast<hsize_t>(progress.rows);
-    const auto skipped = static_cast<hsize_t>(progress.skipped);
-    const auto paths = h5::read_strings(file.openDataSet(cache::kSamplesPath), done);
-    const hsize_t block = block_rows(config);
-    for (hsize_t b = 0; b < done || b == 0; b += block) {
-        CacheRows rows = read_block(file, config, b, std::min(block, done - b), paths);
+    paths_ = h5::read_strings(file.openDataSet(cache::kSamplesPath), static_cast<hsize_t>(progress.rows));
+    view_rows_.resize(static_cast<size_t>(progress.views));
+    if (progress.views > 0) read_rows(file.openDataSet(cache::kViewsSample), {}, 0, view_rows_.size(), H5::PredType::NATIVE_INT64, view_rows_.data());
+    // The view rows' row numbers are read from the file: in order and in range, or nothing is copied.
+    for (size_t j = 0; j < view_rows_.size(); ++j)
+        if (view_rows_[j] < 0 || view_rows_[j] >= progress.rows || (j > 0 && view_rows_[j] < view_rows_[j - 1]))
+            throw Error("cache " + path + ": /views/sample is out of order or out of range at view row " + std::to_string(j) +
+                        "; the file is damaged: extract it again ({force})");
+}
+
+CacheRows RowSource::read(std::int64_t begin, std::int64_t n) const {
+    CV_Assert(begin >= 0 && n >= 0 && begin + n <= progress_.rows);
+    const auto h5 = h5_.access();
+    return read_block(*h5, config_, static_cast<hsize_t>(begin), static_cast<hsize_t>(n), paths_, view_rows_);
+}
+
+std::int64_t RowSource::block_rows() const { return static_cast<std::int64_t>(cvtl::block_rows(config_)); }
+
+CacheRows RowSource::skipped() const {
+    const auto h5 = h5_.access();
+    CacheRows rows = read_block(*h5, config_, 0, 0, paths_, view_rows_);
+    rows.skipped_paths = h5::read_strings(h5->openDataSet(cache::kSkippedPath), static_cast<hsize_t>(progress_.skipped));
+    rows.skipped_reasons = h5::read_strings(h5->openDataSet(cache::kSkippedReason), static_cast<hsize_t>(progress_.skipped));
+    rows.inputs = 0;
+    return rows;
+}
+
+void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out) {
+    const RowSource source(from, config, progress);
+    const std::int64_t done = progress.rows, block = source.block_rows();
+    for (std::int64_t b = 0; b < done || b == 0; b += block) {
+        CacheRows rows = source.read(b, std::min(block, done - b));
         if (b == 0) {
-            rows.skipped_paths = h5::read_strings(file.openDataSet(cache::kSkippedPath), skipped);
-            rows.skipped_reasons = h5::read_strings(file.openDataSet(cache::kSkippedReason), skipped);
+            const CacheRows skipped = source.skipped();
+            rows.skipped_paths = skipped.skipped_paths;
+            rows.skipped_reasons = skipped.skipped_reasons;
         }
-        if (b + block >= done) rows.inputs = progress.inputs - static_cast<std::int64_t>(b);  // the last block closes the count
+        if (b + block >= done) rows.inputs = progress.inputs - b;  // the last block closes the count
         out.append(rows);
     }
 }

@@ -17,6 +17,7 @@ struct CacheProgress {
     std::int64_t rows = 0;      // rows in /samples and /taps
     std::int64_t inputs = 0;    // dataset entries covered (rows + skipped)
     std::int64_t skipped = 0;   // rows in /skipped
+    std::int64_t views = 0;     // rows in /views
     bool complete = false;
 };
 
@@ -38,14 +39,17 @@ public:
     std::uint64_t tap_bytes() const { return tap_bytes_; }   // tap data appended so far
 
 private:
-    void create_layout(const CacheConfig& config);
-    void commit_progress();
-
-    std::string path_;
     struct Open {
         H5::H5File file;
-        std::vector<H5::DataSet> taps;
+        std::vector<H5::DataSet> taps, view_taps;
     };
+    void create_layout(const CacheConfig& config);
+    void commit_progress();
+    void write_taps(std::vector<H5::DataSet>& datasets, const std::vector<cv::Mat>& taps, hsize_t at, hsize_t n);
+    void write_stamps(H5::H5File& file, const CacheRows& rows, hsize_t at);
+    void write_views(Open& h5, const CacheRows& rows);
+
+    std::string path_;
     h5::Handle<Open> h5_;
     bool half_ = false;
     CacheProgress progress_;
@@ -56,6 +60,25 @@ private:
 // dataset) and returns its counters, each checked against the rows the file stores. Throws
 // cvtl::Error ending in `fix` when it is not a cvtl cache or was made differently.
 CacheProgress check_cache_file(const std::string& path, const CacheConfig& config, const std::string& fix);
+
+// Reads rows of a sealed or checked cache file (made with `config`, counted by `progress`) with their
+// stamps and views, in blocks, for copying into another CacheFile.
+class RowSource {
+public:
+    RowSource(const std::string& path, const CacheConfig& config, const CacheProgress& progress);
+    const std::vector<std::string>& paths() const { return paths_; }
+    CacheRows read(std::int64_t begin, std::int64_t n) const;   // rows [begin, begin + n), inputs = n
+    CacheRows skipped() const;                                  // no rows: the skipped entries only
+    std::int64_t block_rows() const;                            // rows per read of about 64 MiB
+
+private:
+    std::string path_;
+    CacheConfig config_;
+    CacheProgress progress_;
+    std::vector<std::string> paths_;
+    std::vector<std::int64_t> view_rows_;   // /views/sample
+    h5::File h5_;
+};
 
 // Copies the first `progress.rows` rows and `progress.skipped` skipped entries of the cache file at
 // `from` (made with `config`) to the end of `out`, in blocks of bounded memory, counting

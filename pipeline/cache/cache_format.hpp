@@ -9,7 +9,10 @@ namespace cvtl::cache {
 inline std::string parts_dir(const std::string& path) { return path + ".parts"; }
 
 inline constexpr const char* kFormat = "cvtl-cache";
-inline constexpr int kVersion = 1;
+// Version 2 added per-row file stamps (/samples/size, mtime_ns, sha256) and augmented views
+// (/views); version 1 caches are still read, but neither resumed nor updated.
+inline constexpr int kVersion = 2;
+inline constexpr int kOldestReadable = 1;
 
 // Root attributes.
 inline constexpr const char* kAttrFormat = "format";
@@ -25,7 +28,8 @@ inline constexpr const char* kAttrCompression = "compression"; // "none" or "shu
 inline constexpr const char* kAttrDataset = "dataset";         // the folder or CSV extracted
 inline constexpr const char* kAttrDatasetFingerprint = "dataset_fingerprint";
 inline constexpr const char* kAttrDatasetSize = "dataset_size";   // entries scanned, written or skipped
-inline constexpr const char* kAttrSplit = "split";             // JSON {val_fraction, seed}
+inline constexpr const char* kAttrSplit = "split";             // JSON {val_fraction, seed, rule}
+inline constexpr const char* kAttrViews = "views";             // JSON {count, augment, seed} (version 2)
 inline constexpr const char* kAttrOpenCvVersion = "opencv_version";
 inline constexpr const char* kAttrCvtlVersion = "cvtl_version";
 inline constexpr const char* kAttrCreated = "created";
@@ -35,16 +39,26 @@ inline constexpr const char* kAttrComplete = "complete";
 inline constexpr const char* kSamplesPath = "/samples/path";
 inline constexpr const char* kSamplesLabel = "/samples/label";
 inline constexpr const char* kSamplesSplit = "/samples/split";
+inline constexpr const char* kSamplesSize = "/samples/size";          // bytes of the file (version 2)
+inline constexpr const char* kSamplesMtime = "/samples/mtime_ns";      // its modification time
+inline constexpr const char* kSamplesSha256 = "/samples/sha256";       // hex digest of its content
 inline constexpr const char* kClasses = "/classes";
 inline constexpr const char* kTapsGroup = "/taps";
 inline constexpr const char* kSkippedPath = "/skipped/path";     // files that could not be decoded
 inline constexpr const char* kSkippedReason = "/skipped/reason";
 inline constexpr const char* kProgress = "/progress";
+// Augmented views 1..K-1 of the training rows (version 2): view 0 of every row is /taps itself.
+// View rows are stored in row order, the K-1 views of a row together, each naming its row.
+inline constexpr const char* kViewsGroup = "/views";
+inline constexpr const char* kViewsSample = "/views/sample";   // int64: the row in /samples
+inline constexpr const char* kViewsIndex = "/views/view";      // uint8: 1..K-1
+inline constexpr const char* kViewTapsGroup = "/views/taps";   // one dataset per tap, like /taps
 
 // /progress attributes; advanced only after the rows they count are flushed.
 inline constexpr const char* kAttrDone = "done";        // rows in /samples and /taps
 inline constexpr const char* kAttrNextInput = "next";   // dataset entries consumed (written + skipped)
 inline constexpr const char* kAttrSkipped = "skipped";  // rows in /skipped
+inline constexpr const char* kAttrViewRows = "views";   // rows in /views (version 2)
 
 // Tap dataset attributes.
 inline constexpr const char* kAttrTapLayer = "source_layer";

@@ -114,10 +114,35 @@ void check_attributes(const CacheInfo& info) {
     Preprocessing::from_json(info.attributes[cache::kAttrPreprocess], "cache " + info.path);
 }
 
+// Version 2: how many views each training row has, and the view rows' count, checked against what
+// the file stores (a version 1 cache has view 0 only).
+void read_views(H5::H5File& file, CacheInfo& info, H5::Group& progress) {
+    const nlohmann::json& views = info.attributes[cache::kAttrViews];
+    if (!views.is_object() || !views.contains("count") || !views["count"].is_number_integer() || views["count"].get<std::int64_t>() < 1 ||
+        views["count"].get<std::int64_t>() > 255 || !views.value("augment", nlohmann::json()).is_string())
+        throw Error("cache " + info.path + " records its views in an unreadable form" + kDamaged);
+    info.views = views["count"].get<int>();
+    info.augment = views["augment"].get<std::string>();
+    info.view_rows = h5::get_int(progress, cache::kAttrViewRows);
+    const auto stored = static_cast<std::int64_t>(std::min<hsize_t>(h5::rows(file.openDataSet(cache::kViewsSample)), h5::rows(file.openDataSet(cache::kViewsIndex))));
+    if (info.view_rows < 0 || info.view_rows / info.views > info.rows || info.view_rows > stored)
+        throw Error("cache " + info.path + " claims " + std::to_string(info.view_rows) + " view rows for " + std::to_string(info.rows) + " rows and stores " +
+                    std::to_string(stored) + kDamaged);
+    H5::Group taps = file.openGroup(cache::kViewTapsGroup);
+    for (const CacheTapInfo& t : info.taps) {
+        CacheTapInfo v = read_tap(taps, {{"name", t.name}, {"layer", t.layer}}, info.path);
+        if (v.dims.size() != t.dims.size() || !std::equal(v.dims.begin() + 1, v.dims.end(), t.dims.begin() + 1) || v.dtype != t.dtype ||
+            v.dims[0] < static_cast<std::uint64_t>(info.view_rows))
+            throw Error("cache " + info.path + ": the views of tap " + t.name + " differ in shape or type from its rows" + kDamaged);
+        info.view_bytes += v.stored_bytes;
+    }
+}
+
 void read_contents(H5::H5File& file, CacheInfo& info) {
-    const auto version = h5::get_int(file, cache::kAttrVersion);
-    if (version != cache::kVersion)
-        throw Error("cache " + info.path + " has format version " + std::to_string(version) + "; this cvtl reads version " + std::to_string(cache::kVersion));
+    info.version = h5::get_int(file, cache::kAttrVersion);
+    if (info.version < cache::kOldestReadable || info.version > cache::kVersion)
+        throw Error("cache " + info.path + " has format version " + std::to_string(info.version) + "; this cvtl reads versions " +
+                    std::to_string(cache::kOldestReadable) + " to " + std::to_string(cache::kVersion) + " (a newer cvtl wrote it?)");
     for (int i = 0; i < file.getNumAttrs(); ++i) {
         H5::Attribute attr = file.openAttribute(static_cast<unsigned>(i));
         info.attributes[attr.getName()] = attribute_value(attr);
@@ -146,6 +171,7 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
         info.taps.push_back(read_tap(taps, tap, info.path));
         check_tap(info, info.taps.back());
     }
+    if (info.version >= 2) read_views(file, info, progress);
 }
 
 }  // namespace

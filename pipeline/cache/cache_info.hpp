@@ -21,6 +21,7 @@ struct CacheTapInfo {
 // What a cache holds, read without loading any activations.
 struct CacheInfo {
     std::string path;
+    std::int64_t version = 0;           // format version: 1, or 2 with stamps and views
     nlohmann::json attributes;          // every root attribute, JSON-valued ones parsed
     bool complete = false;
     std::int64_t rows = 0;              // committed samples
@@ -30,6 +31,10 @@ struct CacheInfo {
     std::vector<std::array<std::int64_t, 3>> counts;   // per class: train, val, test rows
     std::vector<CacheTapInfo> taps;
     std::vector<std::string> skipped_paths, skipped_reasons;
+    int views = 1;                      // K: view 0 in /taps, views 1..K-1 of training rows in /views
+    std::string augment = "none";       // their SPEC
+    std::int64_t view_rows = 0;         // rows in /views
+    std::uint64_t view_bytes = 0;       // stored bytes of /views/taps
 };
 
 // Throws cvtl::Error naming the file when it is not a readable cvtl cache of a known version.

@@ -36,7 +36,8 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
         h5_.open([&] {
             H5::H5File file(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
             H5::DataSet data = file.openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
-            return Open{file, data};
+            H5::DataSet views = info_.version >= 2 ? file.openDataSet(std::string(cache::kViewTapsGroup) + "/" + tap) : H5::DataSet();
+            return Open{file, data, views};
         });
         const auto h5 = h5_.access();
         labels_.resize(static_cast<size_t>(info_.rows));
@@ -51,6 +52,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
         };
         read_first_rows(cache::kSamplesLabel, H5::PredType::NATIVE_INT32, labels_.data());
         read_first_rows(cache::kSamplesSplit, H5::PredType::NATIVE_UINT8, splits_.data());
+        read_view_index();
     } catch (const H5::Exception& e) {
         throw Error("cache " + path + " cannot be read: " + e.getDetailMsg());
     }
@@ -65,31 +67,64 @@ size_t CacheReader::sample_values() const {
     return n;
 }
 
-cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) {
+// Which view rows belong to which row. /views/sample is read from the file: it must be in row order,
+// in range, and give a row no more than K-1 views, or training would read past what it owns.
+void CacheReader::read_view_index() {
+    if (info_.view_rows == 0) return;
+    const auto h5 = h5_.access();
+    std::vector<std::int64_t> sample(static_cast<size_t>(info_.view_rows));
+    H5::DataSet ds = h5->file.openDataSet(cache::kViewsSample);
+    H5::DataSpace space = ds.getSpace();
+    hsize_t start = 0, count = sample.size();
+    space.selectHyperslab(H5S_SELECT_SET, &count, &start);
+    ds.read(sample.data(), H5::PredType::NATIVE_INT64, H5::DataSpace(1, &count), space);
+    view_first_.assign(static_cast<size_t>(info_.rows), 0);
+    view_count_.assign(static_cast<size_t>(info_.rows), 0);
+    for (size_t j = 0; j < sample.size(); ++j) {
+        const std::int64_t r = sample[j];
+        if (r < 0 || r >= info_.rows || (j > 0 && r < sample[j - 1]))
+            throw Error("cache " + info_.path + ": /views/sample is out of order or out of range at view row " + std::to_string(j) +
+                        "; the file is damaged: extract it again ({force})");
+        auto& n = view_count_[static_cast<size_t>(r)];
+        if (n == 0) view_first_[static_cast<size_t>(r)] = static_cast<std::int64_t>(j);
+        if (++n > info_.views - 1) throw Error("cache " + info_.path + ": row " + std::to_string(r) + " has more views than the " + std::to_string(info_.views) +
+                                                 " recorded; the file is damaged: extract it again ({force})");
+    }
+}
+
+cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) { return read_from(false, memory_, begin, count); }
+
+cv::Mat CacheReader::read_view_rows(std::int64_t begin, std::int64_t count) {
+    if (begin < 0 || count < 0 || begin + count > info_.view_rows) throw Error("cache " + info_.path + ": view rows out of range");
+    return read_from(true, view_memory_, begin, count);
+}
+
+cv::Mat CacheReader::read_from(bool views, const cv::Mat& memory, std::int64_t begin, std::int64_t count) {
     std::vector<int> shape{static_cast<int>(count)};
     shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
     cv::Mat out(shape, CV_32F);
     if (count == 0) return out;
-    if (!memory_.empty()) {
-        memory_.rowRange(static_cast<int>(begin), static_cast<int>(begin + count)).copyTo(cv::Mat(static_cast<int>(count), memory_.cols, CV_32F, out.data));
+    if (!memory.empty()) {
+        memory.rowRange(static_cast<int>(begin), static_cast<int>(begin + count)).copyTo(cv::Mat(static_cast<int>(count), memory.cols, CV_32F, out.data));
         return out;
     }
     try {
         const auto h5 = h5_.access();
-        H5::DataSpace space = h5->data.getSpace();
+        const H5::DataSet& data = views ? h5->views : h5->data;
+        H5::DataSpace space = data.getSpace();
         std::vector<hsize_t> start(shape.size(), 0), counts(shape.begin(), shape.end());
         start[0] = static_cast<hsize_t>(begin);
         space.selectHyperslab(H5S_SELECT_SET, counts.data(), start.data());
-        H5::DataSpace memory(static_cast<int>(counts.size()), counts.data());
+        H5::DataSpace mem(static_cast<int>(counts.size()), counts.data());
         if (half_) {
             cv::Mat halves(shape, CV_16F);
-            h5->data.read(halves.data, h5::float16(), memory, space);
+            data.read(halves.data, h5::float16(), mem, space);
             halves.convertTo(out, CV_32F);
         } else {
-            h5->data.read(out.data, H5::PredType::NATIVE_FLOAT, memory, space);
+            data.read(out.data, H5::PredType::NATIVE_FLOAT, mem, space);
         }
     } catch (const H5::Exception& e) {
-        throw Error("cache " + info_.path + ": cannot read rows " + std::to_string(begin) + ".." + std::to_string(begin + count) +
+        throw Error("cache " + info_.path + ": cannot read " + (views ? "view rows " : "rows ") + std::to_string(begin) + ".." + std::to_string(begin + count) +
                     " of tap " + tap_ + ": " + e.getDetailMsg() + " (truncated or damaged file?)");
     }
     return out;
@@ -99,6 +134,7 @@ void CacheReader::hold_in_memory() {
     if (!memory_.empty()) return;
     const cv::Mat all = read_rows(0, info_.rows);
     memory_ = all.reshape(1, static_cast<int>(info_.rows)).clone();
+    if (info_.view_rows > 0) view_memory_ = read_view_rows(0, info_.view_rows).reshape(1, static_cast<int>(info_.view_rows)).clone();
 }
 
 }  // namespace cvtl

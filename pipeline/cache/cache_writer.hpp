@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/data/file_stamp.hpp"
 #include "pipeline/data/preprocess.hpp"
 
 #include <opencv2/core.hpp>
@@ -34,7 +35,9 @@ struct CacheConfig {
     std::int64_t dataset_size = 0;
     std::vector<std::string> classes;
     double val_fraction = 0.1;
-    std::uint32_t seed = 0;
+    std::uint32_t seed = 0;           // of the split and of the views
+    int views = 1;                    // K: views per training row, view 0 the plain image
+    std::string augment = "none";     // the canonical SPEC of views 1..K-1
 };
 
 // One batch of extracted rows, in dataset order.
@@ -43,6 +46,11 @@ struct CacheRows {
     std::vector<std::int32_t> labels;
     std::vector<std::uint8_t> splits;
     std::vector<cv::Mat> taps;        // per CacheConfig::taps entry: float32 [rows, ...] continuous
+    std::vector<FileStamp> stamps;    // per row
+    // Augmented views, in row order: view row j is view view_index[j] of row view_of[j] of this batch.
+    std::vector<std::int64_t> view_of;
+    std::vector<std::uint8_t> view_index;
+    std::vector<cv::Mat> view_taps;   // per tap: float32 [view rows, ...] continuous
     std::vector<std::string> skipped_paths;
     std::vector<std::string> skipped_reasons;
     std::int64_t inputs = 0;          // dataset entries covered: rows + skipped

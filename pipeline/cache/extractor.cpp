@@ -32,8 +32,22 @@ std::vector<std::string> ordered_taps(const std::vector<std::string>& requested,
     return taps;
 }
 
+// Rows [begin, end) of every tap: the blob's first rows are view 0 of the kept entries, then their views.
+std::vector<cv::Mat> tap_rows(const std::vector<cv::Mat>& outputs, int begin, int end) {
+    std::vector<cv::Mat> taps;
+    for (const cv::Mat& out : outputs) {
+        std::vector<cv::Range> ranges(static_cast<size_t>(out.dims), cv::Range::all());
+        ranges[0] = cv::Range(begin, end);
+        taps.push_back(out(ranges).clone());
+    }
+    return taps;
+}
+
 CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
     CacheRows rows;
+    rows.stamps = std::move(batch.stamps);
+    rows.view_of = std::move(batch.view_of);
+    rows.view_index = std::move(batch.view_index);
     rows.inputs = batch.count;
     for (std::int64_t i : batch.kept) {
         const Sample& s = data.samples[static_cast<size_t>(i)];
@@ -46,7 +60,13 @@ CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
             rows.skipped_paths.push_back(data.samples[static_cast<size_t>(batch.first) + i].path);
             rows.skipped_reasons.push_back(batch.reasons[i]);
         }
-    rows.taps = std::move(batch.outputs);
+    const int kept = static_cast<int>(batch.kept.size());
+    if (rows.view_of.empty()) {
+        rows.taps = std::move(batch.outputs);
+    } else {
+        rows.taps = tap_rows(batch.outputs, 0, kept);
+        rows.view_taps = tap_rows(batch.outputs, kept, kept + static_cast<int>(rows.view_of.size()));
+    }
     return rows;
 }
 
@@ -68,6 +88,8 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     config.classes = data.classes;
     config.val_fraction = options.val_fraction;
     config.seed = options.seed;
+    config.views = options.views;
+    config.augment = options.views > 1 ? parse_augment_spec(options.augment).to_string() : "none";
     return config;
 }
 
@@ -80,10 +102,73 @@ BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
     }
 }
 
+// Runs `engine` on at most `batch` images at a time: views make a batch's blob up to K times larger,
+// and the network's memory must not grow with K.
+std::vector<cv::Mat> forward_in_pieces(TapEngine& engine, const cv::Mat& blob, int batch) {
+    const int n = blob.size[0];
+    if (n <= batch) return engine(blob);
+    std::vector<std::vector<cv::Mat>> pieces;
+    for (int b = 0; b < n; b += batch) {
+        std::vector<cv::Range> ranges(4, cv::Range::all());
+        ranges[0] = cv::Range(b, std::min(n, b + batch));
+        pieces.push_back(engine(blob(ranges).clone()));
+    }
+    std::vector<cv::Mat> out;
+    for (size_t t = 0; t < pieces[0].size(); ++t) {
+        std::vector<cv::Mat> parts;
+        for (auto& p : pieces) parts.push_back(p[t].reshape(1, p[t].size[0]));
+        cv::Mat joined;
+        cv::vconcat(parts, joined);
+        std::vector<int> shape(pieces[0][t].size.p, pieces[0][t].size.p + pieces[0][t].dims);
+        shape[0] = n;
+        out.push_back(joined.reshape(1, shape));
+    }
+    return out;
+}
+
+ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
+    ExtractPlan plan;
+    plan.images = static_cast<std::int64_t>(data.samples.size());
+    for (const Sample& s : data.samples) plan.train_images += s.split == Split::Train;
+    plan.views = config.views;
+    plan.rows = plan.images + plan.train_images * (config.views - 1);
+    std::uint64_t row_bytes = 0;
+    for (const TapLayout& t : config.taps) {
+        std::uint64_t values = 1;
+        for (int d : t.shape) values *= static_cast<std::uint64_t>(d);
+        row_bytes += values * (config.dtype == "f16" ? 2 : 4);
+    }
+    plan.bytes = row_bytes * static_cast<std::uint64_t>(plan.rows);
+    return plan;
+}
+
+DecodeExtras decode_extras(const CacheConfig& config) {
+    DecodeExtras extras;
+    extras.stamps = true;
+    extras.views = config.views;
+    if (config.views > 1) extras.augment = parse_augment_spec(config.augment);
+    extras.seed = config.seed;
+    return extras;
+}
+
+void check_views(const ExtractOptions& options) {
+    if (options.views < 1 || options.views > 255) throw Error("{views} must be in 1..255, got " + std::to_string(options.views));
+    if (options.views > 1 && !parse_augment_spec(options.augment).any())
+        throw Error("{views} " + std::to_string(options.views) + " with {augment} none would store the same image " + std::to_string(options.views) +
+                    " times; give an {augment} SPEC (e.g. default) or {views} 1");
+}
+
 }  // namespace
 
 ExtractSummary run_extraction(const ExtractOptions& options, const Events& events) {
+    ExtractEvents with_plan;
+    static_cast<Events&>(with_plan) = events;
+    return run_extraction(options, with_plan);
+}
+
+ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
     if (options.batch < 1) throw Error("{batch} must be at least 1");
+    check_views(options);
     const int threads = resolve_threads(options.threads);
     SourceModel model = load_model(options.model, options.weights);
     const int size = options.size > 0 ? options.size : model.input_size;
@@ -105,6 +190,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const Events& event
         summary.rows = writer.done();
         return summary;
     }
+    if (events.planned) events.planned(plan_of(data, config));
     const std::uint64_t size_before = writer.file_size();
     const auto start = std::chrono::steady_clock::now();
     const auto total = static_cast<std::int64_t>(data.samples.size());
@@ -113,7 +199,7 @@ ExtractSummary run_extraction(const ExtractOptions& options, const Events& event
 
     const PipelineTimes times = run_image_batches(
         data, next, pre, options.batch, threads,
-        [&](const cv::Mat& blob) { return engine(blob); },
+        [&](const cv::Mat& blob) { return forward_in_pieces(engine, blob, options.batch); },
         [&](ImageBatch& batch) {
             if (batch.kept.empty())  // a batch of undecodable files still covers its entries
                 for (const auto& t : config.taps) {
@@ -129,7 +215,8 @@ ExtractSummary run_extraction(const ExtractOptions& options, const Events& event
                 if (!batch.reasons[i].empty())
                     events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
             events.report({"extract", writer.next_input(), total, 0, ""});
-        });
+        },
+        decode_extras(config));
 
     writer.finish();
     summary.rows = writer.done();

@@ -28,7 +28,9 @@ struct ExtractOptions {
     std::string dtype = "f32";
     bool compress = false;
     double val_fraction = 0.1;
-    std::uint32_t seed = 0;
+    std::uint32_t seed = 0;            // of the split and of the augmented views
+    int views = 1;                     // K: views of every training image (view 0 the plain image)
+    std::string augment = "default";   // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
     bool force = false;                // replace an existing cache instead of resuming it
 };
@@ -46,10 +48,24 @@ struct ExtractSummary {
 };
 
 
+// What an extraction will write, known once the model and dataset are read and before any image is.
+struct ExtractPlan {
+    std::int64_t images = 0;           // dataset entries
+    std::int64_t train_images = 0;     // of which training samples (these get views)
+    int views = 1;
+    std::int64_t rows = 0;             // tap rows: every image once, plus K-1 views per training image
+    std::uint64_t bytes = 0;           // tap bytes of those rows, uncompressed
+};
+
+struct ExtractEvents : Events {
+    std::function<void(const ExtractPlan&)> planned;   // once, before the first image of a new or resumed run
+};
+
 // Scans the dataset, runs the model once per batch through cv::dnn and appends every requested tap
 // to the HDF5 cache. Decoding/preprocessing (parallel), the network and the writer overlap in a
 // oneTBB pipeline with a bounded number of batches in flight. Re-running on an unfinished cache
 // made with the same settings resumes it. Throws cvtl::Error.
+ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events);
 ExtractSummary run_extraction(const ExtractOptions& options, const Events& events);
 
 }  // namespace cvtl

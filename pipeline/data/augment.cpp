@@ -30,13 +30,13 @@ int AugmentRng::index(int n) { return std::min(static_cast<int>(std::floor(unifo
 
 std::uint64_t splitmix64(std::uint64_t x) { return AugmentRng(x).next(); }
 
-namespace {
-
 std::uint64_t fnv1a64(const std::string& bytes) {
     std::uint64_t h = 0xCBF29CE484222325ull;
     for (unsigned char c : bytes) h = (h ^ c) * 0x100000001B3ull;
     return h;
 }
+
+namespace {
 
 }  // namespace
 

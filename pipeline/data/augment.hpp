@@ -28,6 +28,9 @@ private:
 // One output of a SplitMix64 generator whose state is `x` (AugmentRng(x).next()).
 std::uint64_t splitmix64(std::uint64_t x);
 
+// 64-bit FNV-1a of a byte string: how a sample's path enters its seeds (views, split).
+std::uint64_t fnv1a64(const std::string& bytes);
+
 struct CropRange {
     std::array<double, 2> scale{0.08, 1.0};            // share of the image's area
     std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  // width / height

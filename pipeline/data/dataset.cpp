@@ -2,6 +2,7 @@
 
 #include "pipeline/data/csv_reader.hpp"
 
+#include "pipeline/data/augment.hpp"
 #include "plugin/error.hpp"
 #include "plugin/sha256.hpp"
 
@@ -12,7 +13,6 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 
 namespace fs = boost::filesystem;
@@ -154,21 +154,31 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
 void draw_validation_split(Dataset& data, const ScanOptions& options) {
     if (options.val_fraction < 0.0 || options.val_fraction >= 1.0)
         throw Error("{val-fraction} must be in [0, 1), got " + std::to_string(options.val_fraction));
-    std::vector<std::vector<size_t>> by_class(data.classes.size());
-    for (size_t i = 0; i < data.samples.size(); ++i) by_class[static_cast<size_t>(data.samples[i].label)].push_back(i);
-    for (size_t c = 0; c < by_class.size(); ++c) {
-        auto& idx = by_class[c];
-        // Fisher-Yates with mt19937 directly: std::shuffle's algorithm differs between libraries.
-        std::mt19937 rng(options.seed * 1000003u + static_cast<std::uint32_t>(c));
-        for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
-        // Rounded per class, but a class always keeps at least one training sample.
-        auto n_val = static_cast<size_t>(std::floor(options.val_fraction * static_cast<double>(idx.size()) + 0.5));
-        if (n_val >= idx.size()) n_val = idx.size() - 1;
-        for (size_t k = 0; k < n_val && k < idx.size(); ++k) data.samples[idx[k]].split = Split::Val;
+    std::vector<double> u(data.samples.size());
+    std::vector<bool> has_train(data.classes.size(), false);
+    for (size_t i = 0; i < data.samples.size(); ++i) {
+        Sample& s = data.samples[i];
+        u[i] = split_draw(options.seed, s.path);
+        s.split = u[i] < options.val_fraction ? Split::Val : Split::Train;
+        if (s.split == Split::Train) has_train[static_cast<size_t>(s.label)] = true;
     }
+    // A class always keeps a training sample: the one whose draw is largest (rare for classes of
+    // more than a few images; such a class's split can then change when images are added).
+    std::vector<std::ptrdiff_t> largest(data.classes.size(), -1);
+    for (size_t i = 0; i < data.samples.size(); ++i) {
+        auto& l = largest[static_cast<size_t>(data.samples[i].label)];
+        if (l < 0 || u[i] > u[static_cast<size_t>(l)]) l = static_cast<std::ptrdiff_t>(i);
+    }
+    for (size_t c = 0; c < largest.size(); ++c)
+        if (!has_train[c] && largest[c] >= 0) data.samples[static_cast<size_t>(largest[c])].split = Split::Train;
 }
 
 }  // namespace
+
+double split_draw(std::uint32_t seed, const std::string& path) {
+    const std::uint64_t h = splitmix64(splitmix64(0x73706C6974ull ^ seed) ^ fnv1a64(path));   // "split"
+    return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
 
 const std::vector<std::string>& image_extensions() {
     static const std::vector<std::string> exts = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",

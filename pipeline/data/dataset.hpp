@@ -33,10 +33,16 @@ struct ScanOptions {
 };
 
 // Scans a class-per-folder tree (DATA/<class>/<image>, nested folders allowed) or a CSV of
-// path,label[,split] (split: train|val|test or 0|1|2; a header line is optional). The val split
-// is drawn per class with a seeded shuffle, so the same seed gives the same split on any machine.
+// path,label[,split] (split: train|val|test or 0|1|2; a header line is optional). When the source
+// gives no split, a sample is validation when split_draw(seed, path) < val_fraction: a function of
+// the sample alone, so adding or removing images never moves another image between splits, and the
+// same seed gives the same split on any machine. Each class keeps at least one training sample.
 // Throws cvtl::Error naming the folder or line when the source is unusable (e.g. an empty class).
 Dataset scan_dataset(const std::string& source, const ScanOptions& options);
+
+// A sample's uniform draw in [0, 1): the top 53 bits of
+// splitmix64(splitmix64(0x73706C6974 ^ seed) ^ fnv1a64(path)).
+double split_draw(std::uint32_t seed, const std::string& path);
 
 // File extensions treated as images, lower case with the dot.
 const std::vector<std::string>& image_extensions();

@@ -1,5 +1,6 @@
 #include "pipeline/train/batch_stream.hpp"
 
+#include "pipeline/data/augment.hpp"
 #include "plugin/error.hpp"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ BatchStream::BatchStream(CacheReader& reader, std::uint8_t split, int batch, boo
 
 BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& splits, std::uint8_t split, int batch, bool shuffle,
                          std::uint64_t seed, std::size_t memory_budget_bytes)
-    : reader_(reader), batch_(batch), shuffle_(shuffle), seed_(seed) {
+    : reader_(reader), batch_(batch), shuffle_(shuffle), draw_views_(shuffle && reader.views() > 1), seed_(seed) {
     if (batch < 1) throw Error("the batch size must be at least 1");
     if (splits.size() != static_cast<size_t>(reader.rows()))
         throw Error("row roles cover " + std::to_string(splits.size()) + " rows; cache " + reader.path() + " has " + std::to_string(reader.rows()));
@@ -37,8 +38,9 @@ BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& s
         if (!c.rows.empty()) chunks_.push_back(std::move(c));
     }
     // Streaming holds the current window, the prefetched one and batches: a window gets a quarter.
-    const std::size_t chunk_bytes = static_cast<std::size_t>(chunk) * reader.sample_values() * sizeof(float);
-    resident_ = selected_ * reader.sample_values() * sizeof(float) <= memory_budget_bytes;
+    const std::size_t copies = draw_views_ ? static_cast<std::size_t>(reader.views()) : 1;   // a row and its views
+    const std::size_t chunk_bytes = static_cast<std::size_t>(chunk) * reader.sample_values() * sizeof(float) * copies;
+    resident_ = selected_ * reader.sample_values() * sizeof(float) * copies <= memory_budget_bytes;
     chunks_per_window_ = resident_ ? chunks_.size() : std::max<std::size_t>(1, memory_budget_bytes / 4 / chunk_bytes);
 }
 
@@ -62,7 +64,50 @@ BatchStream::Loaded BatchStream::load(const Window& w) {
             dst += n;
         }
     }
+    if (draw_views_) load_views(w, out);
     return out;
+}
+
+// The stored views of the window's rows. A chunk's rows have their views in one contiguous range of
+// view rows (views are stored in row order), read at once.
+void BatchStream::load_views(const Window& w, Loaded& out) {
+    const size_t n = reader_.sample_values();
+    std::int64_t total = 0;
+    for (std::int64_t r : out.rows) total += reader_.view_count(r);
+    std::vector<int> shape{static_cast<int>(total)};
+    shape.insert(shape.end(), reader_.sample_shape().begin(), reader_.sample_shape().end());
+    out.views.create(shape, CV_32F);
+    float* dst = out.views.ptr<float>();
+    std::int64_t at = 0;
+    for (size_t c : w) {
+        std::int64_t lo = -1, hi = -1;
+        for (std::int64_t r : chunks_[c].rows)
+            if (reader_.view_count(r) > 0) {
+                if (lo < 0) lo = reader_.view_first(r);
+                hi = reader_.view_first(r) + reader_.view_count(r);
+            }
+        const cv::Mat block = lo < 0 ? cv::Mat() : reader_.read_view_rows(lo, hi - lo);
+        for (std::int64_t r : chunks_[c].rows) {
+            out.view_at.push_back(at);
+            const auto k = static_cast<size_t>(reader_.view_count(r));
+            if (k == 0) continue;
+            std::memcpy(dst, block.ptr<float>() + static_cast<size_t>(reader_.view_first(r) - lo) * n, k * n * sizeof(float));
+            dst += k * n;
+            at += static_cast<std::int64_t>(k);
+        }
+    }
+}
+
+// The view a training row gets this epoch: view 0 or one of its stored views, uniformly.
+const float* BatchStream::drawn_view(size_t pos) const {
+    const size_t n = reader_.sample_values();
+    const std::int64_t row = current_.rows[pos];
+    const int count = draw_views_ ? reader_.view_count(row) : 0;
+    if (count == 0) return current_.data.ptr<float>() + pos * n;
+    const std::uint64_t h = splitmix64(splitmix64(seed_ ^ 0x76696577ull) ^ (static_cast<std::uint64_t>(epoch_) << 40) ^ static_cast<std::uint64_t>(row));
+    const auto v = static_cast<int>(h % static_cast<std::uint64_t>(count + 1));
+    if (v == 0) return current_.data.ptr<float>() + pos * n;
+    return current_.views.ptr<float>() + static_cast<size_t>(current_.view_at[pos] + v - 1) * n;
 }
 
 void BatchStream::start_epoch(int epoch) {
@@ -117,8 +162,7 @@ bool BatchStream::next(Batch& batch) {
             continue;
         }
         const size_t pos = permutation_[cursor_++];
-        std::memcpy(data.ptr<float>() + batch.rows.size() * values, current_.data.ptr<float>() + pos * values,
-                    values * sizeof(float));
+        std::memcpy(data.ptr<float>() + batch.rows.size() * values, drawn_view(pos), values * sizeof(float));
         batch.rows.push_back(current_.rows[pos]);
         batch.labels.push_back(reader_.labels()[static_cast<size_t>(current_.rows[pos])]);
     }

@@ -6,6 +6,10 @@
 // fit the budget (so a window mixes rows from all over the cache, not one class's files), shuffles
 // the rows inside each window, and reads the next window on a background thread while the current
 // one is trained on. Same seed and epoch -> same batches.
+//
+// A training stream (shuffle) of a cache with augmented views gives each row one of its views per
+// epoch, drawn uniformly from view 0 and its stored views by (seed, epoch, row) alone: the draw
+// does not depend on windows or batch order. Validation streams (no shuffle) always give view 0.
 #include "pipeline/cache/cache_reader.hpp"
 
 #include <cstdint>
@@ -46,13 +50,18 @@ private:
     struct Loaded {
         cv::Mat data;                        // the window's rows of the split, in `rows` order
         std::vector<std::int64_t> rows;
+        cv::Mat views;                       // their stored views, when the stream draws views
+        std::vector<std::int64_t> view_at;   // per row: its first view in `views`
     };
+    void load_views(const Window& w, Loaded& out);
+    const float* drawn_view(size_t pos) const;
     Loaded load(const Window& w);
     void open_window(size_t k);
 
     CacheReader& reader_;
     int batch_;
     bool shuffle_;
+    bool draw_views_ = false;
     std::uint64_t seed_;
     std::size_t selected_ = 0;
     std::vector<Chunk> chunks_;

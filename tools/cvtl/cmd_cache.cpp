@@ -32,6 +32,9 @@ void run(const std::string& path) {
                 group_digits(info.rows).c_str(), info.skipped_paths.size());
     std::printf("preprocess  %s\n", attr(info, "preprocess").c_str());
     std::printf("split       %s\n", attr(info, "split").c_str());
+    if (info.views > 1)
+        std::printf("views       %d per training image (view 0 plain, %s augmented rows in /views, %s): %s\n", info.views, group_digits(info.view_rows).c_str(),
+                    human_bytes(static_cast<double>(info.view_bytes)).c_str(), info.augment.c_str());
     std::printf("made        %s by cvtl %s, OpenCV %s\n", attr(info, "created").c_str(), attr(info, "cvtl_version").c_str(),
                 attr(info, "opencv_version").c_str());
     std::printf("\n%-7s %-5s %-18s %-16s %-11s %s\n", "tap", "dtype", "shape", "chunk", "stored", "source layer");

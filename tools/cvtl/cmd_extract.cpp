@@ -35,7 +35,15 @@ void run(ExtractArgs& args) {
 
     TerminalEvents terminal;
     const ThreadPolicy policy(o.threads);
-    const ExtractSummary s = run_extraction(o, terminal.events());
+    ExtractEvents events;
+    static_cast<Events&>(events) = terminal.events();
+    events.planned = [&](const ExtractPlan& p) {
+        const std::string views = p.views > 1 ? " (" + group_digits(p.train_images) + " training images x " + std::to_string(p.views) + " views)" : "";
+        std::printf("cache: %s images, %s tap rows%s, about %s of activations%s\n", group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
+                    views.c_str(), human_bytes(static_cast<double>(p.bytes)).c_str(), o.compress ? " before compression" : "");
+        std::fflush(stdout);
+    };
+    const ExtractSummary s = run_extraction(o, events);
     terminal.finish();
     if (s.already_complete) {
         std::printf("%s is already complete (%s samples); nothing to do (pass --force to extract again)\n",
@@ -73,7 +81,12 @@ void add_extract(CLI::App& app) {
     cmd->add_option("--dtype", o.dtype, "Storage type of the cached taps: f32 or f16")->capture_default_str();
     cmd->add_flag("--compress", o.compress, "Store taps with shuffle+deflate (smaller, slower)");
     cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")->capture_default_str();
-    cmd->add_option("--seed", o.seed, "Seed of the train/val split")->capture_default_str();
+    cmd->add_option("--seed", o.seed, "Seed of the train/val split and of the augmented views")->capture_default_str();
+    cmd->add_option("--views", o.views, "Views cached per training image: view 0 plain, 1..K-1 augmented (train and sweep draw one per epoch)")
+        ->capture_default_str();
+    cmd->add_option("--augment", o.augment,
+                    "Augmentation SPEC of the views, e.g. flip=0.5,crop=0.25-1:0.75-1.333,rotate=10,jitter=0.4:0.4:0.4, or default")
+        ->capture_default_str();
     add_max_image_option(cmd, o.max_image_bytes);
     add_weights_option(cmd, o.weights);
     cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");

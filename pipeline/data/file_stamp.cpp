@@ -1,0 +1,48 @@
+#include "pipeline/data/file_stamp.hpp"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+namespace cvtl {
+namespace {
+
+// Streams the file through SHA-256 in 64 KiB reads: memory stays flat whatever the file's size.
+std::string hash_stream(std::FILE* f, std::uint64_t max_bytes) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";
+    std::vector<unsigned char> buf(64 * 1024);
+    std::uint64_t total = 0;
+    for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
+        total += n;
+        if (total > max_bytes) return "";   // decoding refuses such a file unread; so does the stamp
+        EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    }
+    if (std::ferror(f)) return "";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), digest, &len);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
+    return out;
+}
+
+}  // namespace
+
+FileStamp stamp_file(const std::string& path, std::uint64_t max_bytes) {
+    FileStamp stamp;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return stamp;   // FIFOs and devices are never read
+    stamp.size = static_cast<std::uint64_t>(st.st_size);
+    stamp.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (stamp.size > max_bytes) return stamp;
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+    if (f) stamp.sha256 = hash_stream(f.get(), max_bytes);
+    return stamp;
+}
+
+}  // namespace cvtl
