@@ -397,6 +397,20 @@ CacheRows RowSource::skipped() const {
     return rows;
 }
 
+void RowSource::read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits, std::vector<FileStamp>& stamps) const {
+    const auto n = static_cast<hsize_t>(progress_.rows);
+    labels.resize(n);
+    splits.resize(n);
+    CacheRows rows;
+    if (n > 0) {
+        const auto h5 = h5_.access();
+        read_rows(h5->openDataSet(cache::kSamplesLabel), {}, 0, n, H5::PredType::NATIVE_INT32, labels.data());
+        read_rows(h5->openDataSet(cache::kSamplesSplit), {}, 0, n, H5::PredType::NATIVE_UINT8, splits.data());
+        read_stamps(*h5, 0, n, rows);
+    }
+    stamps = std::move(rows.stamps);
+}
+
 void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out) {
     const RowSource source(from, config, progress);
     const std::int64_t done = progress.rows, block = source.block_rows();

@@ -69,6 +69,8 @@ public:
     const std::vector<std::string>& paths() const { return paths_; }
     CacheRows read(std::int64_t begin, std::int64_t n) const;   // rows [begin, begin + n), inputs = n
     CacheRows skipped() const;                                  // no rows: the skipped entries only
+    // Every row's label, split and stamp (no taps): what an update compares with the dataset.
+    void read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits, std::vector<FileStamp>& stamps) const;
     std::int64_t block_rows() const;                            // rows per read of about 64 MiB
 
 private:

@@ -2,6 +2,8 @@
 
 #include "pipeline/data/batch_runner.hpp"
 #include "pipeline/cache/cache_writer.hpp"
+#include "pipeline/cache/cache_update.hpp"
+#include "pipeline/cache/row_extraction.hpp"
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/cache/tap_engine.hpp"
@@ -9,6 +11,7 @@
 #include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
 
+#include <boost/filesystem.hpp>
 #include <opencv2/core/utility.hpp>
 
 
@@ -30,44 +33,6 @@ std::vector<std::string> ordered_taps(const std::vector<std::string>& requested,
         if (std::find(taps.begin(), taps.end(), name) == taps.end())
             throw Error("unknown tap '" + name + "' (expected input, pool1..pool5, fc6, fc7 or logits)");
     return taps;
-}
-
-// Rows [begin, end) of every tap: the blob's first rows are view 0 of the kept entries, then their views.
-std::vector<cv::Mat> tap_rows(const std::vector<cv::Mat>& outputs, int begin, int end) {
-    std::vector<cv::Mat> taps;
-    for (const cv::Mat& out : outputs) {
-        std::vector<cv::Range> ranges(static_cast<size_t>(out.dims), cv::Range::all());
-        ranges[0] = cv::Range(begin, end);
-        taps.push_back(out(ranges).clone());
-    }
-    return taps;
-}
-
-CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
-    CacheRows rows;
-    rows.stamps = std::move(batch.stamps);
-    rows.view_of = std::move(batch.view_of);
-    rows.view_index = std::move(batch.view_index);
-    rows.inputs = batch.count;
-    for (std::int64_t i : batch.kept) {
-        const Sample& s = data.samples[static_cast<size_t>(i)];
-        rows.paths.push_back(s.path);
-        rows.labels.push_back(s.label);
-        rows.splits.push_back(static_cast<std::uint8_t>(s.split));
-    }
-    for (size_t i = 0; i < batch.reasons.size(); ++i)
-        if (!batch.reasons[i].empty()) {
-            rows.skipped_paths.push_back(data.samples[static_cast<size_t>(batch.first) + i].path);
-            rows.skipped_reasons.push_back(batch.reasons[i]);
-        }
-    const int kept = static_cast<int>(batch.kept.size());
-    if (rows.view_of.empty()) {
-        rows.taps = std::move(batch.outputs);
-    } else {
-        rows.taps = tap_rows(batch.outputs, 0, kept);
-        rows.view_taps = tap_rows(batch.outputs, kept, kept + static_cast<int>(rows.view_of.size()));
-    }
-    return rows;
 }
 
 // Everything that binds the cache to what produced it (a resumed cache must match it exactly).
@@ -102,30 +67,6 @@ BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
     }
 }
 
-// Runs `engine` on at most `batch` images at a time: views make a batch's blob up to K times larger,
-// and the network's memory must not grow with K.
-std::vector<cv::Mat> forward_in_pieces(TapEngine& engine, const cv::Mat& blob, int batch) {
-    const int n = blob.size[0];
-    if (n <= batch) return engine(blob);
-    std::vector<std::vector<cv::Mat>> pieces;
-    for (int b = 0; b < n; b += batch) {
-        std::vector<cv::Range> ranges(4, cv::Range::all());
-        ranges[0] = cv::Range(b, std::min(n, b + batch));
-        pieces.push_back(engine(blob(ranges).clone()));
-    }
-    std::vector<cv::Mat> out;
-    for (size_t t = 0; t < pieces[0].size(); ++t) {
-        std::vector<cv::Mat> parts;
-        for (auto& p : pieces) parts.push_back(p[t].reshape(1, p[t].size[0]));
-        cv::Mat joined;
-        cv::vconcat(parts, joined);
-        std::vector<int> shape(pieces[0][t].size.p, pieces[0][t].size.p + pieces[0][t].dims);
-        shape[0] = n;
-        out.push_back(joined.reshape(1, shape));
-    }
-    return out;
-}
-
 ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
     ExtractPlan plan;
     plan.images = static_cast<std::int64_t>(data.samples.size());
@@ -142,15 +83,6 @@ ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
     return plan;
 }
 
-DecodeExtras decode_extras(const CacheConfig& config) {
-    DecodeExtras extras;
-    extras.stamps = true;
-    extras.views = config.views;
-    if (config.views > 1) extras.augment = parse_augment_spec(config.augment);
-    extras.seed = config.seed;
-    return extras;
-}
-
 void check_views(const ExtractOptions& options) {
     if (options.views < 1 || options.views > 255) throw Error("{views} must be in 1..255, got " + std::to_string(options.views));
     if (options.views > 1 && !parse_augment_spec(options.augment).any())
@@ -159,12 +91,6 @@ void check_views(const ExtractOptions& options) {
 }
 
 }  // namespace
-
-ExtractSummary run_extraction(const ExtractOptions& options, const Events& events) {
-    ExtractEvents with_plan;
-    static_cast<Events&>(with_plan) = events;
-    return run_extraction(options, with_plan);
-}
 
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
     if (options.batch < 1) throw Error("{batch} must be at least 1");
@@ -183,6 +109,10 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
 
     const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
 
+    if (options.update && !options.force && boost::filesystem::exists(options.output)) {
+        if (events.planned) events.planned(plan_of(data, config));
+        return update_cache(options.output, {data, pre, engine, config, options.batch, threads, "update"}, events);
+    }
     CacheWriter writer(options.output, config, options.force);
     summary.resumed_from = writer.done();
     if (writer.state() == CacheWriter::State::AlreadyComplete) {
@@ -193,30 +123,8 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     if (events.planned) events.planned(plan_of(data, config));
     const std::uint64_t size_before = writer.file_size();
     const auto start = std::chrono::steady_clock::now();
-    const auto total = static_cast<std::int64_t>(data.samples.size());
-    std::int64_t next = writer.next_input();
-    events.report({"extract", next, total, 0, ""});
 
-    const PipelineTimes times = run_image_batches(
-        data, next, pre, options.batch, threads,
-        [&](const cv::Mat& blob) { return forward_in_pieces(engine, blob, options.batch); },
-        [&](ImageBatch& batch) {
-            if (batch.kept.empty())  // a batch of undecodable files still covers its entries
-                for (const auto& t : config.taps) {
-                    std::vector<int> shape{0};
-                    shape.insert(shape.end(), t.shape.begin(), t.shape.end());
-                    batch.outputs.emplace_back(shape, CV_32F);
-                }
-            CacheRows rows = to_rows(batch, data);
-            writer.append(rows);
-            summary.images += static_cast<std::int64_t>(rows.paths.size());
-            summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
-            for (size_t i = 0; i < batch.reasons.size(); ++i)
-                if (!batch.reasons[i].empty())
-                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
-            events.report({"extract", writer.next_input(), total, 0, ""});
-        },
-        decode_extras(config));
+    const PipelineTimes times = extract_rows({data, pre, engine, config, options.batch, threads, "extract"}, writer, events, summary);
 
     writer.finish();
     summary.rows = writer.done();

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cvtl {
@@ -33,6 +34,7 @@ struct ExtractOptions {
     std::string augment = "default";   // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
     bool force = false;                // replace an existing cache instead of resuming it
+    bool update = false;               // bring a complete cache up to date with the dataset (new, changed, gone files)
 };
 
 struct ExtractSummary {
@@ -45,6 +47,9 @@ struct ExtractSummary {
     double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
     std::uint64_t bytes_written = 0;
     std::string backend;               // engine and backend or precision actually used
+    bool updated = false;              // an update ran (--update on a complete cache)
+    std::int64_t reused = 0;           // update: rows kept from the previous cache, byte for byte
+    std::int64_t removed = 0;          // update: rows dropped because their file is gone or changed
 };
 
 
@@ -58,6 +63,8 @@ struct ExtractPlan {
 };
 
 struct ExtractEvents : Events {
+    ExtractEvents() = default;
+    ExtractEvents(Events events) : Events(std::move(events)) {}   // NOLINT: implicit, any Events will do
     std::function<void(const ExtractPlan&)> planned;   // once, before the first image of a new or resumed run
 };
 
@@ -66,6 +73,5 @@ struct ExtractEvents : Events {
 // oneTBB pipeline with a bounded number of batches in flight. Re-running on an unfinished cache
 // made with the same settings resumes it. Throws cvtl::Error.
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events);
-ExtractSummary run_extraction(const ExtractOptions& options, const Events& events);
 
 }  // namespace cvtl

@@ -108,7 +108,7 @@ PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const P
                 [&](Owned b) {
                     if (!b->kept.empty()) {
                         const auto t = Clock::now();
-                        b->outputs = forward(b->blob);
+                        b->outputs = forward(b->blob, static_cast<int>(b->kept.size()));
                         times.network_seconds += std::chrono::duration<double>(Clock::now() - t).count();
                     }
                     return b;

@@ -37,7 +37,8 @@ struct ImageBatch {
     std::vector<cv::Mat> outputs;       // what `forward` returned for the blob
 };
 
-using BatchForward = std::function<std::vector<cv::Mat>(const cv::Mat& blob)>;
+// `plain_rows`: the blob's first rows, view 0 of each kept entry (the rest are their views).
+using BatchForward = std::function<std::vector<cv::Mat>(const cv::Mat& blob, int plain_rows)>;
 using BatchConsumer = std::function<void(ImageBatch& batch)>;
 
 // What a run of the pipeline measured: the network stage's busy share is network_seconds / seconds

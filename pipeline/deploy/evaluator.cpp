@@ -95,7 +95,7 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     std::int64_t correct = 0, in_top_k = 0, done = 0;
     const auto total = static_cast<std::int64_t>(data.samples.size());
     run_image_batches(
-        data, 0, model.preprocess, o.batch, o.threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
+        data, 0, model.preprocess, o.batch, o.threads, [&](const cv::Mat& blob, int) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
         [&](ImageBatch& b) {
             for (size_t i = 0; i < b.kept.size(); ++i) {
                 const int truth = to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)];

@@ -47,7 +47,7 @@ std::vector<Prediction> run_prediction(const std::string& model_path, const std:
     if (data.samples.empty()) throw Error("no images to classify in the given paths");
     std::vector<Prediction> out(data.samples.size());
     run_image_batches(
-        data, 0, model.preprocess, batch, threads, [&](const cv::Mat& blob) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
+        data, 0, model.preprocess, batch, threads, [&](const cv::Mat& blob, int) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
         [&](ImageBatch& b) {
             for (std::int64_t i = 0; i < b.count; ++i) out[static_cast<size_t>(b.first + i)].path = data.samples[static_cast<size_t>(b.first + i)].path;
             for (size_t i = 0; i < b.reasons.size(); ++i) out[static_cast<size_t>(b.first) + i].error = b.reasons[i];

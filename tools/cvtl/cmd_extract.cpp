@@ -35,8 +35,7 @@ void run(ExtractArgs& args) {
 
     TerminalEvents terminal;
     const ThreadPolicy policy(o.threads);
-    ExtractEvents events;
-    static_cast<Events&>(events) = terminal.events();
+    ExtractEvents events(terminal.events());
     events.planned = [&](const ExtractPlan& p) {
         const std::string views = p.views > 1 ? " (" + group_digits(p.train_images) + " training images x " + std::to_string(p.views) + " views)" : "";
         std::printf("cache: %s images, %s tap rows%s, about %s of activations%s\n", group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
@@ -45,6 +44,16 @@ void run(ExtractArgs& args) {
     };
     const ExtractSummary s = run_extraction(o, events);
     terminal.finish();
+    if (s.updated && s.already_complete) {
+        std::printf("%s is up to date with %s (%s samples); nothing to do\n", o.output.c_str(), o.data.c_str(), group_digits(s.rows).c_str());
+        return;
+    }
+    if (s.updated) {
+        std::printf("updated %s in %.1f s: %s rows kept, %s dropped, %s images extracted (%s skipped%s); %s samples now [%s]\n", o.output.c_str(), s.seconds,
+                    group_digits(s.reused).c_str(), group_digits(s.removed).c_str(), group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
+                    s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", group_digits(s.rows).c_str(), s.backend.c_str());
+        return;
+    }
     if (s.already_complete) {
         std::printf("%s is already complete (%s samples); nothing to do (pass --force to extract again)\n",
                     o.output.c_str(), group_digits(s.rows).c_str());
@@ -90,6 +99,8 @@ void add_extract(CLI::App& app) {
     add_max_image_option(cmd, o.max_image_bytes);
     add_weights_option(cmd, o.weights);
     cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");
+    cmd->add_flag("--update", o.update,
+                  "Bring a complete cache up to date with DATA: extract new and changed files only, drop rows of files that are gone");
     cmd->callback([args] { run(*args); });
 }
 
