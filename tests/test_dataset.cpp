@@ -50,19 +50,49 @@ TEST_CASE("nested folders and hidden files and non-images and numeric class name
     CHECK(d.samples[2].path == "2/sub/a.PNG");
 }
 
-TEST_CASE("the validation split is seeded and stratified and stable") {
+TEST_CASE("the validation split is a seeded draw per path - stable as images are added or removed") {
     test::TempDir dir;
-    make_tree(dir.path(), {{"a", 50}, {"b", 20}});
+    make_tree(dir.path(), {{"a", 400}, {"b", 200}});
     const Dataset d1 = scan_dataset(dir.path(), {0.2, 7});
     const Dataset d2 = scan_dataset(dir.path(), {0.2, 7});
     const Dataset d3 = scan_dataset(dir.path(), {0.2, 8});
-    int val_a = 0, val_b = 0;
-    for (const auto& s : d1.samples) (s.label == 0 ? val_a : val_b) += s.split == Split::Val;
-    CHECK(val_a == 10);
-    CHECK(val_b == 4);
     CHECK(d1.fingerprint() == d2.fingerprint());
     CHECK(d1.fingerprint() != d3.fingerprint());
+    // Each sample is validation exactly when its own draw is below the fraction.
+    int val_a = 0, val_b = 0;
+    for (const auto& s : d1.samples) {
+        CHECK((s.split == Split::Val) == (split_draw(7, s.path) < 0.2));
+        (s.label == 0 ? val_a : val_b) += s.split == Split::Val;
+    }
+    // Binomial(400, 0.2) and Binomial(200, 0.2) within 4 standard deviations (a uniform draw does this).
+    CHECK(std::abs(val_a - 80) <= 32);
+    CHECK(std::abs(val_b - 40) <= 23);
     CHECK_THROWS_AS(scan_dataset(dir.path(), {1.0, 0}), Error);
+
+    // Adding 100 images and removing 50 moves no other image between splits.
+    std::map<std::string, Split> before;
+    for (const auto& s : d1.samples) before[s.path] = s.split;
+    make_tree(dir.path(), {{"c", 100}});
+    for (int i = 0; i < 50; ++i) boost::filesystem::remove(dir / ("a/" + std::to_string(i) + ".jpg"));
+    const Dataset grown = scan_dataset(dir.path(), {0.2, 7});
+    int kept = 0;
+    for (const auto& s : grown.samples)
+        if (before.count(s.path)) {
+            CHECK(before[s.path] == s.split);
+            ++kept;
+        }
+    CHECK(kept == 550);
+}
+
+TEST_CASE("a class whose every draw falls in validation keeps one training sample") {
+    test::TempDir dir;
+    make_tree(dir.path(), {{"a", 1}, {"b", 3}});
+    const Dataset d = scan_dataset(dir.path(), {0.999, 1});
+    for (int label = 0; label < 2; ++label) {
+        int train = 0;
+        for (const auto& s : d.samples) train += s.label == label && s.split == Split::Train;
+        CHECK(train == 1);
+    }
 }
 
 TEST_CASE("CSV lists with header and splits and labels by name") {
@@ -81,7 +111,11 @@ TEST_CASE("CSV lists with header and splits and labels by name") {
     const Dataset n = scan_dataset(dir / "nosplit.csv", {0.5, 0});
     int val = 0;
     for (const auto& s : n.samples) val += s.split == Split::Val;
-    CHECK(val == 2);  // class 0: round(1.5) = 2 of 3; class 1 keeps its only sample for training
+    int expected = 0;
+    for (const auto& s : n.samples) expected += split_draw(0, s.path) < 0.5;
+    CHECK(val <= expected);   // the draws decide, but class 1 keeps its only sample for training
+    for (const auto& s : n.samples)
+        if (s.label == 1) CHECK(s.split == Split::Train);
 
     // RFC 4180: quoted fields keep commas, doubled quotes and line breaks; CRLF ends records.
     test::write_file(dir / "quoted.csv", "path,label\r\n\"a, b.jpg\",cat\r\n\"say \"\"hi\"\".jpg\" , dog\n\"two\nlines.jpg\",cat\n");

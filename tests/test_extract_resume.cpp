@@ -18,20 +18,7 @@ using namespace cvtl;
 namespace {
 
 // 120 images: the fixture tree copied ten times.
-std::string make_dataset(const test::TempDir& dir) {
-    const std::string data = dir / "data";
-    for (int copy = 0; copy < 10; ++copy) {
-        const std::string tmp = dir / ("copy" + std::to_string(copy));
-        test::copy_fixture_images(tmp);
-        for (const char* cls : {"cat", "dog", "fish"})
-            for (boost::filesystem::directory_iterator it(tmp + "/" + cls), end; it != end; ++it) {
-                boost::filesystem::create_directories(data + "/" + cls);
-                boost::filesystem::rename(it->path(), data + "/" + cls + "/c" + std::to_string(copy) + "_" +
-                                                          it->path().filename().string());
-            }
-    }
-    return data;
-}
+std::string make_dataset(const test::TempDir& dir) { return test::make_image_tree(dir.path(), 10); }
 
 std::vector<std::string> extract_args(const std::string& data, const std::string& cache) {
     return {"extract", test::fixture("tiny_vgg16.onnx"), data, "-o", cache, "--taps", "pool3,pool5,fc6",

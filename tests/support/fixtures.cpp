@@ -30,6 +30,21 @@ void copy_fixture_images(const std::string& dir) {
     }
 }
 
+std::string make_image_tree(const std::string& dir, int copies) {
+    const std::string data = dir + "/data";
+    for (int copy = 0; copy < copies; ++copy) {
+        const std::string tmp = dir + "/copy" + std::to_string(copy);
+        copy_fixture_images(tmp);
+        for (const char* cls : {"cat", "dog", "fish"})
+            for (fs::directory_iterator it(tmp + "/" + cls), end; it != end; ++it) {
+                fs::create_directories(data + "/" + cls);
+                fs::rename(it->path(), data + "/" + cls + "/c" + std::to_string(copy) + "_" + it->path().filename().string());
+            }
+        fs::remove_all(tmp);
+    }
+    return data;
+}
+
 void write_file(const std::string& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
     out << bytes;

@@ -23,6 +23,9 @@ private:
 // Copies the fixture image tree (3 classes x 4 images) to `dir`.
 void copy_fixture_images(const std::string& dir);
 
+// DIR/data: the fixture tree copied `copies` times (12 x copies images, names prefixed c<copy>_).
+std::string make_image_tree(const std::string& dir, int copies);
+
 void write_file(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
 
