@@ -8,6 +8,8 @@
 #   tools/demo.sh --full               n = 10, 100 and 1000
 #   tools/demo.sh --scenario disjoint  P1 and P2 on disjoint classes (Yosinski et al. 2014)
 #   tools/demo.sh --precision bf16     bf16 products throughout (CPUs with AVX512-BF16)
+#   tools/demo.sh --views 8 --n 10,100 K = 1 vs K = 8 augmented views per n (--augment SPEC, default
+#                                      "default"), report demo-results-views*.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh cvtl cvtl-demo cvtl-fashion-mnist
@@ -21,6 +23,9 @@ mkdir -p "$out"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit+local changes"
 report=$out/demo-results
+for arg in "$@"; do
+  case "$arg" in --views|--views=*) report=$report-views ;; esac
+done
 for arg in "$@"; do
   [ "$arg" = "disjoint" ] && report=$report-disjoint
 done

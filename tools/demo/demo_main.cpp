@@ -3,7 +3,9 @@
 // exported to ONNX and evaluated on P2's test set; docs/demo-results.md records what was printed.
 #include "pipeline/deploy/evaluator.hpp"
 #include "pipeline/deploy/exporter.hpp"
+#include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/extractor.hpp"
+#include "pipeline/data/augment.hpp"
 #include "pipeline/train/sweep.hpp"
 #include "plugin/error.hpp"
 #include "pipeline/engine/layers/precision.hpp"
@@ -24,6 +26,7 @@
 
 namespace fs = boost::filesystem;
 using namespace cvtl;
+using demo::CacheRun;
 using demo::StrategyResult;
 
 namespace {
@@ -38,6 +41,9 @@ struct Settings {
     bool quick = false;     // CI: n = 10, 4-epoch trainings, 20 test images per class
     int threads = 0;
     std::string precision = "f32";  // f32 | bf16: extraction, training and evaluation
+    std::vector<int> n_list;        // --n: exactly these n (empty: as --full/--quick say)
+    int views = 1;                  // --views K > 1: every n also extracted and swept with K views
+    std::string augment = "default";
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -61,12 +67,14 @@ std::string prepare_data(const Settings& s) {
     return dir;
 }
 
-// One extraction per n: every candidate of the sweep reads this cache.
-std::string extract_cache(const Settings& s, const std::string& data, const std::string& model, int n, demo::DemoReport& r) {
+// One extraction per n and K: every candidate of the sweep reads this cache. K > 1 goes to its own
+// file, so the K = 1 cache stays exactly the plain demo's.
+CacheRun extract_cache(const Settings& s, const std::string& data, const std::string& model, int n, int views) {
     ExtractOptions x;
     x.model = model;
     x.data = data + "/p2/train-n" + std::to_string(n);
-    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) + ".h5";
+    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) + (views > 1 ? "-views" + std::to_string(views) : "") + ".h5";
+    if (views > 1) x.views = views, x.augment = s.augment;
     x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
     x.preset = "raw";
     x.batch = 64;
@@ -76,9 +84,18 @@ std::string extract_cache(const Settings& s, const std::string& data, const std:
     x.force = true;  // the report states the real extraction time
     const auto t = std::chrono::steady_clock::now();
     const ExtractSummary xs = run_extraction(x, {});
-    r.extract_seconds.push_back(seconds_since(t));
-    std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(), r.extract_seconds.back());
-    return x.output;
+    CacheRun c;
+    c.n = n, c.views = views, c.path = x.output, c.extract_seconds = seconds_since(t);
+    c.file_bytes = fs::file_size(x.output);   // what the cache costs on disk, compression and HDF5 overhead included
+    const CacheInfo info = read_cache_info(x.output);
+    c.rows = info.rows, c.view_rows = info.view_rows, c.view_bytes = info.view_bytes;
+    std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(), c.extract_seconds);
+    if (views > 1) std::printf("    K = %d: %lld view rows, %.1f MB on disk\n", views, c.view_rows, c.file_bytes / 1e6);
+    return c;
+}
+
+std::string sweep_dir(const Settings& s, int n, int views) {
+    return s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n) + (views > 1 ? "-views" + std::to_string(views) : "");
 }
 
 std::string strategy_label(const SweepCandidate& c) {
@@ -90,10 +107,11 @@ std::string strategy_label(const SweepCandidate& c) {
 
 // One cvtl sweep over the cache (every candidate, chosen on validation or cross-validation), then
 // each family's chosen model tested once on P2's test set.
-std::vector<StrategyResult> sweep_and_test(const Settings& s, const std::string& cache, int n, const std::string& p2_test, SweepSummary& out) {
+std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& cache, const std::string& p2_test, SweepSummary& out) {
+    const int n = cache.n;
     SweepOptions o;
-    o.cache = cache;
-    o.output = s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n);
+    o.cache = cache.path;
+    o.output = sweep_dir(s, n, cache.views);
     o.threads = s.threads;
     o.precision = s.precision;
     o.export_families = true;
@@ -112,6 +130,9 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const std::string&
         r.tap = t->candidate.tap;
         r.val_accuracy = t->score;
         r.folds = static_cast<int>(t->folds.size());
+        r.views = cache.views;
+        // Under cross-validation each fold validates labelled_rows / folds rows; else the val split.
+        r.val_samples = out.folds > 1 ? out.labelled_rows * r.folds / out.folds : out.val_rows;
         r.trained_parameters = t->trained_parameters;
         r.train_seconds = e.seconds;
         for (const auto& x : out.trials) r.grid_seconds += x.candidate.family == e.family ? x.seconds : 0;
@@ -125,7 +146,8 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const std::string&
         ev.threads = s.threads;
         ev.classifier.engine.precision = s.precision;
         r.test_accuracy = run_evaluation(ev, {}).accuracy;
-        std::printf("  -> %-34s n=%-5d val %.4f test %.4f (%s)\n", r.strategy.c_str(), n, r.val_accuracy, r.test_accuracy, r.hyper.c_str());
+        std::printf("  -> %-34s n=%-5d%s val %.4f test %.4f (%s)\n", r.strategy.c_str(), n,
+                    cache.views > 1 ? (" K=" + std::to_string(cache.views)).c_str() : "", r.val_accuracy, r.test_accuracy, r.hyper.c_str());
         std::fflush(stdout);
         results.push_back(r);
     }
@@ -158,6 +180,23 @@ void add_options(CLI::App& app, Settings& s) {
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
     app.add_option("--precision", s.precision, "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
         ->capture_default_str();
+    app.add_option("--n", s.n_list, "Exactly these n, comma-separated, from 10, 100, 1000 (10 with --quick)")->delimiter(',');
+    app.add_option("--views", s.views, "K > 1: also extract K views of every training image per n and compare K = 1 with K")
+        ->capture_default_str();
+    app.add_option("--augment", s.augment, "SPEC of the augmented views 1..K-1 (docs/architecture.md)")->capture_default_str();
+}
+
+// Refuses what would fail only after minutes of work: an n without a prepared tree, a bad SPEC.
+void check_settings(Settings& s) {
+    if (s.scenario != "coarse-fine" && s.scenario != "disjoint") throw Error("unknown --scenario " + s.scenario);
+    if (s.full && !s.n_list.empty()) throw Error("--full and --n both choose the n's; give one");
+    const std::vector<int> prepared = s.quick ? std::vector<int>{10} : std::vector<int>{10, 100, 1000};
+    for (int n : s.n_list)
+        if (std::find(prepared.begin(), prepared.end(), n) == prepared.end()) throw Error("--n " + std::to_string(n) + ": the demo's data has n = 10, 100, 1000 (10 with --quick)");
+    std::sort(s.n_list.begin(), s.n_list.end());
+    s.n_list.erase(std::unique(s.n_list.begin(), s.n_list.end()), s.n_list.end());
+    if (s.views < 1) throw Error("--views must be at least 1");
+    if (s.views > 1) s.augment = parse_augment_spec(s.augment).to_string();   // canonical, as the report states it
 }
 
 // What the report says about the run before any result: scenario, machine, date, the n's, the classes.
@@ -175,8 +214,10 @@ demo::DemoReport report_header(const Settings& s, const std::string& model, cons
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
     r.date = date;
-    r.ns = s.quick ? std::vector<int>{10} : s.full ? std::vector<int>{10, 100, 1000} : std::vector<int>{100};
-    r.sweep_n = s.quick ? 10 : 100;
+    r.ns = !s.n_list.empty() ? s.n_list : s.quick ? std::vector<int>{10} : s.full ? std::vector<int>{10, 100, 1000} : std::vector<int>{100};
+    r.sweep_n = std::find(r.ns.begin(), r.ns.end(), 100) != r.ns.end() ? 100 : r.ns.front();   // the ranking shown in full
+    r.views = s.views;
+    if (s.views > 1) r.augment = s.augment;
     r.p1_classes = class_folders(data + "/p1/test");
     r.p2_classes = class_folders(data + "/p2/test");
     r.p2_test_images = count_files(data + "/p2/test");
@@ -206,6 +247,24 @@ std::string selection_text(bool quick) {
            "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled images "
            "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any choice.";
 }
+// One n: the plain cache and its sweep (the demo's tables); with --views, then the K-view cache and
+// the same sweep, so the two differ only in the views the training streams draw from.
+void run_n(const Settings& s, const std::string& data, const std::string& model, int n, demo::DemoReport& r) {
+    std::printf("P2 with n = %d images per class\n", n);
+    CacheRun plain = extract_cache(s, data, model, n, 1);
+    r.extract_seconds.push_back(plain.extract_seconds);
+    SweepSummary sweep;
+    for (auto& m : sweep_and_test(s, plain, data + "/p2/test", sweep)) r.main.push_back(m);
+    plain.sweep_seconds = sweep.seconds;
+    if (n == r.sweep_n) r.sweep = sweep, r.sweep_dir = sweep_dir(s, n, 1);
+    if (s.views <= 1) return;
+    r.caches.push_back(plain);
+    CacheRun augmented = extract_cache(s, data, model, n, s.views);
+    SweepSummary with_views;
+    for (auto& m : sweep_and_test(s, augmented, data + "/p2/test", with_views)) r.with_views.push_back(m);
+    augmented.sweep_seconds = with_views.seconds;
+    r.caches.push_back(augmented);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,7 +275,7 @@ int main(int argc, char** argv) {
     try {
         const auto start = std::chrono::steady_clock::now();
         const ThreadPolicy policy(s.threads);   // every stage below runs under it
-        if (s.scenario != "coarse-fine" && s.scenario != "disjoint") throw Error("unknown --scenario " + s.scenario);
+        check_settings(s);
         const std::string model = s.models + "/fmnist-vgg16-" + s.scenario + ".onnx";
         const std::string labels = s.models + "/fmnist-vgg16-" + s.scenario + ".labels.txt";
         if (!fs::exists(model) || !fs::exists(labels))
@@ -228,13 +287,7 @@ int main(int argc, char** argv) {
         std::printf("strategy 1: the pretrained model on P1's test set\n");
         r.p1_accuracy = evaluate_on_p1(s, model, labels, data);
         std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
-        for (int n : r.ns) {
-            std::printf("P2 with n = %d images per class\n", n);
-            const std::string cache = extract_cache(s, data, model, n, r);
-            SweepSummary sweep;
-            for (auto& m : sweep_and_test(s, cache, n, data + "/p2/test", sweep)) r.main.push_back(m);
-            if (n == r.sweep_n) r.sweep = sweep, r.sweep_dir = s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n);
-        }
+        for (int n : r.ns) run_n(s, data, model, n, r);
         r.selection = selection_text(s.quick);
         r.total_seconds = seconds_since(start);
         fs::create_directories(fs::path(s.report).parent_path().empty() ? "." : fs::path(s.report).parent_path());

@@ -21,6 +21,19 @@ struct StrategyResult {
     double grid_seconds = 0;    // every candidate of this family in the sweep
     std::string hyper;          // the chosen candidate and epochs
     std::string model;          // exported ONNX
+    int views = 1;              // K of the cache it was trained from
+    long long val_samples = 0;  // validation predictions behind val_accuracy (over its folds)
+};
+
+// One extraction of one n: what it cost, and the sweep that read it.
+struct CacheRun {
+    int n = 0, views = 1;
+    std::string path;
+    double extract_seconds = 0;       // wall time of run_extraction
+    unsigned long long file_bytes = 0;  // the cache file on disk
+    long long rows = 0, view_rows = 0;  // rows in /taps, and in /views (K-1 per training image)
+    unsigned long long view_bytes = 0;  // stored bytes of /views
+    double sweep_seconds = 0;         // the sweep over this cache (every candidate)
 };
 
 struct DemoReport {
@@ -37,6 +50,11 @@ struct DemoReport {
     int sweep_n = 0;
     std::string selection;      // how hyper-parameters were chosen
     double total_seconds = 0;
+    // --views K > 1: the same sweep on a second cache with K views per training image, per n.
+    int views = 1;
+    std::string augment;                   // canonical SPEC of views 1..K-1
+    std::vector<CacheRun> caches;          // per n: the K = 1 cache, then the K-view one
+    std::vector<StrategyResult> with_views;   // each strategy's chosen model from the K-view cache
 };
 
 // Writes the markdown report and, next to it, STEM-accuracy.png; returns the markdown text.
