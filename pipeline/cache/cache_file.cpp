@@ -279,7 +279,7 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     const auto stored = [&](const char* name) { return static_cast<std::int64_t>(h5::rows(file.openDataSet(name))); };
     if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows || p.inputs - p.rows < p.skipped || p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
         stored(cache::kSamplesLabel) < p.rows || stored(cache::kSamplesSplit) < p.rows || stored(cache::kSkippedPath) < p.skipped ||
-        stored(cache::kSkippedReason) < p.skipped || p.views < 0 || p.views / std::max(1, config.views) > p.rows || stored(cache::kViewsSample) < p.views ||
+        stored(cache::kSkippedReason) < p.skipped || p.views < 0 || p.views > p.rows * std::max(0, config.views - 1) || stored(cache::kViewsSample) < p.views ||
         stored(cache::kViewsIndex) < p.views || stored(cache::kSamplesSha256) < p.rows)
         throw Error("cache " + path + " has inconsistent progress counters; " + fix);
     return p;

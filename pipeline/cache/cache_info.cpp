@@ -125,7 +125,8 @@ void read_views(H5::H5File& file, CacheInfo& info, H5::Group& progress) {
     info.augment = views["augment"].get<std::string>();
     info.view_rows = h5::get_int(progress, cache::kAttrViewRows);
     const auto stored = static_cast<std::int64_t>(std::min<hsize_t>(h5::rows(file.openDataSet(cache::kViewsSample)), h5::rows(file.openDataSet(cache::kViewsIndex))));
-    if (info.view_rows < 0 || info.view_rows / info.views > info.rows || info.view_rows > stored)
+    // rows is bounded by the file's size (check_counts), so rows x 254 cannot overflow.
+    if (info.view_rows < 0 || info.view_rows > info.rows * (info.views - 1) || info.view_rows > stored)
         throw Error("cache " + info.path + " claims " + std::to_string(info.view_rows) + " view rows for " + std::to_string(info.rows) + " rows and stores " +
                     std::to_string(stored) + kDamaged);
     H5::Group taps = file.openGroup(cache::kViewTapsGroup);

@@ -136,6 +136,11 @@ void CacheWriter::check_half_range(const CacheRows& rows) const {
     for (size_t t = 0; t < rows.taps.size(); ++t) {
         double lo = 0, hi = 0;
         if (rows.taps[t].total() > 0) cv::minMaxIdx(rows.taps[t].reshape(1, 1), &lo, &hi);
+        if (t < rows.view_taps.size() && rows.view_taps[t].total() > 0) {   // the augmented views are stored as float16 too
+            double vlo = 0, vhi = 0;
+            cv::minMaxIdx(rows.view_taps[t].reshape(1, 1), &vlo, &vhi);
+            lo = std::min(lo, vlo), hi = std::max(hi, vhi);
+        }
         if (std::max(-lo, hi) > kHalfMax)
             throw Error("tap " + config_.taps[t].name + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
                         std::to_string(static_cast<int>(kHalfMax)) + "); the " + std::to_string(done_) + " rows before it are kept in " + parts_ +
