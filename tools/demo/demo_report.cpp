@@ -1,5 +1,6 @@
 #include "tools/demo/demo_report.hpp"
 
+#include "pipeline/data/augment.hpp"
 #include "pipeline/report/chart.hpp"
 #include "pipeline/train/sweep_report.hpp"
 
@@ -202,16 +203,30 @@ std::string views_per_n(const DemoReport& r, int n) {
 }
 
 // Counts over every (n, strategy) pair, so the summary is the sentences above added up.
-std::string views_tally(const DemoReport& r, int pairs, int gains, int losses, int picked) {
-    return "- Over the " + std::to_string(pairs) + " (n, strategy) pairs, K = " + std::to_string(r.views) + " is a measurable test gain in " +
-           std::to_string(gains) + ", a measurable loss in " + std::to_string(losses) + " and no measurable change in " +
-           std::to_string(pairs - gains - losses) + "; validation prefers K = " + std::to_string(r.views) + " in " + std::to_string(picked) + ".\n";
+struct ViewsTally {
+    int pairs = 0, gains = 0, losses = 0, picked = 0;
+    int regrets = 0;   // validation's K tests measurably below the other K
+};
+
+void count_pair(ViewsTally& c, const StrategyResult& a, const StrategyResult& b, double test_images) {
+    const double d = b.test_accuracy - a.test_accuracy, band = two_se(a.test_accuracy, b.test_accuracy, test_images);
+    const bool pick = prefers_views(a, b);
+    ++c.pairs, c.gains += d > band, c.losses += d < -band, c.picked += pick;
+    c.regrets += pick ? d < -band : d > band;
+}
+
+std::string views_tally(const DemoReport& r, const ViewsTally& c) {
+    const std::string k = "K = " + std::to_string(r.views);
+    return "- Over the " + std::to_string(c.pairs) + " (n, strategy) pairs, " + k + " is a measurable test gain in " + std::to_string(c.gains) +
+           ", a measurable loss in " + std::to_string(c.losses) + " and no measurable change in " + std::to_string(c.pairs - c.gains - c.losses) +
+           ". Validation prefers " + k + " in " + std::to_string(c.picked) + " of them; the K it prefers tests measurably below the other K in " +
+           std::to_string(c.regrets) + ".\n";
 }
 
 // The table and every sentence of the section, from r.main (K = 1) and r.with_views (K).
 std::string views_findings(const DemoReport& r, std::string& table) {
     std::string t;
-    int pairs = 0, gains = 0, losses = 0, picked = 0;
+    ViewsTally tally;
     const auto test_images = static_cast<double>(r.p2_test_images);
     for (int n : r.ns) {
         for (const auto& family : kFamilies) {
@@ -220,12 +235,11 @@ std::string views_findings(const DemoReport& r, std::string& table) {
             const bool pick = prefers_views(*a, *b);
             table += views_row(*a, *find_cache(r, n, 1), !pick) + views_row(*b, *find_cache(r, n, r.views), pick);
             t += views_sentence(*a, *b, test_images);
-            const double d = b->test_accuracy - a->test_accuracy, band = two_se(a->test_accuracy, b->test_accuracy, test_images);
-            ++pairs, gains += d > band, losses += d < -band, picked += pick;
+            count_pair(tally, *a, *b, test_images);
         }
         t += views_per_n(r, n);
     }
-    return t + views_tally(r, pairs, gains, losses, picked);
+    return t + views_tally(r, tally);
 }
 
 // Test accuracy against n, one line per strategy and K.
@@ -247,6 +261,13 @@ void draw_views(const DemoReport& r, const std::string& path) {
     write_chart_png(path, render_line_chart(c));
 }
 
+// Where the SPEC came from: it is a hyper-parameter like any other, so only validation may move it.
+std::string spec_origin(const std::string& spec) {
+    const bool is_default = spec == parse_augment_spec("default").to_string();
+    return std::string(is_default ? "The SPEC is the library's default (`default`), not tuned for this data" : "The SPEC is not the library's default") +
+           "; a SPEC may be changed only on validation scores, never on the test accuracies below.";
+}
+
 std::string views_method(const DemoReport& r) {
     const std::string k = std::to_string(r.views);
     return "For every n a second cache was extracted with `--views " + k + " --augment " + r.augment + "`: view 0 of every image as in the K = 1 cache, plus " +
@@ -256,7 +277,7 @@ std::string views_method(const DemoReport& r) {
            "views, and validation reads view 0 only. Rows of the cache's validation split have no stored views, so under "
            "cross-validation their turns in the training folds are plain. Each strategy's validation choice was retrained and tested "
            "once per K, as above. K itself is chosen on validation (bold: the K validation prefers; ties go to K = 1, the cheaper "
-           "cache). The SPEC is the one given on the command line and was not changed after looking at any result.\n\n"
+           "cache). " + spec_origin(r.augment) + "\n\n"
            "A difference is called a gain or a loss only beyond two standard errors of the difference of two binomial accuracies (over "
            "the test images, or over the validation predictions behind a score); the models predict the same images, so this band is "
            "wider than a paired test's and errs towards \"no measurable change\".\n\n";
