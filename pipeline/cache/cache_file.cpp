@@ -71,6 +71,7 @@ void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     h5::set_int(file, cache::kAttrDatasetSize, config.dataset_size);
     h5::set_string(file, cache::kAttrSplit, split_json(config));
     h5::set_string(file, cache::kAttrViews, views_json(config));
+    if (!config.shard.empty()) h5::set_string(file, cache::kAttrShard, config.shard);
     h5::set_string(file, cache::kAttrOpenCvVersion, CV_VERSION);
     h5::set_string(file, cache::kAttrCvtlVersion, kVersion);
     h5::set_string(file, cache::kAttrCreated, now_utc());
@@ -105,6 +106,11 @@ H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig&
 }
 
 }  // namespace
+
+void write_cache_header(H5::H5File& file, const CacheConfig& config) {
+    write_root_attributes(file, config);
+    write_classes(file, config.classes);
+}
 
 CacheFile::CacheFile(const std::string& path, const CacheConfig& config) : path_(path), half_(config.dtype == "f16") {
     h5::quiet_errors();
@@ -271,6 +277,9 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
     differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or {val-fraction}/{seed} changed)");
     differs(cache::kAttrViews, views_json(config), "set of views ({views}, {augment} or {seed})");
+    if (!config.shard.empty() || h5::has_attr(file, cache::kAttrShard))
+        if (!h5::has_attr(file, cache::kAttrShard) || h5::get_string(file, cache::kAttrShard) != config.shard)
+            throw Error("cache " + path + " is " + (config.shard.empty() ? "a shard of a sharded extraction" : "not this shard of the extraction") + "; " + fix);
 
     H5::Group group = file.openGroup(cache::kProgress);
     CacheProgress p{h5::get_int(group, cache::kAttrDone), h5::get_int(group, cache::kAttrNextInput), h5::get_int(group, cache::kAttrSkipped),

@@ -87,6 +87,9 @@ private:
 // `progress.inputs` dataset entries.
 void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out);
 
+// The root attributes (complete = 0) and /classes of a cache made with `config`.
+void write_cache_header(H5::H5File& file, const CacheConfig& config);
+
 // Makes a file or directory's contents durable (fsync); a rename into place comes after.
 void sync_path(const std::string& path);
 

@@ -96,8 +96,13 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
     space.getSimpleExtentDims(dims.data());
     std::vector<hsize_t> chunk(dims.size());
     const H5::DSetCreatPropList props = ds.getCreatePlist();
-    if (props.getLayout() != H5D_CHUNKED || props.getChunk(static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
+    if (props.getLayout() == H5D_VIRTUAL) {
+        // A merged sharded cache: rows live in the shards; readers group rows as a shard's chunks would.
+        chunk = dims;
+        chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims.empty() ? 1 : dims[0], 256));
+    } else if (props.getLayout() != H5D_CHUNKED || props.getChunk(static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size())) {
         throw Error("cache " + path + ": tap " + t.name + " is not stored in chunks of its own rank" + kDamaged);
+    }
     t.dims.assign(dims.begin(), dims.end());
     t.chunk.assign(chunk.begin(), chunk.end());
     t.stored_bytes = ds.getStorageSize();
@@ -139,6 +144,24 @@ void read_views(H5::H5File& file, CacheInfo& info, H5::Group& progress) {
     }
 }
 
+// A merged sharded cache's rows take no bytes of its own file: the bound on its counters is what
+// its shard files hold (those that exist; a missing one reads as zeros and is reported by `cvtl cache`).
+hsize_t shard_bytes(CacheInfo& info) {
+    const nlohmann::json& listed = info.attributes.value(cache::kAttrShards, nlohmann::json());
+    if (!listed.is_array()) return 0;
+    const boost::filesystem::path dir = boost::filesystem::absolute(info.path).parent_path();
+    hsize_t bytes = 0;
+    for (const auto& name : listed) {
+        if (!name.is_string()) throw Error("cache " + info.path + " lists its shards in an unreadable form" + kDamaged);
+        info.shards.push_back(name.get<std::string>());
+        boost::system::error_code ec;
+        const auto size = boost::filesystem::file_size(dir / info.shards.back(), ec);
+        if (!ec) bytes += size;
+        else info.missing_shards.push_back(info.shards.back());
+    }
+    return bytes;
+}
+
 void read_contents(H5::H5File& file, CacheInfo& info) {
     info.version = h5::get_int(file, cache::kAttrVersion);
     if (info.version < cache::kOldestReadable || info.version > cache::kVersion)
@@ -155,7 +178,7 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
     info.rows = h5::get_int(progress, cache::kAttrDone);
     info.consumed = h5::get_int(progress, cache::kAttrNextInput);
     const auto skipped = h5::get_int(progress, cache::kAttrSkipped);
-    const hsize_t file_bytes = file.getFileSize();
+    const hsize_t file_bytes = file.getFileSize() + shard_bytes(info);
     check_counts(info, skipped, h5::rows(file.openDataSet(cache::kSamplesLabel)), file_bytes);
 
     info.classes = h5::read_strings(file.openDataSet(cache::kClasses), file_bytes);
@@ -176,6 +199,12 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
 }
 
 }  // namespace
+
+void require_shards(const CacheInfo& info) {
+    if (info.missing_shards.empty()) return;
+    throw Error("cache " + info.path + " is merged from shards and " + std::to_string(info.missing_shards.size()) + " of them are missing (first: " +
+                info.missing_shards[0] + ", relative to the cache); put them back beside it, or merge again with {copy} for a self-contained file");
+}
 
 CacheInfo read_cache_info(const std::string& path) {
     h5::quiet_errors();

@@ -35,7 +35,13 @@ struct CacheInfo {
     std::string augment = "none";       // their SPEC
     std::int64_t view_rows = 0;         // rows in /views
     std::uint64_t view_bytes = 0;       // stored bytes of /views/taps
+    std::vector<std::string> shards;    // a merged sharded cache: its shard files, relative to it
+    std::vector<std::string> missing_shards;   // of which those that are not there
 };
+
+// Throws cvtl::Error unless every shard of a merged cache is there: HDF5 reads a missing source of a
+// virtual dataset as zeros, which would train on silently wrong data.
+void require_shards(const CacheInfo& info);
 
 // Throws cvtl::Error naming the file when it is not a readable cvtl cache of a known version.
 CacheInfo read_cache_info(const std::string& path);

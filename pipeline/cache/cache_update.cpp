@@ -30,6 +30,7 @@ struct OldRows {
 // Everything but the dataset must match: the same checks a resumed extraction makes.
 OldRows open_old(const std::string& path, const CacheConfig& config) {
     const CacheInfo info = read_cache_info(path);
+    require_shards(info);
     if (info.version < 2)
         throw Error("cache " + path + " was made by a cvtl without per-file stamps (format version " + std::to_string(info.version) +
                     "), so it cannot be updated; extract it again with {force}");

@@ -38,6 +38,7 @@ struct CacheConfig {
     std::uint32_t seed = 0;           // of the split and of the views
     int views = 1;                    // K: views per training row, view 0 the plain image
     std::string augment = "none";     // the canonical SPEC of views 1..K-1
+    std::string shard;                // a shard of a sharded extraction: its ShardRecord as JSON; "" otherwise
 };
 
 // One batch of extracted rows, in dataset order.

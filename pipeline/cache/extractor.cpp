@@ -4,6 +4,8 @@
 #include "pipeline/cache/cache_writer.hpp"
 #include "pipeline/cache/cache_update.hpp"
 #include "pipeline/cache/row_extraction.hpp"
+#include "pipeline/cache/shards.hpp"
+#include "plugin/sha256.hpp"
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/cache/tap_engine.hpp"
@@ -17,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 namespace cvtl {
 namespace {
@@ -90,6 +93,51 @@ void check_views(const ExtractOptions& options) {
                     " times; give an {augment} SPEC (e.g. default) or {views} 1");
 }
 
+// A new cache, or the rest of an unfinished one, at options.output.
+ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& job, const ExtractEvents& events) {
+    ExtractSummary summary;
+    summary.backend = job.engine.description();
+    summary.output = options.output;
+    CacheWriter writer(options.output, job.config, options.force);
+    summary.resumed_from = writer.done();
+    if (writer.state() == CacheWriter::State::AlreadyComplete) {
+        summary.already_complete = true;
+        summary.rows = writer.done();
+        return summary;
+    }
+    if (events.planned) events.planned(plan_of(job.data, job.config));
+    const std::uint64_t size_before = writer.file_size();
+    const auto start = std::chrono::steady_clock::now();
+
+    const PipelineTimes times = extract_rows(job, writer, events, summary);
+
+    writer.finish();
+    summary.rows = writer.done();
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.network_seconds = times.network_seconds;
+    summary.bytes_written = writer.file_size() - std::min(size_before, writer.file_size());
+    return summary;
+}
+
+// One shard: its range of the global sample list, into OUTPUT.shards/rank-K-of-N.h5, as an ordinary
+// cache bound to the whole dataset's fingerprint and its place in it.
+ExtractSummary extract_shard(const ExtractOptions& options, const RowExtraction& job, const ExtractEvents& events) {
+    if (options.update) throw Error("{update} and {shard} do not combine; update the merged cache, or extract the shards again");
+    const ShardRef shard{options.shard, options.shards};
+    check_shard_count(options.output, shard);
+    ShardRecord record{shard, 0, 0, job.config.dataset_fingerprint, job.config.dataset_size};
+    std::tie(record.begin, record.end) = shard_range(record.dataset_size, shard);
+    Dataset part = job.data;
+    part.samples.assign(job.data.samples.begin() + record.begin, job.data.samples.begin() + record.end);
+    CacheConfig config = job.config;
+    config.dataset_fingerprint = sha256_bytes(job.config.dataset_fingerprint + " shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count));
+    config.dataset_size = record.end - record.begin;
+    config.shard = record.to_json().dump();
+    ExtractOptions one = options;
+    one.output = shard_path(options.output, shard);
+    return write_cache(one, {part, job.pre, job.engine, config, job.batch, job.threads, "extract"}, events);
+}
+
 }  // namespace
 
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
@@ -103,35 +151,16 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
     const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
 
-    ExtractSummary summary;
     TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events);
-    summary.backend = engine.description();
 
     const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
 
+    if (options.shards > 0) return extract_shard(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
     if (options.update && !options.force && boost::filesystem::exists(options.output)) {
         if (events.planned) events.planned(plan_of(data, config));
         return update_cache(options.output, {data, pre, engine, config, options.batch, threads, "update"}, events);
     }
-    CacheWriter writer(options.output, config, options.force);
-    summary.resumed_from = writer.done();
-    if (writer.state() == CacheWriter::State::AlreadyComplete) {
-        summary.already_complete = true;
-        summary.rows = writer.done();
-        return summary;
-    }
-    if (events.planned) events.planned(plan_of(data, config));
-    const std::uint64_t size_before = writer.file_size();
-    const auto start = std::chrono::steady_clock::now();
-
-    const PipelineTimes times = extract_rows({data, pre, engine, config, options.batch, threads, "extract"}, writer, events, summary);
-
-    writer.finish();
-    summary.rows = writer.done();
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    summary.network_seconds = times.network_seconds;
-    summary.bytes_written = writer.file_size() - std::min(size_before, writer.file_size());
-    return summary;
+    return write_cache(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
 }
 
 }  // namespace cvtl

@@ -35,6 +35,7 @@ struct ExtractOptions {
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
     bool force = false;                // replace an existing cache instead of resuming it
     bool update = false;               // bring a complete cache up to date with the dataset (new, changed, gone files)
+    int shard = 0, shards = 0;         // shards > 0: extract only shard `shard` of `shards`, into OUTPUT.shards/ (shards.hpp)
 };
 
 struct ExtractSummary {
@@ -47,6 +48,7 @@ struct ExtractSummary {
     double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
     std::uint64_t bytes_written = 0;
     std::string backend;               // engine and backend or precision actually used
+    std::string output;                // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
     bool updated = false;              // an update ran (--update on a complete cache)
     std::int64_t reused = 0;           // update: rows kept from the previous cache, byte for byte
     std::int64_t removed = 0;          // update: rows dropped because their file is gone or changed

@@ -47,24 +47,36 @@ CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
     return rows;
 }
 
+// Rows [begin, end) of a blob; a piece of views is padded with zero images to `pad_to` rows (see below).
+cv::Mat piece_of(const cv::Mat& blob, int begin, int end, int pad_to) {
+    std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
+    shape[0] = std::max(end - begin, pad_to);
+    cv::Mat piece(shape, CV_32F, cv::Scalar(0));
+    const size_t values = blob.total() / static_cast<size_t>(blob.size[0]);
+    std::copy_n(blob.ptr<float>() + static_cast<size_t>(begin) * values, static_cast<size_t>(end - begin) * values, piece.ptr<float>());
+    return piece;
+}
+
 // Runs `engine` on at most `batch` images at a time, the entries' view 0 rows [0, plain) apart from
 // their views: view 0 then goes through the network in exactly the batches a cache without views
 // would use, so it is bit for bit the plain cache; and the network's memory does not grow with K.
+// The last piece of views is padded to `batch` images: the fast path builds its plan for one batch
+// size, and a piece of another size would rebuild it (seconds for VGG-16) in every batch.
 std::vector<cv::Mat> forward_in_pieces(TapEngine& engine, const cv::Mat& blob, int plain, int batch) {
     const int n = blob.size[0];
-    if (n <= batch && (plain == n || plain == 0)) return engine(blob);
+    if (plain == n) return engine(blob);
     std::vector<std::vector<cv::Mat>> pieces;
+    std::vector<int> rows;
     for (int b = 0; b < n;) {
         const int end = std::min(b < plain ? plain : n, b + batch);
-        std::vector<cv::Range> ranges(4, cv::Range::all());
-        ranges[0] = cv::Range(b, end);
-        pieces.push_back(engine(blob(ranges).clone()));
+        pieces.push_back(engine(piece_of(blob, b, end, b < plain ? 0 : batch)));
+        rows.push_back(end - b);
         b = end;
     }
     std::vector<cv::Mat> out;
     for (size_t t = 0; t < pieces[0].size(); ++t) {
         std::vector<cv::Mat> parts;
-        for (auto& p : pieces) parts.push_back(p[t].reshape(1, p[t].size[0]));
+        for (size_t p = 0; p < pieces.size(); ++p) parts.push_back(pieces[p][t].reshape(1, pieces[p][t].size[0]).rowRange(0, rows[p]));
         cv::Mat joined;
         cv::vconcat(parts, joined);
         std::vector<int> shape(pieces[0][t].size.p, pieces[0][t].size.p + pieces[0][t].dims);

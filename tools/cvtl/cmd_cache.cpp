@@ -1,7 +1,8 @@
-// cvtl cache FILE: what a cache holds.
+// cvtl cache FILE: what a cache holds. cvtl cache merge CACHE.h5 SHARDS...: one cache over shards.
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/cache_merge.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -32,6 +33,18 @@ void run(const std::string& path) {
                 group_digits(info.rows).c_str(), info.skipped_paths.size());
     std::printf("preprocess  %s\n", attr(info, "preprocess").c_str());
     std::printf("split       %s\n", attr(info, "split").c_str());
+    if (!info.shards.empty()) {
+        std::printf("shards      %zu, read through HDF5 virtual datasets (relative to the cache):", info.shards.size());
+        for (const auto& s : info.shards) std::printf(" %s", s.c_str());
+        std::printf("\n");
+        for (const auto& s : info.missing_shards) std::printf("MISSING     %s: its rows read as zeros; put it back or merge again with --copy\n", s.c_str());
+    }
+    if (info.attributes.contains("shard") && info.attributes["shard"].is_object()) {
+        const auto& s = info.attributes["shard"];
+        std::printf("shard       %s of %s: entries %s..%s of a %s-entry dataset (merge with cvtl cache merge)\n", s.value("index", nlohmann::json()).dump().c_str(),
+                    s.value("count", nlohmann::json()).dump().c_str(), s.value("begin", nlohmann::json()).dump().c_str(),
+                    s.value("end", nlohmann::json()).dump().c_str(), s.value("dataset_size", nlohmann::json()).dump().c_str());
+    }
     if (info.views > 1)
         std::printf("views       %d per training image (view 0 plain, %s augmented rows in /views, %s): %s\n", info.views, group_digits(info.view_rows).c_str(),
                     human_bytes(static_cast<double>(info.view_bytes)).c_str(), info.augment.c_str());
@@ -49,13 +62,31 @@ void run(const std::string& path) {
         std::printf("skipped     %s: %s\n", info.skipped_paths[i].c_str(), info.skipped_reasons[i].c_str());
 }
 
+void merge(const MergeOptions& o) {
+    const MergeSummary s = merge_shards(o);
+    std::printf("merged %d shards into %s: %s samples, %s skipped, %s view rows; %s (%s)\n", s.shards, o.output.c_str(), group_digits(s.rows).c_str(),
+                group_digits(s.skipped).c_str(), group_digits(s.view_rows).c_str(), human_bytes(static_cast<double>(s.bytes)).c_str(),
+                o.copy ? "a self-contained copy" : "virtual datasets over the shards: keep them beside it");
+}
+
 }  // namespace
 
 void add_cache(CLI::App& app) {
     auto path = std::make_shared<std::string>();
-    CLI::App* cmd = app.add_subcommand("cache", "Show what an activation cache holds");
-    cmd->add_option("CACHE", *path, "Cache file written by cvtl extract")->required();
-    cmd->callback([path] { run(*path); });
+    CLI::App* cmd = app.add_subcommand("cache", "Show what an activation cache holds (or: cvtl cache merge CACHE.h5 SHARDS...)");
+    cmd->add_option("CACHE", *path, "Cache file written by cvtl extract");
+    auto merge_options = std::make_shared<MergeOptions>();
+    CLI::App* m = cmd->add_subcommand("merge", "Write one cache over the shards of a sharded extraction (extract --shard K/N)");
+    m->add_option("CACHE", merge_options->output, "The cache to write")->required();
+    m->add_option("SHARDS", merge_options->shards, "Every shard file, e.g. CACHE.h5.shards/rank-*-of-N.h5")->required();
+    m->add_flag("--copy", merge_options->copy, "Copy the rows into one self-contained file instead of virtual datasets over the shards");
+    m->add_flag("--force", merge_options->force, "Replace an existing CACHE");
+    m->callback([merge_options] { merge(*merge_options); });
+    cmd->callback([cmd, path] {
+        if (cmd->got_subcommand("merge")) return;
+        if (path->empty()) throw CLI::RequiredError("CACHE");
+        run(*path);
+    });
 }
 
 }  // namespace cvtl::cli

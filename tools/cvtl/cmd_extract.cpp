@@ -2,6 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/cache/extractor.hpp"
+#include "pipeline/cache/shards.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/error.hpp"
 #include "plugin/thread_policy.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 struct ExtractArgs {
     ExtractOptions options;
-    std::string taps = "pool4,pool5", mean, std;
+    std::string taps = "pool4,pool5", mean, std, shard;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -32,6 +33,10 @@ void run(ExtractArgs& args) {
     o.taps = split_list(args.taps);
     if (!args.mean.empty()) o.mean = parse_triplet(args.mean, "--mean");
     if (!args.std.empty()) o.std = parse_triplet(args.std, "--std");
+    if (!args.shard.empty()) {
+        const ShardRef shard = parse_shard(args.shard);
+        o.shard = shard.index, o.shards = shard.count;
+    }
 
     TerminalEvents terminal;
     const ThreadPolicy policy(o.threads);
@@ -56,14 +61,14 @@ void run(ExtractArgs& args) {
     }
     if (s.already_complete) {
         std::printf("%s is already complete (%s samples); nothing to do (pass --force to extract again)\n",
-                    o.output.c_str(), group_digits(s.rows).c_str());
+                    s.output.c_str(), group_digits(s.rows).c_str());
         return;
     }
     const double rate = s.seconds > 0 ? static_cast<double>(s.images + s.skipped) / s.seconds : 0.0;
     std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%]\n",
                 group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
                 s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
-                human_bytes(static_cast<double>(s.bytes_written)).c_str(), o.output.c_str(), s.backend.c_str(),
+                human_bytes(static_cast<double>(s.bytes_written)).c_str(), s.output.c_str(), s.backend.c_str(),
                 s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0);
 }
 
@@ -99,6 +104,8 @@ void add_extract(CLI::App& app) {
     add_max_image_option(cmd, o.max_image_bytes);
     add_weights_option(cmd, o.weights);
     cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");
+    cmd->add_option("--shard", args->shard,
+                    "Extract only shard K/N (contiguous K-th of N parts, into OUTPUT.shards/rank-K-of-N.h5); then cvtl cache merge OUTPUT SHARDS...");
     cmd->add_flag("--update", o.update,
                   "Bring a complete cache up to date with DATA: extract new and changed files only, drop rows of files that are gone");
     cmd->callback([args] { run(*args); });
