@@ -47,7 +47,7 @@ CacheRows to_rows(ImageBatch& batch, const Dataset& data) {
     return rows;
 }
 
-// Rows [begin, end) of a blob; a piece of views is padded with zero images to `pad_to` rows (see below).
+// Rows [begin, end) of a blob, padded with zero images to `pad_to` rows (see below).
 cv::Mat piece_of(const cv::Mat& blob, int begin, int end, int pad_to) {
     std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
     shape[0] = std::max(end - begin, pad_to);
@@ -57,19 +57,20 @@ cv::Mat piece_of(const cv::Mat& blob, int begin, int end, int pad_to) {
     return piece;
 }
 
-// Runs `engine` on at most `batch` images at a time, the entries' view 0 rows [0, plain) apart from
+// Runs `engine` on exactly `batch` images at a time, the entries' view 0 rows [0, plain) apart from
 // their views: view 0 then goes through the network in exactly the batches a cache without views
 // would use, so it is bit for bit the plain cache; and the network's memory does not grow with K.
-// The last piece of views is padded to `batch` images: the fast path builds its plan for one batch
-// size, and a piece of another size would rebuild it (seconds for VGG-16) in every batch.
+// A shorter piece (the dataset's last batch, a batch with skipped files, the last views of a batch)
+// is padded with zero images: the fast path builds its plan for one batch size, and a piece of
+// another size would rebuild it (seconds for VGG-16: an update of a few files paid it twice).
 std::vector<cv::Mat> forward_in_pieces(TapEngine& engine, const cv::Mat& blob, int plain, int batch) {
     const int n = blob.size[0];
-    if (plain == n) return engine(blob);
+    if (plain == n && n == batch) return engine(blob);
     std::vector<std::vector<cv::Mat>> pieces;
     std::vector<int> rows;
     for (int b = 0; b < n;) {
         const int end = std::min(b < plain ? plain : n, b + batch);
-        pieces.push_back(engine(piece_of(blob, b, end, b < plain ? 0 : batch)));
+        pieces.push_back(engine(piece_of(blob, b, end, batch)));
         rows.push_back(end - b);
         b = end;
     }

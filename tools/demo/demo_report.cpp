@@ -96,7 +96,7 @@ std::string header(const DemoReport& r) {
     for (size_t i = 0; i < r.p1_classes.size(); ++i) t += (i ? ", " : "") + r.p1_classes[i];
     t += "}. P2 = {";
     for (size_t i = 0; i < r.p2_classes.size(); ++i) t += (i ? ", " : "") + r.p2_classes[i];
-    t += "}, n labelled images per class (80% train, 20% validation), tested on " + std::to_string(r.p2_test_images) + " test images.\n\n";
+    t += "}, n labelled images per class (each goes to validation with probability 0.2, by a hash of its path and the seed), tested on " + std::to_string(r.p2_test_images) + " test images.\n\n";
     t += "## Strategy 1: the pretrained model as it is\n\nOn P1's own test set it scores **" + format("%.4f", r.p1_accuracy) +
          "** (`cvtl evaluate` with its labels and the `raw` preset). It cannot name P2's classes: its output layer knows only P1's " +
          std::to_string(r.p1_classes.size()) + " classes, so it has no P2 accuracy; strategies 2-4 replace that layer.\n\n";
