@@ -328,12 +328,13 @@ std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group,
     return taps;
 }
 
-void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, CacheRows& rows) {
+// `hashes`: the file's /samples/sha256, read once by RowSource (re-reading its prefix per block
+// would make a copy quadratic in the rows).
+void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, const std::vector<std::string>& hashes, CacheRows& rows) {
     std::vector<std::uint64_t> sizes(n);
     std::vector<std::int64_t> mtimes(n);
     read_rows(file.openDataSet(cache::kSamplesSize), {}, begin, n, H5::PredType::NATIVE_UINT64, sizes.data());
     read_rows(file.openDataSet(cache::kSamplesMtime), {}, begin, n, H5::PredType::NATIVE_INT64, mtimes.data());
-    const auto hashes = h5::read_strings(file.openDataSet(cache::kSamplesSha256), begin + n);
     for (hsize_t i = 0; i < n; ++i) rows.stamps.push_back({sizes[i], mtimes[i], hashes[begin + i]});
 }
 
@@ -350,6 +351,7 @@ void read_views(const H5::H5File& file, const CacheConfig& config, const std::ve
 
 // Rows [begin, begin + n) of a cache file as CacheRows, with their stamps and views.
 CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths,
+                     const std::vector<std::string>& hashes,
                      const std::vector<std::int64_t>& view_rows) {
     CacheRows rows;
     rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin), paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
@@ -360,7 +362,7 @@ CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t 
     if (n == 0) return rows;
     read_rows(file.openDataSet(cache::kSamplesLabel), {}, begin, n, H5::PredType::NATIVE_INT32, rows.labels.data());
     read_rows(file.openDataSet(cache::kSamplesSplit), {}, begin, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-    read_stamps(file, begin, n, rows);
+    read_stamps(file, begin, n, hashes, rows);
     read_views(file, config, view_rows, begin, n, rows);
     return rows;
 }
@@ -380,6 +382,8 @@ RowSource::RowSource(const std::string& path, const CacheConfig& config, const C
     const auto h5 = h5_.access();
     const H5::H5File& file = *h5;
     paths_ = h5::read_strings(file.openDataSet(cache::kSamplesPath), static_cast<hsize_t>(progress.rows));
+    hashes_ = h5::read_strings(file.openDataSet(cache::kSamplesSha256), static_cast<hsize_t>(progress.rows));
+    hashes_.resize(paths_.size());
     view_rows_.resize(static_cast<size_t>(progress.views));
     if (progress.views > 0) read_rows(file.openDataSet(cache::kViewsSample), {}, 0, view_rows_.size(), H5::PredType::NATIVE_INT64, view_rows_.data());
     // The view rows' row numbers are read from the file: in order and in range, or nothing is copied.
@@ -392,14 +396,14 @@ RowSource::RowSource(const std::string& path, const CacheConfig& config, const C
 CacheRows RowSource::read(std::int64_t begin, std::int64_t n) const {
     CV_Assert(begin >= 0 && n >= 0 && begin + n <= progress_.rows);
     const auto h5 = h5_.access();
-    return read_block(*h5, config_, static_cast<hsize_t>(begin), static_cast<hsize_t>(n), paths_, view_rows_);
+    return read_block(*h5, config_, static_cast<hsize_t>(begin), static_cast<hsize_t>(n), paths_, hashes_, view_rows_);
 }
 
 std::int64_t RowSource::block_rows() const { return static_cast<std::int64_t>(cvtl::block_rows(config_)); }
 
 CacheRows RowSource::skipped() const {
     const auto h5 = h5_.access();
-    CacheRows rows = read_block(*h5, config_, 0, 0, paths_, view_rows_);
+    CacheRows rows = read_block(*h5, config_, 0, 0, paths_, hashes_, view_rows_);
     rows.skipped_paths = h5::read_strings(h5->openDataSet(cache::kSkippedPath), static_cast<hsize_t>(progress_.skipped));
     rows.skipped_reasons = h5::read_strings(h5->openDataSet(cache::kSkippedReason), static_cast<hsize_t>(progress_.skipped));
     rows.inputs = 0;
@@ -415,7 +419,7 @@ void RowSource::read_index(std::vector<std::int32_t>& labels, std::vector<std::u
         const auto h5 = h5_.access();
         read_rows(h5->openDataSet(cache::kSamplesLabel), {}, 0, n, H5::PredType::NATIVE_INT32, labels.data());
         read_rows(h5->openDataSet(cache::kSamplesSplit), {}, 0, n, H5::PredType::NATIVE_UINT8, splits.data());
-        read_stamps(*h5, 0, n, rows);
+        read_stamps(*h5, 0, n, hashes_, rows);
     }
     stamps = std::move(rows.stamps);
 }

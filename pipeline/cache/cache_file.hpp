@@ -77,7 +77,7 @@ private:
     std::string path_;
     CacheConfig config_;
     CacheProgress progress_;
-    std::vector<std::string> paths_;
+    std::vector<std::string> paths_, hashes_;
     std::vector<std::int64_t> view_rows_;   // /views/sample
     h5::File h5_;
 };
