@@ -7,12 +7,26 @@
 
 #include <algorithm>
 #include <memory>
+#include <cstdlib>
 #include <thread>
 
 namespace cvtl {
 
+// Processes of this job on this node: mpirun (Open MPI) and srun say so in the environment.
+int ranks_on_this_node() {
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"})
+        if (const char* text = std::getenv(v)) {
+            const long n = std::strtol(text, nullptr, 10);
+            if (n >= 1 && n <= 4096) return static_cast<int>(n);
+        }
+    return 1;
+}
+
 int resolve_threads(int requested) {
-    return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (requested > 0) return requested;
+    // Every core, shared by the node's ranks: two ranks with a full team each would oversubscribe.
+    const auto cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(1, cores / ranks_on_this_node());
 }
 
 ThreadPolicy::ThreadPolicy(int requested)

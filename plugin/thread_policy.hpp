@@ -17,7 +17,7 @@
 
 namespace cvtl {
 
-// Threads to use for `requested` (0: every core).
+// Threads to use for `requested` (0: every core, divided among the ranks of an mpirun/srun job on this node).
 int resolve_threads(int requested);
 
 // The process-wide side of the policy, owned by the caller (a tool's main, or an app that links

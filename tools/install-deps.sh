@@ -22,6 +22,7 @@ packages=(
   dataset-fashion-mnist
   python3-opencv         # samples/classify.py runs in the tests
   hdf5-tools             # h5dump, for tools/kill_extract.sh
+  openmpi-bin libopenmpi-dev  # cvtl links Open MPI always; mpirun runs sharded extraction and data-parallel training
   file dpkg-dev          # CPack's .deb: dpkg-shlibdeps finds its Depends
 )
 if [ "${1:-}" = "--sanitize" ]; then

@@ -5,6 +5,9 @@
 #include "pipeline/cache/cache_update.hpp"
 #include "pipeline/cache/row_extraction.hpp"
 #include "pipeline/cache/shards.hpp"
+#include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/cache_merge.hpp"
+#include "pipeline/dist/shared_dataset.hpp"
 #include "plugin/sha256.hpp"
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/data/preprocess.hpp"
@@ -138,10 +141,52 @@ ExtractSummary extract_shard(const ExtractOptions& options, const RowExtraction&
     return write_cache(one, {part, job.pre, job.engine, config, job.batch, job.threads, "extract"}, events);
 }
 
+// mpirun refuses to turn a single-process cache into a merged one unless told to replace it.
+void check_merge_target(const ExtractOptions& options) {
+    if (options.force || !boost::filesystem::exists(options.output)) return;
+    if (read_cache_info(options.output).shards.empty())
+        throw Error(options.output + " exists and is not a cache merged from shards; pass {force} to replace it, or write to another path");
+}
+
+// Under mpirun: every rank extracts its shard, then rank 0 writes OUTPUT over all of them. A
+// failure on any rank fails every rank, after the others finished what they could (a re-run
+// resumes each shard).
+ExtractSummary extract_on_ranks(const ExtractOptions& options, const RowExtraction& job, const ExtractEvents& events) {
+    const Communicator& comm = options.comm;
+    const auto start = std::chrono::steady_clock::now();
+    comm.all_or_none([&] {
+        if (comm.root()) check_merge_target(options);
+    });
+    ExtractOptions mine = options;
+    mine.shard = comm.rank(), mine.shards = comm.size();
+    ExtractSummary s;
+    comm.all_or_none([&] { s = extract_shard(mine, job, events); });
+    std::int64_t totals[] = {s.images, s.skipped, s.rows, s.resumed_from, static_cast<std::int64_t>(s.bytes_written),
+                             s.already_complete ? 0 : 1};
+    comm.sum(totals, 6);
+    comm.all_or_none([&] {
+        if (!comm.root()) return;
+        MergeOptions merge{options.output, {}, false, true};
+        for (int k = 0; k < comm.size(); ++k) merge.shards.push_back(shard_path(options.output, {k, comm.size()}));
+        merge_shards(merge);
+    });
+    s.images = totals[0], s.skipped = totals[1], s.rows = totals[2], s.resumed_from = totals[3];
+    s.bytes_written = static_cast<std::uint64_t>(totals[4]);
+    s.already_complete = totals[5] == 0;
+    s.output = options.output;
+    s.ranks = comm.size();
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return s;
+}
+
 }  // namespace
 
 ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
     if (options.batch < 1) throw Error("{batch} must be at least 1");
+    if (options.comm.distributed() && options.shards > 0)
+        throw Error("under mpirun each rank extracts one shard; drop {shard} (it is for runs without mpirun)");
+    if (options.comm.distributed() && options.update)
+        throw Error("{update} runs in one process: update the cache without mpirun, or extract again under mpirun with {force}");
     check_views(options);
     const int threads = resolve_threads(options.threads);
     SourceModel model = load_model(options.model, options.weights);
@@ -149,12 +194,13 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     const BlockMap map = block_map_at(model, size, options.model);
     const std::vector<std::string> taps = ordered_taps(options.taps, map);
     const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
-    const Dataset data = scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
+    const Dataset data = scan_on_root(options.comm, [&] { return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes}); });
 
     TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events);
 
     const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
 
+    if (options.comm.distributed()) return extract_on_ranks(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
     if (options.shards > 0) return extract_shard(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
     if (options.update && !options.force && boost::filesystem::exists(options.output)) {
         if (events.planned) events.planned(plan_of(data, config));

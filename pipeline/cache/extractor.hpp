@@ -1,5 +1,6 @@
 #pragma once
 #include "plugin/events.hpp"
+#include "pipeline/dist/communicator.hpp"
 #include "pipeline/data/image_decode.hpp"
 
 #include <array>
@@ -36,6 +37,9 @@ struct ExtractOptions {
     bool force = false;                // replace an existing cache instead of resuming it
     bool update = false;               // bring a complete cache up to date with the dataset (new, changed, gone files)
     int shard = 0, shards = 0;         // shards > 0: extract only shard `shard` of `shards`, into OUTPUT.shards/ (shards.hpp)
+    // mpirun: rank 0 scans the dataset and broadcasts it, rank K extracts shard K of N (resumable on
+    // its own), and rank 0 then writes OUTPUT as virtual datasets over the shards (cache_merge.hpp).
+    Communicator comm;
 };
 
 struct ExtractSummary {
@@ -52,6 +56,7 @@ struct ExtractSummary {
     bool updated = false;              // an update ran (--update on a complete cache)
     std::int64_t reused = 0;           // update: rows kept from the previous cache, byte for byte
     std::int64_t removed = 0;          // update: rows dropped because their file is gone or changed
+    int ranks = 1;                     // mpirun: the ranks (= shards) that extracted; counts above are their sums
 };
 
 

@@ -2,6 +2,8 @@
 
 #include "pipeline/data/batch_runner.hpp"
 #include "pipeline/data/dataset.hpp"
+#include "pipeline/dist/batch_slice.hpp"
+#include "pipeline/dist/shared_dataset.hpp"
 #include "plugin/error.hpp"
 
 #include <boost/filesystem.hpp>
@@ -78,6 +80,18 @@ std::vector<ClassScore> class_scores(const Confusion& confusion, const std::vect
     return scores;
 }
 
+// mpirun: every rank scored its shard; all of them get the job's counts.
+void sum_over_ranks(const Communicator& comm, EvaluateSummary& s, std::int64_t& correct, std::int64_t& in_top_k) {
+    if (!comm.distributed()) return;
+    std::vector<std::int64_t> counts{s.images, s.skipped, correct, in_top_k};
+    for (const auto& row : s.confusion) counts.insert(counts.end(), row.begin(), row.end());
+    comm.sum(counts.data(), counts.size());
+    s.images = counts[0], s.skipped = counts[1], correct = counts[2], in_top_k = counts[3];
+    size_t k = 4;
+    for (auto& row : s.confusion)
+        for (long long& v : row) v = counts[k++];
+}
+
 }  // namespace
 
 EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
@@ -86,8 +100,10 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     classifier.engine.threads = o.threads;
     if (!classifier.events.warn) classifier.events = events;
     ClassifierModel model = open_classifier(o.model, classifier);
-    const Dataset data = scored_samples(o, events);
+    Dataset data = scan_on_root(o.comm, [&] { return scored_samples(o, events); });
     const std::vector<int> to_model = model_class_of(data, model, o.data);
+    const auto [first, last] = slice_range(static_cast<std::int64_t>(data.samples.size()), o.comm.rank(), o.comm.size());
+    data.samples = std::vector<Sample>(data.samples.begin() + first, data.samples.begin() + last);
     const size_t k = model.classes.size();
     EvaluateSummary s;
     s.top_k = std::max(1, std::min(o.top_k, static_cast<int>(k)));
@@ -113,12 +129,13 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
             done += b.count;
             events.report({"evaluate", done, total, 0, ""});
         });
+    sum_over_ranks(o.comm, s, correct, in_top_k);
     if (s.images == 0) throw Error("no image of " + o.data + " could be decoded");
     s.accuracy = static_cast<double>(correct) / static_cast<double>(s.images);
     s.top_k_accuracy = static_cast<double>(in_top_k) / static_cast<double>(s.images);
     s.classes = class_scores(s.confusion, model.classes);
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!o.report.empty()) write_report(o.report, o, s, model.classes);
+    if (!o.report.empty() && o.comm.root()) write_report(o.report, o, s, model.classes);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // cvtl evaluate: score a classifier on labelled images through the batch pipeline.
 #include "pipeline/deploy/classifier_model.hpp"
+#include "pipeline/dist/communicator.hpp"
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/train/run_report.hpp"
 
@@ -20,6 +21,9 @@ struct EvaluateOptions {
     int threads = 0;
     int top_k = 5;
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;
+    // mpirun: rank 0 scans the data, each rank scores a contiguous shard of it, the counts are
+    // summed and rank 0 writes the report. Every rank gets the whole summary.
+    Communicator comm;
 };
 
 struct ClassScore {

@@ -1,6 +1,7 @@
 #include "pipeline/engine/network.hpp"
 
 #include "pipeline/engine/layer_kind.hpp"
+#include "pipeline/engine/layers/dropout.hpp"
 #include "plugin/error.hpp"
 
 namespace cvtl {
@@ -51,7 +52,7 @@ const cv::Mat& Network::forward(const cv::Mat& input, bool train) {
     return activations_.back();
 }
 
-void Network::backward(const cv::Mat& diff_logits) {
+void Network::backward(const cv::Mat& diff_logits, const std::function<void(std::size_t)>& layer_done) {
     // Nothing below the first layer that learns needs a gradient: backward stops there, and that layer
     // skips its diff_src (for VGG's fc6 alone a 25088-wide product per step).
     size_t first = entries_.size();
@@ -59,8 +60,20 @@ void Network::backward(const cv::Mat& diff_logits) {
         for (const Param* p : entries_[i].layer->params())
             if (p->lr_mult > 0) first = i;
     diffs_.back() = diff_logits;
-    for (size_t i = entries_.size(); i-- > first;)
+    for (size_t i = entries_.size(); i-- > first;) {
         entries_[i].layer->backward(activations_[i], activations_[i + 1], diffs_[i + 1], diffs_[i], i > first);
+        if (layer_done) layer_done(i);
+    }
+}
+
+void Network::set_batch_offset(std::int64_t first_row) {
+    for (auto& e : entries_)
+        if (auto* d = dynamic_cast<Dropout*>(e.layer.get())) d->set_row_offset(first_row);
+}
+
+void Network::skip_training_forward() {
+    for (auto& e : entries_)
+        if (auto* d = dynamic_cast<Dropout*>(e.layer.get())) d->set_calls(d->calls() + 1);
 }
 
 void Network::set_precision(Precision precision) {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,8 +45,16 @@ public:
     const cv::Mat& forward(const cv::Mat& input, bool train);
 
     // After forward(train=true): the grad of every parameter with lr_mult > 0 from d(loss)/d(logits) [N, K]
-    // (the grads of layers below the first trained one are left as they were).
-    void backward(const cv::Mat& diff_logits);
+    // (the grads of layers below the first trained one are left as they were). `layer_done(i)`, when
+    // given, runs as soon as layer i's grads are final (data-parallel training starts reducing them).
+    void backward(const cv::Mat& diff_logits, const std::function<void(std::size_t)>& layer_done = {});
+
+    // Data-parallel training: this process's batch holds rows [first_row, ...) of the global batch,
+    // so dropout draws the masks the global batch's rows get in one process.
+    void set_batch_offset(std::int64_t first_row);
+    // Data-parallel training, a rank whose slice of a short last batch is empty: the training forward
+    // it skips still advances the dropout streams, as it does on the other ranks.
+    void skip_training_forward();
 
     std::vector<Entry>& entries() { return entries_; }
     const std::vector<Entry>& entries() const { return entries_; }

@@ -1,6 +1,8 @@
 #include "pipeline/train/trainer.hpp"
 
 #include "pipeline/train/batch_stream.hpp"
+#include "pipeline/dist/batch_slice.hpp"
+#include "pipeline/dist/gradient_reducer.hpp"
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "pipeline/train/train_defaults.hpp"
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -76,7 +79,23 @@ struct EvalResult {
     Confusion confusion;
 };
 
-EvalResult evaluate(Network& net, BatchStream& stream, size_t classes) {
+// Sums every rank's loss, counts and confusion matrix (data-parallel evaluation: each rank scored
+// its slice of every batch).
+void sum_over_ranks(const Communicator& comm, double& loss, long long& correct, long long& seen, Confusion& confusion) {
+    if (!comm.distributed()) return;
+    std::vector<double> totals{loss, static_cast<double>(correct), static_cast<double>(seen)};
+    for (const auto& row : confusion)
+        for (long long v : row) totals.push_back(static_cast<double>(v));   // counts stay exact below 2^53
+    comm.sum(totals.data(), totals.size());
+    loss = totals[0];
+    correct = static_cast<long long>(totals[1]);
+    seen = static_cast<long long>(totals[2]);
+    size_t k = 3;
+    for (auto& row : confusion)
+        for (long long& v : row) v = static_cast<long long>(totals[k++]);
+}
+
+EvalResult evaluate(Network& net, BatchStream& stream, size_t classes, const Communicator& comm) {
     EvalResult r;
     r.confusion.assign(classes, std::vector<long long>(classes, 0));
     if (stream.size() == 0) return r;
@@ -86,16 +105,19 @@ EvalResult evaluate(Network& net, BatchStream& stream, size_t classes) {
     long long correct = 0, seen = 0;
     cv::Mat diff;
     while (stream.next(batch)) {
-        const cv::Mat& logits = net.forward(batch.data, false);
-        loss += softmax_cross_entropy(logits, batch.labels, diff) * static_cast<double>(batch.labels.size());
+        const BatchSlice slice = slice_for(batch, comm);
+        if (slice.rows == 0) continue;
+        const cv::Mat& logits = net.forward(slice.data, false);
+        loss += softmax_cross_entropy(logits, slice.labels, diff) * static_cast<double>(slice.rows);
         for (int i = 0; i < logits.rows; ++i) {
             cv::Point best;
             cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &best);
-            correct += best.x == batch.labels[static_cast<size_t>(i)];
-            ++r.confusion[static_cast<size_t>(batch.labels[static_cast<size_t>(i)])][static_cast<size_t>(best.x)];
+            correct += best.x == slice.labels[static_cast<size_t>(i)];
+            ++r.confusion[static_cast<size_t>(slice.labels[static_cast<size_t>(i)])][static_cast<size_t>(best.x)];
         }
-        seen += static_cast<long long>(batch.labels.size());
+        seen += slice.rows;
     }
+    sum_over_ranks(comm, loss, correct, seen, r.confusion);
     r.loss = loss / static_cast<double>(seen);
     r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
     return r;
@@ -208,33 +230,63 @@ struct Loop {
     BatchStream& train;
     BatchStream& val;
     size_t classes;
+    GradientReducer& reducer;
+    Communicator comm;
 };
+
+// One step's global loss and correct count: what the divergence check and the metrics see, the
+// same on every rank.
+struct StepResult {
+    double loss = 0;
+    long long correct = 0, rows = 0;
+};
+
+// Forward and backward of this rank's slice, gradients summed over ranks. In one process the
+// slice is the batch and nothing is scaled or exchanged.
+StepResult train_step(Loop& l, const Batch& batch) {
+    const BatchSlice slice = slice_for(batch, l.comm);
+    std::vector<double> local{0, 0, static_cast<double>(slice.rows)};
+    double mean = 0;
+    if (slice.rows == 0) {
+        l.net.skip_training_forward();
+        l.reducer.contribute_zeros();
+    } else {
+        l.net.set_batch_offset(slice.first);
+        const cv::Mat& logits = l.net.forward(slice.data, true);
+        cv::Mat diff;
+        mean = softmax_cross_entropy(logits, slice.labels, diff);
+        local[0] = mean * static_cast<double>(slice.rows);
+        for (int i = 0; i < logits.rows; ++i) {
+            cv::Point argmax;
+            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &argmax);
+            local[1] += argmax.x == slice.labels[static_cast<size_t>(i)];
+        }
+        if (slice.rows != slice.global) diff *= slice.share();
+        l.net.backward(diff, [&](std::size_t layer) { l.reducer.layer_done(layer); });
+    }
+    l.reducer.finish();
+    if (!l.comm.distributed()) return {mean, static_cast<long long>(local[1]), slice.rows};
+    l.comm.sum(local.data(), local.size());
+    return {local[0] / local[2], static_cast<long long>(local[1]), static_cast<long long>(local[2])};
+}
 
 EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const TrainEvents& events) {
     const auto epoch_start = Clock::now();
     const double steps_per_epoch = std::ceil(static_cast<double>(l.train.size()) / o.batch);
     l.train.start_epoch(epoch);
     Batch batch;
-    cv::Mat diff;
     double loss_sum = 0, lr = 0;
     long long correct = 0, seen = 0, step = 0;
     while (l.train.next(batch)) {
         lr = l.schedule.at(epoch + static_cast<double>(step) / steps_per_epoch);
-        const cv::Mat& logits = l.net.forward(batch.data, true);
-        const double loss = softmax_cross_entropy(logits, batch.labels, diff);
-        if (!std::isfinite(loss))
-            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(loss) + " at learning rate " +
+        const StepResult r = train_step(l, batch);
+        if (!std::isfinite(r.loss))
+            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(r.loss) + " at learning rate " +
                         std::to_string(lr) + "); try a lower learning rate. " + o.output + " keeps the last good epoch");
-        for (int i = 0; i < logits.rows; ++i) {
-            cv::Point argmax;
-            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &argmax);
-            correct += argmax.x == batch.labels[static_cast<size_t>(i)];
-        }
-        l.net.backward(diff);
         l.optimizer.step(lr);
-        const auto n = static_cast<long long>(batch.labels.size());
-        loss_sum += loss * static_cast<double>(n);
-        seen += n;
+        loss_sum += r.loss * static_cast<double>(r.rows);
+        correct += r.correct;
+        seen += r.rows;
         ++step;
         events.report({"epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), seen, l.train.size(), epoch + 1, ""});
     }
@@ -244,7 +296,7 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
     m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
     m.learning_rate = lr;
     m.images_per_second = static_cast<double>(seen) / std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    const EvalResult v = evaluate(l.net, l.val, l.classes);
+    const EvalResult v = evaluate(l.net, l.val, l.classes, l.comm);
     m.val_loss = v.loss;
     m.val_accuracy = v.accuracy;
     m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -346,24 +398,54 @@ struct RunFiles {
 // After each epoch: keep the best model (validation accuracy, ties to the lower loss; the last
 // epoch without validation), decide on early stopping, and save what the options ask for.
 void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net, Optimizer& optimizer,
-                  BestSoFar& best, TrainSummary& summary, bool has_val) {
+                  BestSoFar& best, TrainSummary& summary, bool has_val, bool past_deadline) {
+    const bool writes = o.comm.root();   // data-parallel: the ranks hold the same weights; one writes
     summary.history.push_back(m);
     if (has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true) {
         best.accuracy = has_val ? m.val_accuracy : best.accuracy;
         best.loss = has_val ? m.val_loss : best.loss;
         best.epoch = summary.best_epoch = m.epoch;
         best.since = 0;
-        save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+        if (writes) save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
     } else {
         ++best.since;
     }
     best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
-    const bool final_epoch = m.epoch >= last || best.early_stopped || Clock::now() > o.deadline;
-    if (o.checkpoints || final_epoch || o.stop_after_epochs > 0) {
+    const bool final_epoch = m.epoch >= last || best.early_stopped || past_deadline;
+    if (writes && (o.checkpoints || final_epoch || o.stop_after_epochs > 0)) {
         save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
         write_metrics(o.output, summary.history);
         draw_curves(o.output + "/curves.png", summary.history);
     }
+}
+
+// Rank 0's clock decides, so every rank stops after the same epoch.
+bool past_deadline(const TrainOptions& o) {
+    if (o.deadline == Clock::time_point::max()) return false;
+    std::string late = Clock::now() > o.deadline ? "1" : "";
+    o.comm.broadcast(late);
+    return !late.empty();
+}
+
+// Data-parallel ranks must hold bit-identical weights after every step (same sums, same update);
+// checked once per epoch on a hash of the trained values, so a drift is an error, never a silently
+// different model.
+void check_ranks_agree(Network& net, const Communicator& comm, int epoch) {
+    if (!comm.distributed()) return;
+    std::uint64_t h = 1469598103934665603ull;
+    for (auto& [name, p] : net.named_params()) {
+        if (p->lr_mult <= 0) continue;
+        const cv::Mat v = p->value.isContinuous() ? p->value : p->value.clone();
+        const float* x = v.ptr<float>();
+        for (size_t i = 0; i < v.total(); ++i) {
+            std::uint32_t bits;
+            std::memcpy(&bits, x + i, sizeof bits);
+            h = (h ^ bits) * 1099511628211ull;
+        }
+    }
+    if (!comm.same(h))
+        throw Error("internal: data-parallel ranks hold different weights after epoch " + std::to_string(epoch) +
+                    " (the gradient sums differed); please report it with the command line");
 }
 
 // Trains until the last epoch, an early stop, a test's stop or the deadline. Returns false when a
@@ -373,10 +455,12 @@ bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, co
     const int last = o.stop_epoch > 0 ? o.stop_epoch : o.epochs;
     for (int epoch = static_cast<int>(summary.history.size()); epoch < last && !best.early_stopped; ++epoch) {
         const EpochMetrics m = train_one_epoch(loop, epoch, o, events);
-        record_epoch(m, last, o, files, loop.net, loop.optimizer, best, summary, loop.val.size() > 0);
+        check_ranks_agree(loop.net, o.comm, m.epoch);
+        const bool late = past_deadline(o);
+        record_epoch(m, last, o, files, loop.net, loop.optimizer, best, summary, loop.val.size() > 0, late);
         if (events.epoch_done) events.epoch_done(m);
         if (o.stop_after_epochs > 0 && m.epoch >= o.stop_after_epochs && m.epoch < last) return false;
-        if (Clock::now() > o.deadline && m.epoch < last) {
+        if (late && m.epoch < last) {
             summary.cut = true;
             break;
         }
@@ -387,10 +471,13 @@ bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, co
 
 // The kept model's validation metrics and confusion matrix.
 void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, const RunFiles& files, TrainSummary& summary) {
-    load_weights(net, load_run_state(files.model).weights);
-    const EvalResult kept = evaluate(net, *data.val, data.classes);
+    // Rank 0 wrote model.h5; the others take its weights from rank 0 rather than from a file they
+    // might not see.
+    if (o.comm.root()) load_weights(net, load_run_state(files.model).weights);
+    for (auto& [name, p] : net.named_params()) o.comm.broadcast(p->value.ptr<float>(), p->value.total());
+    const EvalResult kept = evaluate(net, *data.val, data.classes, o.comm);
     const bool has_val = data.val->size() > 0;
-    if (has_val) write_confusion(o.output, "confusion", kept.confusion, data.reader->info().classes);
+    if (has_val && o.comm.root()) write_confusion(o.output, "confusion", kept.confusion, data.reader->info().classes);
     summary.best_val_accuracy = has_val ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
     summary.best_val_loss = has_val ? kept.loss : std::numeric_limits<double>::quiet_NaN();
 }
@@ -438,19 +525,27 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     RunFiles files{o.output + "/checkpoint.h5", o.output + "/model.h5",
                    run_meta(o, info, *data.reader, built, summary.tap, threads, precision), built.head.spec};
     files.meta["rows"] = {{"train", data.train->size()}, {"val", data.val->size()}};
+    files.meta["ranks"] = o.comm.size();
 
-    // The run directory: fresh, resumed, or refused.
-    prepare_run_dir(o, files.checkpoint);
+    // The run directory: fresh, resumed, or refused (by rank 0, for every rank).
+    o.comm.all_or_none([&] {
+        if (o.comm.root()) prepare_run_dir(o, files.checkpoint);
+    });
     Schedule schedule = o.schedule;
     schedule.epochs = o.epochs;
     Optimizer optimizer(o.optimizer, net.named_params());
     BestSoFar best;
-    if (o.resume) {
-        const RunState saved = load_run_state(files.checkpoint);
-        check_resumable(saved, files.meta, built.head.spec, files.checkpoint);
-        best = restore_checkpoint(saved, net, optimizer, summary);
-    }
-    Loop loop{net, optimizer, schedule, *data.train, *data.val, data.classes};
+    if (o.resume)
+        o.comm.all_or_none([&] {
+            const RunState saved = load_run_state(files.checkpoint);
+            check_resumable(saved, files.meta, built.head.spec, files.checkpoint);
+            best = restore_checkpoint(saved, net, optimizer, summary);
+        });
+    GradientReducer reducer(o.comm, net);
+    summary.ranks = o.comm.size();
+    summary.allreduce_bytes = reducer.bytes_per_step();
+    summary.allreduce_buckets = reducer.buckets();
+    Loop loop{net, optimizer, schedule, *data.train, *data.val, data.classes, reducer, o.comm};
     if (!run_epochs(loop, o, events, files, best, summary)) return summary;
     report_kept_model(net, data, o, files, summary);
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -1,6 +1,7 @@
 #pragma once
 #include "plugin/events.hpp"
 // cvtl train: retrains the upper part of a VGG network from an activation cache.
+#include "pipeline/dist/communicator.hpp"
 #include "pipeline/engine/optimizer.hpp"
 #include "pipeline/train/run_report.hpp"
 #include "pipeline/train/train_defaults.hpp"
@@ -57,6 +58,12 @@ struct TrainOptions {
     std::shared_ptr<CacheReader> reader;
     std::shared_ptr<const SourceModel> source;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+
+    // Data-parallel training (mpirun): every rank runs this with the same options; each trains on
+    // its slice of every global batch (batch_slice.hpp), gradients are summed across ranks
+    // (gradient_reducer.hpp) and every rank takes the same optimizer step. Rank 0 alone writes the
+    // run directory; with {resume} every rank reads its checkpoint (a shared filesystem).
+    Communicator comm;
 };
 
 struct TrainSummary {
@@ -73,6 +80,9 @@ struct TrainSummary {
     bool early_stopped = false;
     bool resumed = false;
     bool cut = false;                   // stopped at the deadline before its last epoch
+    int ranks = 1;                      // processes that trained (data-parallel)
+    std::uint64_t allreduce_bytes = 0;  // gradient bytes each rank sends into the sum per step
+    std::size_t allreduce_buckets = 0;
 };
 
 // Warnings and progress (stage "epoch E/N", images this epoch) as every job reports them, plus

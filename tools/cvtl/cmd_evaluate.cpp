@@ -25,13 +25,15 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--precision", o->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")->capture_default_str();
     cmd->add_option("--backend", o->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
     add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
+        o->comm = Communicator::world();
         TerminalEvents terminal;
         const ThreadPolicy policy(o->threads);
-        const EvaluateSummary s = run_evaluation(*o, terminal.events());
+        const EvaluateSummary s = run_evaluation(*o, rank_events(terminal.events(), o->comm));
         terminal.finish();
+        if (!o->comm.root()) return;
         std::printf("%-20s %8s %10s %8s\n", "class", "support", "precision", "recall");
         for (const auto& c : s.classes)
             if (c.support > 0) std::printf("%-20s %8lld %10.4f %8.4f\n", c.name.c_str(), static_cast<long long>(c.support), c.precision, c.recall);

@@ -38,10 +38,12 @@ void run(ExtractArgs& args) {
         o.shard = shard.index, o.shards = shard.count;
     }
 
+    o.comm = Communicator::world();
     TerminalEvents terminal;
     const ThreadPolicy policy(o.threads);
-    ExtractEvents events(terminal.events());
+    ExtractEvents events(rank_events(terminal.events(), o.comm));
     events.planned = [&](const ExtractPlan& p) {
+        if (!o.comm.root()) return;
         const std::string views = p.views > 1 ? " (" + group_digits(p.train_images) + " training images x " + std::to_string(p.views) + " views)" : "";
         std::printf("cache: %s images, %s tap rows%s, about %s of activations%s\n", group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
                     views.c_str(), human_bytes(static_cast<double>(p.bytes)).c_str(), o.compress ? " before compression" : "");
@@ -49,6 +51,14 @@ void run(ExtractArgs& args) {
     };
     const ExtractSummary s = run_extraction(o, events);
     terminal.finish();
+    if (!o.comm.root()) return;
+    if (s.ranks > 1) {
+        std::printf("%s %s images (%s skipped%s) on %d ranks in %.1f s into %s shards; %s: virtual datasets over %s.shards/ [%s]\n",
+                    s.already_complete ? "all shards were complete:" : "extracted", group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
+                    s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.ranks, s.seconds,
+                    std::to_string(s.ranks).c_str(), o.output.c_str(), o.output.c_str(), s.backend.c_str());
+        return;
+    }
     if (s.updated && s.already_complete) {
         std::printf("%s is up to date with %s (%s samples); nothing to do\n", o.output.c_str(), o.data.c_str(), group_digits(s.rows).c_str());
         return;
@@ -88,7 +98,8 @@ void add_extract(CLI::App& app) {
     cmd->add_option("--mean", args->mean, "Override the preset's mean A,B,C (its channel order and scale)");
     cmd->add_option("--std", args->std, "Override the preset's std A,B,C");
     cmd->add_option("--batch", o.batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o.threads, "Threads for decoding and the network (0: every core)")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "Threads for decoding and the network, per rank under mpirun (0: every core, shared by a node's ranks)")
+        ->capture_default_str();
     cmd->add_option("--backend", o.backend, "cpu, opencl, cuda or cuda-fp16 (unavailable ones fall back to cpu)")->capture_default_str();
     cmd->add_option("--engine", o.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
     cmd->add_option("--precision", o.precision, "f32, or bf16 on CPUs with AVX512-BF16 (onednn engine)")->capture_default_str();

@@ -37,17 +37,20 @@ std::pair<std::string, double> parse_mult(const std::string& text) {
 void run(TrainArgs& args) {
     TrainOptions& o = args.options;
     for (const auto& m : args.lr_mult) o.lr_mult.insert(parse_mult(m));
+    o.comm = Communicator::world();
     TerminalEvents terminal;
     int epochs = o.epochs;
     TrainEvents events;
-    static_cast<Events&>(events) = terminal.events();
+    static_cast<Events&>(events) = rank_events(terminal.events(), o.comm);
     events.planned = [&](const TrainOptions& r) {
         epochs = r.epochs;
+        if (!o.comm.root()) return;
         std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n", r.optimizer.kind.c_str(),
                     r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay, r.batch, r.epochs);
         std::fflush(stdout);
     };
     events.epoch_done = [&](const EpochMetrics& m) {
+        if (!o.comm.root()) return;
         terminal.finish();
         std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s\n", m.epoch,
                     epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
@@ -57,6 +60,10 @@ void run(TrainArgs& args) {
     const ThreadPolicy policy(o.threads);
     const TrainSummary s = run_training(o, events);
     if (o.stop_after_epochs > 0 && static_cast<int>(s.history.size()) < s.epochs) return;
+    if (!o.comm.root()) return;
+    if (s.ranks > 1)
+        std::printf("data-parallel on %d ranks: each step summed %s of gradients in %zu bucket%s\n", s.ranks,
+                    human_bytes(static_cast<double>(s.allreduce_bytes)).c_str(), s.allreduce_buckets, s.allreduce_buckets == 1 ? "" : "s");
     std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch %d%s; run in %s\n",
                 group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(), group_digits(s.train_rows).c_str(),
                 group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(), s.best_val_accuracy, s.best_epoch,
@@ -95,7 +102,7 @@ void add_train(CLI::App& app) {
     cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
-    cmd->add_option("--threads", o.threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
     cmd->add_option("--precision", o.precision, "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
         ->capture_default_str();
     cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")->capture_default_str();

@@ -29,6 +29,8 @@ void add_weights_option(CLI::App* cmd, std::string& weights);
 
 // Exit codes of the error contract.
 inline constexpr int kExitInput = 1, kExitUsage = 2, kExitInternal = 3;
+// Not an exit code: main's signal that one rank of an mpirun job failed alone (it ends the job).
+inline constexpr int kExitFailedAlone = -1;
 
 // Prints `message` as one line "cvtl: error: ..." on stderr and returns `code`.
 int fail(std::string message, int code);

@@ -4,6 +4,7 @@
 
 #include "pipeline/data/image_decode.hpp"
 #include "plugin/error.hpp"
+#include "pipeline/dist/communicator.hpp"
 
 #include <cvtl/version.hpp>
 
@@ -81,6 +82,8 @@ std::string human_bytes(double bytes) {
 
 }  // namespace cvtl::cli
 
+int run_cli(CLI::App& app, int argc, char** argv, const cvtl::Communicator& world);
+
 int main(int argc, char** argv) {
     // OpenCV's warnings span several lines (a failed imdecode prints its source location); cvtl
     // reports what matters in its own one-line messages. OPENCV_LOG_LEVEL, when set, still decides.
@@ -98,27 +101,49 @@ int main(int argc, char** argv) {
     cvtl::cli::add_evaluate(app);
     // The error contract: every failure is one line "cvtl: error: ..." and an exit code per class
     // (README, "Errors"): 2 usage, 1 input (a file, an option value, the data), 3 internal.
+    // Under mpirun every rank runs this same main (pipeline/dist/communicator.hpp); without it, MPI is
+    // never touched.
+    const cvtl::MpiSession mpi(argc, argv);
+    const cvtl::Communicator world = cvtl::Communicator::world();
+    const int code = run_cli(app, argc, argv, world);
+    // A failure on some ranks only may leave others waiting in a collective: end the whole job.
+    if (code == cvtl::cli::kExitFailedAlone) mpi.abort(cvtl::cli::kExitInput);
+    return code;
+}
+
+int run_cli(CLI::App& app, int argc, char** argv, const cvtl::Communicator& world) {
     using cvtl::cli::fail;
+    const auto fail_alone = [&](const std::string& message, int code) {
+        if (!world.distributed()) return fail(message, code);
+        fail("rank " + std::to_string(world.rank()) + " of " + std::to_string(world.size()) + ": " + message, code);
+        return cvtl::cli::kExitFailedAlone;
+    };
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
+        return world.root() ? app.exit(e) : 0;
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
+        return world.root() ? app.exit(e) : 0;
     } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
+        return world.root() ? app.exit(e) : 0;
     } catch (const CLI::ParseError& e) {
+        // Every rank parses the same command line: rank 0 reports.
+        if (!world.root()) return cvtl::cli::kExitUsage;
         return fail(std::string(e.what()) + "; see cvtl --help or cvtl COMMAND --help", cvtl::cli::kExitUsage);
-    } catch (const cvtl::Error& e) {
+    } catch (const cvtl::SharedError& e) {
+        // Every rank threw it together: one report, a normal end.
+        if (!world.root()) return cvtl::cli::kExitInput;
         return fail(cvtl::cli::as_flags(e.message()), cvtl::cli::kExitInput);
+    } catch (const cvtl::Error& e) {
+        return fail_alone(cvtl::cli::as_flags(e.message()), cvtl::cli::kExitInput);
     } catch (const cv::Exception& e) {
-        return fail("OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"), cvtl::cli::kExitInput);
+        return fail_alone("OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"), cvtl::cli::kExitInput);
     } catch (const nlohmann::json::exception& e) {
-        return fail(std::string("malformed JSON in an input file: ") + e.what(), cvtl::cli::kExitInput);
+        return fail_alone(std::string("malformed JSON in an input file: ") + e.what(), cvtl::cli::kExitInput);
     } catch (const std::bad_alloc&) {
-        return fail("out of memory; lower --batch or --memory, or use a machine with more memory", cvtl::cli::kExitInternal);
+        return fail_alone("out of memory; lower --batch or --memory, or use a machine with more memory", cvtl::cli::kExitInternal);
     } catch (const std::exception& e) {
-        return fail(std::string("internal error: ") + e.what() + " (please report it with the command line)", cvtl::cli::kExitInternal);
+        return fail_alone(std::string("internal error: ") + e.what() + " (please report it with the command line)", cvtl::cli::kExitInternal);
     }
     return 0;
 }

@@ -75,4 +75,13 @@ void TerminalEvents::finish() {
     if (bar_) bar_->finish();
 }
 
+Events cli::rank_events(Events events, const Communicator& comm) {
+    if (comm.root()) return events;
+    events.progress = nullptr;
+    events.warn = [warn = events.warn, rank = comm.rank()](const std::string& line) {
+        if (warn) warn("rank " + std::to_string(rank) + ": " + line);
+    };
+    return events;
+}
+
 }  // namespace cvtl

@@ -1,5 +1,6 @@
 #pragma once
 #include "plugin/events.hpp"
+#include "pipeline/dist/communicator.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,9 @@ private:
 };
 
 namespace cli {
+// Under mpirun: rank 0 draws the progress; the other ranks print only warnings, naming their rank.
+Events rank_events(Events events, const Communicator& comm);
+
 // A library message with its {option} concepts as this CLI's flags ("{force}" -> "--force").
 std::string as_flags(const std::string& message);
 }  // namespace cli

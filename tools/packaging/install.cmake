@@ -13,7 +13,7 @@ set(cvtl_archives $<TARGET_FILE:cvtl_pipeline> $<TARGET_FILE:cvtl_plugin> $<TARG
 target_link_options(cvtl_shared PRIVATE "LINKER:--whole-archive" ${cvtl_archives} "LINKER:--no-whole-archive")
 add_dependencies(cvtl_shared cvtl_pipeline cvtl_plugin cvtl_engine)
 set_property(TARGET cvtl_shared APPEND PROPERTY LINK_DEPENDS ${cvtl_archives})
-target_link_libraries(cvtl_shared PRIVATE onnx onnx_proto protobuf::libprotobuf OpenSSL::Crypto OpenMP::OpenMP_CXX PkgConfig::PLPLOT)
+target_link_libraries(cvtl_shared PRIVATE onnx onnx_proto protobuf::libprotobuf OpenSSL::Crypto OpenMP::OpenMP_CXX PkgConfig::PLPLOT MPI::MPI_C)
 # What an app that includes cvtl's headers needs too (the headers use these libraries' types).
 target_link_libraries(cvtl_shared PUBLIC opencv_core opencv_imgproc opencv_imgcodecs opencv_dnn hdf5::hdf5_cpp hdf5::hdf5
                       TBB::tbb nlohmann_json::nlohmann_json DNNL::dnnl Boost::filesystem)
@@ -27,7 +27,7 @@ set_target_properties(cvtl_shared PROPERTIES OUTPUT_NAME cvtl EXPORT_NAME cvtl
 install(TARGETS cvtl_shared EXPORT cvtlTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
 install(TARGETS cvtl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
-foreach(dir plugin pipeline/data pipeline/cache pipeline/engine pipeline/engine/layers pipeline/train pipeline/deploy pipeline/report)
+foreach(dir plugin pipeline/data pipeline/cache pipeline/dist pipeline/engine pipeline/engine/layers pipeline/train pipeline/deploy pipeline/report)
   file(GLOB headers ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.hpp)
   install(FILES ${headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cvtl/${dir} COMPONENT runtime)
 endforeach()

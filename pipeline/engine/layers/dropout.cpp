@@ -55,9 +55,10 @@ void Dropout::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     float* out = dst.ptr<float>();
     std::uint8_t* keep = mask_.ptr<std::uint8_t>();
     const auto count = static_cast<std::ptrdiff_t>(src.total());
+    const auto first = n > 0 ? static_cast<std::uint64_t>(row_offset_) * (src.total() / static_cast<size_t>(n)) : 0;
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t i = 0; i < count; ++i) {
-        keep[i] = (mix(key + static_cast<std::uint64_t>(i) * golden_gamma) >> 32) >= threshold;
+        keep[i] = (mix(key + (first + static_cast<std::uint64_t>(i)) * golden_gamma) >> 32) >= threshold;
         out[i] = in[i] * (static_cast<float>(keep[i]) * scale);  // no branch: it would mispredict at random
     }
 }

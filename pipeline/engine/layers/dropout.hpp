@@ -26,11 +26,15 @@ public:
     // Training forwards since construction or reseed(); saved and restored by checkpoints.
     std::uint64_t calls() const { return calls_; }
     void set_calls(std::uint64_t calls) { calls_ = calls; }
+    // Data-parallel training: the batch is rows [first_row, ...) of a global batch, and element i of
+    // it takes the mask of element i + first_row * (sample elements) of the global batch.
+    void set_row_offset(std::int64_t first_row) { row_offset_ = first_row; }
 
 private:
     float p_;
     std::uint64_t seed_;
     std::uint64_t calls_ = 0;
+    std::int64_t row_offset_ = 0;
     std::vector<int> shape_;  // one sample
     cv::Mat mask_;            // uint8 [N * sample elements]: 1 where the last training forward kept the element
 };
