@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <tuple>
 
 namespace cvtl {
@@ -179,34 +180,55 @@ ExtractSummary extract_on_ranks(const ExtractOptions& options, const RowExtracti
     return s;
 }
 
-}  // namespace
+// The model, where its taps are and how its input is prepared: the settings' part of a run.
+struct ModelSetup {
+    SourceModel model;
+    BlockMap map;
+    std::vector<std::string> taps;
+    Preprocessing pre;
+};
 
-ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
+ModelSetup open_model(const ExtractOptions& options) {
     if (options.batch < 1) throw Error("{batch} must be at least 1");
     if (options.comm.distributed() && options.shards > 0)
         throw Error("under mpirun each rank extracts one shard; drop {shard} (it is for runs without mpirun)");
     if (options.comm.distributed() && options.update)
         throw Error("{update} runs in one process: update the cache without mpirun, or extract again under mpirun with {force}");
     check_views(options);
+    ModelSetup m{load_model(options.model, options.weights), {}, {}, {}};
+    const int size = options.size > 0 ? options.size : m.model.input_size;
+    m.map = block_map_at(m.model, size, options.model);
+    m.taps = ordered_taps(options.taps, m.map);
+    m.pre = make_preprocessing(options.preset, size, options.mean, options.std);
+    return m;
+}
+
+}  // namespace
+
+ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents& events) {
+    const Communicator& comm = options.comm;
+    // Under mpirun each step below fails on every rank when it fails on one (no rank left waiting).
+    std::optional<ModelSetup> m;
+    comm.all_or_none([&] { m.emplace(open_model(options)); });
     const int threads = resolve_threads(options.threads);
-    SourceModel model = load_model(options.model, options.weights);
-    const int size = options.size > 0 ? options.size : model.input_size;
-    const BlockMap map = block_map_at(model, size, options.model);
-    const std::vector<std::string> taps = ordered_taps(options.taps, map);
-    const Preprocessing pre = make_preprocessing(options.preset, size, options.mean, options.std);
-    const Dataset data = scan_on_root(options.comm, [&] { return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes}); });
+    const Dataset data = scan_on_root(comm, [&] { return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes}); });
+    std::optional<TapEngine> engine;
+    std::optional<CacheConfig> config;
+    comm.all_or_none([&] {
+        engine.emplace(m->model, m->map, m->taps, EngineChoice{options.engine, options.precision, options.backend, threads}, events);
+        config.emplace(cache_config(options, m->model, m->map, m->taps, m->pre, data, engine->precision()));
+    });
+    const RowExtraction job{data, m->pre, *engine, *config, options.batch, threads, options.update ? "update" : "extract"};
 
-    TapEngine engine(model, map, taps, {options.engine, options.precision, options.backend, threads}, events);
-
-    const CacheConfig config = cache_config(options, model, map, taps, pre, data, engine.precision());
-
-    if (options.comm.distributed()) return extract_on_ranks(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
-    if (options.shards > 0) return extract_shard(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
+    if (comm.distributed()) return extract_on_ranks(options, job, events);
+    if (options.shards > 0) return extract_shard(options, job, events);
     if (options.update && !options.force && boost::filesystem::exists(options.output)) {
-        if (events.planned) events.planned(plan_of(data, config));
-        return update_cache(options.output, {data, pre, engine, config, options.batch, threads, "update"}, events);
+        if (events.planned) events.planned(plan_of(data, *config));
+        return update_cache(options.output, job, events);
     }
-    return write_cache(options, {data, pre, engine, config, options.batch, threads, "extract"}, events);
+    RowExtraction plain = job;
+    plain.stage = "extract";
+    return write_cache(options, plain, events);
 }
 
 }  // namespace cvtl

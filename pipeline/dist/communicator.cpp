@@ -115,6 +115,8 @@ void Communicator::all_or_none(const std::function<void()>& work) const {
     std::string error;
     try {
         work();
+    } catch (const SharedError&) {
+        throw;   // every rank threw it together already (a nested all_or_none or from_root)
     } catch (const Error& e) {
         error = e.message();
     } catch (const std::exception& e) {

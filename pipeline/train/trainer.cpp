@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <thread>
 
 namespace cvtl {
@@ -482,6 +483,39 @@ void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, con
     summary.best_val_loss = has_val ? kept.loss : std::numeric_limits<double>::quiet_NaN();
 }
 
+// Everything a run needs before its first step, from the options alone.
+struct PreparedRun {
+    TrainData data;
+    TrainOptions options;     // defaults resolved
+    BuiltNetwork built;
+    std::unique_ptr<Network> net;
+    nlohmann::json meta;      // what the run's files record about it
+};
+
+PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int threads, TrainSummary& summary, const TrainEvents& events) {
+    PreparedRun p;
+    const CacheInfo info = read_cache_info(requested.cache);
+    summary.tap = tap_for(requested, info);
+    summary.precision = precision_name(precision);
+    p.data = open_data(requested, summary.tap);
+    p.options = resolve_defaults(requested, p.data.train->size());
+    const TrainOptions& o = p.options;
+    if (events.planned) events.planned(o);
+    summary.epochs = o.epochs;
+    summary.train_rows = p.data.train->size();
+    summary.val_rows = p.data.val->size();
+    if (p.data.val->size() == 0 && o.row_roles.empty())
+        events.warning("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
+    p.built = build_network(o, info, summary.tap, p.data.reader->sample_shape(), static_cast<int>(p.data.classes));
+    p.net = std::make_unique<Network>(p.built.head.spec);
+    initialise(*p.net, p.built, o, precision);
+    summary.trained_parameters = p.net->trainable_values();
+    p.meta = run_meta(o, info, *p.data.reader, p.built, summary.tap, threads, precision);
+    p.meta["rows"] = {{"train", p.data.train->size()}, {"val", p.data.val->size()}};
+    p.meta["ranks"] = o.comm.size();
+    return p;
+}
+
 }  // namespace
 
 TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
@@ -505,27 +539,15 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     const Precision precision = usable_precision(requested.precision, events);
     const int threads = resolve_threads(requested.threads);   // the caller's ThreadPolicy sets the pools
 
-    // The cache and the network above its tap.
-    CacheInfo info = read_cache_info(requested.cache);
+    // The cache and the network above its tap; under mpirun a rank that cannot open them fails all.
     TrainSummary summary;
-    summary.tap = tap_for(requested, info);
-    summary.precision = precision_name(precision);
-    TrainData data = open_data(requested, summary.tap);
-    const TrainOptions o = resolve_defaults(requested, data.train->size());
-    if (events.planned) events.planned(o);
-    summary.epochs = o.epochs;
-    summary.train_rows = data.train->size();
-    summary.val_rows = data.val->size();
-    if (data.val->size() == 0 && o.row_roles.empty())
-        events.warning("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
-    const BuiltNetwork built = build_network(o, info, summary.tap, data.reader->sample_shape(), static_cast<int>(data.classes));
-    Network net(built.head.spec);
-    initialise(net, built, o, precision);
-    summary.trained_parameters = net.trainable_values();
-    RunFiles files{o.output + "/checkpoint.h5", o.output + "/model.h5",
-                   run_meta(o, info, *data.reader, built, summary.tap, threads, precision), built.head.spec};
-    files.meta["rows"] = {{"train", data.train->size()}, {"val", data.val->size()}};
-    files.meta["ranks"] = o.comm.size();
+    std::optional<PreparedRun> prepared;
+    requested.comm.all_or_none([&] { prepared.emplace(prepare_run(requested, precision, threads, summary, events)); });
+    const TrainOptions& o = prepared->options;
+    TrainData& data = prepared->data;
+    const BuiltNetwork& built = prepared->built;
+    Network& net = *prepared->net;
+    RunFiles files{o.output + "/checkpoint.h5", o.output + "/model.h5", prepared->meta, built.head.spec};
 
     // The run directory: fresh, resumed, or refused (by rank 0, for every rank).
     o.comm.all_or_none([&] {

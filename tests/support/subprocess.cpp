@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/filesystem.hpp>
+
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <thread>
 
@@ -57,6 +60,22 @@ RunResult run_program(const std::vector<std::string>& argv_s, const std::vector<
     r.out = read_file(out_path);
     r.err = read_file(err_path);
     return r;
+}
+
+int find_process_with_env(const std::string& entry, const std::string& program) {
+    namespace fs = boost::filesystem;
+    boost::system::error_code ec;
+    const fs::path wanted = fs::canonical(program, ec);
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string pid = it->path().filename().string();
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        boost::system::error_code exe_ec;
+        if (fs::read_symlink(it->path() / "exe", exe_ec) != wanted || exe_ec) continue;
+        std::ifstream environment((it->path() / "environ").string(), std::ios::binary);
+        for (std::string item; std::getline(environment, item, '\0');)
+            if (item == entry) return std::stoi(pid);
+    }
+    return -1;
 }
 
 }  // namespace cvtl::test

@@ -20,4 +20,8 @@ RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::
 RunResult run_program(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                       const std::function<bool()>& kill_when = {});
 
+// A running process of `program` (its /proc/PID/exe) whose environment holds `entry` ("NAME=value"),
+// e.g. one rank of an mpirun job; -1 when there is none.
+int find_process_with_env(const std::string& entry, const std::string& program);
+
 }  // namespace cvtl::test

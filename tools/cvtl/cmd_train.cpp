@@ -102,6 +102,8 @@ void add_train(CLI::App& app) {
     cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
+    // Hidden: the resume tests (mpirun included) stop a run after some epochs, as if it was killed.
+    cmd->add_option("--stop-after-epochs", o.stop_after_epochs, "Stop after this many epochs, as if interrupted (tests)")->group("");
     cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
     cmd->add_option("--precision", o.precision, "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
         ->capture_default_str();
