@@ -218,4 +218,39 @@ TEST_CASE("mpirun evaluate on 2 ranks scores every image once and reports what o
     CHECK(b.at("accuracy") == a.at("accuracy"));
 }
 
+TEST_CASE("mpirun sweep deals its trainings to 2 ranks and scores and picks as one process does") {
+    test::TempDir dir;
+    const std::string data = make_tree(dir);
+    REQUIRE(test::run_cvtl(extract_args(data, dir / "cache.h5")).exit_code == 0);
+    const std::vector<std::string> args{"sweep", dir / "cache.h5", "--only", "probe,classifier", "--steps", "12", "--folds", "2", "--threads", "1",
+                                        "-o"};
+    auto one = args, two = args;
+    one.push_back(dir / "one");
+    two.push_back(dir / "two");
+    const auto a = test::run_cvtl(one);
+    INFO(a.err);
+    REQUIRE(a.exit_code == 0);
+    const auto b = mpirun(2, two);
+    INFO(b.err);
+    REQUIRE(b.exit_code == 0);
+    CHECK(b.out.find("on 2 ranks") != std::string::npos);
+    // The same trainings (each on one rank, single-process arithmetic): the same curves, the same winner.
+    const auto trials_a = nlohmann::json::parse(test::read_file(dir / "one/sweep.json")).at("trials");
+    const auto trials_b = nlohmann::json::parse(test::read_file(dir / "two/sweep.json")).at("trials");
+    REQUIRE(trials_a.size() == trials_b.size());
+    REQUIRE(trials_a.size() >= 3);
+    for (auto& [name, folds] : trials_a.items()) {
+        CAPTURE(name);
+        REQUIRE(folds.size() == trials_b.at(name).size());
+        for (size_t f = 0; f < folds.size(); ++f) {
+            CHECK(folds[f].at("fold") == trials_b.at(name)[f].at("fold"));
+            CHECK(folds[f].at("val_accuracy") == trials_b.at(name)[f].at("val_accuracy"));
+            CHECK(folds[f].at("val_loss") == trials_b.at(name)[f].at("val_loss"));
+        }
+    }
+    const auto winner = [](const std::string& out) { return out.substr(out.find("winner:"), out.find('\n', out.find("winner:")) - out.find("winner:")); };
+    CHECK(winner(a.out) == winner(b.out));
+    CHECK(fs::exists(dir / "two/best.onnx"));
+}
+
 }  // TEST_SUITE

@@ -11,6 +11,7 @@ namespace cvtl {
 namespace {
 
 bool g_active = false;   // MpiSession initialised MPI
+bool g_serialized = false;
 
 // MPI counts are int: larger buffers go in pieces.
 constexpr std::size_t kPiece = static_cast<std::size_t>(std::numeric_limits<int>::max() / 2);
@@ -25,6 +26,8 @@ void check(int rc, const char* what) {
 }
 
 }  // namespace
+
+bool mpi_thread_level_serialized() { return g_active && g_serialized; }
 
 bool launched_by_mpi() {
     for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
@@ -136,9 +139,11 @@ void Communicator::all_or_none(const std::function<void()>& work) const {
 MpiSession::MpiSession(int& argc, char**& argv) {
     if (!launched_by_mpi()) return;
     int provided = 0;
-    // FUNNELED: only the thread that started the job calls MPI; oneTBB and OpenMP threads never do.
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return;
+    // SERIALIZED: the main thread and the gradient reducer's thread take turns; oneTBB and OpenMP
+    // threads never call MPI.
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) return;
     active_ = g_active = true;
+    g_serialized = provided >= MPI_THREAD_SERIALIZED;
 }
 
 MpiSession::~MpiSession() {

@@ -52,6 +52,10 @@ private:
     int rank_ = 0, size_ = 1;
 };
 
+// True when MPI was initialised with MPI_THREAD_SERIALIZED or more: any one thread at a time may call
+// it (the gradient reducer's communication thread).
+bool mpi_thread_level_serialized();
+
 // True when a launcher started this process (Open MPI's mpirun, PMI/PMIx launchers such as srun).
 bool launched_by_mpi();
 

@@ -89,6 +89,11 @@ private:
     nlohmann::json settings() const;
     void save_state() const;
     void run_rung(std::vector<size_t>& active, size_t rung);
+    void train_rung_on_ranks(const std::vector<size_t>& active, size_t rung);
+    nlohmann::json train_job(size_t trial, int fold);
+    void apply_job(const nlohmann::json& result, size_t trial);
+    void reset_directory() const;
+    void read_saved_state();
     void train_fold(SweepTrial& t, int fold);
     TrainOptions fold_options(const SweepTrial& t, const std::string& run) const;
     double reserve_seconds() const;
@@ -171,6 +176,7 @@ nlohmann::json Sweep::settings() const {
 }
 
 void Sweep::save_state() const {
+    if (!o_.comm.root()) return;   // mpirun: one writer
     nlohmann::json trials = nlohmann::json::object();
     for (const auto& t : s_.trials) {
         nlohmann::json folds = nlohmann::json::array();
@@ -181,32 +187,43 @@ void Sweep::save_state() const {
                           {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()}, {"trials", trials}});
 }
 
-// A directory holding the same sweep resumes it; another sweep is refused unless --force.
+// A directory holding the same sweep resumes it; another sweep is refused unless --force. Under
+// mpirun rank 0 alone clears and creates it, then every rank reads what it holds.
 void Sweep::open_directory() {
+    o_.comm.all_or_none([&] {
+        if (o_.comm.root()) reset_directory();
+    });
+    o_.comm.all_or_none([&] { read_saved_state(); });
+}
+
+void Sweep::reset_directory() const {
     const std::string state = o_.output + "/sweep.json";
     boost::system::error_code ec;
     if (fs::exists(state) && o_.force) {
         fs::remove_all(o_.output + "/runs", ec);
         fs::remove(state, ec);
     }
-    if (fs::exists(state)) {
-        nlohmann::json j;
-        try {
-            std::ifstream in(state);
-            j = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(state + " is not valid JSON (" + e.what() + "); pass {force} to start the sweep over");
-        }
-        if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
-            throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
-        if (j.value("settings", nlohmann::json()) != settings())
-            throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision or candidates); "
-                        "pass {force} to start over, or another output directory");
-        for (auto& [name, folds] : j.at("trials").items())
-            for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
-    }
     fs::create_directories(o_.output + "/runs", ec);
     if (ec) throw Error("cannot create " + o_.output + "/runs: " + ec.message());
+}
+
+void Sweep::read_saved_state() {
+    const std::string state = o_.output + "/sweep.json";
+    if (!fs::exists(state)) return;
+    nlohmann::json j;
+    try {
+        std::ifstream in(state);
+        j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(state + " is not valid JSON (" + e.what() + "); pass {force} to start the sweep over");
+    }
+    if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
+        throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
+    if (j.value("settings", nlohmann::json()) != settings())
+        throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision or candidates); "
+                    "pass {force} to start over, or another output directory");
+    for (auto& [name, folds] : j.at("trials").items())
+        for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
 }
 
 const SweepTrial* Sweep::leader() const {
@@ -307,13 +324,17 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
 void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     const std::string stage = "rung " + std::to_string(rung + 1) + "/" + std::to_string(counts.size());
-    for (size_t i : active) {
-        SweepTrial& t = s_.trials[i];
-        for (int f = static_cast<int>(t.folds.size()); f < counts[rung] && t.status == "pending"; ++f) {
-            report(stage, t.candidate.name, f);
-            train_fold(t, f);
-            ++done_;
-            if (events_.trial_done) events_.trial_done(t);
+    if (o_.comm.distributed()) {
+        train_rung_on_ranks(active, rung);
+    } else {
+        for (size_t i : active) {
+            SweepTrial& t = s_.trials[i];
+            for (int f = static_cast<int>(t.folds.size()); f < counts[rung] && t.status == "pending"; ++f) {
+                report(stage, t.candidate.name, f);
+                train_fold(t, f);
+                ++done_;
+                if (events_.trial_done) events_.trial_done(t);
+            }
         }
     }
     std::vector<size_t> next;
@@ -326,6 +347,56 @@ void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
         std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return s_.trials[a].candidate.cost_rank < s_.trials[b].candidate.cost_rank; });
     }
     active = next;
+}
+
+// One (trial, fold) training on this rank alone, as the record every rank applies: the fold's
+// curves (if it was trained), the trial's status afterwards and the trainings it counted.
+nlohmann::json Sweep::train_job(size_t trial, int fold) {
+    SweepTrial copy = s_.trials[trial];
+    const size_t before = copy.folds.size();
+    const int trainings = s_.trainings, resumed = s_.resumed;
+    train_fold(copy, fold);
+    nlohmann::json r = {{"status", copy.status}, {"note", copy.note}, {"trainings", s_.trainings - trainings},
+                        {"resumed", s_.resumed - resumed}, {"parameters", copy.trained_parameters}, {"epochs", copy.epochs}};
+    if (copy.folds.size() > before) r["fold"] = fold_json(copy.folds.back());
+    s_.trainings = trainings, s_.resumed = resumed;   // counted when the records are applied
+    return r;
+}
+
+void Sweep::apply_job(const nlohmann::json& r, size_t trial) {
+    SweepTrial& t = s_.trials[trial];
+    if (r.contains("fold")) {
+        t.folds.push_back(fold_from_json(r.at("fold"), "rank record"));
+        std::sort(t.folds.begin(), t.folds.end(), [](const SweepFold& a, const SweepFold& b) { return a.fold < b.fold; });
+        t.trained_parameters = r.at("parameters");
+        t.epochs = r.at("epochs");
+    }
+    if (r.at("status") != "pending" && t.status == "pending") t.status = r.at("status"), t.note = r.at("note");
+    s_.trainings += r.at("trainings").get<int>();
+    s_.resumed += r.at("resumed").get<int>();
+    score_trial(t);
+    ++done_;
+    if (events_.trial_done) events_.trial_done(t);
+}
+
+// mpirun: job j of the rung goes to rank j mod N; every rank then applies every record in job order.
+void Sweep::train_rung_on_ranks(const std::vector<size_t>& active, size_t rung) {
+    const std::vector<int> counts = rung_fold_counts(s_.folds);
+    std::vector<std::pair<size_t, int>> jobs;
+    for (size_t i : active)
+        for (int f = static_cast<int>(s_.trials[i].folds.size()); f < counts[rung] && s_.trials[i].status == "pending"; ++f) jobs.emplace_back(i, f);
+    nlohmann::json mine = nlohmann::json::object();
+    for (size_t j = static_cast<size_t>(o_.comm.rank()); j < jobs.size(); j += static_cast<size_t>(o_.comm.size())) {
+        report("rung " + std::to_string(rung + 1) + "/" + std::to_string(counts.size()), s_.trials[jobs[j].first].candidate.name, jobs[j].second);
+        mine[std::to_string(j)] = train_job(jobs[j].first, jobs[j].second);
+    }
+    nlohmann::json records = nlohmann::json::object();
+    for (const std::string& text : o_.comm.gather_strings(mine.dump())) {
+        const nlohmann::json theirs = nlohmann::json::parse(text);
+        for (const auto& [job, r] : theirs.items()) records[job] = r;
+    }
+    for (size_t j = 0; j < jobs.size(); ++j) apply_job(records.at(std::to_string(j)), jobs[j].first);
+    save_state();
 }
 
 SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
@@ -369,7 +440,7 @@ SweepSummary Sweep::run() {
     if (o_.budget_minutes > 0) deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
     s_.budget_seconds = o_.budget_minutes * 60;
     if (o_.folds < 0) throw Error("the fold count must be 0 (auto), 1 (the cache's split) or at least 2");
-    open_inputs();
+    o_.comm.all_or_none([&] { open_inputs(); });
     open_directory();
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     size_t n = s_.trials.size();
@@ -380,9 +451,13 @@ SweepSummary Sweep::run() {
     for (size_t i = 0; i < active.size(); ++i) active[i] = i;
     for (size_t r = 0; r < counts.size(); ++r) run_rung(active, r);
     for (size_t i : active) s_.trials[i].status = "complete";
-    export_winners();
-    s_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-    write_sweep_reports(s_, o_.output);
+    // mpirun: rank 0 retrains, exports and reports; the others wait for its outcome.
+    o_.comm.all_or_none([&] {
+        if (!o_.comm.root()) return;
+        export_winners();
+        s_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+        write_sweep_reports(s_, o_.output);
+    });
     return s_;
 }
 

@@ -13,6 +13,7 @@
 // the folds, the best third of those to all K, so hopeless candidates never cost K trainings.
 // The winner is the best candidate among those evaluated on the most folds; it is retrained on every
 // labelled row with the same schedule and stopped at the epoch its folds chose.
+#include "pipeline/dist/communicator.hpp"
 #include "pipeline/train/sweep_candidates.hpp"
 #include "pipeline/train/train_defaults.hpp"
 
@@ -46,6 +47,11 @@ struct SweepOptions {
     double memory_gb = 2.0;             // taps that fit are read once and kept in memory
     bool force = false;                 // start over in a directory that holds another sweep
     bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
+    // mpirun: each rung's trainings (candidate, fold) are dealt round-robin to the ranks, each trained
+    // by one rank alone; the results are exchanged and applied in the same order everywhere, so every
+    // rank ranks and promotes alike. Rank 0 writes sweep.json, retrains and exports the winner, and
+    // writes the reports. The sweep directory must be on a filesystem every rank sees.
+    Communicator comm;
 };
 
 struct SweepFold {

@@ -13,18 +13,21 @@
 namespace cvtl::cli {
 namespace {
 
-void run(const SweepOptions& o) {
+void run(SweepOptions& o) {
+    o.comm = Communicator::world();
     // One line per stage; the ETA comes from the trainings done so far.
     TerminalEvents terminal("sweep ", "trainings");
     SweepEvents events;
-    static_cast<Events&>(events) = terminal.events();
+    static_cast<Events&>(events) = rank_events(terminal.events(), o.comm);
     const ThreadPolicy policy(o.threads);
     const SweepSummary s = run_sweep(o, events);
     terminal.finish();
+    if (!o.comm.root()) return;
     const SweepTrial& w = s.trials.at(static_cast<size_t>(s.winner));
     int unfinished = 0;
     for (const auto& t : s.trials) unfinished += t.status == "skipped" || t.status == "cut" || t.status == "failed";
-    std::printf("swept %zu candidates on %s: %d trainings in %.1f s%s\n", s.trials.size(), s.mode.c_str(), s.trainings, s.seconds,
+    std::printf("swept %zu candidates on %s: %d trainings in %.1f s%s%s\n", s.trials.size(), s.mode.c_str(), s.trainings, s.seconds,
+                o.comm.distributed() ? (" on " + std::to_string(o.comm.size()) + " ranks").c_str() : "",
                 unfinished ? (", " + std::to_string(unfinished) + " not finished (budget or failure; see sweep.md)").c_str() : "");
     std::printf("winner: %s (reads %s), validation score %.4f over %zu fold(s), retrained on all %lld labelled samples for %d epochs\n",
                 w.candidate.name.c_str(), w.candidate.tap.c_str(), w.score, w.folds.size(), static_cast<long long>(s.labelled_rows),
@@ -50,7 +53,7 @@ void add_sweep(CLI::App& app) {
     cmd->add_option("--steps", o->steps, "Optimizer steps per training (sets the epoch count)")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed for folds, initialisation, shuffling and dropout")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "Threads (0: every core)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
     cmd->add_option("--precision", o->precision, "f32, or bf16 products on CPUs with AVX512-BF16")->capture_default_str();
     cmd->add_option("--memory", o->memory_gb, "GiB of cached activations to hold in memory (larger taps stream)")->capture_default_str();
     cmd->add_flag("--force", o->force, "Start over in a directory that holds another sweep");
