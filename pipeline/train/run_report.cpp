@@ -76,7 +76,8 @@ cv::Mat confusion_heatmap(const Confusion& counts, const std::vector<std::string
 nlohmann::json EpochMetrics::to_json() const {
     return {{"epoch", epoch}, {"train_loss", number_or_null(train_loss)}, {"train_accuracy", number_or_null(train_accuracy)},
             {"val_loss", number_or_null(val_loss)}, {"val_accuracy", number_or_null(val_accuracy)},
-            {"learning_rate", learning_rate}, {"seconds", seconds}, {"images_per_second", images_per_second}};
+            {"learning_rate", learning_rate}, {"seconds", seconds}, {"images_per_second", images_per_second},
+            {"compute_seconds", compute_seconds}, {"reduce_seconds", reduce_seconds}, {"optimizer_seconds", optimizer_seconds}};
 }
 
 EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
@@ -89,16 +90,23 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
     m.learning_rate = j.at("learning_rate");
     m.seconds = j.at("seconds");
     m.images_per_second = j.at("images_per_second");
+    // Checkpoints written before these were recorded lack them.
+    m.compute_seconds = j.value("compute_seconds", 0.0);
+    m.reduce_seconds = j.value("reduce_seconds", 0.0);
+    m.optimizer_seconds = j.value("optimizer_seconds", 0.0);
     return m;
 }
 
 void write_metrics(const std::string& run_dir, const std::vector<EpochMetrics>& history) {
-    std::string csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n";
+    std::string csv =
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,compute_seconds,reduce_seconds,"
+        "optimizer_seconds\n";
     nlohmann::json json = nlohmann::json::array();
     for (const auto& m : history) {
         char line[256];
-        std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n", m.epoch, m.train_loss, m.train_accuracy, m.val_loss,
-                      m.val_accuracy, m.learning_rate, m.seconds, m.images_per_second);
+        std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f,%.3f,%.3f,%.3f\n", m.epoch, m.train_loss, m.train_accuracy,
+                      m.val_loss, m.val_accuracy, m.learning_rate, m.seconds, m.images_per_second, m.compute_seconds, m.reduce_seconds,
+                      m.optimizer_seconds);
         csv += line;
         json.push_back(m.to_json());
     }

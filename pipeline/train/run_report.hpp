@@ -14,6 +14,10 @@ struct EpochMetrics {
     double learning_rate = 0;      // at the end of the epoch
     double seconds = 0;
     double images_per_second = 0;
+    // Where the training steps' time went (this process; the rest of `seconds` is reading batches
+    // and validation): forward and backward, waiting for the gradient sums of a data-parallel run
+    // (0 in one process), and the optimizer.
+    double compute_seconds = 0, reduce_seconds = 0, optimizer_seconds = 0;
 
     nlohmann::json to_json() const;
     static EpochMetrics from_json(const nlohmann::json& j);

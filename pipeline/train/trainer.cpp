@@ -240,11 +240,13 @@ struct Loop {
 struct StepResult {
     double loss = 0;
     long long correct = 0, rows = 0;
+    double compute_seconds = 0, reduce_seconds = 0;
 };
 
 // Forward and backward of this rank's slice, gradients summed over ranks. In one process the
 // slice is the batch and nothing is scaled or exchanged.
 StepResult train_step(Loop& l, const Batch& batch) {
+    const auto start = Clock::now();
     const BatchSlice slice = slice_for(batch, l.comm);
     std::vector<double> local{0, 0, static_cast<double>(slice.rows)};
     double mean = 0;
@@ -265,10 +267,13 @@ StepResult train_step(Loop& l, const Batch& batch) {
         if (slice.rows != slice.global) diff *= slice.share();
         l.net.backward(diff, [&](std::size_t layer) { l.reducer.layer_done(layer); });
     }
+    const auto computed = Clock::now();
     l.reducer.finish();
-    if (!l.comm.distributed()) return {mean, static_cast<long long>(local[1]), slice.rows};
+    const double compute = std::chrono::duration<double>(computed - start).count();
+    if (!l.comm.distributed()) return {mean, static_cast<long long>(local[1]), slice.rows, compute, 0};
     l.comm.sum(local.data(), local.size());
-    return {local[0] / local[2], static_cast<long long>(local[1]), static_cast<long long>(local[2])};
+    return {local[0] / local[2], static_cast<long long>(local[1]), static_cast<long long>(local[2]), compute,
+            std::chrono::duration<double>(Clock::now() - computed).count()};
 }
 
 EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const TrainEvents& events) {
@@ -276,6 +281,7 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
     const double steps_per_epoch = std::ceil(static_cast<double>(l.train.size()) / o.batch);
     l.train.start_epoch(epoch);
     Batch batch;
+    EpochMetrics m;
     double loss_sum = 0, lr = 0;
     long long correct = 0, seen = 0, step = 0;
     while (l.train.next(batch)) {
@@ -284,14 +290,17 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
         if (!std::isfinite(r.loss))
             throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(r.loss) + " at learning rate " +
                         std::to_string(lr) + "); try a lower learning rate. " + o.output + " keeps the last good epoch");
+        const auto stepped = Clock::now();
         l.optimizer.step(lr);
+        m.optimizer_seconds += std::chrono::duration<double>(Clock::now() - stepped).count();
+        m.compute_seconds += r.compute_seconds;
+        m.reduce_seconds += r.reduce_seconds;
         loss_sum += r.loss * static_cast<double>(r.rows);
         correct += r.correct;
         seen += r.rows;
         ++step;
         events.report({"epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), seen, l.train.size(), epoch + 1, ""});
     }
-    EpochMetrics m;
     m.epoch = epoch + 1;
     m.train_loss = loss_sum / static_cast<double>(seen);
     m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);

@@ -52,9 +52,14 @@ void run(TrainArgs& args) {
     events.epoch_done = [&](const EpochMetrics& m) {
         if (!o.comm.root()) return;
         terminal.finish();
-        std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s\n", m.epoch,
+        std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s", m.epoch,
                     epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
                     m.images_per_second);
+        // Data-parallel: where rank 0's step time went, the measure of what the gradient sums cost.
+        if (o.comm.distributed())
+            std::printf("  (compute %.2f s, waiting for gradient sums %.2f s, optimizer %.2f s)", m.compute_seconds, m.reduce_seconds,
+                        m.optimizer_seconds);
+        std::printf("\n");
         std::fflush(stdout);
     };
     const ThreadPolicy policy(o.threads);
