@@ -127,13 +127,15 @@ TEST_CASE("mpirun extract after a rank was killed with SIGKILL resumes every sha
         return n >= 1;
     };
     bool killed = false;
+    const std::string job = "CVTL_TEST_JOB=" + dir.path();
     const auto kill_rank_1 = [&] {
         if (killed || !sealed()) return false;
-        const int pid = test::find_process_with_env("OMPI_COMM_WORLD_RANK=1", CVTL_BINARY);
+        // This job's rank 1 only: ctest runs other mpirun tests beside this one.
+        const int pid = test::find_process_with_env({"OMPI_COMM_WORLD_RANK=1", job}, CVTL_BINARY);
         if (pid > 0) killed = ::kill(pid, SIGKILL) == 0;
         return false;
     };
-    const auto first = mpirun(2, extract_args(data, dir / "cache.h5"), {"CVTL_TEST_SEGMENT_ROWS=2"}, kill_rank_1);
+    const auto first = mpirun(2, extract_args(data, dir / "cache.h5"), {"CVTL_TEST_SEGMENT_ROWS=2", job}, kill_rank_1);
     REQUIRE(killed);
     CHECK(first.exit_code != 0);
     CHECK_FALSE(fs::exists(dir / "cache.h5"));

@@ -75,10 +75,13 @@ GradientReducer::~GradientReducer() {
     if (!worker_.joinable()) return;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        // A step abandoned by an exception: start no further sums (the other ranks may never post
+        // them); the one in progress completes, since every rank submitted it.
+        queue_.clear();
         stop_ = true;
     }
     changed_.notify_all();
-    worker_.join();   // it finishes what is queued first: every rank queued the same buckets
+    worker_.join();
 }
 
 void GradientReducer::work() {

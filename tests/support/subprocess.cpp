@@ -8,6 +8,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <cstdlib>
@@ -62,7 +63,7 @@ RunResult run_program(const std::vector<std::string>& argv_s, const std::vector<
     return r;
 }
 
-int find_process_with_env(const std::string& entry, const std::string& program) {
+int find_process_with_env(const std::vector<std::string>& entries, const std::string& program) {
     namespace fs = boost::filesystem;
     boost::system::error_code ec;
     const fs::path wanted = fs::canonical(program, ec);
@@ -72,8 +73,10 @@ int find_process_with_env(const std::string& entry, const std::string& program) 
         boost::system::error_code exe_ec;
         if (fs::read_symlink(it->path() / "exe", exe_ec) != wanted || exe_ec) continue;
         std::ifstream environment((it->path() / "environ").string(), std::ios::binary);
+        size_t found = 0;
         for (std::string item; std::getline(environment, item, '\0');)
-            if (item == entry) return std::stoi(pid);
+            found += std::find(entries.begin(), entries.end(), item) != entries.end();
+        if (found == entries.size()) return std::stoi(pid);
     }
     return -1;
 }

@@ -20,8 +20,8 @@ RunResult run_cvtl(const std::vector<std::string>& args, const std::vector<std::
 RunResult run_program(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                       const std::function<bool()>& kill_when = {});
 
-// A running process of `program` (its /proc/PID/exe) whose environment holds `entry` ("NAME=value"),
-// e.g. one rank of an mpirun job; -1 when there is none.
-int find_process_with_env(const std::string& entry, const std::string& program);
+// A running process of `program` (its /proc/PID/exe) whose environment holds every one of `entries`
+// ("NAME=value"), e.g. one rank of one test's mpirun job; -1 when there is none.
+int find_process_with_env(const std::vector<std::string>& entries, const std::string& program);
 
 }  // namespace cvtl::test

@@ -45,7 +45,9 @@ void run(ExtractArgs& args) {
     events.planned = [&](const ExtractPlan& p) {
         if (!o.comm.root()) return;
         const std::string views = p.views > 1 ? " (" + group_digits(p.train_images) + " training images x " + std::to_string(p.views) + " views)" : "";
-        std::printf("cache: %s images, %s tap rows%s, about %s of activations%s\n", group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
+        // Under mpirun the plan is rank 0's shard: the job's is N times about that.
+        const std::string whose = o.comm.distributed() ? "shard 0 of " + std::to_string(o.comm.size()) + ": " : "";
+        std::printf("%scache: %s images, %s tap rows%s, about %s of activations%s\n", whose.c_str(), group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
                     views.c_str(), human_bytes(static_cast<double>(p.bytes)).c_str(), o.compress ? " before compression" : "");
         std::fflush(stdout);
     };
