@@ -241,7 +241,10 @@ TEST_CASE("mpirun sweep deals its trainings to 2 ranks and scores and picks as o
     const auto trials_b = nlohmann::json::parse(test::read_file(dir / "two/sweep.json")).at("trials");
     REQUIRE(trials_a.size() == trials_b.size());
     REQUIRE(trials_a.size() >= 3);
-    for (auto& [name, folds] : trials_a.items()) {
+    for (const auto& item : trials_a.items()) {
+        // A named copy, not a structured binding: clang cannot capture a binding in CAPTURE's lambda.
+        const std::string name = item.key();
+        const auto& folds = item.value();
         CAPTURE(name);
         REQUIRE(folds.size() == trials_b.at(name).size());
         for (size_t f = 0; f < folds.size(); ++f) {
