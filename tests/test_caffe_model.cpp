@@ -195,9 +195,14 @@ TEST_CASE("cvtl sweep on a Caffe cache trains and exports its winner from the we
     const std::string cache = m.dir / "c.h5";
     REQUIRE(test::run_cvtl(extract_args(m, cache)).exit_code == 0);
     const auto s = test::run_cvtl({"sweep", cache, "-o", m.dir / "sweep", "--only", "finetune-b5", "--folds", "2", "--steps", "10",
-                                   "--batch", "4", "--threads", "2"});
+                                   "--batch", "4", "--threads", "2"},
+                                  {"CVTL_PROGRESS_SECONDS=0"});
     CAPTURE(s.err);
     REQUIRE(s.exit_code == 0);
+    // A log sees the sweep move inside each training: candidate, fold and epoch.
+    CHECK(s.err.find("cvtl: sweep rung 1/") != std::string::npos);
+    CHECK(s.err.find(" fold 1, epoch 1/") != std::string::npos);
+    CHECK(s.err.find('\r') == std::string::npos);
     const auto p = test::run_cvtl({"predict", m.dir / "sweep/best.onnx", test::fixture("images"), "--json", "--top-k", "3"});
     REQUIRE(p.exit_code == 0);
     std::string winner;  // the one candidate retrained on all labelled samples

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 using namespace cvtl;
 
@@ -66,7 +67,10 @@ TEST_CASE("cvtl extract then cvtl cache show the summary and contents") {
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("extracted 12 images (0 skipped)") != std::string::npos);
     CHECK(r.out.find("images/s") != std::string::npos);
-    CHECK(r.err.empty());  // no progress line when stderr is not a terminal
+    CHECK(r.err.empty());  // not a terminal: a progress line only every 30 s, and this job is shorter
+    CHECK(r.out.find("per row: pool5 ") != std::string::npos);   // each tap's cost before extracting
+    CHECK(r.out.find("fc7 ") != std::string::npos);
+    CHECK(r.out.find(" free") != std::string::npos);
     const auto again = test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o",
                                        dir / "c.h5", "--taps", "pool5,fc7,logits", "--preset", "caffe", "--val-fraction", "0.5"});
     CHECK(again.out.find("already complete") != std::string::npos);
@@ -82,6 +86,36 @@ TEST_CASE("cvtl extract then cvtl cache show the summary and contents") {
     std::snprintf(row, sizeof row, "cat%26d%9d%9d", train, val, 0);
     CHECK(c.out.find(row) != std::string::npos);
     CHECK(c.out.find("\"preset\":\"caffe\"") != std::string::npos);
+}
+
+TEST_CASE("a log gets plain progress lines at the interval - a terminal's live line is not written there") {
+    test::TempDir dir;
+    const auto r = test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o", dir / "c.h5",
+                                   "--taps", "pool5", "--preset", "caffe", "--batch", "4"},
+                                  {"CVTL_PROGRESS_SECONDS=0"});
+    REQUIRE(r.exit_code == 0);
+    CAPTURE(r.err);
+    CHECK(r.err.find('\r') == std::string::npos);
+    CHECK(r.err.find("\033[") == std::string::npos);
+    CHECK(r.err.find("cvtl: extract 4/12 images") != std::string::npos);   // one line per batch at interval 0
+    CHECK(r.err.find("cvtl: extract 12/12 images") != std::string::npos);
+    CHECK(r.err.find("ETA") != std::string::npos);
+}
+
+TEST_CASE("extract refuses a cache the disk has no room for - before any image and whatever --force says") {
+    test::TempDir dir;
+    const std::vector<std::string> args{"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o", dir / "c.h5",
+                                        "--taps", "pool5", "--preset", "caffe", "--force"};
+    const auto full = test::run_cvtl(args, {"CVTL_TEST_FREE_BYTES=1000"});
+    CAPTURE(full.err);
+    CHECK(full.exit_code == 1);
+    CHECK(one_line_error(full));
+    CHECK(full.err.find("c.h5") != std::string::npos);                 // names the file
+    CHECK(full.err.find("GiB free") != std::string::npos);            // and what there is
+    CHECK(full.err.find("--dtype f16") != std::string::npos);         // and a fix, as flags
+    CHECK(!std::filesystem::exists(dir / "c.h5"));
+    // 12 rows of pool5 (x2: segments, then the assembled file) fit in a few MB: the same run goes through.
+    CHECK(test::run_cvtl(args, {"CVTL_TEST_FREE_BYTES=100000000"}).exit_code == 0);
 }
 
 }  // TEST_SUITE

@@ -132,6 +132,20 @@ TEST_CASE("the sweep picks the pool2 probe when only pool2 separates the classes
     CHECK(final_state.meta.at("rows").at("val") == 0);
     CHECK(final_state.meta.at("options").at("stop_epoch") == w.chosen_epoch);
     CHECK(final_state.progress.at("epoch") == w.chosen_epoch);
+    // Folds keep their curves, not their weights; the retraining keeps model.h5 for the export only.
+    namespace fs = boost::filesystem;
+    int weight_files = 0, fold_dirs = 0;
+    for (const auto& e : fs::recursive_directory_iterator(o.output + "/runs")) {
+        const std::string name = e.path().filename().string();
+        fold_dirs += name.rfind("fold-", 0) == 0;
+        if (name == "model.h5" || name == "checkpoint.h5") {
+            ++weight_files;
+            CHECK(e.path().string() == s.final_run + "/model.h5");
+        }
+    }
+    CHECK(fold_dirs >= 5);
+    CHECK(weight_files == 1);
+    CHECK(fs::exists(o.output + "/runs/" + w.candidate.name + "/fold-1/metrics.csv"));
 
     // best.onnx: stock OpenCV computes what the source model + the trained layers compute.
     cv::Mat images({4, 3, 64, 64}, CV_32F);

@@ -106,7 +106,7 @@ void extract_changes(const std::string& scratch, const RowExtraction& job, const
     summary.resumed_from = writer->done();
     if (writer->state() == CacheWriter::State::AlreadyComplete) return;
     const RowExtraction changes{job.data, job.pre, job.engine, config, job.batch, job.threads, "update"};
-    summary.network_seconds = extract_rows(changes, *writer, events, summary).network_seconds;
+    summary.add_times(extract_rows(changes, *writer, events, summary));
     writer->finish();
 }
 

@@ -1,5 +1,7 @@
 #include "pipeline/cache/extractor.hpp"
 
+#include "pipeline/cache/disk_space.hpp"
+
 #include "pipeline/data/batch_runner.hpp"
 #include "pipeline/cache/cache_writer.hpp"
 #include "pipeline/cache/cache_update.hpp"
@@ -84,10 +86,30 @@ ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
     for (const TapLayout& t : config.taps) {
         std::uint64_t values = 1;
         for (int d : t.shape) values *= static_cast<std::uint64_t>(d);
-        row_bytes += values * (config.dtype == "f16" ? 2 : 4);
+        plan.tap_row_bytes.emplace_back(t.name, values * (config.dtype == "f16" ? 2 : 4));
+        row_bytes += plan.tap_row_bytes.back().second;
     }
     plan.bytes = row_bytes * static_cast<std::uint64_t>(plan.rows);
     return plan;
+}
+
+std::uint64_t existing_bytes(const std::string& path) {
+    boost::system::error_code ec;
+    const auto size = boost::filesystem::file_size(path, ec);
+    return ec ? 0 : static_cast<std::uint64_t>(size);
+}
+
+// Segments hold the rows until finish() assembles them into the cache, so the disk holds the rows
+// still to extract plus, at the end, one more copy of every row. Compressed sizes cannot be known
+// before the data is seen; the uncompressed size bounds them.
+void check_disk(ExtractPlan& plan, const ExtractOptions& options, std::int64_t images_done, std::uint64_t freed) {
+    const double left = plan.images > 0 ? static_cast<double>(plan.images - images_done) / static_cast<double>(plan.images) : 0.0;
+    plan.disk_needed = static_cast<std::uint64_t>(left * static_cast<double>(plan.bytes)) + plan.bytes;
+    const std::string dir = boost::filesystem::path(options.output).parent_path().string();
+    plan.disk_free = free_bytes(dir) + freed;
+    if (options.compress) return;
+    check_room(dir, plan.disk_needed - std::min(freed, plan.disk_needed), "the cache " + options.output + " (its segments, then the assembled file)",
+               "free some space, write the cache elsewhere ({output}), store half the bytes ({dtype} f16), or cache fewer taps ({taps})");
 }
 
 void check_views(const ExtractOptions& options) {
@@ -102,6 +124,9 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
     ExtractSummary summary;
     summary.backend = job.engine.description();
     summary.output = options.output;
+    ExtractPlan plan = plan_of(job.data, job.config);
+    // --force replaces the cache: refuse before the writer deletes it, counting the room it frees.
+    if (options.force) check_disk(plan, options, 0, existing_bytes(options.output));
     CacheWriter writer(options.output, job.config, options.force);
     summary.resumed_from = writer.done();
     if (writer.state() == CacheWriter::State::AlreadyComplete) {
@@ -109,7 +134,8 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
         summary.rows = writer.done();
         return summary;
     }
-    if (events.planned) events.planned(plan_of(job.data, job.config));
+    if (!options.force) check_disk(plan, options, writer.next_input(), 0);   // a resume needs only the rest
+    if (events.planned) events.planned(plan);
     const std::uint64_t size_before = writer.file_size();
     const auto start = std::chrono::steady_clock::now();
 
@@ -118,7 +144,7 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
     writer.finish();
     summary.rows = writer.done();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    summary.network_seconds = times.network_seconds;
+    summary.add_times(times);
     summary.bytes_written = writer.file_size() - std::min(size_before, writer.file_size());
     return summary;
 }

@@ -1,6 +1,7 @@
 #pragma once
 #include "plugin/events.hpp"
 #include "pipeline/dist/communicator.hpp"
+#include "pipeline/data/batch_runner.hpp"
 #include "pipeline/data/image_decode.hpp"
 
 #include <array>
@@ -50,6 +51,8 @@ struct ExtractSummary {
     bool already_complete = false;
     double seconds = 0;
     double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
+    double steady_network_seconds = 0; // the network's time on the batches after the first (no one-off costs)
+    std::int64_t steady_images = 0;    // the images of those batches
     std::uint64_t bytes_written = 0;
     std::string backend;               // engine and backend or precision actually used
     std::string output;                // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
@@ -57,6 +60,12 @@ struct ExtractSummary {
     std::int64_t reused = 0;           // update: rows kept from the previous cache, byte for byte
     std::int64_t removed = 0;          // update: rows dropped because their file is gone or changed
     int ranks = 1;                     // mpirun: the ranks (= shards) that extracted; counts above are their sums
+
+    void add_times(const PipelineTimes& t) {
+        network_seconds += t.network_seconds;
+        steady_network_seconds += t.steady_network_seconds;
+        steady_images += t.steady_images;
+    }
 };
 
 
@@ -67,6 +76,9 @@ struct ExtractPlan {
     int views = 1;
     std::int64_t rows = 0;             // tap rows: every image once, plus K-1 views per training image
     std::uint64_t bytes = 0;           // tap bytes of those rows, uncompressed
+    std::vector<std::pair<std::string, std::uint64_t>> tap_row_bytes;   // each tap's bytes per row, in --taps order
+    std::uint64_t disk_needed = 0;     // peak disk this run adds: rows still to write as segments, plus the assembled cache
+    std::uint64_t disk_free = 0;       // free on the cache's file system when the run started
 };
 
 struct ExtractEvents : Events {

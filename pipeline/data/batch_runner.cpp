@@ -109,7 +109,12 @@ PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const P
                     if (!b->kept.empty()) {
                         const auto t = Clock::now();
                         b->outputs = forward(b->blob, static_cast<int>(b->kept.size()));
-                        times.network_seconds += std::chrono::duration<double>(Clock::now() - t).count();
+                        const double spent = std::chrono::duration<double>(Clock::now() - t).count();
+                        if (times.network_seconds > 0) {
+                            times.steady_network_seconds += spent;
+                            times.steady_images += static_cast<std::int64_t>(b->kept.size());
+                        }
+                        times.network_seconds += spent;
                     }
                     return b;
                 }) &

@@ -46,6 +46,10 @@ using BatchConsumer = std::function<void(ImageBatch& batch)>;
 struct PipelineTimes {
     double seconds = 0;          // wall time of the whole run
     double network_seconds = 0;  // time inside `forward`
+    // The batches after the first: the first pays one-off costs (the fast path's plan and weight
+    // reorders, cv::dnn's allocation), so these give the network's steady per-image time.
+    double steady_network_seconds = 0;
+    std::int64_t steady_images = 0;
 };
 
 // Processes dataset entries [first, end) in batches of `batch`. `forward` is called serially, in

@@ -99,11 +99,13 @@ private:
     double reserve_seconds() const;
     const SweepTrial* leader() const;
     void report(const std::string& stage, const std::string& trial, int fold) const;
+    TrainEvents training_events() const;
     SweepExport retrain_and_export(SweepTrial& trial, const std::string& onnx);
     void export_winners();
 
     SweepOptions o_;
     SweepEvents events_;
+    mutable JobProgress current_;   // the last progress reported; trainings report under it
     Clock::time_point start_, deadline_ = Clock::time_point::max();
     CacheInfo info_;
     std::shared_ptr<const SourceModel> source_;
@@ -244,7 +246,21 @@ double Sweep::reserve_seconds() const {
 }
 
 void Sweep::report(const std::string& stage, const std::string& trial, int fold) const {
-    events_.report({stage, done_, planned_, 0, trial.empty() ? "" : trial + " fold " + std::to_string(fold)});
+    current_ = {stage, done_, planned_, 0, trial.empty() ? "" : trial + " fold " + std::to_string(fold)};
+    events_.report(current_);
+}
+
+// A training's own progress, as the sweep's: a fold can run for many minutes, and a log should
+// show it moving (the item gains the training's epoch).
+TrainEvents Sweep::training_events() const {
+    TrainEvents e;
+    e.progress = [this](const JobProgress& p) {
+        JobProgress q = current_;
+        q.epoch = p.epoch;
+        q.item += (q.item.empty() ? "" : ", ") + p.stage;
+        events_.report(q);
+    };
+    return e;
 }
 
 TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) const {
@@ -270,6 +286,7 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     to.memory_gb = o_.memory_gb;
     to.force = true;
     to.checkpoints = false;
+    to.keep = TrainOptions::Keep::nothing;   // a fold keeps its curves; only the winner's retraining writes weights
     to.reader = readers_.at(c.tap);
     to.source = source_;
     return to;
@@ -299,7 +316,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     to.deadline = deadline_ == Clock::time_point::max() ? deadline_
                                                         : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
     try {
-        const TrainSummary ts = run_training(to, {});
+        const TrainSummary ts = run_training(to, training_events());
         ++s_.trainings;
         if (ts.cut) {
             t.status = "cut";
@@ -404,7 +421,8 @@ SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
     TrainOptions to = fold_options(w, o_.output + "/runs/" + w.candidate.name + "/all");
     to.row_roles = all_labelled_roles(splits_);
     to.stop_epoch = w.chosen_epoch;
-    const TrainSummary ts = run_training(to, {});
+    to.keep = TrainOptions::Keep::model;   // for the export; no checkpoint: a killed sweep retrains anyway
+    const TrainSummary ts = run_training(to, training_events());
     ++done_;
     report("exporting " + w.candidate.name, w.candidate.name, 0);
     ExportOptions e;

@@ -416,14 +416,15 @@ void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const 
         best.loss = has_val ? m.val_loss : best.loss;
         best.epoch = summary.best_epoch = m.epoch;
         best.since = 0;
-        if (writes) save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+        if (writes && o.keep != TrainOptions::Keep::nothing)
+            save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
     } else {
         ++best.since;
     }
     best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
     const bool final_epoch = m.epoch >= last || best.early_stopped || past_deadline;
     if (writes && (o.checkpoints || final_epoch || o.stop_after_epochs > 0)) {
-        save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
+        if (o.keep == TrainOptions::Keep::model_and_checkpoint) save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
         write_metrics(o.output, summary.history);
         draw_curves(o.output + "/curves.png", summary.history);
     }
@@ -578,7 +579,13 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     summary.allreduce_buckets = reducer.buckets();
     Loop loop{net, optimizer, schedule, *data.train, *data.val, data.classes, reducer, o.comm};
     if (!run_epochs(loop, o, events, files, best, summary)) return summary;
-    report_kept_model(net, data, o, files, summary);
+    if (o.keep != TrainOptions::Keep::nothing) {
+        report_kept_model(net, data, o, files, summary);
+    } else {   // no kept model to re-score: the best epoch's figures as measured
+        const bool has_val = data.val->size() > 0;
+        summary.best_val_accuracy = has_val ? best.accuracy : std::numeric_limits<double>::quiet_NaN();
+        summary.best_val_loss = has_val ? best.loss : std::numeric_limits<double>::quiet_NaN();
+    }
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
 }

@@ -52,9 +52,14 @@ struct TrainOptions {
     // reads the run's tap, is used instead of opening the cache again, and `source`, when it is the
     // model the cache was made from, instead of loading it again. Past `deadline` the run stops
     // after the current epoch and reports itself cut.
+    // `keep`: what of the weights the run writes besides its curves and metrics. A sweep's folds keep
+    // nothing (their weights are never used: the winner is retrained), its retraining keeps only
+    // model.h5 (the checkpoint's optimizer moments are twice the model again); neither resumes.
+    enum class Keep { model_and_checkpoint, model, nothing };
     std::vector<std::uint8_t> row_roles;
     int stop_epoch = 0;
     bool checkpoints = true;
+    Keep keep = Keep::model_and_checkpoint;
     std::shared_ptr<CacheReader> reader;
     std::shared_ptr<const SourceModel> source;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();

@@ -13,3 +13,10 @@ add_executable(cvtl_bench_layer_factory tools/bench/bench_layer_factory.cpp)
 target_link_libraries(cvtl_bench_layer_factory PRIVATE cvtl_plugin CLI11::CLI11)
 set_target_properties(cvtl_bench_layer_factory PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 cvtl_warnings(cvtl_bench_layer_factory)
+
+# A VGG-16-layout ONNX model with random weights at any width, written by cvtl's exporter: the speed
+# guard's model (guard_extract.sh), made without Python.
+add_executable(cvtl_make_vgg16 tools/bench/make_vgg16.cpp)
+target_link_libraries(cvtl_make_vgg16 PRIVATE cvtl_pipeline CLI11::CLI11)
+set_target_properties(cvtl_make_vgg16 PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+cvtl_warnings(cvtl_make_vgg16)

@@ -49,6 +49,16 @@ void run(ExtractArgs& args) {
         const std::string whose = o.comm.distributed() ? "shard 0 of " + std::to_string(o.comm.size()) + ": " : "";
         std::printf("%scache: %s images, %s tap rows%s, about %s of activations%s\n", whose.c_str(), group_digits(p.images).c_str(), group_digits(p.rows).c_str(),
                     views.c_str(), human_bytes(static_cast<double>(p.bytes)).c_str(), o.compress ? " before compression" : "");
+        std::string taps;
+        std::uint64_t row = 0;
+        for (const auto& [name, bytes] : p.tap_row_bytes) {
+            taps += (taps.empty() ? "" : ", ") + name + " " + human_bytes(static_cast<double>(bytes));
+            row += bytes;
+        }
+        // What each tap costs decides which taps are worth caching; the peak disk use includes the final assembly.
+        std::printf("per row: %s (%s in all); disk: up to %s more during extraction, %s free\n", taps.c_str(),
+                    human_bytes(static_cast<double>(row)).c_str(), human_bytes(static_cast<double>(p.disk_needed)).c_str(),
+                    human_bytes(static_cast<double>(p.disk_free)).c_str());
         std::fflush(stdout);
     };
     const ExtractSummary s = run_extraction(o, events);
@@ -77,11 +87,16 @@ void run(ExtractArgs& args) {
         return;
     }
     const double rate = s.seconds > 0 ? static_cast<double>(s.images + s.skipped) / s.seconds : 0.0;
-    std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%]\n",
+    // The network's steady time per image (batches after the first, which pays one-off costs): the
+    // figure tools/bench/guard_extract.sh compares between engines.
+    char steady[64] = "";
+    if (s.steady_images > 0)
+        std::snprintf(steady, sizeof steady, ", %.2f ms/image after the first batch", 1000.0 * s.steady_network_seconds / static_cast<double>(s.steady_images));
+    std::printf("extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%%s]\n",
                 group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
                 s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
                 human_bytes(static_cast<double>(s.bytes_written)).c_str(), s.output.c_str(), s.backend.c_str(),
-                s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0);
+                s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0, steady);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include "plugin/error.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace cvtl {
 
@@ -16,26 +18,53 @@ std::string format_duration(double seconds) {
     return buf;
 }
 
+namespace {
+
+double log_interval() {
+    const char* text = std::getenv("CVTL_PROGRESS_SECONDS");
+    if (!text) return Progress::kLogSeconds;
+    char* end = nullptr;
+    const double s = std::strtod(text, &end);
+    return end != text && std::isfinite(s) && s >= 0 ? s : Progress::kLogSeconds;
+}
+
+}  // namespace
+
 Progress::Progress(std::string label, std::int64_t total, std::int64_t already_done, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), already_done_(already_done), enabled_(isatty(STDERR_FILENO) == 1),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), already_done_(already_done), terminal_(isatty(STDERR_FILENO) == 1),
+      log_seconds_(log_interval()), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 double Progress::seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::update(std::int64_t done) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
-    last_draw_ = now;
+std::string Progress::status(std::int64_t done, const std::string& item) const {
     const double elapsed = seconds();
     const double rate = elapsed > 0 ? static_cast<double>(done - already_done_) / elapsed : 0.0;
     const std::string eta = rate > 0 ? format_duration(static_cast<double>(total_ - done) / rate) : "?";
-    std::fprintf(stderr, "\r%s %lld/%lld %s  %.1f %s/s  ETA %s   ", label_.c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta.c_str());
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s %lld/%lld %s  %.1f %s/s  ETA %s", label_.c_str(), static_cast<long long>(done),
+                  static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta.c_str());
+    return item.empty() ? buf : std::string(buf) + "  " + item;
+}
+
+void Progress::update(std::int64_t done, const std::string& item) {
+    if (!terminal_) return log(done, item);
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
+    last_draw_ = now;
+    std::fprintf(stderr, "\r%s   ", status(done, "").c_str());   // the live line as it was: the item shows in logs
     std::fflush(stderr);
     drawn_ = true;
+}
+
+void Progress::log(std::int64_t done, const std::string& item) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = std::chrono::duration<double>(now - last_draw_).count() >= log_seconds_;
+    if (!due) return;
+    last_draw_ = now;
+    std::fprintf(stderr, "cvtl: %s\n", status(done, item).c_str());
+    std::fflush(stderr);
 }
 
 void Progress::finish() {
@@ -68,7 +97,7 @@ void TerminalEvents::progress(const JobProgress& p) {
         bar_ = std::make_unique<Progress>(prefix_ + p.stage, p.total, p.done, unit_);
         stage_ = p.stage;
     }
-    bar_->update(p.done);
+    bar_->update(p.done, p.item);
 }
 
 void TerminalEvents::finish() {

@@ -9,20 +9,27 @@
 
 namespace cvtl {
 
-// A one-line progress display on stderr: items done, items/s, ETA. Silent when stderr is not a
-// terminal (logs and CI stay clean), redrawn at most a few times a second.
+// Progress on stderr: items done, items/s, ETA, and what is being worked on (the sweep's candidate
+// and fold). On a terminal, one line redrawn at most a few times a second. Otherwise (a log under
+// nohup, cron or Slurm) a plain line every kLogSeconds (CVTL_PROGRESS_SECONDS overrides it): a job
+// that runs for hours shows in its log, a short one stays quiet.
 class Progress {
 public:
+    static constexpr double kLogSeconds = 30;
     // `already_done` items were done before this run (a resumed job); the rate counts this run's.
     Progress(std::string label, std::int64_t total, std::int64_t already_done = 0, std::string unit = "images");
-    void update(std::int64_t done);
+    void update(std::int64_t done, const std::string& item = "");
     void finish();   // clears the line
     double seconds() const;
 
 private:
+    std::string status(std::int64_t done, const std::string& item) const;
+    void log(std::int64_t done, const std::string& item);
+
     std::string label_, unit_;
     std::int64_t total_ = 0, already_done_ = 0;
-    bool enabled_ = false, drawn_ = false;
+    bool terminal_ = false, drawn_ = false;
+    double log_seconds_ = kLogSeconds;
     std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
