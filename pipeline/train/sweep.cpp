@@ -95,6 +95,8 @@ private:
     void reset_directory() const;
     void read_saved_state();
     void train_fold(SweepTrial& t, int fold);
+    void make_plan();
+    std::int64_t fold_val_rows() const;
     TrainOptions fold_options(const SweepTrial& t, const std::string& run) const;
     double reserve_seconds() const;
     const SweepTrial* leader() const;
@@ -311,6 +313,14 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
         t.note = "the time budget ran out before it";
         return;
     }
+    // Never start what the plan says cannot finish: a cut training is time spent on nothing.
+    const double left = std::chrono::duration<double>(deadline_ - Clock::now()).count() - reserve;
+    if (deadline_ != Clock::time_point::max() && t.predicted_fold_seconds > left) {
+        t.status = "skipped";
+        t.note = "predicted " + std::to_string(static_cast<long>(t.predicted_fold_seconds)) + " s per fold, " +
+                 std::to_string(static_cast<long>(std::max(0.0, left))) + " s left in the budget";
+        return;
+    }
     TrainOptions to = fold_options(t, run);
     if (s_.folds > 1) to.row_roles = fold_roles(folds_, fold);
     to.deadline = deadline_ == Clock::time_point::max() ? deadline_
@@ -453,6 +463,58 @@ void Sweep::export_winners() {
             s_.exports.push_back(retrain_and_export(t, o_.output + "/best-" + t.candidate.family + ".onnx"));
 }
 
+std::int64_t Sweep::fold_val_rows() const {
+    return s_.folds > 1 ? s_.labelled_rows / s_.folds : s_.val_rows;
+}
+
+// Measures one fold's cost per candidate family (learning rates share it) on rank 0, shares it with
+// every rank (they decide alike what to skip), and reports the plan.
+void Sweep::make_plan() {
+    const auto start = Clock::now();
+    std::map<std::string, FoldCost> costs;
+    std::vector<float> seconds;
+    for (SweepTrial& t : s_.trials) {
+        if (o_.comm.root() && !costs.count(t.candidate.base)) {
+            try {
+                const TrainOptions to = fold_options(t, o_.output + "/calibration/" + t.candidate.base);
+                if (costs.empty()) measure_fold_cost(to, splits_);   // the process's first training pays its start-up
+                costs[t.candidate.base] = measure_fold_cost(to, splits_);
+            } catch (const Error&) {
+                costs[t.candidate.base] = {};   // unknown: it fails again, and is reported, when it trains
+            }
+        }
+        seconds.push_back(o_.comm.root() ? static_cast<float>(predict_fold_seconds(costs[t.candidate.base], epochs_, fold_train_rows_, fold_val_rows())) : 0.f);
+    }
+    if (o_.comm.root()) {
+        boost::system::error_code ec;
+        fs::remove_all(o_.output + "/calibration", ec);
+    }
+    o_.comm.broadcast(seconds.data(), seconds.size());
+    SweepPlan& p = s_.plan;
+    p = {};
+    double sum = 0;
+    for (size_t i = 0; i < s_.trials.size(); ++i) {
+        s_.trials[i].predicted_fold_seconds = seconds[i];
+        p.candidates.push_back({s_.trials[i].candidate.name, seconds[i]});
+        sum += seconds[i];
+    }
+    const std::vector<int> counts = rung_fold_counts(s_.folds);
+    size_t n = s_.trials.size();
+    const double mean = n ? sum / static_cast<double>(n) : 0.0;
+    p.rung_trainings.push_back(static_cast<int>(n) * counts[0]);
+    p.first_rung_seconds = sum * counts[0];
+    p.total_seconds = p.first_rung_seconds;
+    for (size_t r = 1; r < counts.size(); ++r) {
+        p.rung_trainings.push_back(static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]));
+        p.total_seconds += p.rung_trainings.back() * mean;
+    }
+    const double all_rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
+    p.total_seconds += mean * all_rows + 2 * load_seconds_;   // retraining the winner, then its export
+    p.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    p.budget_seconds = s_.budget_seconds;
+    if (events_.planned && o_.comm.root()) events_.planned(p);
+}
+
 SweepSummary Sweep::run() {
     if (o_.budget_minutes < 0 || !std::isfinite(o_.budget_minutes)) throw Error("the time budget must be a non-negative number of minutes");
     if (o_.budget_minutes > 0) deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
@@ -460,6 +522,7 @@ SweepSummary Sweep::run() {
     if (o_.folds < 0) throw Error("the fold count must be 0 (auto), 1 (the cache's split) or at least 2");
     o_.comm.all_or_none([&] { open_inputs(); });
     open_directory();
+    make_plan();
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     size_t n = s_.trials.size();
     planned_ = static_cast<int>(n) * counts[0] + 1 + (o_.export_families ? 3 : 0);

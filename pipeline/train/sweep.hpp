@@ -15,6 +15,7 @@
 // labelled row with the same schedule and stopped at the epoch its folds chose.
 #include "pipeline/dist/communicator.hpp"
 #include "pipeline/train/sweep_candidates.hpp"
+#include "pipeline/train/sweep_plan.hpp"
 #include "pipeline/train/train_defaults.hpp"
 
 #include <cstdint>
@@ -30,6 +31,9 @@ namespace cvtl {
 // candidates worth telling apart (docs/sweep.md has the measurements behind the choice).
 inline constexpr std::int64_t kCrossValidationBelow = 200;
 inline constexpr int kDefaultFolds = 5;
+// `cvtl sweep`'s default budget: a coffee break on a laptop. Without one, a full VGG-16 at 224 px
+// sweeps for hours (issue 22); with one, what does not fit is skipped and reported.
+inline constexpr double kDefaultSweepBudgetMinutes = 30;
 
 struct SweepOptions {
     std::string cache;
@@ -75,6 +79,7 @@ struct SweepTrial {
     double spread = std::numeric_limits<double>::quiet_NaN();  // standard deviation over folds there
     double loss = std::numeric_limits<double>::quiet_NaN();    // mean validation loss there
     double seconds = 0;                 // all its trainings
+    double predicted_fold_seconds = 0;  // the plan's prediction for one fold (0: could not be measured)
 };
 
 // A trial retrained on all labelled rows and exported.
@@ -99,12 +104,14 @@ struct SweepSummary {
     int resumed = 0;                    // fold results taken from an interrupted sweep
     double budget_seconds = 0;
     double seconds = 0;
+    SweepPlan plan;                     // as printed before the first training
 };
 
 // Warnings and progress (stage "rung 1/3", "retraining the winner", "exporting"; trainings done of
 // planned; item: the candidate and fold) as every job reports them, plus each finished trial.
 struct SweepEvents : Events {
     std::function<void(const SweepTrial&)> trial_done;   // after each of a trial's trainings
+    std::function<void(const SweepPlan&)> planned;       // once the candidates' costs are measured, before they train
 };
 
 // Writes OUTPUT/runs/<candidate>/fold-<k> (or split/) for every training, OUTPUT/runs/<winner>/all

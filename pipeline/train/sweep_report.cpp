@@ -30,7 +30,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string csv(const SweepSummary& s) {
-    std::string out = "rank,candidate,family,tap,cut,lr,score,spread,folds,chosen_epoch,epochs,val_loss,trained_parameters,seconds,status,note\n";
+    std::string out = "rank,candidate,family,tap,cut,lr,score,spread,folds,chosen_epoch,epochs,val_loss,trained_parameters,seconds,predicted_fold_seconds,status,note\n";
     for (size_t i = 0; i < s.trials.size(); ++i) {
         const SweepTrial& t = s.trials[i];
         std::string note = t.note;
@@ -40,21 +40,23 @@ std::string csv(const SweepSummary& s) {
                std::to_string(t.candidate.cut) + "," + format("%g", t.candidate.lr) + "," +
                (t.folds.empty() ? "," : format("%.6f", t.score) + "," + format("%.6f", t.spread)) + "," + std::to_string(t.folds.size()) + "," +
                std::to_string(t.chosen_epoch) + "," + std::to_string(t.epochs) + "," + (t.folds.empty() ? "" : format("%.6f", t.loss)) + "," +
-               std::to_string(t.trained_parameters) + "," + format("%.2f", t.seconds) + "," + t.status + ",\"" + note + "\"\n";
+               std::to_string(t.trained_parameters) + "," + format("%.2f", t.seconds) + "," + format("%.2f", t.predicted_fold_seconds) + "," +
+               t.status + ",\"" + note + "\"\n";
     }
     return out;
 }
 
 std::string ranking(const SweepSummary& s) {
-    std::string out = "| rank | candidate | tap | lr | score | folds | epoch | val loss | trained parameters | seconds | status |\n"
-                      "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    std::string out = "| rank | candidate | tap | lr | score | folds | epoch | val loss | trained parameters | seconds | s per fold: actual / predicted | status |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (size_t i = 0; i < s.trials.size(); ++i) {
         const SweepTrial& t = s.trials[i];
         out += "| " + std::to_string(i + 1) + " | " + (static_cast<int>(i) == s.winner ? "**" + t.candidate.name + "**" : t.candidate.name) + " | " +
                t.candidate.tap + " | " + format("%g", t.candidate.lr) + " | " + score_text(t) + " | " + std::to_string(t.folds.size()) + " | " +
                (t.folds.empty() ? "–" : std::to_string(t.chosen_epoch) + "/" + std::to_string(t.epochs)) + " | " +
                (t.folds.empty() ? "–" : format("%.4f", t.loss)) + " | " + std::to_string(t.trained_parameters) + " | " +
-               format("%.1f", t.seconds) + " | " + t.status + (t.note.empty() ? "" : ": " + t.note) + " |\n";
+               format("%.1f", t.seconds) + " | " + (t.folds.empty() ? "–" : format("%.1f", t.seconds / static_cast<double>(t.folds.size()))) +
+               " / " + format("%.1f", t.predicted_fold_seconds) + " | " + t.status + (t.note.empty() ? "" : ": " + t.note) + " |\n";
     }
     return out;
 }
@@ -117,6 +119,9 @@ std::string sweep_markdown(const SweepSummary& s) {
     std::string out = "# cvtl sweep\n\nCandidates were scored on " + s.mode + ", never on test data; " + std::to_string(s.trainings) +
                       " trainings ran" + (s.resumed ? " (" + std::to_string(s.resumed) + " fold results resumed)" : "") + " in " +
                       format("%.1f", s.seconds) + " s" + (s.budget_seconds > 0 ? " of a " + format("%.0f", s.budget_seconds) + " s budget" : "") + ".\n\n";
+    if (!s.plan.candidates.empty())
+        out += "The plan, measured in " + format("%.1f", s.plan.calibration_seconds) + " s before any candidate trained, predicted " +
+               format("%.0f", s.plan.total_seconds) + " s for every rung, the retraining and the export, if nothing was skipped.\n\n";
     if (s.winner >= 0)
         out += "Exported: `" + s.onnx + "` (sidecar `" + s.sidecar + "`), from `" + s.final_run + "`; cv::dnn matches cvtl within " +
                format("%.2g", s.export_difference) + ".\n\n";

@@ -13,12 +13,31 @@
 namespace cvtl::cli {
 namespace {
 
+// The plan before the first training: what each candidate's fold should cost, the rungs, the total.
+void print_plan(const SweepPlan& p) {
+    std::printf("plan (measured in %s): predicted seconds per fold\n", format_duration(p.calibration_seconds).c_str());
+    for (const auto& c : p.candidates) std::printf("  %-32s %10s\n", c.candidate.c_str(), format_duration(c.fold_seconds).c_str());
+    std::string rungs;
+    for (size_t r = 0; r < p.rung_trainings.size(); ++r) rungs += (r ? ", " : "") + std::to_string(p.rung_trainings[r]);
+    std::printf("rungs: %s trainings; first rung %s, about %s in all with the later rungs, the retraining and the export",
+                rungs.c_str(), format_duration(p.first_rung_seconds).c_str(), format_duration(p.total_seconds).c_str());
+    if (p.budget_seconds > 0)
+        std::printf("; budget %s%s", format_duration(p.budget_seconds).c_str(),
+                    p.total_seconds > p.budget_seconds ? ": candidates predicted not to fit are skipped, cheapest first" : "");
+    std::printf("\n");
+    std::fflush(stdout);
+}
+
 void run(SweepOptions& o) {
     o.comm = Communicator::world();
     // One line per stage; the ETA comes from the trainings done so far.
     TerminalEvents terminal("sweep ", "trainings");
     SweepEvents events;
     static_cast<Events&>(events) = rank_events(terminal.events(), o.comm);
+    events.planned = [&](const SweepPlan& p) {
+        terminal.finish();
+        print_plan(p);
+    };
     const ThreadPolicy policy(o.threads);
     const SweepSummary s = run_sweep(o, events);
     terminal.finish();
@@ -44,7 +63,11 @@ void add_sweep(CLI::App& app) {
     cmd->add_option("-o,--output", o->output, "Sweep directory (runs/, best.onnx, best.json, sweep.md/csv/png)")->required();
     cmd->add_option("--model", o->model, "Source model (default: the file the cache was made from)");
     add_weights_option(cmd, o->weights);
-    cmd->add_option("--budget", o->budget_minutes, "Wall-time budget in minutes (0: none); cheap candidates go first")->capture_default_str();
+    o->budget_minutes = kDefaultSweepBudgetMinutes;
+    cmd->add_option("--budget", o->budget_minutes,
+                    "Wall-time budget in minutes, retraining and export included (0: none); cheap candidates go first, and one "
+                    "predicted not to fit is never started")
+        ->capture_default_str();
     cmd->add_option("--folds", o->folds,
                     "Cross-validation folds: 0 auto (5 when the validation split has under 200 samples, else the split), 1 the split")
         ->capture_default_str();
