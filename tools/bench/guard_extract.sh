@@ -20,7 +20,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CVTL=$ROOT/build/bin/cvtl MODEL="" IMAGES="" SIZE=224 B=8 T=2 REPS=5 EXPECT="" DROP=0.20
+CVTL=$ROOT/build/bin/cvtl MODEL="" IMAGES="" SIZE=224 B=8 T=2 REPS=7 EXPECT="" DROP=0.20
 while [ $# -gt 0 ]; do
   case "$1" in
     --cvtl) CVTL=$2 ;; --model) MODEL=$2 ;; --images) IMAGES=$2 ;; --size) SIZE=$2 ;; --batch) B=$2 ;;
