@@ -146,6 +146,11 @@ TEST_CASE("the sweep picks the pool2 probe when only pool2 separates the classes
     }
     CHECK(fold_dirs >= 5);
     CHECK(weight_files == 1);
+    // Its size, stated in sweep.md: the winner's two weight files plus a fold's curves and metrics
+    // (well under 200 KB each), so the weights no longer grow with the folds.
+    const auto weights = boost::filesystem::file_size(o.output + "/best.onnx") + boost::filesystem::file_size(s.final_run + "/model.h5");
+    CHECK(s.directory_bytes > weights);
+    CHECK(s.directory_bytes < weights + 200'000 * static_cast<std::uint64_t>(s.trainings + 1));
     CHECK(fs::exists(o.output + "/runs/" + w.candidate.name + "/fold-1/metrics.csv"));
 
     // best.onnx: stock OpenCV computes what the source model + the trained layers compute.

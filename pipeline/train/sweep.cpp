@@ -78,6 +78,16 @@ void write_json_atomically(const std::string& path, const nlohmann::json& j) {
     if (ec) throw Error("cannot rename " + tmp + " to " + path + ": " + ec.message());
 }
 
+// Bytes under `dir`: the sweep directory's size at its end, which is its peak now that folds keep no
+// weights (the retrained winner and its export are the only large files).
+std::uint64_t directory_bytes(const std::string& dir) {
+    std::uint64_t bytes = 0;
+    boost::system::error_code ec;
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (fs::is_regular_file(it->path(), ec)) bytes += static_cast<std::uint64_t>(fs::file_size(it->path(), ec));
+    return bytes;
+}
+
 class Sweep {
 public:
     Sweep(const SweepOptions& o, const SweepEvents& e) : o_(o), events_(e), start_(Clock::now()) {}
@@ -537,6 +547,7 @@ SweepSummary Sweep::run() {
         if (!o_.comm.root()) return;
         export_winners();
         s_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+        s_.directory_bytes = directory_bytes(o_.output);
         write_sweep_reports(s_, o_.output);
     });
     return s_;

@@ -105,6 +105,7 @@ struct SweepSummary {
     double budget_seconds = 0;
     double seconds = 0;
     SweepPlan plan;                     // as printed before the first training
+    std::uint64_t directory_bytes = 0;  // the sweep directory at the end, before its reports
 };
 
 // Warnings and progress (stage "rung 1/3", "retraining the winner", "exporting"; trainings done of

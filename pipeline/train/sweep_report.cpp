@@ -122,6 +122,9 @@ std::string sweep_markdown(const SweepSummary& s) {
     if (!s.plan.candidates.empty())
         out += "The plan, measured in " + format("%.1f", s.plan.calibration_seconds) + " s before any candidate trained, predicted " +
                format("%.0f", s.plan.total_seconds) + " s for every rung, the retraining and the export, if nothing was skipped.\n\n";
+    if (s.directory_bytes > 0)
+        out += "The sweep directory holds " + format("%.1f", static_cast<double>(s.directory_bytes) / (1024.0 * 1024.0)) +
+               " MiB besides these reports: each fold keeps its curves and metrics only, the retrained winner its model.h5.\n\n";
     if (s.winner >= 0)
         out += "Exported: `" + s.onnx + "` (sidecar `" + s.sidecar + "`), from `" + s.final_run + "`; cv::dnn matches cvtl within " +
                format("%.2g", s.export_difference) + ".\n\n";
