@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Export torchvision VGG-16 (random weights, seed 0) to ONNX for the extraction benchmark.
+"""Export torchvision VGG-16 to ONNX: random weights (seed 0) for the benchmarks, or pretrained
+weights from a state_dict file already on this machine (nothing is downloaded).
 
-Usage: make_vgg16_onnx.py OUT.onnx
+Usage: make_vgg16_onnx.py OUT.onnx [STATE_DICT.pth]
+  e.g. make_vgg16_onnx.py vgg16.onnx ~/.cache/torch/hub/checkpoints/vgg16-397923af.pth
 """
 import sys
 
@@ -31,11 +33,13 @@ def inline_identity_initializers(model):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     out = sys.argv[1]
     torch.manual_seed(0)
     net = torchvision.models.vgg16().eval()
+    if len(sys.argv) == 3:  # ImageNet weights the user already has (torchvision's file, or their own)
+        net.load_state_dict(torch.load(sys.argv[2], map_location="cpu"))
     dummy = torch.zeros(1, 3, 224, 224)
     torch.onnx.export(net, dummy, out, opset_version=11,
                       input_names=["input"], output_names=["logits"],
