@@ -118,4 +118,21 @@ TEST_CASE("extract refuses a cache the disk has no room for - before any image a
     CHECK(test::run_cvtl(args, {"CVTL_TEST_FREE_BYTES=100000000"}).exit_code == 0);
 }
 
+TEST_CASE("the automatic fold count fits the smallest class - and says so") {
+    test::TempDir dir;
+    // 12 fixture images in 3 classes: 4 labelled samples per class, too few for the default 5 folds.
+    REQUIRE(test::run_cvtl({"extract", test::fixture("tiny_vgg11_bn.onnx"), test::fixture("images"), "-o", dir / "c.h5", "--taps", "pool5",
+                            "--preset", "caffe"})
+                .exit_code == 0);
+    const auto r = test::run_cvtl({"sweep", dir / "c.h5", "-o", dir / "s", "--only", "probe", "--steps", "10", "--threads", "2"});
+    CAPTURE(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("has only 4 labelled samples: 4-fold cross-validation instead of 5") != std::string::npos);
+    CHECK(r.out.find("4-fold cross-validation over the 12 labelled samples") != std::string::npos);
+    // An explicit count is the user's: still refused with the fix when a class cannot fill it.
+    const auto five = test::run_cvtl({"sweep", dir / "c.h5", "-o", dir / "s5", "--only", "probe", "--folds", "5", "--steps", "10"});
+    CHECK(five.exit_code == 1);
+    CHECK(five.err.find("fewer than the 5 folds") != std::string::npos);
+}
+
 }  // TEST_SUITE

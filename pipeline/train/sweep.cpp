@@ -107,6 +107,7 @@ private:
     void train_fold(SweepTrial& t, int fold);
     void make_plan();
     std::int64_t fold_val_rows() const;
+    int automatic_folds() const;
     TrainOptions fold_options(const SweepTrial& t, const std::string& run) const;
     double reserve_seconds() const;
     const SweepTrial* leader() const;
@@ -168,7 +169,7 @@ void Sweep::open_inputs() {
     }
     splits_ = readers_.begin()->second->splits();  // the same for every tap of the cache
     for (auto s : splits_) s_.labelled_rows += s == 0 || s == 1, s_.val_rows += s == 1;
-    s_.folds = o_.folds > 0 ? o_.folds : s_.val_rows < kCrossValidationBelow ? kDefaultFolds : 1;
+    s_.folds = o_.folds > 0 ? o_.folds : s_.val_rows < kCrossValidationBelow ? automatic_folds() : 1;
     if (s_.folds == 1 && s_.val_rows == 0) throw Error("cache " + o_.cache + " has no validation split; cross-validate with 5 folds instead of 1");
     if (s_.folds > 1) {
         folds_ = stratified_folds(readers_.begin()->second->labels(), splits_, s_.folds, o_.seed);
@@ -471,6 +472,27 @@ void Sweep::export_winners() {
     for (auto& t : s_.trials)
         if (!t.folds.empty() && done.insert(t.candidate.family).second)
             s_.exports.push_back(retrain_and_export(t, o_.output + "/best-" + t.candidate.family + ".onnx"));
+}
+
+// Auto mode's fold count fits the data: every class needs a labelled sample in each fold, so the
+// smallest class bounds it; below 2 folds the cache's split is the only choice.
+int Sweep::automatic_folds() const {
+    std::map<std::int32_t, std::int64_t> per_class;
+    const auto& labels = readers_.begin()->second->labels();
+    for (size_t i = 0; i < labels.size() && i < splits_.size(); ++i)
+        if (splits_[i] == 0 || splits_[i] == 1) ++per_class[labels[i]];
+    std::int64_t smallest = kDefaultFolds;
+    std::int32_t which = 0;
+    for (const auto& [label, n] : per_class)
+        if (n < smallest) smallest = n, which = label;
+    if (smallest >= kDefaultFolds) return kDefaultFolds;
+    const std::string cls = "class " + std::to_string(which) + " has only " + std::to_string(smallest) + " labelled samples: ";
+    if (smallest >= 2) {
+        if (o_.comm.root()) events_.warning(cls + std::to_string(smallest) + "-fold cross-validation instead of " + std::to_string(kDefaultFolds));
+        return static_cast<int>(smallest);
+    }
+    if (o_.comm.root()) events_.warning(cls + "scoring on the cache's validation split instead of cross-validating");
+    return 1;
 }
 
 std::int64_t Sweep::fold_val_rows() const {

@@ -69,7 +69,8 @@ void add_sweep(CLI::App& app) {
                     "predicted not to fit is never started")
         ->capture_default_str();
     cmd->add_option("--folds", o->folds,
-                    "Cross-validation folds: 0 auto (5 when the validation split has under 200 samples, else the split), 1 the split")
+                    "Cross-validation folds: 0 auto (5, or what the smallest class allows, when the validation split has under 200 samples; "
+                    "else the split), 1 the split")
         ->capture_default_str();
     cmd->add_option("--only", o->only, "Only these families or candidates (probe, classifier, finetune, scratch, probe-pool2, finetune-b3, ...)")
         ->delimiter(',');
