@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -88,6 +89,20 @@ std::uint64_t directory_bytes(const std::string& dir) {
     return bytes;
 }
 
+inline constexpr const char* kGateNote = "stopped at epoch ";
+
+// What the epoch gate saw when it stopped a training.
+struct EpochGate {
+    int epoch = 0;
+    double best = 0, leader = 0;
+};
+
+std::string format_fixed(double v, int digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
 class Sweep {
 public:
     Sweep(const SweepOptions& o, const SweepEvents& e) : o_(o), events_(e), start_(Clock::now()) {}
@@ -106,6 +121,7 @@ private:
     void read_saved_state();
     void train_fold(SweepTrial& t, int fold);
     void make_plan();
+    std::function<bool(const EpochMetrics&)> epoch_gate(EpochGate& seen) const;
     std::int64_t fold_val_rows() const;
     int automatic_folds() const;
     TrainOptions fold_options(const SweepTrial& t, const std::string& run) const;
@@ -129,6 +145,7 @@ private:
     int epochs_ = 0;
     double load_seconds_ = 0;           // loading the source model once; export loads it again and reloads the result
     std::map<std::string, std::vector<SweepFold>> saved_;  // fold results of an interrupted sweep
+    std::map<std::string, std::string> abandoned_;         // its trainings the epoch gate stopped, with their notes
     SweepSummary s_;
     int planned_ = 0, done_ = 0;
 };
@@ -192,14 +209,15 @@ nlohmann::json Sweep::settings() const {
 
 void Sweep::save_state() const {
     if (!o_.comm.root()) return;   // mpirun: one writer
-    nlohmann::json trials = nlohmann::json::object();
+    nlohmann::json trials = nlohmann::json::object(), abandoned = nlohmann::json::object();
     for (const auto& t : s_.trials) {
         nlohmann::json folds = nlohmann::json::array();
         for (const auto& f : t.folds) folds.push_back(fold_json(f));
         trials[t.candidate.name] = folds;
+        if (t.note.rfind(kGateNote, 0) == 0) abandoned[t.candidate.name] = t.note;
     }
-    write_json_atomically(o_.output + "/sweep.json",
-                          {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()}, {"trials", trials}});
+    write_json_atomically(o_.output + "/sweep.json", {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()},
+                                                      {"trials", trials}, {"abandoned", abandoned}});
 }
 
 // A directory holding the same sweep resumes it; another sweep is refused unless --force. Under
@@ -239,6 +257,14 @@ void Sweep::read_saved_state() {
                     "pass {force} to start over, or another output directory");
     for (auto& [name, folds] : j.at("trials").items())
         for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
+    // Trainings the epoch gate stopped (no fold result): not trained again on a resume.
+    const nlohmann::json abandoned = j.value("abandoned", nlohmann::json::object());
+    if (!abandoned.is_object()) throw Error(state + " is damaged (its abandoned trainings); pass {force} to start the sweep over");
+    for (const auto& [name, note] : abandoned.items()) {
+        if (!note.is_string() || note.get<std::string>().rfind(kGateNote, 0) != 0 || note.get<std::string>().size() > 1000)
+            throw Error(state + " is damaged (an abandoned training's record); pass {force} to start the sweep over");
+        abandoned_[name] = note.get<std::string>();
+    }
 }
 
 const SweepTrial* Sweep::leader() const {
@@ -307,6 +333,11 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
 
 void Sweep::train_fold(SweepTrial& t, int fold) {
     const std::string run = o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
+    if (const auto a = abandoned_.find(t.candidate.name); fold == 0 && a != abandoned_.end()) {
+        t.status = "eliminated";
+        t.note = a->second;
+        return;
+    }
     auto saved = saved_.find(t.candidate.name);
     if (saved != saved_.end())
         for (const auto& f : saved->second)
@@ -334,11 +365,20 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     }
     TrainOptions to = fold_options(t, run);
     if (s_.folds > 1) to.row_roles = fold_roles(folds_, fold);
+    auto gate = std::make_shared<EpochGate>();
+    if (fold == 0 && !o_.comm.distributed()) to.keep_going = epoch_gate(*gate);
     to.deadline = deadline_ == Clock::time_point::max() ? deadline_
                                                         : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
     try {
         const TrainSummary ts = run_training(to, training_events());
         ++s_.trainings;
+        if (ts.abandoned) {
+            t.status = "eliminated";
+            t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) + ": best validation accuracy " +
+                     format_fixed(gate->best, 4) + ", more than two standard errors below the leader's " + format_fixed(gate->leader, 4);
+            save_state();
+            return;
+        }
         if (ts.cut) {
             t.status = "cut";
             t.note = "stopped by the time budget after " + std::to_string(ts.history.size()) + " of " + std::to_string(epochs_) + " epochs";
@@ -493,6 +533,27 @@ int Sweep::automatic_folds() const {
     }
     if (o_.comm.root()) events_.warning(cls + "scoring on the cache's validation split instead of cross-validating");
     return 1;
+}
+
+// Successive halving over epochs (the first fold, one process): at a quarter and at half of its
+// epochs, a training whose best validation accuracy so far is more than two standard errors (of an
+// accuracy on this fold's validation rows) below the current leader's score stops there, so a
+// fine-tuning run clearly behind the probes costs a quarter of its fold. Under mpirun the leader
+// depends on which rank finished first, so the gate is off there (ranks must decide alike).
+std::function<bool(const EpochMetrics&)> Sweep::epoch_gate(EpochGate& seen) const {
+    const SweepTrial* l = leader();
+    if (!l || epochs_ < 4) return {};
+    const double leader_score = l->score;
+    const double n = static_cast<double>(std::max<std::int64_t>(1, fold_val_rows()));
+    const double bar = leader_score - 2 * std::sqrt(leader_score * (1 - leader_score) / n);
+    const int quarter = epochs_ / 4, half = epochs_ / 2;
+    auto best = std::make_shared<double>(0.0);
+    return [=, &seen](const EpochMetrics& m) {
+        if (std::isfinite(m.val_accuracy)) *best = std::max(*best, m.val_accuracy);
+        if ((m.epoch != quarter && m.epoch != half) || *best >= bar) return true;
+        seen = {m.epoch, *best, leader_score};
+        return false;
+    };
 }
 
 std::int64_t Sweep::fold_val_rows() const {

@@ -475,6 +475,10 @@ bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, co
             summary.cut = true;
             break;
         }
+        if (o.keep_going && m.epoch < last && !o.keep_going(m)) {
+            summary.abandoned = true;
+            break;
+        }
     }
     summary.early_stopped = best.early_stopped;
     return true;

@@ -60,6 +60,9 @@ struct TrainOptions {
     int stop_epoch = 0;
     bool checkpoints = true;
     Keep keep = Keep::model_and_checkpoint;
+    // The sweep's early elimination: asked after each epoch whether the run is still worth its time;
+    // false ends it there and the summary says `abandoned`.
+    std::function<bool(const EpochMetrics&)> keep_going;
     std::shared_ptr<CacheReader> reader;
     std::shared_ptr<const SourceModel> source;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -85,6 +88,7 @@ struct TrainSummary {
     bool early_stopped = false;
     bool resumed = false;
     bool cut = false;                   // stopped at the deadline before its last epoch
+    bool abandoned = false;             // stopped because keep_going said so
     int ranks = 1;                      // processes that trained (data-parallel)
     std::uint64_t allreduce_bytes = 0;  // gradient bytes each rank sends into the sum per step
     std::size_t allreduce_buckets = 0;
