@@ -204,7 +204,7 @@ nlohmann::json Sweep::settings() const {
     for (const auto& t : s_.trials) names.push_back(t.candidate.name);
     return {{"cache_fingerprint", info_.attributes.value("dataset_fingerprint", "")}, {"model_sha256", source_->sha256},
             {"folds", s_.folds}, {"seed", o_.seed}, {"batch", o_.batch}, {"steps", o_.steps}, {"epochs", epochs_},
-            {"precision", o_.precision}, {"candidates", names}};
+            {"precision", o_.precision}, {"candidates", names}, {"epoch_gate", o_.epoch_gate}};
 }
 
 void Sweep::save_state() const {
@@ -253,7 +253,7 @@ void Sweep::read_saved_state() {
     if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
         throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
     if (j.value("settings", nlohmann::json()) != settings())
-        throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision or candidates); "
+        throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision, candidates or the epoch gate); "
                     "pass {force} to start over, or another output directory");
     for (auto& [name, folds] : j.at("trials").items())
         for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
@@ -366,7 +366,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     TrainOptions to = fold_options(t, run);
     if (s_.folds > 1) to.row_roles = fold_roles(folds_, fold);
     auto gate = std::make_shared<EpochGate>();
-    if (fold == 0 && !o_.comm.distributed()) to.keep_going = epoch_gate(*gate);
+    if (o_.epoch_gate && fold == 0 && !o_.comm.distributed()) to.keep_going = epoch_gate(*gate);
     to.deadline = deadline_ == Clock::time_point::max() ? deadline_
                                                         : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
     try {

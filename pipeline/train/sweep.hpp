@@ -51,6 +51,8 @@ struct SweepOptions {
     double memory_gb = 2.0;             // taps that fit are read once and kept in memory
     bool force = false;                 // start over in a directory that holds another sweep
     bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
+    bool epoch_gate = true;             // stop first folds far behind the leader at 1/4 and 1/2 of their epochs
+                                        // (off: every candidate's first fold runs to its end, e.g. to compare strategies)
     // mpirun: each rung's trainings (candidate, fold) are dealt round-robin to the ranks, each trained
     // by one rank alone; the results are exchanged and applied in the same order everywhere, so every
     // rank ranks and promotes alike. Rank 0 writes sweep.json, retrains and exports the winner, and

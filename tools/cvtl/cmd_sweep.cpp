@@ -81,6 +81,8 @@ void add_sweep(CLI::App& app) {
     cmd->add_option("--precision", o->precision, "f32, or bf16 products on CPUs with AVX512-BF16")->capture_default_str();
     cmd->add_option("--memory", o->memory_gb, "GiB of cached activations to hold in memory (larger taps stream)")->capture_default_str();
     cmd->add_flag("--force", o->force, "Start over in a directory that holds another sweep");
+    cmd->add_flag("!--full-epochs", o->epoch_gate,
+                  "Train every candidate's first fold to its last epoch (by default one far behind the leader stops at 1/4 or 1/2)");
     cmd->callback([o] { run(*o); });
 }
 

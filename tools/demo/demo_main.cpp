@@ -115,6 +115,7 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
     o.threads = s.threads;
     o.precision = s.precision;
     o.export_families = true;
+    o.epoch_gate = false;   // the report compares every strategy's best: none may be cut short
     o.force = true;
     if (s.quick) o.steps = 4;  // CI: the shortest schedule (4 epochs), every candidate still trained
     out = run_sweep(o, {});
