@@ -5,6 +5,7 @@
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/train/kfold.hpp"
 #include "pipeline/train/sweep_report.hpp"
+#include "pipeline/train/sweep_state.hpp"
 #include "pipeline/train/trainer.hpp"
 #include "plugin/error.hpp"
 #include "plugin/model_loader.hpp"
@@ -27,8 +28,6 @@ namespace {
 
 namespace fs = boost::filesystem;
 using Clock = std::chrono::steady_clock;
-constexpr const char* kStateFormat = "cvtl-sweep";
-constexpr int kStateVersion = 1;
 
 // Fold counts at which candidates are compared: 1, about half, all (successive halving over folds).
 std::vector<int> rung_fold_counts(int k) {
@@ -43,51 +42,6 @@ std::vector<int> rung_fold_counts(int k) {
 // Candidates promoted out of `n`: the best third, at least two (so the next rung still compares).
 size_t promoted(size_t n) { return std::min(n, std::max<size_t>(2, (n + 2) / 3)); }
 
-nlohmann::json fold_json(const SweepFold& f) {
-    return {{"fold", f.fold}, {"val_accuracy", f.val_accuracy}, {"val_loss", f.val_loss}, {"seconds", f.seconds}, {"run", f.run},
-            {"trained_parameters", f.trained_parameters}};
-}
-
-SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
-    SweepFold f;
-    try {
-        f.fold = j.at("fold").get<int>();
-        f.val_accuracy = j.at("val_accuracy").get<std::vector<double>>();
-        f.val_loss = j.at("val_loss").get<std::vector<double>>();
-        f.seconds = j.at("seconds").get<double>();
-        f.run = j.at("run").get<std::string>();
-        f.trained_parameters = j.at("trained_parameters").get<std::int64_t>();
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(file + " is damaged (" + e.what() + "); pass {force} to start the sweep over");
-    }
-    for (double a : f.val_accuracy)
-        if (!(a >= 0 && a <= 1)) throw Error(file + " holds an accuracy outside [0, 1]; pass {force} to start the sweep over");
-    if (f.val_loss.size() != f.val_accuracy.size() || f.fold < 0)
-        throw Error(file + " is damaged (inconsistent fold record); pass {force} to start the sweep over");
-    return f;
-}
-
-void write_json_atomically(const std::string& path, const nlohmann::json& j) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << j.dump(1) << "\n";
-        if (!out) throw Error("cannot write " + tmp + " (disk full or no permission?)");
-    }
-    boost::system::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw Error("cannot rename " + tmp + " to " + path + ": " + ec.message());
-}
-
-// Bytes under `dir`: the sweep directory's size at its end, which is its peak now that folds keep no
-// weights (the retrained winner and its export are the only large files).
-std::uint64_t directory_bytes(const std::string& dir) {
-    std::uint64_t bytes = 0;
-    boost::system::error_code ec;
-    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (fs::is_regular_file(it->path(), ec)) bytes += static_cast<std::uint64_t>(fs::file_size(it->path(), ec));
-    return bytes;
-}
 
 inline constexpr const char* kGateNote = "stopped at epoch ";
 
@@ -637,37 +591,6 @@ SweepSummary Sweep::run() {
 }
 
 }  // namespace
-
-void score_trial(SweepTrial& t) {
-    t.seconds = 0;
-    for (const auto& f : t.folds) t.seconds += f.seconds;
-    if (t.folds.empty()) return;
-    const size_t epochs = t.folds.front().val_accuracy.size();
-    const double n = static_cast<double>(t.folds.size());
-    double best_acc = -1, best_loss = std::numeric_limits<double>::infinity();
-    for (size_t e = 0; e < epochs; ++e) {
-        double acc = 0, loss = 0;
-        for (const auto& f : t.folds) acc += f.val_accuracy.at(e) / n, loss += f.val_loss.at(e) / n;
-        // Ties in accuracy go to the lower loss, never simply to the earlier, less trained epoch.
-        if (acc > best_acc || (acc == best_acc && loss < best_loss)) best_acc = acc, best_loss = loss, t.chosen_epoch = static_cast<int>(e) + 1;
-    }
-    t.score = best_acc;
-    t.loss = best_loss;
-    double var = 0;
-    for (const auto& f : t.folds) var += std::pow(f.val_accuracy.at(static_cast<size_t>(t.chosen_epoch - 1)) - best_acc, 2);
-    t.spread = t.folds.size() > 1 ? std::sqrt(var / (n - 1)) : 0;
-}
-
-bool ranks_before(const SweepTrial& a, const SweepTrial& b) {
-    const bool sa = !a.folds.empty(), sb = !b.folds.empty();
-    if (sa != sb) return sa;
-    if (!sa) return a.candidate.cost_rank < b.candidate.cost_rank;
-    if (a.folds.size() != b.folds.size()) return a.folds.size() > b.folds.size();
-    if (a.score != b.score) return a.score > b.score;
-    if (a.loss != b.loss) return a.loss < b.loss;
-    if (a.trained_parameters != b.trained_parameters) return a.trained_parameters < b.trained_parameters;
-    return a.candidate.cost_rank < b.candidate.cost_rank;
-}
 
 SweepSummary run_sweep(const SweepOptions& options, const SweepEvents& events) { return Sweep(options, events).run(); }
 
