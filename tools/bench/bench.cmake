@@ -20,3 +20,10 @@ add_executable(cvtl_make_vgg16 tools/bench/make_vgg16.cpp)
 target_link_libraries(cvtl_make_vgg16 PRIVATE cvtl_pipeline CLI11::CLI11)
 set_target_properties(cvtl_make_vgg16 PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 cvtl_warnings(cvtl_make_vgg16)
+
+# The optimizer step of VGG-16's classifier against this machine's copy bandwidth (issue: a fast
+# optimizer step for wide layers); docs/benchmarks.md has its figures.
+add_executable(cvtl_bench_optimizer tools/bench/bench_optimizer.cpp)
+target_link_libraries(cvtl_bench_optimizer PRIVATE cvtl_pipeline CLI11::CLI11)
+set_target_properties(cvtl_bench_optimizer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+cvtl_warnings(cvtl_bench_optimizer)

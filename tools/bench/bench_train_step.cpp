@@ -55,6 +55,7 @@ struct Options {
     int batch_a = 32, batch_b = 16, batch_c = 32;
     int threads = 2;
     std::string precision = "f32";  // f32 | bf16: the arithmetic of the products (Network::set_precision)
+    std::string optimizer = "sgd";  // sgd (momentum 0.9) | adam | adamw, weight decay 5e-4 for all
     int warmup = 3;        // untimed steps first: primitive creation, first-touch of buffers
     int reps = 5;          // ms_per_image is the median over these
     int min_steps = 2;     // each repetition runs at least this many steps ...
@@ -231,7 +232,7 @@ json time_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer, co
     for (double v : per_image) reps.push_back(rounded(v));
     const double ms = median(per_image);
     return {{"impl", "cvtl"}, {"case", c.id}, {"what", c.what}, {"batch", c.batch}, {"threads", o.threads},
-            {"precision", o.precision}, {"ms_per_image", rounded(ms)}, {"images_per_s", rounded(1000 / ms, 2)}, {"ms_per_image_reps", reps},
+            {"precision", o.precision}, {"optimizer", o.optimizer}, {"ms_per_image", rounded(ms)}, {"images_per_s", rounded(1000 / ms, 2)}, {"ms_per_image_reps", reps},
             {"steps", steps.size()}, {"foreign_cpu_percent", foreign},
             {"phase_ms_per_step", {{"forward", phase(&StepTimes::forward)}, {"loss", phase(&StepTimes::loss)},
                                    {"backward", phase(&StepTimes::backward)}, {"optimizer", phase(&StepTimes::optimizer)}}}};
@@ -332,7 +333,9 @@ void run(const Options& o) {
         cvtl::Network net(c.spec);
         cvtl::load_weights(net, cvtl::fresh_weights(c.spec, 0));
         net.set_precision(cvtl::parse_precision(o.precision));
-        cvtl::Optimizer optimizer(cvtl::OptimizerConfig{}, net.named_params());  // sgd, momentum 0.9, decay 5e-4
+        cvtl::OptimizerConfig config;  // sgd momentum 0.9 unless --optimizer; decay 5e-4
+        config.kind = o.optimizer;
+        cvtl::Optimizer optimizer(config, net.named_params());
         std::mt19937 rng(0);
         const cv::Mat input = random_input(c, rng);
         std::vector<int> labels(static_cast<size_t>(c.batch));
@@ -357,6 +360,7 @@ int main(int argc, char** argv) {
     app.add_option("--batch-c", o.batch_c, "batch of case c")->capture_default_str();
     app.add_option("--threads", o.threads, "OpenMP threads for oneDNN and the layers")->capture_default_str();
     app.add_option("--precision", o.precision, "f32, or bf16 (AVX512-BF16 CPUs)")->capture_default_str();
+    app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.9), adam or adamw")->capture_default_str();
     app.add_option("--warmup", o.warmup, "untimed steps before timing")->capture_default_str();
     app.add_option("--reps", o.reps, "timed repetitions (the median is reported)")->capture_default_str();
     app.add_option("--min-steps", o.min_steps, "steps per repetition, at least")->capture_default_str();
