@@ -1,6 +1,7 @@
 #include "plugin/onnx_repair.hpp"
 
 #include "plugin/error.hpp"
+#include "plugin/onnx_scan.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -22,11 +23,7 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     // Graph inputs that are initializers are weights, not the image input.
     for (const auto& input : graph->input()) {
         if (initializer_index.count(input.name())) continue;
-        const auto& dims = input.type().tensor_type().shape().dim();
-        // A declared size is a hint; one outside any sane range is ignored (the caller then asks for --size).
-        if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() && dims[2].dim_value() == dims[3].dim_value() &&
-            dims[2].dim_value() > 0 && dims[2].dim_value() <= 65536)
-            result.input_size = static_cast<int>(dims[2].dim_value());
+        result.input_size = square_input_size(input);
         break;
     }
 

@@ -49,9 +49,11 @@ std::string sha256_file(const std::string& path) {
     return digest.hex();
 }
 
-std::string sha256_bytes(const std::string& bytes) {
+std::string sha256_bytes(const std::string& bytes) { return sha256_bytes(bytes.data(), bytes.size()); }
+
+std::string sha256_bytes(const char* data, size_t size) {
     Digest digest;
-    digest.update(bytes.data(), bytes.size());
+    digest.update(data, size);
     return digest.hex();
 }
 

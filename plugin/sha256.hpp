@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <string>
 
 namespace cvtl {
@@ -8,5 +9,6 @@ std::string sha256_file(const std::string& path);
 
 // Hex SHA-256 of a byte string.
 std::string sha256_bytes(const std::string& bytes);
+std::string sha256_bytes(const char* data, size_t size);
 
 }  // namespace cvtl

@@ -2,6 +2,8 @@
 #include "plugin/model_loader.hpp"
 #include "plugin/onnx_export.hpp"
 #include "plugin/onnx_repair.hpp"
+#include "plugin/onnx_scan.hpp"
+#include "plugin/sha256.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -144,6 +146,62 @@ TEST_CASE("initializers whose data does not fill their dims are refused") {
     model = graph_with_input(32);
     for (int i = 0; i < 40; ++i) model.mutable_graph()->mutable_initializer(0)->add_dims(1);   // rank 41
     CHECK_THROWS_AS(read_back(model), Error);
+}
+
+// The loader's scan (onnx_scan.hpp) decides whether a model takes repair_onnx's full parse; it must
+// reach the same conclusions.
+void check_scan_agrees(const std::string& bytes) {
+    const OnnxScan scan = scan_onnx(bytes.data(), bytes.size());
+    std::istringstream in(bytes);
+    const OnnxRepair repaired = repair_onnx(in, "m.onnx");
+    CHECK(scan.understood);
+    CHECK(scan.needs_repair == (repaired.replaced_nodes > 0));
+    CHECK(scan.input_size == repaired.input_size);
+}
+
+TEST_CASE("the loader's scan agrees with the full parse on every ONNX fixture and hand-built graph") {
+    for (const char* name : {"tiny_vgg16.onnx", "tiny_vgg11_zero_bias.onnx", "tiny_vgg11_bn.onnx", "tiny_vgg11_odd227.onnx",
+                             "not_vgg.onnx"}) {
+        CAPTURE(name);
+        check_scan_agrees(test::read_file(test::fixture(name)));
+    }
+    onnx::ModelProto model = graph_with_input(1'000'000'000'000);
+    check_scan_agrees(model.SerializeAsString());
+    onnx::NodeProto* two_outputs = model.mutable_graph()->add_node();
+    two_outputs->set_op_type("Identity");
+    two_outputs->add_input("w");
+    two_outputs->add_output("b");
+    two_outputs->add_output("c");
+    check_scan_agrees(model.SerializeAsString());
+    CHECK_FALSE(scan_onnx(model.SerializeAsString().data(), model.ByteSizeLong()).needs_repair);
+    onnx::NodeProto* good = model.mutable_graph()->add_node();
+    good->set_op_type("Identity");
+    good->add_input("w");
+    good->add_output("d");
+    check_scan_agrees(model.SerializeAsString());
+    CHECK(scan_onnx(model.SerializeAsString().data(), model.ByteSizeLong()).needs_repair);
+}
+
+TEST_CASE("the loader's scan does not understand cut or garbled bytes - load_model then names the problem") {
+    const std::string bytes = test::read_file(test::fixture("tiny_vgg16.onnx"));
+    for (size_t cut : {bytes.size() / 2, bytes.size() - 1, size_t{3}}) {
+        CAPTURE(cut);
+        CHECK_FALSE(scan_onnx(bytes.data(), cut).understood);
+    }
+    const std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
+    CHECK_FALSE(scan_onnx(garbage.data(), garbage.size()).understood);
+
+    test::TempDir dir;
+    test::write_file(dir / "cut.onnx", bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_WITH_AS(load_model(dir / "cut.onnx"), doctest::Contains("truncated or not an ONNX model"), Error);
+}
+
+TEST_CASE("load_model hashes the file it maps") {
+    const std::string path = test::fixture("tiny_vgg16.onnx");
+    const SourceModel model = load_model(path);
+    CHECK(model.sha256 == sha256_file(path));
+    CHECK(model.input_size == 64);
+    CHECK(model.repaired_nodes == 0);
 }
 
 }  // TEST_SUITE
