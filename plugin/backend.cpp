@@ -1,6 +1,6 @@
 #include "plugin/backend.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/core/ocl.hpp>
 

@@ -1,7 +1,7 @@
 #include "plugin/block_map.hpp"
 
 #include "pipeline/engine/kinds/kind_support.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 

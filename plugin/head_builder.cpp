@@ -1,6 +1,6 @@
 #include "plugin/head_builder.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>

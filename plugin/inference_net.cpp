@@ -1,6 +1,6 @@
 #include "plugin/inference_net.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "pipeline/engine/layers/window.hpp"
@@ -204,7 +204,7 @@ private:
 std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) { return PlanBuilder(*this, n).build(); }
 
 std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vector<int>& outputs) {
-    CV_Assert(input.type() == CV_32F && input.isContinuous());
+    CVTL_ASSERT(input.type() == CV_32F && input.isContinuous());
     const int n = input.size[0];
     if (!plan_ || plan_->n != n) plan_ = plan_for(n);
     plan_->input.set_data_handle(const_cast<float*>(input.ptr<float>()));

@@ -1,10 +1,10 @@
 #include "plugin/model_loader.hpp"
 
-#include "plugin/error.hpp"
-#include "plugin/mapped_file.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/core/mapped_file.hpp"
 #include "plugin/onnx_repair.hpp"
 #include "plugin/onnx_scan.hpp"
-#include "plugin/sha256.hpp"
+#include "pipeline/core/sha256.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -61,6 +61,8 @@ SourceModel load_onnx(const std::string& path) {
     model.path = path;
     model.format = "onnx";
     const MappedFile file(path);
+    // cv::dnn answers an empty file with an assertion of its own; the user needs to hear what it is.
+    if (file.size() == 0) throw Error("model " + path + " is an empty file (0 bytes), not an ONNX model; copy or export it again");
     auto hash = std::async(std::launch::async, [&file] { return sha256_bytes(file.data(), file.size()); });
     const OnnxScan scan = scan_onnx(file.data(), file.size());
     model.input_size = scan.input_size;

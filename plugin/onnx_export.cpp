@@ -1,6 +1,6 @@
 #include "plugin/onnx_export.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 
 #include <onnx/checker.h>

@@ -1,6 +1,6 @@
 #include "plugin/onnx_repair.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/onnx_scan.hpp"
 
 #include <onnx/onnx_pb.h>

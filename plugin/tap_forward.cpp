@@ -1,5 +1,7 @@
 #include "plugin/tap_forward.hpp"
 
+#include "pipeline/core/error.hpp"
+
 #include <algorithm>
 
 namespace cvtl {
@@ -26,7 +28,7 @@ std::vector<cv::Mat> forward_taps(cv::dnn::Net& net, const BlockMap& map, const 
         for (int d : map.tap(t).shape) shape.push_back(d);
         cv::Mat out(shape, CV_32F);
         if (n > 0) {
-            CV_Assert(outs[k].type() == CV_32F && outs[k].total() == out.total());
+            CVTL_ASSERT(outs[k].type() == CV_32F && outs[k].total() == out.total());
             std::copy_n(outs[k].ptr<float>(), out.total(), out.ptr<float>());
         }
         ++k;

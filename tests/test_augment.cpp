@@ -1,5 +1,5 @@
 #include "pipeline/data/augment.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>

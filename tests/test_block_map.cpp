@@ -1,5 +1,5 @@
 #include "plugin/block_map.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"

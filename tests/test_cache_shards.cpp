@@ -7,7 +7,7 @@
 #include "pipeline/cache/extractor.hpp"
 #include "pipeline/cache/shards.hpp"
 #include "pipeline/train/batch_stream.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"

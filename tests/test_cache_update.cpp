@@ -5,7 +5,7 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_update.hpp"
 #include "pipeline/cache/extractor.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"

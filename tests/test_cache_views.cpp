@@ -9,7 +9,7 @@
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/train/batch_stream.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"

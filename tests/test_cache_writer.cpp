@@ -3,7 +3,7 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_writer.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 

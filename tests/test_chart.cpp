@@ -2,7 +2,7 @@
 // data drawn on them.
 #include "pipeline/report/chart.hpp"
 #include "pipeline/train/run_report.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>

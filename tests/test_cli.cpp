@@ -57,6 +57,8 @@ TEST_CASE("the error contract: one line - exit 2 for usage - 1 for input - never
     CAPTURE(empty.err);
     CHECK(one_line_error(empty));
     CHECK(empty.exit_code == 1);
+    CHECK(empty.err.find("empty file (0 bytes), not an ONNX model") != std::string::npos);
+    CHECK(empty.err.find("Assertion") == std::string::npos);
     CHECK(test::run_cvtl({"inspect", "--help"}).exit_code == 0);
 }
 

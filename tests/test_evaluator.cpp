@@ -4,7 +4,7 @@
 #include "pipeline/deploy/predictor.hpp"
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/train/run_state.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/head_builder.hpp"
 #include "plugin/onnx_export.hpp"
 #include "support/reference.hpp"

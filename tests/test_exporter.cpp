@@ -2,7 +2,7 @@
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "plugin/block_map.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/head_builder.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/model_loader.hpp"

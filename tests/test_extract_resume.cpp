@@ -3,7 +3,7 @@
 // its segment not yet sealed) and by SIGKILL while segments are written.
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_info.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"

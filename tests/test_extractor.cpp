@@ -1,7 +1,7 @@
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/extractor.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/inference_net.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"

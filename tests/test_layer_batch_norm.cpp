@@ -1,7 +1,7 @@
 // BatchNorm2d against the naive kernels and PyTorch's running-statistics formula.
 // Tolerance: scaled_error <= 1e-4; outputs are normalised to about unit scale and the statistics of at most
 // 3*6*5 = 90 values per channel are summed in float32 by oneDNN.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/batch_norm2d.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"

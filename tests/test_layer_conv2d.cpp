@@ -2,7 +2,7 @@
 // Tolerance: scaled_error <= 1e-4, i.e. max |got - ref| <= 1e-4 * max(1, max |ref|). float32 sums over
 // I*k*k <= 576 products of values in [-1, 1] are off by about 1e-6 relative; the margin absorbs oneDNN's
 // blocked accumulation order.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/conv2d.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"

@@ -1,5 +1,5 @@
 // Dropout: train vs eval, keep rate and scaling, and the reproducible mask stream.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/dropout.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "support/naive_kernels.hpp"

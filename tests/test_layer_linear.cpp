@@ -1,6 +1,6 @@
 // Linear against the naive double-precision kernels: forward and every gradient.
 // Tolerance: scaled_error <= 1e-4 (max |got - ref| <= 1e-4 * max(1, max |ref|)); sums over D <= 300 products.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/linear.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 #include "support/naive_kernels.hpp"

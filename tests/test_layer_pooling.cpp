@@ -1,6 +1,6 @@
 // MaxPool2d and AvgPool2d against the naive kernels (PyTorch's definitions, ceil mode included).
 // Tolerance: scaled_error <= 1e-5: a max is exact and a mean of at most 7x7 values loses ~1e-7.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/avg_pool2d.hpp"
 #include "pipeline/engine/layers/max_pool2d.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"

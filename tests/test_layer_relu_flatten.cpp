@@ -1,5 +1,5 @@
 // The parameter-free reshaping and elementwise layers: ReLU and Flatten.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/flatten.hpp"
 #include "pipeline/engine/layers/relu.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"

@@ -1,5 +1,5 @@
 // softmax_cross_entropy against the naive (long double, unshifted) reference, and its numeric stability.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "support/naive_kernels.hpp"
 

@@ -1,5 +1,5 @@
 #include "pipeline/deploy/model_description.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/onnx_export.hpp"
 #include "plugin/onnx_repair.hpp"
 #include "plugin/onnx_scan.hpp"
-#include "plugin/sha256.hpp"
+#include "pipeline/core/sha256.hpp"
 #include "support/fixtures.hpp"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
 #include "pipeline/engine/optimizer.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <doctest/doctest.h>
 

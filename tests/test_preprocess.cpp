@@ -1,6 +1,6 @@
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/data/preprocess.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
 

@@ -1,6 +1,6 @@
 #include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/train/run_state.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/synthetic_cache.hpp"
 

@@ -1,6 +1,7 @@
 #include "pipeline/train/run_state.hpp"
+#include "pipeline/deploy/sweep_export.hpp"
 #include "pipeline/train/sweep.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "support/reference.hpp"
 #include "support/synthetic_cache.hpp"
 #include "support/trained_runs.hpp"
@@ -43,6 +44,7 @@ std::string pool2_cache(const test::TempDir& dir) { return make_cache(dir, {"poo
 
 SweepOptions options_for(const std::string& cache, const std::string& out) {
     SweepOptions o;
+    o.export_step = sweep_export_step();
     o.cache = cache;
     o.output = out;
     o.threads = 2;

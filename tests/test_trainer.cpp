@@ -1,6 +1,6 @@
 #include "pipeline/train/run_state.hpp"
 #include "pipeline/train/trainer.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/precision.hpp"
 #include "support/fixtures.hpp"
 #include "support/synthetic_cache.hpp"

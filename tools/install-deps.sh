@@ -9,6 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build
+  clang-format           # tools/check_format.sh, a unit test
   libopencv-dev
   libhdf5-dev
   libboost-filesystem-dev

@@ -2,7 +2,7 @@
 
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cvtl/version.hpp>
 
@@ -159,7 +159,7 @@ void CacheFile::commit_progress() {
 void CacheFile::write_taps(std::vector<H5::DataSet>& datasets, const std::vector<cv::Mat>& taps, hsize_t at, hsize_t n) {
     for (size_t t = 0; t < datasets.size(); ++t) {
         const cv::Mat& values = taps[t];
-        CV_Assert(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
+        CVTL_ASSERT(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
         if (half_) {
             cv::Mat halves;
             values.convertTo(halves, CV_16F);
@@ -175,7 +175,7 @@ void CacheFile::write_taps(std::vector<H5::DataSet>& datasets, const std::vector
 // are stored empty and such rows always count as changed on update).
 void CacheFile::write_stamps(H5::H5File& file, const CacheRows& rows, hsize_t at) {
     const size_t n = rows.paths.size();
-    CV_Assert(rows.stamps.empty() || rows.stamps.size() == n);
+    CVTL_ASSERT(rows.stamps.empty() || rows.stamps.size() == n);
     std::vector<std::uint64_t> sizes(n, 0);
     std::vector<std::int64_t> mtimes(n, 0);
     std::vector<std::string> hashes(n);
@@ -189,11 +189,11 @@ void CacheFile::write_stamps(H5::H5File& file, const CacheRows& rows, hsize_t at
 // View rows name their row by its index in this file: the batch's local indices are shifted.
 void CacheFile::write_views(Open& h5, const CacheRows& rows) {
     const auto m = static_cast<hsize_t>(rows.view_of.size());
-    CV_Assert(rows.view_index.size() == m && (m == 0 || rows.view_taps.size() == h5.view_taps.size()));
+    CVTL_ASSERT(rows.view_index.size() == m && (m == 0 || rows.view_taps.size() == h5.view_taps.size()));
     if (m == 0) return;
     std::vector<std::int64_t> sample(m);
     for (size_t j = 0; j < m; ++j) {
-        CV_Assert(rows.view_of[j] >= 0 && rows.view_of[j] < static_cast<std::int64_t>(rows.paths.size()));
+        CVTL_ASSERT(rows.view_of[j] >= 0 && rows.view_of[j] < static_cast<std::int64_t>(rows.paths.size()));
         sample[j] = progress_.rows + rows.view_of[j];
     }
     const auto at = static_cast<hsize_t>(progress_.views);
@@ -238,14 +238,6 @@ void CacheFile::seal() {
 }
 
 std::uint64_t CacheFile::size() const { return static_cast<std::uint64_t>(h5_.access()->file.getFileSize()); }
-
-void sync_path(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error("cannot open " + path + " to make it durable");
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) throw Error("cannot make " + path + " durable (fsync failed: is the disk full or failing?)");
-}
 
 CacheProgress check_cache_file(const std::string& path, const CacheConfig& config, const std::string& fix) {
     if (!h5::is_hdf5(path)) throw Error(path + " exists and is not an HDF5 cache; " + fix);
@@ -394,7 +386,7 @@ RowSource::RowSource(const std::string& path, const CacheConfig& config, const C
 }
 
 CacheRows RowSource::read(std::int64_t begin, std::int64_t n) const {
-    CV_Assert(begin >= 0 && n >= 0 && begin + n <= progress_.rows);
+    CVTL_ASSERT(begin >= 0 && n >= 0 && begin + n <= progress_.rows);
     const auto h5 = h5_.access();
     return read_block(*h5, config_, static_cast<hsize_t>(begin), static_cast<hsize_t>(n), paths_, hashes_, view_rows_);
 }

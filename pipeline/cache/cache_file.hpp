@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/core/atomic_file.hpp"  // sync_path: a sealed file is made durable before it is renamed
 // One HDF5 cache file, written start to finish by one writer: created empty, appended to, sealed.
 // CacheWriter only ever writes such a file under a temporary name and renames it once sealed, so
 // a kill can lose an unsealed file but never leaves a damaged one under a final name.
@@ -89,8 +90,5 @@ void copy_rows(const std::string& from, const CacheConfig& config, const CachePr
 
 // The root attributes (complete = 0) and /classes of a cache made with `config`.
 void write_cache_header(H5::H5File& file, const CacheConfig& config);
-
-// Makes a file or directory's contents durable (fsync); a rename into place comes after.
-void sync_path(const std::string& path);
 
 }  // namespace cvtl

@@ -4,7 +4,7 @@
 #include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/data/preprocess.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -211,7 +211,7 @@ CacheInfo read_cache_info(const std::string& path) {
     if (!boost::filesystem::exists(path)) {
         if (boost::filesystem::exists(cache::parts_dir(path)))
             throw Error("cache " + path + " is unfinished: its extraction has committed rows in " + cache::parts_dir(path) +
-                        " but has not completed; re-run the same cvtl extract command to complete it");
+                        " but has not completed; run the same extraction again to complete it");
         throw Error("cache " + path + " does not exist");
     }
     try {

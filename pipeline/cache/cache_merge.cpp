@@ -6,7 +6,8 @@
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/cache/h5_virtual.hpp"
 #include "pipeline/cache/shards.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -223,8 +224,7 @@ MergeSummary merge_shards(const MergeOptions& o) {
         fs::remove(tmp, ec);
         throw Error("cannot write " + o.output + ": " + e.getDetailMsg() + " (check the path is writable and the disk has space)");
     }
-    fs::rename(tmp, o.output);
-    sync_path(fs::absolute(o.output).parent_path().string());
+    commit_file(tmp, o.output);
     MergeSummary s;
     s.shards = static_cast<int>(shards.size());
     for (const Shard& sh : shards) s.rows += sh.info.rows, s.skipped += static_cast<std::int64_t>(sh.info.skipped_paths.size()), s.view_rows += sh.info.view_rows;

@@ -2,7 +2,7 @@
 
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <utility>
 
@@ -18,7 +18,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     require_shards(info_);
     if (!info_.complete)
         throw Error("cache " + path + " is unfinished (" + std::to_string(info_.consumed) + " of " +
-                    std::to_string(info_.dataset_size) + " images); re-run the same cvtl extract command to complete it");
+                    std::to_string(info_.dataset_size) + " images); run the same extraction again to complete it");
     const CacheTapInfo* found = nullptr;
     std::string names;
     for (const auto& t : info_.taps) {

@@ -3,7 +3,8 @@
 #include "pipeline/cache/cache_file.hpp"
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_info.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <boost/filesystem.hpp>
@@ -39,7 +40,7 @@ OldRows open_old(const std::string& path, const CacheConfig& config) {
     old.dataset_fingerprint = info.attributes.value(cache::kAttrDatasetFingerprint, std::string());
     old.dataset_size = info.dataset_size;
     OldRows rows;
-    rows.progress = check_cache_file(path, old, "extract into another -o path, or pass {force} to replace it");
+    rows.progress = check_cache_file(path, old, "extract into another {output} path, or pass {force} to replace it");
     rows.source = std::make_unique<RowSource>(path, old, rows.progress);
     rows.source->read_index(rows.labels, rows.splits, rows.stamps);
     return rows;
@@ -180,8 +181,7 @@ ExtractSummary update_cache(const std::string& path, const RowExtraction& job, c
         throw Error("cannot assemble the updated cache " + path + ": " + e.getDetailMsg() + " (is the disk full? " + path +
                     " is unchanged and the extracted rows are kept in " + scratch + ": re-run the same command)");
     }
-    fs::rename(path + ".tmp", path);
-    sync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string());
+    commit_file(path + ".tmp", path);
     fs::remove(scratch);
     summary.rows = read_cache_info(path).rows;
     summary.bytes_written = static_cast<std::uint64_t>(fs::file_size(path));

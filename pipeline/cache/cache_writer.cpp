@@ -3,7 +3,8 @@
 #include "pipeline/cache/cache_file.hpp"
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -46,7 +47,7 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
         } else if (fs::exists(path_)) {
             // Not a complete cache of this configuration (complete_here said so): another model's
             // cache or not a cache is refused here; an unfinished one of ours is adopted.
-            adopt_unfinished_file(check_cache_file(path_, config_, "write to another -o path, or pass {force} to replace it"));
+            adopt_unfinished_file(check_cache_file(path_, config_, "write to another {output} path, or pass {force} to replace it"));
         }
         fs::create_directories(parts_);
     } catch (const H5::Exception& e) {
@@ -123,8 +124,7 @@ void CacheWriter::adopt_unfinished_file(const CacheProgress& p) {
     } catch (const H5::Exception& e) {
         throw Error("cache " + path_ + " is unfinished and its committed rows cannot be read back (" + e.getDetailMsg() + "); " + fix);
     }
-    fs::rename(segment + ".tmp", segment);
-    sync_path(parts_);
+    commit_file(segment + ".tmp", segment);
     fs::remove(path_);
     sealed_segments_ = 1;
     done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
@@ -184,8 +184,7 @@ void CacheWriter::seal() {
     try {
         open_->seal();
         open_.reset();
-        fs::rename(segment + ".tmp", segment);
-        sync_path(parts_);
+        commit_file(segment + ".tmp", segment);
     } catch (const H5::Exception& e) {
         open_.reset();
         throw Error("cannot write cache segment " + segment + ": " + e.getDetailMsg() + " (is the disk full?)");
@@ -210,8 +209,7 @@ void CacheWriter::finish() {
         throw Error("cannot assemble cache " + path_ + " from " + parts_ + ": " + e.getDetailMsg() +
                     " (is the disk full? the segments are kept: re-run the same command)");
     }
-    fs::rename(tmp, path_);
-    sync_path(parent_dir(path_));
+    commit_file(tmp, path_);
     // Renamed first, so that a kill while the segments are deleted never leaves a partial set under
     // the name a re-run would resume from.
     fs::rename(parts_, parts_ + ".old");

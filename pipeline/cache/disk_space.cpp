@@ -1,6 +1,6 @@
 #include "pipeline/cache/disk_space.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 

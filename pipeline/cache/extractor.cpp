@@ -10,12 +10,12 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_merge.hpp"
 #include "pipeline/dist/shared_dataset.hpp"
-#include "plugin/sha256.hpp"
+#include "pipeline/core/sha256.hpp"
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/cache/tap_engine.hpp"
 #include "plugin/block_map.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 
 #include <boost/filesystem.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 #include "pipeline/dist/communicator.hpp"
 #include "pipeline/data/batch_runner.hpp"
 #include "pipeline/data/image_decode.hpp"

@@ -1,6 +1,6 @@
 #include "pipeline/cache/shards.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 

@@ -3,7 +3,7 @@
 #include "pipeline/data/batch_runner.hpp"
 #include "plugin/backend.hpp"
 #include "plugin/head_builder.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "plugin/tap_forward.hpp"
 

@@ -2,7 +2,7 @@
 // Runs a source model forward to a set of taps on the engine the user chose: cvtl's oneDNN fast
 // path (default) or stock cv::dnn (`--engine opencv`, and any --backend other than cpu).
 #include "plugin/block_map.hpp"
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 #include "plugin/inference_net.hpp"
 #include "plugin/model_loader.hpp"
 

@@ -1,6 +1,6 @@
 #include "pipeline/data/augment.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -15,10 +15,9 @@ namespace cvtl {
 // ---- generator and seeds -------------------------------------------------------------------
 
 std::uint64_t AugmentRng::next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    const std::uint64_t out = splitmix64(state_);
+    state_ += kGoldenGamma;
+    return out;
 }
 
 double AugmentRng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
@@ -27,14 +26,6 @@ double AugmentRng::uniform(double lo, double hi) { return lo + (hi - lo) * unifo
 
 // The clamp never changes a result (u * n < n for u < 1 in doubles) but states the bound.
 int AugmentRng::index(int n) { return std::min(static_cast<int>(std::floor(uniform() * n)), n - 1); }
-
-std::uint64_t splitmix64(std::uint64_t x) { return AugmentRng(x).next(); }
-
-std::uint64_t fnv1a64(const std::string& bytes) {
-    std::uint64_t h = 0xCBF29CE484222325ull;
-    for (unsigned char c : bytes) h = (h ^ c) * 0x100000001B3ull;
-    return h;
-}
 
 namespace {
 
@@ -271,7 +262,7 @@ cv::Mat rotation_matrix(cv::Size size, double degrees) {
 }  // namespace
 
 cv::Mat apply_augment(const cv::Mat& bgr8, const AugmentParams& params) {
-    CV_Assert(bgr8.type() == CV_8UC3);
+    CVTL_ASSERT(bgr8.type() == CV_8UC3);
     cv::Mat out;
     if (params.crop == cv::Rect(0, 0, bgr8.cols, bgr8.rows)) out = bgr8.clone();
     else cv::resize(bgr8(params.crop), out, bgr8.size(), 0, 0, cv::INTER_LINEAR);

@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/core/hashing.hpp"  // splitmix64, fnv1a64: the seeds of the views
 #include <opencv2/core.hpp>
 
 #include <array>
@@ -24,12 +25,6 @@ public:
 private:
     std::uint64_t state_;
 };
-
-// One output of a SplitMix64 generator whose state is `x` (AugmentRng(x).next()).
-std::uint64_t splitmix64(std::uint64_t x);
-
-// 64-bit FNV-1a of a byte string: how a sample's path enters its seeds (views, split).
-std::uint64_t fnv1a64(const std::string& bytes);
 
 struct CropRange {
     std::array<double, 2> scale{0.08, 1.0};            // share of the image's area

@@ -1,7 +1,7 @@
 #include "pipeline/data/batch_runner.hpp"
 
 #include "pipeline/data/image_decode.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <oneapi/tbb/parallel_for.h>

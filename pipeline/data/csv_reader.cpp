@@ -1,6 +1,6 @@
 #include "pipeline/data/csv_reader.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <iterator>
 

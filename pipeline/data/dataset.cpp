@@ -2,9 +2,9 @@
 
 #include "pipeline/data/csv_reader.hpp"
 
-#include "pipeline/data/augment.hpp"
-#include "plugin/error.hpp"
-#include "plugin/sha256.hpp"
+#include "pipeline/core/hashing.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/core/sha256.hpp"
 
 #include <boost/filesystem.hpp>
 

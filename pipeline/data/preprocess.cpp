@@ -1,6 +1,6 @@
 #include "pipeline/data/preprocess.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -84,7 +84,7 @@ Preprocessing make_preprocessing(const std::string& preset, int size,
 }
 
 void preprocess_image(const cv::Mat& bgr8, const Preprocessing& p, float* dst) {
-    CV_Assert(bgr8.type() == CV_8UC3);
+    CVTL_ASSERT(bgr8.type() == CV_8UC3);
     const int S = p.size;
     cv::Mat resized;
     if (!p.crop) {

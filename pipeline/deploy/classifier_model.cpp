@@ -3,7 +3,7 @@
 #include "pipeline/deploy/model_description.hpp"
 
 #include "plugin/backend.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "plugin/onnx_export.hpp"
 

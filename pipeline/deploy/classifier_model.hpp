@@ -1,5 +1,5 @@
 #pragma once
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 // A model to classify images with: a cvtl export (classes and preprocessing from its sidecar or
 // ONNX metadata) or a plain source model (strategy 1) with a labels file and a preset.
 #include "pipeline/data/preprocess.hpp"

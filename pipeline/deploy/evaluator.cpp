@@ -4,7 +4,7 @@
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/dist/batch_slice.hpp"
 #include "pipeline/dist/shared_dataset.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>

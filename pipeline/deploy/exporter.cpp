@@ -2,7 +2,8 @@
 
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "plugin/head_builder.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
@@ -105,7 +106,7 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
         throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or {resume} the training");
     RunState state = load_run_state(model_h5);
     if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
-    if (o.output.empty()) throw Error("export needs -o MODEL.onnx");
+    if (o.output.empty()) throw Error("export needs an {output} path for the ONNX model");
     summary.sidecar = fs::path(o.output).replace_extension(".json").string();
     if (summary.sidecar == o.output) throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
     if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass {force} to overwrite it");
@@ -158,8 +159,8 @@ void write_verified(const ExportOptions& o, const std::string& bytes, const Netw
         throw Error("export: cv::dnn's logits differ from cvtl's by " + std::to_string(summary.max_difference) +
                     " (relative; > 1e-4); nothing written");
     write_sidecar(sidecar_tmp, meta, o.head_only);
-    fs::rename(tmp, o.output);
-    fs::rename(sidecar_tmp, summary.sidecar);
+    commit_file(tmp, o.output);
+    commit_file(sidecar_tmp, summary.sidecar);
     temporaries.paths.clear();
 }
 

@@ -1,6 +1,6 @@
 #include "pipeline/deploy/model_description.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 
 #include "pipeline/data/batch_runner.hpp"
 #include "pipeline/data/dataset.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 

@@ -1,9 +1,9 @@
 #pragma once
 // Data-parallel training's split of a global batch: rank r of N takes the contiguous rows
-// [floor(n r / N), floor(n (r + 1) / N)) of the n rows every rank's identical BatchStream produced,
+// [floor(n r / N), floor(n (r + 1) / N)) of the n rows every rank's identical batch stream produced,
 // so the union over ranks is exactly the batch one process would train on.
 #include "pipeline/dist/communicator.hpp"
-#include "pipeline/train/batch_stream.hpp"
+#include "pipeline/data/batch.hpp"
 
 #include <cstdint>
 #include <utility>

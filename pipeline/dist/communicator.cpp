@@ -1,6 +1,6 @@
 #include "pipeline/dist/communicator.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <mpi.h>
 

@@ -6,7 +6,7 @@
 // behaves exactly as a program without MPI. Under a launcher, MpiSession initialises MPI and
 // Communicator::world() is MPI_COMM_WORLD. mpi.h stays out of this header: apps that link libcvtl
 // need no MPI headers.
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cstdint>
 #include <functional>

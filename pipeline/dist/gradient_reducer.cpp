@@ -1,6 +1,6 @@
 #include "pipeline/dist/gradient_reducer.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <mpi.h>
 
@@ -143,7 +143,7 @@ void GradientReducer::contribute_zeros() {
 void GradientReducer::finish() {
     if (!comm_.distributed()) return;
     for (auto& b : buckets_)
-        if (b->layers_left != 0) throw Error("internal: a gradient bucket was not filled (backward skipped a trained layer)");
+        if (b->layers_left != 0) CVTL_INTERNAL("a gradient bucket was not filled (backward skipped a trained layer)");
     if (worker_.joinable()) {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] { return in_flight_ == 0; });

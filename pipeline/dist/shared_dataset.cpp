@@ -1,6 +1,6 @@
 #include "pipeline/dist/shared_dataset.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cstring>
 
@@ -17,7 +17,7 @@ struct Reader {
     const std::string& in;
     std::size_t at = 0;
     std::uint64_t u64() {
-        if (in.size() - at < sizeof(std::uint64_t)) throw Error("internal: the broadcast dataset is truncated");
+        if (in.size() - at < sizeof(std::uint64_t)) CVTL_INTERNAL("the broadcast dataset is truncated");
         std::uint64_t v;
         std::memcpy(&v, in.data() + at, sizeof v);
         at += sizeof v;
@@ -25,7 +25,7 @@ struct Reader {
     }
     std::string text() {
         const std::uint64_t n = u64();
-        if (n > in.size() - at) throw Error("internal: the broadcast dataset is truncated");
+        if (n > in.size() - at) CVTL_INTERNAL("the broadcast dataset is truncated");
         std::string s = in.substr(at, n);
         at += n;
         return s;
@@ -57,19 +57,19 @@ Dataset dataset_from_bytes(const std::string& bytes) {
     d.root = r.text();
     d.max_image_bytes = r.u64();
     const std::uint64_t classes = r.u64();
-    if (classes > bytes.size()) throw Error("internal: the broadcast dataset is malformed");
+    if (classes > bytes.size()) CVTL_INTERNAL("the broadcast dataset is malformed");
     for (std::uint64_t i = 0; i < classes; ++i) d.classes.push_back(r.text());
     const std::uint64_t samples = r.u64();
-    if (samples > bytes.size()) throw Error("internal: the broadcast dataset is malformed");
+    if (samples > bytes.size()) CVTL_INTERNAL("the broadcast dataset is malformed");
     d.samples.resize(samples);
     for (auto& s : d.samples) {
         s.path = r.text();
         const std::uint64_t label = r.u64(), split = r.u64();
-        if (label >= classes || split > 2) throw Error("internal: the broadcast dataset is malformed");
+        if (label >= classes || split > 2) CVTL_INTERNAL("the broadcast dataset is malformed");
         s.label = static_cast<int>(label);
         s.split = static_cast<Split>(split);
     }
-    if (r.at != bytes.size()) throw Error("internal: the broadcast dataset is malformed");
+    if (r.at != bytes.size()) CVTL_INTERNAL("the broadcast dataset is malformed");
     return d;
 }
 

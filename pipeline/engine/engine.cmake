@@ -29,7 +29,7 @@ add_library(cvtl_engine STATIC
   pipeline/engine/layers/softmax_cross_entropy.cpp
 )
 target_include_directories(cvtl_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(cvtl_engine PUBLIC opencv_core opencv_dnn DNNL::dnnl OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json)
+target_link_libraries(cvtl_engine PUBLIC cvtl_core opencv_core opencv_dnn DNNL::dnnl OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json)
 cvtl_warnings(cvtl_engine)
 # The optimizer's update loops call std::sqrt; with errno semantics GCC keeps them scalar (a compare and
 # a call per element) and Adam ran at half the machine's copy bandwidth. cvtl never reads errno after

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layer_kind.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 namespace cvtl {
 

@@ -2,7 +2,7 @@
 
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/dropout.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 namespace cvtl {
 

@@ -1,6 +1,6 @@
 #include "pipeline/engine/optimizer.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cmath>
 #include <cstddef>

@@ -2,7 +2,7 @@
 
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/batch_norm2d.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <algorithm>
 #include <cmath>

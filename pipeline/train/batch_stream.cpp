@@ -1,7 +1,7 @@
 #include "pipeline/train/batch_stream.hpp"
 
-#include "pipeline/data/augment.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/hashing.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <algorithm>
 #include <cstring>

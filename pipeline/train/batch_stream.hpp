@@ -11,18 +11,13 @@
 // epoch, drawn uniformly from view 0 and its stored views by (seed, epoch, row) alone: the draw
 // does not depend on windows or batch order. Validation streams (no shuffle) always give view 0.
 #include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/data/batch.hpp"
 
 #include <cstdint>
 #include <future>
 #include <vector>
 
 namespace cvtl {
-
-struct Batch {
-    cv::Mat data;                 // [n, sample...] float32
-    std::vector<int> labels;      // [n]
-    std::vector<std::int64_t> rows;  // cache rows, for reports
-};
 
 class BatchStream {
 public:

@@ -1,6 +1,6 @@
 #include "pipeline/train/kfold.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <map>
 #include <random>

@@ -1,7 +1,8 @@
 #include "pipeline/train/run_report.hpp"
 
 #include "pipeline/report/chart.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/data/csv_writer.hpp"
 
 #include <opencv2/core.hpp>
 
@@ -128,10 +129,10 @@ void draw_curves(const std::string& png_path, const std::vector<EpochMetrics>& h
 void write_confusion(const std::string& run_dir, const std::string& stem, const Confusion& counts,
                      const std::vector<std::string>& classes) {
     std::string csv = "true\\predicted";
-    for (const auto& c : classes) csv += "," + c;
+    for (const auto& c : classes) csv += "," + csv_field(c);
     csv += "\n";
     for (size_t i = 0; i < counts.size(); ++i) {
-        csv += classes[i];
+        csv += csv_field(classes[i]);
         for (long long v : counts[i]) csv += "," + std::to_string(v);
         csv += "\n";
     }

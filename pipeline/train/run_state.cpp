@@ -2,7 +2,8 @@
 
 #include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cvtl/version.hpp>
 
@@ -67,9 +68,7 @@ void save_run_state(const std::string& path, const RunState& state) {
         std::remove(tmp.c_str());
         throw Error("cannot write " + path + ": " + e.getDetailMsg() + " (is the disk full or the folder read-only?)");
     }
-    boost::system::error_code ec;
-    boost::filesystem::rename(tmp, path, ec);
-    if (ec) throw Error("cannot replace " + path + ": " + ec.message());
+    commit_file(tmp, path);
 }
 
 RunState load_run_state(const std::string& path) {

@@ -2,12 +2,11 @@
 
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_reader.hpp"
-#include "pipeline/deploy/exporter.hpp"
 #include "pipeline/train/kfold.hpp"
 #include "pipeline/train/sweep_report.hpp"
 #include "pipeline/train/sweep_state.hpp"
 #include "pipeline/train/trainer.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 
 #include <boost/filesystem.hpp>
@@ -51,6 +50,30 @@ struct EpochGate {
     double best = 0, leader = 0;
 };
 
+// A training the epoch gate stopped, as sweep.json keeps it: no fold result, but its note and the
+// time it took (the report counts it). Sweeps before the time was kept recorded the note alone.
+struct AbandonedTraining {
+    std::string note;
+    double seconds = 0;
+    int epochs = 0;
+};
+
+AbandonedTraining abandoned_from_json(const nlohmann::json& j, const std::string& state) {
+    const std::string damaged = state + " is damaged (an abandoned training's record); pass {force} to start the sweep over";
+    AbandonedTraining a;
+    if (j.is_string()) a.note = j.get<std::string>();
+    else if (j.is_object() && j.contains("note") && j.at("note").is_string()) {
+        a.note = j.at("note").get<std::string>();
+        a.seconds = j.value("seconds", 0.0);
+        a.epochs = j.value("epochs", 0);
+    } else {
+        throw Error(damaged);
+    }
+    if (a.note.rfind(kGateNote, 0) != 0 || a.note.size() > 1000 || !(a.seconds >= 0 && a.seconds < 1e9) || a.epochs < 0 || a.epochs > 100000)
+        throw Error(damaged);
+    return a;
+}
+
 std::string format_fixed(double v, int digits) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -82,6 +105,7 @@ private:
     double reserve_seconds() const;
     const SweepTrial* leader() const;
     void report(const std::string& stage, const std::string& trial, int fold) const;
+    double seconds_left() const;
     TrainEvents training_events() const;
     SweepExport retrain_and_export(SweepTrial& trial, const std::string& onnx);
     void export_winners();
@@ -99,7 +123,7 @@ private:
     int epochs_ = 0;
     double load_seconds_ = 0;           // loading the source model once; export loads it again and reloads the result
     std::map<std::string, std::vector<SweepFold>> saved_;  // fold results of an interrupted sweep
-    std::map<std::string, std::string> abandoned_;         // its trainings the epoch gate stopped, with their notes
+    std::map<std::string, AbandonedTraining> abandoned_;           // its trainings the epoch gate stopped: notes, time spent
     SweepSummary s_;
     int planned_ = 0, done_ = 0;
 };
@@ -168,7 +192,8 @@ void Sweep::save_state() const {
         nlohmann::json folds = nlohmann::json::array();
         for (const auto& f : t.folds) folds.push_back(fold_json(f));
         trials[t.candidate.name] = folds;
-        if (t.note.rfind(kGateNote, 0) == 0) abandoned[t.candidate.name] = t.note;
+        if (t.note.rfind(kGateNote, 0) == 0)
+            abandoned[t.candidate.name] = {{"note", t.note}, {"seconds", t.stopped_seconds}, {"epochs", t.stopped_epochs}};
     }
     write_json_atomically(o_.output + "/sweep.json", {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()},
                                                       {"trials", trials}, {"abandoned", abandoned}});
@@ -214,11 +239,7 @@ void Sweep::read_saved_state() {
     // Trainings the epoch gate stopped (no fold result): not trained again on a resume.
     const nlohmann::json abandoned = j.value("abandoned", nlohmann::json::object());
     if (!abandoned.is_object()) throw Error(state + " is damaged (its abandoned trainings); pass {force} to start the sweep over");
-    for (const auto& [name, note] : abandoned.items()) {
-        if (!note.is_string() || note.get<std::string>().rfind(kGateNote, 0) != 0 || note.get<std::string>().size() > 1000)
-            throw Error(state + " is damaged (an abandoned training's record); pass {force} to start the sweep over");
-        abandoned_[name] = note.get<std::string>();
-    }
+    for (const auto& [name, record] : abandoned.items()) abandoned_[name] = abandoned_from_json(record, state);
 }
 
 const SweepTrial* Sweep::leader() const {
@@ -232,7 +253,7 @@ const SweepTrial* Sweep::leader() const {
 // the rows, with a 20% margin) and exporting it (about two model loads).
 double Sweep::reserve_seconds() const {
     const SweepTrial* l = leader();
-    if (!l) return 0;
+    if (!l || !o_.export_step) return 0;
     const double per_fold = l->seconds / static_cast<double>(l->folds.size());
     const double rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
     return per_fold * rows * 1.2 + 2 * load_seconds_ + 1;
@@ -240,7 +261,18 @@ double Sweep::reserve_seconds() const {
 
 void Sweep::report(const std::string& stage, const std::string& trial, int fold) const {
     current_ = {stage, done_, planned_, 0, trial.empty() ? "" : trial + " fold " + std::to_string(fold)};
+    current_.eta_seconds = seconds_left();
     events_.report(current_);
+}
+
+// The plan's total less the time spent, never past the budget: the plan knows each candidate's
+// cost, where the count of trainings done would extrapolate from the cheap probes that go first.
+double Sweep::seconds_left() const {
+    if (s_.plan.total_seconds <= 0) return -1;
+    const double spent = std::chrono::duration<double>(Clock::now() - start_).count();
+    double left = s_.plan.total_seconds - (spent - s_.plan.calibration_seconds);  // the plan counts from its end
+    if (s_.budget_seconds > 0) left = std::min(left, s_.budget_seconds - spent);
+    return std::max(0.0, left);
 }
 
 // A training's own progress, as the sweep's: a fold can run for many minutes, and a log should
@@ -250,6 +282,7 @@ TrainEvents Sweep::training_events() const {
     e.progress = [this](const JobProgress& p) {
         JobProgress q = current_;
         q.epoch = p.epoch;
+        q.eta_seconds = seconds_left();
         q.item += (q.item.empty() ? "" : ", ") + p.stage;
         events_.report(q);
     };
@@ -289,7 +322,9 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     const std::string run = o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
     if (const auto a = abandoned_.find(t.candidate.name); fold == 0 && a != abandoned_.end()) {
         t.status = "eliminated";
-        t.note = a->second;
+        t.note = a->second.note;
+        t.stopped_seconds = a->second.seconds, t.stopped_epochs = a->second.epochs;
+        score_trial(t);
         return;
     }
     auto saved = saved_.find(t.candidate.name);
@@ -326,6 +361,11 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     try {
         const TrainSummary ts = run_training(to, training_events());
         ++s_.trainings;
+        if (ts.abandoned || ts.cut) {
+            t.stopped_seconds += ts.seconds;
+            t.stopped_epochs += static_cast<int>(ts.history.size());
+            score_trial(t);
+        }
         if (ts.abandoned) {
             t.status = "eliminated";
             t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) + ": best validation accuracy " +
@@ -389,7 +429,9 @@ nlohmann::json Sweep::train_job(size_t trial, int fold) {
     const int trainings = s_.trainings, resumed = s_.resumed;
     train_fold(copy, fold);
     nlohmann::json r = {{"status", copy.status}, {"note", copy.note}, {"trainings", s_.trainings - trainings},
-                        {"resumed", s_.resumed - resumed}, {"parameters", copy.trained_parameters}, {"epochs", copy.epochs}};
+                        {"resumed", s_.resumed - resumed}, {"parameters", copy.trained_parameters}, {"epochs", copy.epochs},
+                        {"stopped_seconds", copy.stopped_seconds - s_.trials[trial].stopped_seconds},
+                        {"stopped_epochs", copy.stopped_epochs - s_.trials[trial].stopped_epochs}};
     if (copy.folds.size() > before) r["fold"] = fold_json(copy.folds.back());
     s_.trainings = trainings, s_.resumed = resumed;   // counted when the records are applied
     return r;
@@ -406,6 +448,8 @@ void Sweep::apply_job(const nlohmann::json& r, size_t trial) {
     if (r.at("status") != "pending" && t.status == "pending") t.status = r.at("status"), t.note = r.at("note");
     s_.trainings += r.at("trainings").get<int>();
     s_.resumed += r.at("resumed").get<int>();
+    t.stopped_seconds += r.at("stopped_seconds").get<double>();
+    t.stopped_epochs += r.at("stopped_epochs").get<int>();
     score_trial(t);
     ++done_;
     if (events_.trial_done) events_.trial_done(t);
@@ -440,20 +484,15 @@ SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
     const TrainSummary ts = run_training(to, training_events());
     ++done_;
     report("exporting " + w.candidate.name, w.candidate.name, 0);
-    ExportOptions e;
-    e.run = to.output;
-    e.output = onnx;
-    e.model = o_.model;
-    e.weights = o_.weights;
-    e.force = true;  // the exports belong to this sweep directory
-    const ExportSummary es = run_export(e);
-    return {w.candidate.name, w.candidate.family, to.output, es.onnx, es.sidecar, es.max_difference, ts.seconds};
+    const SweepExported es = o_.export_step(to.output, onnx, o_.model, o_.weights);
+    return {w.candidate.name, w.candidate.family, to.output, es.onnx, es.sidecar, es.difference, ts.seconds};
 }
 
 void Sweep::export_winners() {
     std::stable_sort(s_.trials.begin(), s_.trials.end(), ranks_before);
     if (s_.trials.empty() || s_.trials[0].folds.empty()) throw Error("no candidate could be trained within the budget; give the sweep more time");
     s_.winner = 0;
+    if (!o_.export_step) return;  // the caller wants the ranking only
     const SweepExport best = retrain_and_export(s_.trials[0], o_.output + "/best.onnx");
     s_.exports.push_back(best);
     s_.final_run = best.run;
@@ -556,7 +595,7 @@ void Sweep::make_plan() {
         p.total_seconds += p.rung_trainings.back() * mean;
     }
     const double all_rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
-    p.total_seconds += mean * all_rows + 2 * load_seconds_;   // retraining the winner, then its export
+    if (o_.export_step) p.total_seconds += mean * all_rows + 2 * load_seconds_;   // retraining the winner, then its export
     p.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     p.budget_seconds = s_.budget_seconds;
     if (events_.planned && o_.comm.root()) events_.planned(p);
@@ -572,7 +611,7 @@ SweepSummary Sweep::run() {
     make_plan();
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     size_t n = s_.trials.size();
-    planned_ = static_cast<int>(n) * counts[0] + 1 + (o_.export_families ? 3 : 0);
+    planned_ = static_cast<int>(n) * counts[0] + (o_.export_step ? 1 + (o_.export_families ? 3 : 0) : 0);
     for (size_t r = 1; r < counts.size(); ++r) planned_ += static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]);
 
     std::vector<size_t> active(s_.trials.size());

@@ -1,5 +1,5 @@
 #pragma once
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 // cvtl sweep: from one cache, train every candidate the cache allows (linear probes on every tap,
 // the source classifier on pool5, fine-tuning from every cached block, training from scratch), each
 // over a small learning-rate grid; rank them without looking at test data; retrain the winner on
@@ -35,6 +35,16 @@ inline constexpr int kDefaultFolds = 5;
 // sweeps for hours (issue 22); with one, what does not fit is skipped and reported.
 inline constexpr double kDefaultSweepBudgetMinutes = 30;
 
+// The sweep's last step, supplied by its caller: export the retrained winner's run directory `run` to
+// `onnx` with the source model and weights the sweep used, as cvtl export does. train/ sits below
+// deploy/, which provides the usual step (pipeline/deploy/sweep_export.hpp).
+struct SweepExported {
+    std::string onnx, sidecar;
+    double difference = 0;              // |cv::dnn - cvtl| on the export's verification samples
+};
+using SweepExportStep = std::function<SweepExported(const std::string& run, const std::string& onnx, const std::string& model,
+                                                    const std::string& weights)>;
+
 struct SweepOptions {
     std::string cache;
     std::string output;                 // sweep directory
@@ -50,6 +60,7 @@ struct SweepOptions {
     std::uint64_t seed = 0;
     double memory_gb = 2.0;             // taps that fit are read once and kept in memory
     bool force = false;                 // start over in a directory that holds another sweep
+    SweepExportStep export_step;        // empty: the winner is ranked and reported, not retrained or exported (cvtl pilot)
     bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
     bool epoch_gate = true;             // stop first folds far behind the leader at 1/4 and 1/2 of their epochs
                                         // (off: every candidate's first fold runs to its end, e.g. to compare strategies)
@@ -80,7 +91,9 @@ struct SweepTrial {
     double score = std::numeric_limits<double>::quiet_NaN();   // mean validation accuracy at chosen_epoch
     double spread = std::numeric_limits<double>::quiet_NaN();  // standard deviation over folds there
     double loss = std::numeric_limits<double>::quiet_NaN();    // mean validation loss there
-    double seconds = 0;                 // all its trainings
+    double seconds = 0;                 // all its trainings, those stopped early included
+    double stopped_seconds = 0;         // trainings the epoch gate or the budget stopped: their time (no fold kept)
+    int stopped_epochs = 0;             // and the epochs they ran
     double predicted_fold_seconds = 0;  // the plan's prediction for one fold (0: could not be measured)
 };
 

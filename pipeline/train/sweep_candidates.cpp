@@ -1,6 +1,6 @@
 #include "pipeline/train/sweep_candidates.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,7 +1,8 @@
 #include "pipeline/train/sweep_report.hpp"
 
 #include "pipeline/report/chart.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/data/csv_writer.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -33,15 +34,12 @@ std::string csv(const SweepSummary& s) {
     std::string out = "rank,candidate,family,tap,cut,lr,score,spread,folds,chosen_epoch,epochs,val_loss,trained_parameters,seconds,predicted_fold_seconds,status,note\n";
     for (size_t i = 0; i < s.trials.size(); ++i) {
         const SweepTrial& t = s.trials[i];
-        std::string note = t.note;
-        for (char& c : note)
-            if (c == '"') c = '\'';
-        out += std::to_string(i + 1) + "," + t.candidate.name + "," + t.candidate.family + "," + t.candidate.tap + "," +
+        out += std::to_string(i + 1) + "," + csv_field(t.candidate.name) + "," + t.candidate.family + "," + t.candidate.tap + "," +
                std::to_string(t.candidate.cut) + "," + format("%g", t.candidate.lr) + "," +
                (t.folds.empty() ? "," : format("%.6f", t.score) + "," + format("%.6f", t.spread)) + "," + std::to_string(t.folds.size()) + "," +
                std::to_string(t.chosen_epoch) + "," + std::to_string(t.epochs) + "," + (t.folds.empty() ? "" : format("%.6f", t.loss)) + "," +
                std::to_string(t.trained_parameters) + "," + format("%.2f", t.seconds) + "," + format("%.2f", t.predicted_fold_seconds) + "," +
-               t.status + ",\"" + note + "\"\n";
+               t.status + "," + csv_field(t.note) + "\n";
     }
     return out;
 }
@@ -125,7 +123,7 @@ std::string sweep_markdown(const SweepSummary& s) {
     if (s.directory_bytes > 0)
         out += "The sweep directory holds " + format("%.1f", static_cast<double>(s.directory_bytes) / (1024.0 * 1024.0)) +
                " MiB besides these reports: each fold keeps its curves and metrics only, the retrained winner its model.h5.\n\n";
-    if (s.winner >= 0)
+    if (s.winner >= 0 && !s.onnx.empty())
         out += "Exported: `" + s.onnx + "` (sidecar `" + s.sidecar + "`), from `" + s.final_run + "`; cv::dnn matches cvtl within " +
                format("%.2g", s.export_difference) + ".\n\n";
     out += "## What the numbers say\n\n" + findings(s) + "\n## Ranking\n\n" + ranking(s) +

@@ -7,7 +7,7 @@
 namespace cvtl {
 
 void score_trial(SweepTrial& t) {
-    t.seconds = 0;
+    t.seconds = t.stopped_seconds;
     for (const auto& f : t.folds) t.seconds += f.seconds;
     if (t.folds.empty()) return;
     const size_t epochs = t.folds.front().val_accuracy.size();

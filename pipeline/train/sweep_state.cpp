@@ -1,6 +1,7 @@
 #include "pipeline/train/sweep_state.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/atomic_file.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -34,17 +35,7 @@ SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
     return f;
 }
 
-void write_json_atomically(const std::string& path, const nlohmann::json& j) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << j.dump(1) << "\n";
-        if (!out) throw Error("cannot write " + tmp + " (disk full or no permission?)");
-    }
-    boost::system::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw Error("cannot rename " + tmp + " to " + path + ": " + ec.message());
-}
+void write_json_atomically(const std::string& path, const nlohmann::json& j) { write_file_atomically(path, j.dump(1) + "\n"); }
 
 std::uint64_t directory_bytes(const std::string& dir) {
     std::uint64_t bytes = 0;

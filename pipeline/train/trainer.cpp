@@ -6,7 +6,8 @@
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "pipeline/train/train_defaults.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/core/hashing.hpp"
 #include "plugin/thread_policy.hpp"
 #include "plugin/head_builder.hpp"
 #include "pipeline/engine/layers/dropout.hpp"
@@ -443,20 +444,15 @@ bool past_deadline(const TrainOptions& o) {
 // different model.
 void check_ranks_agree(Network& net, const Communicator& comm, int epoch) {
     if (!comm.distributed()) return;
-    std::uint64_t h = 1469598103934665603ull;
+    std::uint64_t h = fnv1a64(nullptr, 0);
     for (auto& [name, p] : net.named_params()) {
         if (p->lr_mult <= 0) continue;
         const cv::Mat v = p->value.isContinuous() ? p->value : p->value.clone();
-        const float* x = v.ptr<float>();
-        for (size_t i = 0; i < v.total(); ++i) {
-            std::uint32_t bits;
-            std::memcpy(&bits, x + i, sizeof bits);
-            h = (h ^ bits) * 1099511628211ull;
-        }
+        h = fnv1a64(v.ptr<float>(), v.total() * sizeof(float), h);
     }
     if (!comm.same(h))
-        throw Error("internal: data-parallel ranks hold different weights after epoch " + std::to_string(epoch) +
-                    " (the gradient sums differed); please report it with the command line");
+        CVTL_INTERNAL("data-parallel ranks hold different weights after epoch " + std::to_string(epoch) +
+                      " (the gradient sums differed)");
 }
 
 // Trains until the last epoch, an early stop, a test's stop or the deadline. Returns false when a

@@ -1,5 +1,5 @@
 #pragma once
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 // cvtl train: retrains the upper part of a VGG network from an activation cache.
 #include "pipeline/dist/communicator.hpp"
 #include "pipeline/engine/optimizer.hpp"

@@ -3,7 +3,7 @@
 // files (docs/reliability.md), so this harness runs in tools/fuzz.sh's long mode, in fork mode that
 // records such hangs and goes on; tests/fuzz/fuzz_cache_reader.cpp covers cvtl's checks in CI.
 #include "pipeline/cache/cache_reader.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <H5Cpp.h>
 

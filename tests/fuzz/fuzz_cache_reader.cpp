@@ -8,7 +8,7 @@
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/data/preprocess.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -6,7 +6,7 @@
 #include "fuzz_support.hpp"
 
 #include "pipeline/data/dataset.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cstdlib>
 #include <sstream>

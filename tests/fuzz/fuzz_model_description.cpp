@@ -1,7 +1,7 @@
 // The sidecar and ONNX-metadata readers: whatever MODEL.json or metadata_props hold, the result is
 // a validated description or a cvtl::Error.
 #include "pipeline/deploy/model_description.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cstdint>
 #include <map>

@@ -4,7 +4,7 @@
 // would skip a repair the model needs).
 #include "fuzz_support.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/onnx_export.hpp"
 #include "plugin/onnx_repair.hpp"
 #include "plugin/onnx_scan.hpp"

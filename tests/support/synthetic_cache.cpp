@@ -1,7 +1,7 @@
 #include "support/synthetic_cache.hpp"
 
 #include "pipeline/cache/cache_writer.hpp"
-#include "plugin/sha256.hpp"
+#include "pipeline/core/sha256.hpp"
 
 namespace cvtl::test {
 

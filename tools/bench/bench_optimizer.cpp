@@ -15,7 +15,7 @@
 #include "pipeline/engine/layers/layer.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "pipeline/engine/optimizer.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -15,7 +15,7 @@
 // (to pool4) and blocks 1-5 (to pool5) at 224x224, what training without the cache re-runs every epoch.
 #include "pipeline/engine/optimizer.hpp"
 #include "plugin/block_map.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/head_builder.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"

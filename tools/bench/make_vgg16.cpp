@@ -4,7 +4,7 @@
 // enough for the fast path's Winograd choice to matter as it does in the full VGG-16.
 //   cvtl_make_vgg16 OUT.onnx [--width 0.5] [--size 224] [--classes 10] [--seed 0]
 #include "pipeline/engine/weights.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/onnx_export.hpp"
 
 #include <CLI/CLI.hpp>

@@ -87,8 +87,10 @@ def main():
     for name in ("peer-sweep", "peer-b10"):
         if os.path.exists(f"{name}.json"):
             for r in json.load(open(f"{name}.json"))["candidates"]:
+                # Sweeps before 2026-12-03 did not time the trainings the epoch gate stopped: no ratio for those.
+                ratio = f"{r['peer_seconds'] / r['cvtl_seconds']:.1f}" if r["cvtl_seconds"] > 0 else "–"
                 lines.append(f"| {name[5:]} | {r['candidate']} | {r['trainings']} | {r['epochs']} | {r['cvtl_seconds']:.1f} | "
-                             f"{r['peer_seconds']:.0f} | {r['peer_seconds'] / max(r['cvtl_seconds'], 1e-9):.1f} |")
+                             f"{r['peer_seconds']:.0f} | {ratio} |")
     print("\n".join(lines))
 
 

@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import time
 
 import h5py
@@ -112,6 +113,16 @@ def time_candidate(row, classes, args):
     return train, evaluate
 
 
+def stopped_epochs(name, state, row):
+    """Epochs of the candidate's trainings that were stopped early (the epoch gate, the budget): no fold
+    result, but the work was done. sweep.json keeps them per candidate; older sweeps only in the note."""
+    record = state.get("abandoned", {}).get(name)
+    if isinstance(record, dict):
+        return int(record.get("epochs", 0))
+    m = re.match(r"stopped at epoch (\d+) of|stopped by the time budget after (\d+) of", row.get("note", ""))
+    return int(m.group(1) or m.group(2)) if m else 0
+
+
 def fold_rows(cache, folds):
     """(train rows, val rows) of one fold: the cache's split, or a K-fold partition of train+val."""
     with h5py.File(cache, "r") as f:
@@ -139,7 +150,7 @@ def main():
         row = rows[name]
         if row["rank"] == "1":
             winner = name
-        epochs = sum(len(f["val_accuracy"]) for f in folds)
+        epochs = sum(len(f["val_accuracy"]) for f in folds) + stopped_epochs(name, state, row)
         if epochs == 0:
             continue
         base = (row["family"], row["tap"], row["cut"])
@@ -147,7 +158,7 @@ def main():
             rates[base] = time_candidate(row, classes, args)
         train, evaluate = rates[base]
         peer = epochs * (train_rows * train + val_rows * evaluate)
-        results.append({"candidate": name, "trainings": len(folds), "epochs": epochs, "cvtl_seconds": float(row["seconds"]),
+        results.append({"candidate": name, "trainings": len(folds) + (1 if stopped_epochs(name, state, row) else 0), "epochs": epochs, "cvtl_seconds": float(row["seconds"]),
                         "peer_seconds": peer, "peer_train_ms_per_image": 1e3 * train, "peer_eval_ms_per_image": 1e3 * evaluate})
     final = None
     if winner:
@@ -160,8 +171,8 @@ def main():
     total_peer = sum(r["peer_seconds"] for r in results) + (final["peer_seconds"] if final else 0)
     print(f"{'candidate':32} {'trainings':>9} {'epochs':>6} {'cvtl s':>9} {'PyTorch s':>10} {'ratio':>7}")
     for r in results:
-        print(f"{r['candidate']:32} {r['trainings']:9d} {r['epochs']:6d} {r['cvtl_seconds']:9.1f} {r['peer_seconds']:10.1f} "
-              f"{r['peer_seconds'] / max(r['cvtl_seconds'], 1e-9):7.1f}")
+        ratio = f"{r['peer_seconds'] / r['cvtl_seconds']:7.1f}" if r["cvtl_seconds"] > 0 else "      -"
+        print(f"{r['candidate']:32} {r['trainings']:9d} {r['epochs']:6d} {r['cvtl_seconds']:9.1f} {r['peer_seconds']:10.1f} {ratio}")
     if final:
         print(f"{'(winner retrained: ' + final['candidate'] + ')':42} {final['epochs']:6d} {'':9} {final['peer_seconds']:10.1f}")
     json.dump({"train_rows": train_rows, "val_rows": val_rows, "labelled_rows": labelled, "threads": args.threads,

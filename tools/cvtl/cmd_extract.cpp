@@ -4,7 +4,7 @@
 #include "pipeline/cache/extractor.hpp"
 #include "pipeline/cache/shards.hpp"
 #include "tools/cvtl/progress.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <cstdio>

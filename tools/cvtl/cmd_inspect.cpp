@@ -2,7 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "plugin/block_map.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 
 #include <cstdio>

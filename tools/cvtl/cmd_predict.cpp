@@ -4,7 +4,7 @@
 
 #include "pipeline/deploy/evaluator.hpp"
 #include "pipeline/deploy/predictor.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <nlohmann/json.hpp>

@@ -3,8 +3,9 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "tools/cvtl/progress.hpp"
+#include "pipeline/deploy/sweep_export.hpp"
 #include "pipeline/train/sweep.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <cstdio>
@@ -39,6 +40,7 @@ void run(SweepOptions& o) {
         print_plan(p);
     };
     const ThreadPolicy policy(o.threads);
+    o.export_step = sweep_export_step();
     const SweepSummary s = run_sweep(o, events);
     terminal.finish();
     if (!o.comm.root()) return;

@@ -3,7 +3,7 @@
 
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/train/trainer.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <cmath>

@@ -16,6 +16,7 @@ void add_export(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_sweep(CLI::App& app);
+void add_pilot(CLI::App& app);
 
 // "A,B,C" -> three numbers; throws cvtl::Error naming `flag` otherwise.
 std::array<double, 3> parse_triplet(const std::string& text, const std::string& flag);

@@ -3,7 +3,7 @@
 #include "tools/cvtl/progress.hpp"
 
 #include "pipeline/data/image_decode.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/dist/communicator.hpp"
 
 #include <cvtl/version.hpp>
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("cvtl ") + cvtl::kVersion + " (OpenCV " + CV_VERSION + ")");
     app.require_subcommand(1);
     cvtl::cli::add_inspect(app);
+    cvtl::cli::add_pilot(app);
     cvtl::cli::add_extract(app);
     cvtl::cli::add_cache(app);
     cvtl::cli::add_train(app);

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -41,14 +41,17 @@ double Progress::seconds() const {
 std::string Progress::status(std::int64_t done, const std::string& item) const {
     const double elapsed = seconds();
     const double rate = elapsed > 0 ? static_cast<double>(done - already_done_) / elapsed : 0.0;
-    const std::string eta = rate > 0 ? format_duration(static_cast<double>(total_ - done) / rate) : "?";
+    const std::string eta = eta_seconds_ >= 0 ? format_duration(eta_seconds_)
+                            : rate > 0        ? format_duration(static_cast<double>(total_ - done) / rate)
+                                              : "?";
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s %lld/%lld %s  %.1f %s/s  ETA %s", label_.c_str(), static_cast<long long>(done),
                   static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta.c_str());
     return item.empty() ? buf : std::string(buf) + "  " + item;
 }
 
-void Progress::update(std::int64_t done, const std::string& item) {
+void Progress::update(std::int64_t done, const std::string& item, double eta_seconds) {
+    eta_seconds_ = eta_seconds;
     if (!terminal_) return log(done, item);
     const auto now = std::chrono::steady_clock::now();
     if (done < total_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
@@ -97,7 +100,7 @@ void TerminalEvents::progress(const JobProgress& p) {
         bar_ = std::make_unique<Progress>(prefix_ + p.stage, p.total, p.done, unit_);
         stage_ = p.stage;
     }
-    bar_->update(p.done, p.item);
+    bar_->update(p.done, p.item, p.eta_seconds);
 }
 
 void TerminalEvents::finish() {

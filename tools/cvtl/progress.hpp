@@ -1,5 +1,5 @@
 #pragma once
-#include "plugin/events.hpp"
+#include "pipeline/core/events.hpp"
 #include "pipeline/dist/communicator.hpp"
 
 #include <chrono>
@@ -18,13 +18,15 @@ public:
     static constexpr double kLogSeconds = 30;
     // `already_done` items were done before this run (a resumed job); the rate counts this run's.
     Progress(std::string label, std::int64_t total, std::int64_t already_done = 0, std::string unit = "images");
-    void update(std::int64_t done, const std::string& item = "");
+    // `eta_seconds` >= 0: the job's own estimate of the time left, shown instead of the rate's.
+    void update(std::int64_t done, const std::string& item = "", double eta_seconds = -1);
     void finish();   // clears the line
     double seconds() const;
 
 private:
     std::string status(std::int64_t done, const std::string& item) const;
     void log(std::int64_t done, const std::string& item);
+    double eta_seconds_ = -1;
 
     std::string label_, unit_;
     std::int64_t total_ = 0, already_done_ = 0;

@@ -6,8 +6,9 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/extractor.hpp"
 #include "pipeline/data/augment.hpp"
+#include "pipeline/deploy/sweep_export.hpp"
 #include "pipeline/train/sweep.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/precision.hpp"
 #include "tools/demo/demo_report.hpp"
 #include "plugin/thread_policy.hpp"
@@ -114,6 +115,7 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
     o.output = sweep_dir(s, n, cache.views);
     o.threads = s.threads;
     o.precision = s.precision;
+    o.export_step = sweep_export_step();
     o.export_families = true;
     o.epoch_gate = false;   // the report compares every strategy's best: none may be cut short
     o.force = true;

@@ -2,7 +2,7 @@
 #include "pipeline/engine/kinds/kind_support.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/batch_norm2d.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 

@@ -3,7 +3,7 @@
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/conv2d.hpp"
 #include "pipeline/engine/layers/window.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 

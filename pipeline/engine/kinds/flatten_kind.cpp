@@ -1,6 +1,7 @@
 // Kind flatten: [C, H, W] -> [C*H*W] in NCHW order, as torch.flatten and ONNX Flatten(axis=1).
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/flatten.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
 
 namespace cvtl {
 namespace {
@@ -11,9 +12,7 @@ public:
     std::vector<std::string> opencv_types() const override { return {"Flatten", "Reshape"}; }
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override { return {name(), nlohmann::json::object(), {}}; }
     std::vector<int> output_shape(const nlohmann::json&, const std::vector<int>& in) const override {
-        int n = 1;
-        for (int d : in) n *= d;
-        return {n};
+        return {element_count(in)};
     }
     std::unique_ptr<Layer> make(const nlohmann::json&) const override { return std::make_unique<Flatten>(); }
     // Free at inference: the next fully connected layer reads the activation in NCHW order.

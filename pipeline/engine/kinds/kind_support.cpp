@@ -1,6 +1,6 @@
 #include "pipeline/engine/kinds/kind_support.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 namespace cvtl {
 
@@ -13,7 +13,7 @@ int square_param(const std::vector<size_t>& per_axis, const std::string& what, c
 
 cv::Mat reshaped_copy(const cv::Mat& blob, const std::vector<int>& shape) {
     cv::Mat copy = blob.clone();
-    CV_Assert(copy.type() == CV_32F);
+    CVTL_ASSERT(copy.type() == CV_32F);
     return copy.reshape(1, shape);
 }
 

@@ -2,7 +2,8 @@
 #include "pipeline/engine/kinds/kind_support.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/linear.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/engine/layers/tensor_shape.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -31,8 +32,7 @@ public:
     }
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
-        int n = 1;
-        for (int d : in) n *= d;
+        const int n = element_count(in);
         if (n != a.at("in").get<int>()) throw Error("a fully connected layer needs " + a.at("in").dump() + " inputs, got " + std::to_string(n));
         return {a.at("out").get<int>()};
     }

@@ -5,7 +5,7 @@
 #include "pipeline/engine/layers/avg_pool2d.hpp"
 #include "pipeline/engine/layers/max_pool2d.hpp"
 #include "pipeline/engine/layers/window.hpp"
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 

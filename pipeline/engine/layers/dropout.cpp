@@ -1,6 +1,7 @@
 #include "pipeline/engine/layers/dropout.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/core/hashing.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 
 #include <cmath>
@@ -9,15 +10,6 @@ namespace cvtl {
 
 namespace {
 
-constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15ULL;
-
-// splitmix64's output function: a bijective mix with full avalanche.
-std::uint64_t mix(std::uint64_t z) {
-    z += golden_gamma;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 }  // namespace
 
@@ -47,7 +39,7 @@ void Dropout::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     mask_.create(1, static_cast<int>(src.total()), CV_8U);
 
     // Element i of this call is the i-th output of a splitmix64 stream seeded by hash(seed, call).
-    const std::uint64_t key = mix(seed_ ^ mix(calls_++));
+    const std::uint64_t key = splitmix64(seed_ ^ splitmix64(calls_++));
     // Keep when the top 32 bits, uniform on [0, 2^32), reach p * 2^32.
     const auto threshold = static_cast<std::uint64_t>(std::ldexp(static_cast<double>(p_), 32));
     const float scale = 1.0f / (1.0f - p_);
@@ -58,7 +50,7 @@ void Dropout::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     const auto first = n > 0 ? static_cast<std::uint64_t>(row_offset_) * (src.total() / static_cast<size_t>(n)) : 0;
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t i = 0; i < count; ++i) {
-        keep[i] = (mix(key + (first + static_cast<std::uint64_t>(i)) * golden_gamma) >> 32) >= threshold;
+        keep[i] = (splitmix64(key + (first + static_cast<std::uint64_t>(i)) * kGoldenGamma) >> 32) >= threshold;
         out[i] = in[i] * (static_cast<float>(keep[i]) * scale);  // no branch: it would mispredict at random
     }
 }

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/flatten.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 
 namespace cvtl {

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/onednn_context.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <omp.h>
 

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/pool2d.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/onednn_context.hpp"
 #include "pipeline/engine/layers/onednn_memory.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/precision.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
 

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/relu.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/relu_kernels.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 

@@ -1,6 +1,6 @@
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
 
 #include <algorithm>

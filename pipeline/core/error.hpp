@@ -39,4 +39,22 @@ private:
     std::string message_;
 };
 
+// A broken invariant of cvtl itself, never of its input: the CLI reports it as an internal error
+// (exit 3, "please report it") with the source file and line, where an Error is the user's to fix
+// (exit 1). Raised through CVTL_ASSERT and CVTL_INTERNAL only.
+class InternalError : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+[[noreturn]] inline void internal_failure(const std::string& what, const char* file, int line) {
+    throw InternalError(what + " (" + file + ":" + std::to_string(line) + ")");
+}
+
 }  // namespace cvtl
+
+// CVTL_ASSERT(condition): an invariant that only a bug in cvtl can break.
+#define CVTL_ASSERT(condition) \
+    ((condition) ? static_cast<void>(0) : ::cvtl::internal_failure("assertion failed: " #condition, __FILE__, __LINE__))
+// CVTL_INTERNAL(message): the same, for a failure found by other means than one condition.
+#define CVTL_INTERNAL(message) ::cvtl::internal_failure(message, __FILE__, __LINE__)

@@ -1,6 +1,6 @@
-#include "plugin/mapped_file.hpp"
+#include "pipeline/core/mapped_file.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <cerrno>
 #include <cstring>

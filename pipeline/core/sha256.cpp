@@ -1,6 +1,6 @@
-#include "plugin/sha256.hpp"
+#include "pipeline/core/sha256.hpp"
 
-#include "plugin/error.hpp"
+#include "pipeline/core/error.hpp"
 
 #include <openssl/evp.h>
 

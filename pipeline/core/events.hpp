@@ -14,10 +14,12 @@ struct JobProgress {
     std::int64_t total = 0;
     int epoch = 0;              // training: the epoch, from 1; 0 otherwise
     std::string item;           // the sweep: the candidate being trained ("" otherwise)
+    double eta_seconds = -1;    // the job's own estimate of the time left, when the rate of `done` would
+                                // mislead (the sweep's trainings differ in cost by 100x); < 0: none
 };
 
 struct Events {
-    // One line, no newline; options are named as {concepts} (plugin/error.hpp, render_options).
+    // One line, no newline; options are named as {concepts} (pipeline/core/error.hpp, render_options).
     std::function<void(const std::string&)> warn;
     std::function<void(const JobProgress&)> progress;
 
