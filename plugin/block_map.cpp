@@ -10,9 +10,9 @@
 namespace cvtl {
 namespace {
 
-const std::set<std::string> kFeatureTypes = {"Convolution", "ReLU", "BatchNorm", "Scale", "Pooling",
-                                             "Dropout", "Identity", "Permute"};
-const std::set<std::string> kClassifierTypes = {"Pooling", "Flatten", "Reshape", "InnerProduct", "ReLU",
+const std::set<std::string> kFeatureTypes = {"Convolution", "ReLU",    "BatchNorm", "Scale",
+                                             "Pooling",     "Dropout", "Identity",  "Permute"};
+const std::set<std::string> kClassifierTypes = {"Pooling", "Flatten",  "Reshape", "InnerProduct", "ReLU",
                                                 "Dropout", "Identity", "Softmax", "Permute"};
 
 bool is_max_pool(cv::dnn::Net& net, int id) {
@@ -71,9 +71,10 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     const int last = static_cast<int>(names.size());
     auto name_of = [&](int id) { return std::string(names[static_cast<size_t>(id - 1)]); };
     auto not_vgg = [&](const std::string& what) {
-        return Error("model " + model_label + " is not VGG-shaped: " + what +
-                     " (expected 5 blocks of convolutions each ending in a max-pool, then fully connected layers; layers: " +
-                     join_types(std::vector<std::string>(map.layer_types.begin() + 1, map.layer_types.end())) + ")");
+        return Error(
+            "model " + model_label + " is not VGG-shaped: " + what +
+            " (expected 5 blocks of convolutions each ending in a max-pool, then fully connected layers; layers: " +
+            join_types(std::vector<std::string>(map.layer_types.begin() + 1, map.layer_types.end())) + ")");
     };
 
     std::vector<int> pools;
@@ -103,7 +104,8 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     std::vector<int> fully_connected;
     for (int id = first; id <= last; ++id) {
         const std::string& type = map.layer_types[id];
-        if (!kClassifierTypes.count(type)) throw not_vgg("layer " + name_of(id) + " of type " + type + " in the classifier");
+        if (!kClassifierTypes.count(type))
+            throw not_vgg("layer " + name_of(id) + " of type " + type + " in the classifier");
         if (type == "InnerProduct") fully_connected.push_back(id);
         classifier.parameters += stored_values(net, id);
     }

@@ -5,7 +5,6 @@
 
 #include <opencv2/dnn/all_layers.hpp>
 
-
 namespace cvtl {
 namespace {
 
@@ -16,19 +15,21 @@ struct Builder {
     cv::dnn::Net& net;
     const BlockMap& map;
     const HeadOptions& options;
-    int last = 0, last_fc = 0;   // the last source layer to translate, and the source's output layer
-    bool stop_early = false;     // building up to a tap (until_tap), not to the output
+    int last = 0, last_fc = 0;  // the last source layer to translate, and the source's output layer
+    bool stop_early = false;    // building up to a tap (until_tap), not to the output
     Head head{};
-    std::vector<int> shape{};    // one sample's current shape
+    std::vector<int> shape{};              // one sample's current shape
     std::map<std::string, int> ordinal{};  // layers of each kind so far in the current block
-    int fc_index = 5;            // fully connected layers are named fc6, fc7, ... as in VGG papers
+    int fc_index = 5;                      // fully connected layers are named fc6, fc7, ... as in VGG papers
 
     std::string block_of(int id) const {
         for (const Block& b : map.blocks)
             if (id >= b.first_layer && id <= b.last_layer) return b.name;
         return "classifier";
     }
-    bool next_is(int id, const char* type) const { return id + 1 <= last && map.layer_types[static_cast<size_t>(id + 1)] == type; }
+    bool next_is(int id, const char* type) const {
+        return id + 1 <= last && map.layer_types[static_cast<size_t>(id + 1)] == type;
+    }
 
     void add(const std::string& name, const std::string& block, Translation t) {
         for (auto& [param, value] : t.values) head.source_weights[name + "." + param] = std::move(value);
@@ -55,7 +56,9 @@ struct Builder {
         add(name, "classifier", std::move(t));
         if (options.dropout > 0 && id + (relu ? 1 : 0) < last_fc && !stop_early)
             add("classifier.dropout" + std::to_string(fc_index), "classifier",
-                {kind::dropout, {{"p", options.dropout}, {"seed", options.seed * 1000 + static_cast<std::uint64_t>(fc_index)}}, {}});
+                {kind::dropout,
+                 {{"p", options.dropout}, {"seed", options.seed * 1000 + static_cast<std::uint64_t>(fc_index)}},
+                 {}});
         return relu ? 1 : 0;
     }
 
@@ -84,7 +87,9 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
         throw Error("the new classifier needs at least 2 classes, got " + std::to_string(options.classes));
     const Tap& tap = map.tap(options.from_tap);
     if (tap.name == "fc6" || tap.name == "fc7" || tap.name == "logits")
-        throw Error("tap " + tap.name + " is inside the classifier; train from input or pool1..pool5, or use a linear probe ({head} linear)");
+        throw Error(
+            "tap " + tap.name +
+            " is inside the classifier; train from input or pool1..pool5, or use a linear probe ({head} linear)");
     Builder b{net, map, options};
     b.shape = tap.shape;
     b.head.spec.input_shape = tap.shape;
@@ -111,8 +116,10 @@ Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shap
     head.spec.input_tap = tap;
     int features = 1;
     for (int d : tap_shape) features *= d;
-    if (tap_shape.size() > 1) head.spec.layers.push_back({"probe.flatten", "classifier", kind::flatten, nlohmann::json::object()});
-    head.spec.layers.push_back({"probe.linear", "classifier", kind::linear, {{"in", features}, {"out", classes}, {"relu", false}}});
+    if (tap_shape.size() > 1)
+        head.spec.layers.push_back({"probe.flatten", "classifier", kind::flatten, nlohmann::json::object()});
+    head.spec.layers.push_back(
+        {"probe.linear", "classifier", kind::linear, {{"in", features}, {"out", classes}, {"relu", false}}});
     head.new_layers.push_back("probe.linear");
     return head;
 }

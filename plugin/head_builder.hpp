@@ -14,17 +14,17 @@
 namespace cvtl {
 
 struct HeadOptions {
-    std::string from_tap = "pool5";  // the network starts after this tap
-    int classes = 0;                 // size of the new output layer
-    float dropout = 0.5f;            // after each hidden fully connected layer, as torchvision's VGG
-    std::uint64_t seed = 0;          // dropout streams
-    bool keep_source_output = false; // keep the model's own output layer (its classes, its weights)
-    std::string until_tap;           // stop after this tap's layer (the frozen part below a tap); "" = to the end
+    std::string from_tap = "pool5";   // the network starts after this tap
+    int classes = 0;                  // size of the new output layer
+    float dropout = 0.5f;             // after each hidden fully connected layer, as torchvision's VGG
+    std::uint64_t seed = 0;           // dropout streams
+    bool keep_source_output = false;  // keep the model's own output layer (its classes, its weights)
+    std::string until_tap;            // stop after this tap's layer (the frozen part below a tap); "" = to the end
 };
 
 struct Head {
     NetworkSpec spec;
-    WeightMap source_weights;        // every layer taken from the source model
+    WeightMap source_weights;             // every layer taken from the source model
     std::vector<std::string> new_layers;  // layers with no source weights (the new output layer, a probe)
 };
 

@@ -35,8 +35,8 @@ struct InferenceNet::Plan {
         std::unordered_map<int, memory> args;
     };
     std::vector<Step> steps;
-    memory input;                    // plain f32 user memory (handle set per call)
-    std::vector<memory> after;       // per spec layer: the activation after it (blocked)
+    memory input;                          // plain f32 user memory (handle set per call)
+    std::vector<memory> after;             // per spec layer: the activation after it (blocked)
     std::vector<std::vector<int>> shapes;  // per spec layer: one sample's output shape
 };
 
@@ -50,8 +50,10 @@ InferenceNet::~InferenceNet() = default;
 
 int InferenceNet::tap_layer(const NetworkSpec& spec, const std::string& tap) {
     std::string name;
-    if (tap.rfind("pool", 0) == 0) name = "block" + tap.substr(4) + ".pool";
-    else if (tap == "fc6" || tap == "fc7") name = "classifier." + tap;
+    if (tap.rfind("pool", 0) == 0)
+        name = "block" + tap.substr(4) + ".pool";
+    else if (tap == "fc6" || tap == "fc7")
+        name = "classifier." + tap;
     for (size_t i = spec.layers.size(); i-- > 0;) {
         if (!name.empty() && spec.layers[i].name == name) return static_cast<int>(i);
         if (tap == "logits" && layer_is(spec.layers, i, kind::linear)) return static_cast<int>(i);
@@ -65,8 +67,13 @@ int InferenceNet::tap_layer(const NetworkSpec& spec, const std::string& tap) {
 class InferenceNet::PlanBuilder final : public InferencePlan {
 public:
     PlanBuilder(const InferenceNet& net, int n)
-        : net_(net), layers_(net.spec_.layers), n_(n), eng_(onednn_engine()),
-          act_(net.precision_ == Precision::bf16 ? dt::bf16 : dt::f32), plan_(std::make_unique<Plan>()), shape_(net.spec_.input_shape) {
+        : net_(net),
+          layers_(net.spec_.layers),
+          n_(n),
+          eng_(onednn_engine()),
+          act_(net.precision_ == Precision::bf16 ? dt::bf16 : dt::f32),
+          plan_(std::make_unique<Plan>()),
+          shape_(net.spec_.input_shape) {
         plan_->n = n;
         plan_->input = memory({dims_of(n, shape_), dt::f32, plain_tag(shape_.size() + 1)}, eng_, DNNL_MEMORY_NONE);
         current_ = plan_->input;
@@ -125,49 +132,83 @@ private:
     void convolution(const cv::Mat& weights, const cv::Mat& bias, int k, int s, int p, bool relu) override {
         const int in = shape_[0], out = static_cast<int>(bias.total());
         const dnnl::primitive_attr attr = attributes(relu);
-        const std::vector<int> out_shape{out, window_output_size(shape_[1], k, s, p), window_output_size(shape_[2], k, s, p)};
-        const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{{out, in, k, k}, act_, tag::any}, bias_desc{{out}, dt::f32, tag::x},
-            dst{dims_of(n_, out_shape), act_, tag::any};
+        const std::vector<int> out_shape{out, window_output_size(shape_[1], k, s, p),
+                                         window_output_size(shape_[2], k, s, p)};
+        const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{{out, in, k, k}, act_, tag::any},
+            bias_desc{{out}, dt::f32, tag::x}, dst{dims_of(n_, out_shape), act_, tag::any};
         dnnl::convolution_forward::primitive_desc pd;
         // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
         const bool winograd_shape = k == 3 && s == 1 && net_.precision_ == Precision::f32;
         try {
             if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
-            pd = dnnl::convolution_forward::primitive_desc(
-                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, wei, bias_desc, dst, {s, s}, {p, p}, {p, p}}, attr, eng_);
+            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference,
+                                                            dnnl::algorithm::convolution_winograd,
+                                                            src,
+                                                            wei,
+                                                            bias_desc,
+                                                            dst,
+                                                            {s, s},
+                                                            {p, p},
+                                                            {p, p}},
+                                                           attr, eng_);
         } catch (const dnnl::error&) {
-            pd = dnnl::convolution_forward::primitive_desc(
-                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias_desc, dst, {s, s}, {p, p}, {p, p}}, attr, eng_);
+            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference,
+                                                            dnnl::algorithm::convolution_direct,
+                                                            src,
+                                                            wei,
+                                                            bias_desc,
+                                                            dst,
+                                                            {s, s},
+                                                            {p, p},
+                                                            {p, p}},
+                                                           attr, eng_);
         }
         const memory x = conform(pd.src_desc());
         const memory w = packed(weights, {out, in, k, k}, tag::oihw, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
         memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
-                                                                {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        plan_->steps.push_back({dnnl::convolution_forward(pd),
+                                {{DNNL_ARG_SRC, x},
+                                 {DNNL_ARG_WEIGHTS, w},
+                                 {DNNL_ARG_BIAS, b},
+                                 {DNNL_ARG_DST, y},
+                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
         shape_ = out_shape;
     }
 
     void relu() override {
-        const dnnl::eltwise_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, current_.get_desc(), 0.0f, 0.0f},
-                                                        attributes(false), eng_);
+        const dnnl::eltwise_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, current_.get_desc(), 0.0f, 0.0f},
+            attributes(false), eng_);
         memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        plan_->steps.push_back(
+            {dnnl::eltwise_forward(pd),
+             {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
     }
 
     void pooling(Pooling algorithm, int k, int s, int p, bool ceil) override {
-        const std::vector<int> out_shape{shape_[0], window_output_size(shape_[1], k, s, p, ceil), window_output_size(shape_[2], k, s, p, ceil)};
-        const memory::dims pad_r{window_right_padding(shape_[1], out_shape[1], k, s, p), window_right_padding(shape_[2], out_shape[2], k, s, p)};
+        const std::vector<int> out_shape{shape_[0], window_output_size(shape_[1], k, s, p, ceil),
+                                         window_output_size(shape_[2], k, s, p, ceil)};
+        const memory::dims pad_r{window_right_padding(shape_[1], out_shape[1], k, s, p),
+                                 window_right_padding(shape_[2], out_shape[2], k, s, p)};
         const auto alg = algorithm == Pooling::max               ? dnnl::algorithm::pooling_max
                          : algorithm == Pooling::avg_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
-        const dnnl::pooling_forward::primitive_desc pd(
-            {dnnl::prop_kind::forward_inference, alg, current_.get_desc(), {dims_of(n_, out_shape), act_, tag::any}, {s, s}, {k, k}, {p, p}, pad_r},
-            attributes(false), eng_);
+        const dnnl::pooling_forward::primitive_desc pd({dnnl::prop_kind::forward_inference,
+                                                        alg,
+                                                        current_.get_desc(),
+                                                        {dims_of(n_, out_shape), act_, tag::any},
+                                                        {s, s},
+                                                        {k, k},
+                                                        {p, p},
+                                                        pad_r},
+                                                       attributes(false), eng_);
         memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        plan_->steps.push_back(
+            {dnnl::pooling_forward(pd),
+             {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
         shape_ = out_shape;
     }
@@ -179,14 +220,20 @@ private:
         const memory::dims src_dims = current_.get_desc().dims();
         memory::dims wei_dims{out};
         for (size_t d = 1; d < src_dims.size(); ++d) wei_dims.push_back(src_dims[d]);
-        const memory::desc src{src_dims, act_, tag::any}, wei{wei_dims, act_, tag::any}, bias_desc{{out}, dt::f32, tag::x}, dst{{n_, out}, act_, tag::any};
-        const dnnl::inner_product_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, src, wei, bias_desc, dst}, attr, eng_);
+        const memory::desc src{src_dims, act_, tag::any}, wei{wei_dims, act_, tag::any},
+            bias_desc{{out}, dt::f32, tag::x}, dst{{n_, out}, act_, tag::any};
+        const dnnl::inner_product_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, src, wei, bias_desc, dst}, attr, eng_);
         const memory x = conform(pd.src_desc());
         const memory w = packed(weights, wei_dims, wei_dims.size() == 4 ? tag::oihw : tag::oi, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
         memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y},
-                                                                  {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        plan_->steps.push_back({dnnl::inner_product_forward(pd),
+                                {{DNNL_ARG_SRC, x},
+                                 {DNNL_ARG_WEIGHTS, w},
+                                 {DNNL_ARG_BIAS, b},
+                                 {DNNL_ARG_DST, y},
+                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
         shape_ = {out};
     }
@@ -212,7 +259,8 @@ std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vect
     for (auto& step : plan_->steps) step.primitive.execute(stream, step.args);
     std::vector<cv::Mat> out;
     for (int index : outputs) {
-        if (index < 0 || static_cast<size_t>(index) >= plan_->after.size()) throw Error("fast path: no layer " + std::to_string(index));
+        if (index < 0 || static_cast<size_t>(index) >= plan_->after.size())
+            throw Error("fast path: no layer " + std::to_string(index));
         const memory& m = plan_->after[static_cast<size_t>(index)];
         const std::vector<int>& sample = plan_->shapes[static_cast<size_t>(index)];
         std::vector<int> shape{n};

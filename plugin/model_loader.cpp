@@ -45,7 +45,8 @@ SourceModel load_caffe(const std::string& path, const std::string& weights) {
     model.format = "caffe";
     model.weights = weights.empty() ? std::filesystem::path(path).replace_extension(".caffemodel").string() : weights;
     if (!std::filesystem::is_regular_file(model.weights))
-        throw Error("Caffe model " + path + " needs its weights: " + model.weights + " not found (pass {weights} FILE)");
+        throw Error("Caffe model " + path + " needs its weights: " + model.weights +
+                    " not found (pass {weights} FILE)");
     // The network is the two files together: a changed prototxt is another model too.
     model.sha256 = sha256_bytes(sha256_file(path) + sha256_file(model.weights));
     model.net = cv::dnn::readNetFromCaffe(path, model.weights);
@@ -62,7 +63,8 @@ SourceModel load_onnx(const std::string& path) {
     model.format = "onnx";
     const MappedFile file(path);
     // cv::dnn answers an empty file with an assertion of its own; the user needs to hear what it is.
-    if (file.size() == 0) throw Error("model " + path + " is an empty file (0 bytes), not an ONNX model; copy or export it again");
+    if (file.size() == 0)
+        throw Error("model " + path + " is an empty file (0 bytes), not an ONNX model; copy or export it again");
     auto hash = std::async(std::launch::async, [&file] { return sha256_bytes(file.data(), file.size()); });
     const OnnxScan scan = scan_onnx(file.data(), file.size());
     model.input_size = scan.input_size;
@@ -86,13 +88,13 @@ SourceModel load_onnx(const std::string& path) {
 }  // namespace
 
 SourceModel load_model(const std::string& path, const std::string& weights) {
-    if (!std::filesystem::is_regular_file(path))
-        throw Error("model " + path + " does not exist or is not a file");
+    if (!std::filesystem::is_regular_file(path)) throw Error("model " + path + " does not exist or is not a file");
     SourceModel model;
     model.path = path;
     const std::string ext = extension(path);
     if (!weights.empty() && ext != ".prototxt")
-        throw Error("{weights} " + weights + " applies to Caffe models (.prototxt) only; " + path + " holds its own weights");
+        throw Error("{weights} " + weights + " applies to Caffe models (.prototxt) only; " + path +
+                    " holds its own weights");
     try {
         if (ext == ".onnx") {
             model = load_onnx(path);
@@ -102,7 +104,8 @@ SourceModel load_model(const std::string& path, const std::string& weights) {
         } else if (ext == ".pb") {
             // cv::dnn reads TensorFlow graphs, but cvtl has no fixture that takes one through every
             // command (NHWC flatten orders, Permute layers), so it does not claim to support them.
-            throw Error("model " + path + ": TensorFlow graphs are not supported by cvtl; convert the model to ONNX (e.g. with tf2onnx)");
+            throw Error("model " + path +
+                        ": TensorFlow graphs are not supported by cvtl; convert the model to ONNX (e.g. with tf2onnx)");
         } else {
             throw Error("model " + path + " has an unknown format: expected .onnx or .prototxt (Caffe)");
         }

@@ -8,12 +8,13 @@ namespace cvtl {
 // A pretrained source model loaded through cv::dnn, with what identifies it.
 struct SourceModel {
     cv::dnn::Net net;
-    std::string path;          // the file the user named
-    std::string weights;       // Caffe: the .caffemodel read with the prototxt; empty for ONNX
-    std::string format;        // "onnx", "caffe" or "tensorflow"
-    std::string sha256;        // of the weights file; binds caches and runs to this model
-    int input_size = 0;        // declared square input size (ONNX input, Caffe Input layer or input_shape), 0 when the model does not say
-    int repaired_nodes = 0;    // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
+    std::string path;     // the file the user named
+    std::string weights;  // Caffe: the .caffemodel read with the prototxt; empty for ONNX
+    std::string format;   // "onnx", "caffe" or "tensorflow"
+    std::string sha256;   // of the weights file; binds caches and runs to this model
+    int input_size =
+        0;  // declared square input size (ONNX input, Caffe Input layer or input_shape), 0 when the model does not say
+    int repaired_nodes = 0;  // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
 };
 
 // Loads ONNX (.onnx), Caffe (.prototxt with a .caffemodel next to it, or `weights`) or

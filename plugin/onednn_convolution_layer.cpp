@@ -27,7 +27,8 @@ public:
         return cv::Ptr<cv::dnn::Layer>(new OneDnnConvolution(params));
     }
 
-    bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required, std::vector<cv::dnn::MatShape>& outputs,
+    bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required,
+                         std::vector<cv::dnn::MatShape>& outputs,
                          std::vector<cv::dnn::MatShape>& internals) const override {
         return opencv_->getMemoryShapes(inputs, required, outputs, internals);
     }
@@ -38,8 +39,9 @@ public:
         inputs.getMatVector(in);
         const cv::Mat& w = blobs[0];
         // Ours: one 4-D input, weights [O, I, kh, kw] covering all input channels, no dilation, explicit pads.
-        own_ = in.size() == 1 && in[0].dims == 4 && in[0].type() == CV_32F && w.dims == 4 && w.size[1] == in[0].size[1] &&
-               opencv_->kernel_size.size() == 2 && opencv_->padMode.empty() && opencv_->dilations == std::vector<size_t>{1, 1};
+        own_ = in.size() == 1 && in[0].dims == 4 && in[0].type() == CV_32F && w.dims == 4 &&
+               w.size[1] == in[0].size[1] && opencv_->kernel_size.size() == 2 && opencv_->padMode.empty() &&
+               opencv_->dilations == std::vector<size_t>{1, 1};
         plan_.reset();
     }
 
@@ -50,7 +52,8 @@ public:
         return true;
     }
 
-    void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs, cv::OutputArrayOfArrays internals) override {
+    void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
+                 cv::OutputArrayOfArrays internals) override {
         if (!own_) {
             opencv_->forward(inputs, outputs, internals);
             if (relu_) {
@@ -70,8 +73,10 @@ public:
         plan_->src_user.set_data_handle(x.data);
         plan_->dst_user.set_data_handle(y.data);
         if (plan_->src_reorder) plan_->src_reorder.execute(stream, plan_->src_user, plan_->src);
-        plan_->primitive.execute(stream, {{DNNL_ARG_SRC, plan_->src}, {DNNL_ARG_WEIGHTS, plan_->weights},
-                                          {DNNL_ARG_BIAS, plan_->bias}, {DNNL_ARG_DST, plan_->dst},
+        plan_->primitive.execute(stream, {{DNNL_ARG_SRC, plan_->src},
+                                          {DNNL_ARG_WEIGHTS, plan_->weights},
+                                          {DNNL_ARG_BIAS, plan_->bias},
+                                          {DNNL_ARG_DST, plan_->dst},
                                           {DNNL_ARG_SCRATCHPAD, plan_->scratchpad}});
         if (plan_->dst_reorder) plan_->dst_reorder.execute(stream, plan_->dst, plan_->dst_user);
         stream.wait();
@@ -107,11 +112,15 @@ private:
         const bool winograd_shape = kh == 3 && kw == 3 && strides == memory::dims{1, 1};
         try {
             if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
-            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                                                            src, wei, bias, dst, strides, pad_l, pad_r}, attr, eng);
+            pd = dnnl::convolution_forward::primitive_desc(
+                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, wei, bias, dst,
+                 strides, pad_l, pad_r},
+                attr, eng);
         } catch (const dnnl::error&) {
-            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                            src, wei, bias, dst, strides, pad_l, pad_r}, attr, eng);
+            pd = dnnl::convolution_forward::primitive_desc(
+                {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias, dst, strides,
+                 pad_l, pad_r},
+                attr, eng);
         }
         auto plan = std::make_unique<Plan>();
         plan->n = x.size[0];

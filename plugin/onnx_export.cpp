@@ -27,7 +27,9 @@ public:
         const cv::Mat& m = it->second;
         size_t count = 1;
         for (int d : shape) count *= static_cast<size_t>(d);
-        if (m.total() != count) throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " + std::to_string(count));
+        if (m.total() != count)
+            throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " +
+                        std::to_string(count));
         onnx::TensorProto* t = graph_->add_initializer();
         t->set_name(name);
         t->set_data_type(onnx::TensorProto::FLOAT);
@@ -86,7 +88,8 @@ onnx::ModelProto parse_file(const std::string& path) {
 
 }  // namespace
 
-std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights, const std::map<std::string, std::string>& metadata) {
+std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights,
+                           const std::map<std::string, std::string>& metadata) {
     onnx::ModelProto model;
     model.set_ir_version(6);  // the IR version of opset 11
     model.set_producer_name("cvtl");
@@ -132,7 +135,9 @@ std::map<std::string, cv::Mat> read_onnx_initializers(const std::string& path) {
     for (const auto& t : model.graph().initializer()) {
         if (t.data_type() != onnx::TensorProto::FLOAT) continue;
         // Every size comes from the file: the dims must be sane and the data must fill them exactly.
-        if (t.dims_size() > 8) throw Error(path + ": initializer " + t.name() + " has " + std::to_string(t.dims_size()) + " dimensions; the file is damaged");
+        if (t.dims_size() > 8)
+            throw Error(path + ": initializer " + t.name() + " has " + std::to_string(t.dims_size()) +
+                        " dimensions; the file is damaged");
         std::vector<int> shape;
         std::uint64_t count = 1;
         for (auto d : t.dims()) {
@@ -141,13 +146,16 @@ std::map<std::string, cv::Mat> read_onnx_initializers(const std::string& path) {
             shape.push_back(static_cast<int>(d));
         }
         if (shape.empty()) shape = {1};
-        const std::uint64_t given = t.raw_data().empty() ? static_cast<std::uint64_t>(t.float_data_size()) : t.raw_data().size() / sizeof(float);
+        const std::uint64_t given = t.raw_data().empty() ? static_cast<std::uint64_t>(t.float_data_size())
+                                                         : t.raw_data().size() / sizeof(float);
         if (given != count || (!t.raw_data().empty() && t.raw_data().size() % sizeof(float) != 0))
-            throw Error(path + ": initializer " + t.name() + " holds " + std::to_string(given) + " values for " + std::to_string(count) +
-                        " elements; the file is damaged");
+            throw Error(path + ": initializer " + t.name() + " holds " + std::to_string(given) + " values for " +
+                        std::to_string(count) + " elements; the file is damaged");
         cv::Mat m(shape, CV_32F);
-        if (!t.raw_data().empty()) std::memcpy(m.ptr<float>(), t.raw_data().data(), count * sizeof(float));
-        else std::copy(t.float_data().begin(), t.float_data().end(), m.ptr<float>());
+        if (!t.raw_data().empty())
+            std::memcpy(m.ptr<float>(), t.raw_data().data(), count * sizeof(float));
+        else
+            std::copy(t.float_data().begin(), t.float_data().end(), m.ptr<float>());
         out[t.name()] = m;
     }
     return out;

@@ -36,14 +36,17 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     for (int i = 0; i < nodes->size();) {
         const onnx::NodeProto& node = nodes->Get(i);
         // Only a well-formed Identity (one input, one output) over an initializer is repaired.
-        auto source = node.input_size() == 1 && node.output_size() == 1 ? initializer_index.find(node.input(0)) : initializer_index.end();
+        auto source = node.input_size() == 1 && node.output_size() == 1 ? initializer_index.find(node.input(0))
+                                                                        : initializer_index.end();
         if (node.op_type() != "Identity" || source == initializer_index.end()) {
             ++i;
             continue;
         }
         copied += graph->initializer(source->second).ByteSizeLong();
         if (copied > budget)
-            throw Error(path_for_errors + ": its Identity nodes would copy more weights than the file holds; the file is damaged or hostile");
+            throw Error(
+                path_for_errors +
+                ": its Identity nodes would copy more weights than the file holds; the file is damaged or hostile");
         onnx::TensorProto copy = graph->initializer(source->second);
         copy.set_name(node.output(0));
         *graph->add_initializer() = copy;

@@ -78,8 +78,8 @@ bool read_graph(CodedInputStream& in, GraphFacts& facts) {
 
 int square_input_size(const onnx::ValueInfoProto& input) {
     const auto& dims = input.type().tensor_type().shape().dim();
-    if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() && dims[2].dim_value() == dims[3].dim_value() &&
-        dims[2].dim_value() > 0 && dims[2].dim_value() <= 65536)
+    if (dims.size() == 4 && dims[2].has_dim_value() && dims[3].has_dim_value() &&
+        dims[2].dim_value() == dims[3].dim_value() && dims[2].dim_value() > 0 && dims[2].dim_value() <= 65536)
         return static_cast<int>(dims[2].dim_value());
     return 0;
 }

@@ -12,7 +12,8 @@ class ValueInfoProto;
 namespace cvtl {
 
 struct OnnxScan {
-    bool understood = false;    // false: the bytes are not a well-formed model; take the full parse (its error names the problem)
+    bool understood =
+        false;  // false: the bytes are not a well-formed model; take the full parse (its error names the problem)
     bool needs_repair = false;  // some Identity node reads an initializer (see onnx_repair.hpp)
     int input_size = 0;         // as OnnxRepair::input_size
 };

@@ -31,7 +31,8 @@ int resolve_threads(int requested) {
 
 ThreadPolicy::ThreadPolicy(int requested)
     : threads_(resolve_threads(requested)),
-      cap_(std::make_unique<oneapi::tbb::global_control>(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads_))) {
+      cap_(std::make_unique<oneapi::tbb::global_control>(oneapi::tbb::global_control::max_allowed_parallelism,
+                                                         static_cast<size_t>(threads_))) {
     use_shared_tbb_arena_for_opencv(threads_);
     set_engine_threads(threads_);
 }

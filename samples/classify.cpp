@@ -20,7 +20,7 @@ namespace {
 
 struct Preprocessing {
     int size = 224;
-    bool crop = true;   // shorter side to round(size*256/224), centre crop; else stretch to size x size
+    bool crop = true;  // shorter side to round(size*256/224), centre crop; else stretch to size x size
     bool rgb = true;
     double scale = 1.0 / 255.0;
     std::vector<double> mean, std;
@@ -46,7 +46,8 @@ cv::Mat to_blob(const cv::Mat& bgr, const Preprocessing& pre) {
     } else {
         const int shorter = (int)std::floor(S * 256.0 / 224.0 + 0.5);
         const bool wide = bgr.rows <= bgr.cols;
-        const int longer = (int)std::floor((wide ? bgr.cols : bgr.rows) * (double)shorter / (wide ? bgr.rows : bgr.cols) + 0.5);
+        const int longer =
+            (int)std::floor((wide ? bgr.cols : bgr.rows) * (double)shorter / (wide ? bgr.rows : bgr.cols) + 0.5);
         const cv::Size target = wide ? cv::Size(longer, shorter) : cv::Size(shorter, longer);
         cv::resize(bgr, resized, target, 0, 0, cv::INTER_LINEAR);
         resized = resized(cv::Rect((target.width - S) / 2, (target.height - S) / 2, S, S));

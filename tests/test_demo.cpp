@@ -11,35 +11,34 @@
 using namespace cvtl;
 
 TEST_SUITE("slow") {
-
-TEST_CASE("the reduced demo runs end to end and every exported model loads in stock OpenCV") {
-    test::TempDir dir;
-    const std::string report = dir / "results.md";
-    const auto r = test::run_program({CVTL_DEMO_BINARY, "--quick", "--work", dir / "work", "--report", report, "--models",
-                                      std::string(CVTL_SAMPLES_DIR) + "/models", "--commit", "test"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    const std::string md = test::read_file(report);
-    for (const char* section : {"## Strategy 1: the pretrained model as it is", "## Strategies 2-4 on P2", "## Where to cut",
-                                "## What the numbers say", "## How hyper-parameters were chosen", "2 classifier (pool5)",
-                                "4 scratch (input)", "| **", "| finetune-b5-lr0.001 |", "| probe-pool1-lr0.003 |", "the sweep chose",
-                                "It cannot name P2's classes"})
-        CHECK_MESSAGE(md.find(section) != std::string::npos, section);
-    CHECK(boost::filesystem::exists(dir / "results-accuracy.png"));
-    CHECK(boost::filesystem::exists(dir / "results-sweep.png"));
-    CHECK(r.out.find("P1 test accuracy") != std::string::npos);
-    int models = 0;
-    for (const auto& e : boost::filesystem::directory_iterator(dir / "work/sweep-coarse-fine-n10")) {
-        if (e.path().extension() != ".onnx") continue;
-        CAPTURE(e.path().string());
-        cv::dnn::Net net = cv::dnn::readNetFromONNX(e.path().string());
-        net.setInput(cv::Mat(std::vector<int>{2, 3, 32, 32}, CV_32F, cv::Scalar(0.5)));
-        const cv::Mat prob = net.forward();
-        CHECK(prob.size[1] == 10);
-        CHECK(cv::sum(prob.row(0))[0] == doctest::Approx(1.0).epsilon(1e-4));
-        ++models;
+    TEST_CASE("the reduced demo runs end to end and every exported model loads in stock OpenCV") {
+        test::TempDir dir;
+        const std::string report = dir / "results.md";
+        const auto r = test::run_program({CVTL_DEMO_BINARY, "--quick", "--work", dir / "work", "--report", report,
+                                          "--models", std::string(CVTL_SAMPLES_DIR) + "/models", "--commit", "test"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const std::string md = test::read_file(report);
+        for (const char* section : {"## Strategy 1: the pretrained model as it is", "## Strategies 2-4 on P2",
+                                    "## Where to cut", "## What the numbers say", "## How hyper-parameters were chosen",
+                                    "2 classifier (pool5)", "4 scratch (input)", "| **", "| finetune-b5-lr0.001 |",
+                                    "| probe-pool1-lr0.003 |", "the sweep chose", "It cannot name P2's classes"})
+            CHECK_MESSAGE(md.find(section) != std::string::npos, section);
+        CHECK(boost::filesystem::exists(dir / "results-accuracy.png"));
+        CHECK(boost::filesystem::exists(dir / "results-sweep.png"));
+        CHECK(r.out.find("P1 test accuracy") != std::string::npos);
+        int models = 0;
+        for (const auto& e : boost::filesystem::directory_iterator(dir / "work/sweep-coarse-fine-n10")) {
+            if (e.path().extension() != ".onnx") continue;
+            CAPTURE(e.path().string());
+            cv::dnn::Net net = cv::dnn::readNetFromONNX(e.path().string());
+            net.setInput(cv::Mat(std::vector<int>{2, 3, 32, 32}, CV_32F, cv::Scalar(0.5)));
+            const cv::Mat prob = net.forward();
+            CHECK(prob.size[1] == 10);
+            CHECK(cv::sum(prob.row(0))[0] == doctest::Approx(1.0).epsilon(1e-4));
+            ++models;
+        }
+        CHECK(models == 4);  // the sweep's choice (best.onnx) and the best of each other strategy
     }
-    CHECK(models == 4);  // the sweep's choice (best.onnx) and the best of each other strategy
-}
 
 }  // TEST_SUITE

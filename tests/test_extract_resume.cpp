@@ -12,7 +12,6 @@
 
 #include <boost/filesystem.hpp>
 
-
 using namespace cvtl;
 
 namespace {
@@ -21,8 +20,19 @@ namespace {
 std::string make_dataset(const test::TempDir& dir) { return test::make_image_tree(dir.path(), 10); }
 
 std::vector<std::string> extract_args(const std::string& data, const std::string& cache) {
-    return {"extract", test::fixture("tiny_vgg16.onnx"), data, "-o", cache, "--taps", "pool3,pool5,fc6",
-            "--batch", "1", "--threads", "2", "--dtype", "f16"};
+    return {"extract",
+            test::fixture("tiny_vgg16.onnx"),
+            data,
+            "-o",
+            cache,
+            "--taps",
+            "pool3,pool5,fc6",
+            "--batch",
+            "1",
+            "--threads",
+            "2",
+            "--dtype",
+            "f16"};
 }
 
 void check_same_content(const std::string& a, const std::string& b) {
@@ -31,67 +41,71 @@ void check_same_content(const std::string& a, const std::string& b) {
         CHECK(test::diff(test::read_tensor(a, "/taps/" + tap), test::read_tensor(b, "/taps/" + tap)).max_abs == 0);
     }
     CHECK(test::read_string_list(a, cache::kSamplesPath) == test::read_string_list(b, cache::kSamplesPath));
-    CHECK(test::diff(test::read_tensor(a, cache::kSamplesSplit), test::read_tensor(b, cache::kSamplesSplit)).max_abs == 0);
-    CHECK(test::diff(test::read_tensor(a, cache::kSamplesLabel), test::read_tensor(b, cache::kSamplesLabel)).max_abs == 0);
+    CHECK(test::diff(test::read_tensor(a, cache::kSamplesSplit), test::read_tensor(b, cache::kSamplesSplit)).max_abs ==
+          0);
+    CHECK(test::diff(test::read_tensor(a, cache::kSamplesLabel), test::read_tensor(b, cache::kSamplesLabel)).max_abs ==
+          0);
 }
 
 }  // namespace
 
 TEST_SUITE("slow") {
+    TEST_CASE("killed after a batch is written but before its segment is sealed the re-run resumes exactly") {
+        test::TempDir dir;
+        const std::string data = make_dataset(dir);
+        const auto full = test::run_cvtl(extract_args(data, dir / "full.h5"));
+        REQUIRE(full.exit_code == 0);
+        CHECK_FALSE(boost::filesystem::exists(dir / "full.h5.parts"));  // removed once the cache is assembled
 
-TEST_CASE("killed after a batch is written but before its segment is sealed the re-run resumes exactly") {
-    test::TempDir dir;
-    const std::string data = make_dataset(dir);
-    const auto full = test::run_cvtl(extract_args(data, dir / "full.h5"));
-    REQUIRE(full.exit_code == 0);
-    CHECK_FALSE(boost::filesystem::exists(dir / "full.h5.parts"));   // removed once the cache is assembled
+        // Segments of 4 images: two sealed, the third open when the eleventh image's batch is written.
+        const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"),
+                                           {"CVTL_TEST_SEGMENT_ROWS=4", "CVTL_TEST_DIE_BEFORE_COMMIT=11"});
+        REQUIRE(killed.exit_code == 86);
+        CHECK_FALSE(boost::filesystem::exists(dir / "part.h5"));  // readers never see an unfinished cache
+        CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000001.h5"));
+        CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000002.h5.tmp"));
+        CHECK_THROWS_WITH_AS(read_cache_info(dir / "part.h5"), doctest::Contains("is unfinished"), Error);
 
-    // Segments of 4 images: two sealed, the third open when the eleventh image's batch is written.
-    const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=4", "CVTL_TEST_DIE_BEFORE_COMMIT=11"});
-    REQUIRE(killed.exit_code == 86);
-    CHECK_FALSE(boost::filesystem::exists(dir / "part.h5"));   // readers never see an unfinished cache
-    CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000001.h5"));
-    CHECK(boost::filesystem::exists(dir / "part.h5.parts/seg-000002.h5.tmp"));
-    CHECK_THROWS_WITH_AS(read_cache_info(dir / "part.h5"), doctest::Contains("is unfinished"), Error);
-
-    const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=4"});
-    INFO(resumed.err);
-    REQUIRE(resumed.exit_code == 0);
-    CHECK(resumed.out.find("resumed after 8") != std::string::npos);
-    CHECK(read_cache_info(dir / "part.h5").complete);
-    CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.parts"));
-    check_same_content(dir / "full.h5", dir / "part.h5");
-}
-
-TEST_CASE("killed by SIGKILL mid-run the re-run finishes the same cache") {
-    test::TempDir dir;
-    const std::string data = make_dataset(dir);
-    REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
-    const auto full_size = boost::filesystem::file_size(dir / "full.h5");
-    const auto parts_size = [&] {
-        std::uintmax_t bytes = 0;
-        boost::system::error_code ec;
-        for (boost::filesystem::directory_iterator it(dir / "part.h5.parts", ec), end; !ec && it != end; it.increment(ec))
-            bytes += boost::filesystem::file_size(it->path(), ec);
-        return bytes;
-    };
-    // Segments of 8 images; each run is killed once the segments have grown by another sixth of the
-    // final size, i.e. while a segment is being written, sealed or renamed.
-    int kills = 0;
-    for (int attempt = 1; attempt <= 12; ++attempt) {
-        const auto threshold = full_size * static_cast<std::uintmax_t>(attempt) / 6;
-        const auto r = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"}, [&] { return parts_size() >= threshold; });
-        if (r.exit_code == 0) break;
-        INFO(r.err);
-        REQUIRE(r.exit_code == -9);
-        ++kills;
+        const auto resumed = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=4"});
+        INFO(resumed.err);
+        REQUIRE(resumed.exit_code == 0);
+        CHECK(resumed.out.find("resumed after 8") != std::string::npos);
+        CHECK(read_cache_info(dir / "part.h5").complete);
+        CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.parts"));
+        check_same_content(dir / "full.h5", dir / "part.h5");
     }
-    CHECK(kills >= 2);
-    const auto last = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"});
-    INFO(last.err);
-    REQUIRE(last.exit_code == 0);
-    CHECK(read_cache_info(dir / "part.h5").complete);
-    check_same_content(dir / "full.h5", dir / "part.h5");
-}
+
+    TEST_CASE("killed by SIGKILL mid-run the re-run finishes the same cache") {
+        test::TempDir dir;
+        const std::string data = make_dataset(dir);
+        REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
+        const auto full_size = boost::filesystem::file_size(dir / "full.h5");
+        const auto parts_size = [&] {
+            std::uintmax_t bytes = 0;
+            boost::system::error_code ec;
+            for (boost::filesystem::directory_iterator it(dir / "part.h5.parts", ec), end; !ec && it != end;
+                 it.increment(ec))
+                bytes += boost::filesystem::file_size(it->path(), ec);
+            return bytes;
+        };
+        // Segments of 8 images; each run is killed once the segments have grown by another sixth of the
+        // final size, i.e. while a segment is being written, sealed or renamed.
+        int kills = 0;
+        for (int attempt = 1; attempt <= 12; ++attempt) {
+            const auto threshold = full_size * static_cast<std::uintmax_t>(attempt) / 6;
+            const auto r = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"},
+                                          [&] { return parts_size() >= threshold; });
+            if (r.exit_code == 0) break;
+            INFO(r.err);
+            REQUIRE(r.exit_code == -9);
+            ++kills;
+        }
+        CHECK(kills >= 2);
+        const auto last = test::run_cvtl(extract_args(data, dir / "part.h5"), {"CVTL_TEST_SEGMENT_ROWS=8"});
+        INFO(last.err);
+        REQUIRE(last.exit_code == 0);
+        CHECK(read_cache_info(dir / "part.h5").complete);
+        check_same_content(dir / "full.h5", dir / "part.h5");
+    }
 
 }  // TEST_SUITE

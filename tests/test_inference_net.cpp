@@ -33,86 +33,87 @@ const std::vector<std::string> kTaps{"pool1", "pool2", "pool3", "pool4", "pool5"
 }  // namespace
 
 TEST_SUITE("parity") {
+    TEST_CASE("the oneDNN fast path gives every tap of every fixture within 1e-4 of PyTorch and stock cv::dnn") {
+        for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias", "tiny_vgg11_odd57",
+                                       "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
+            CAPTURE(name);
+            const std::string ref = test::fixture(name + ".ref.h5");
+            SourceModel model = load_model(test::fixture(name + ".onnx"));
+            BlockMap map = map_vgg_blocks(model.net, model.input_size, name);
+            FastPath fast = fast_path(model.net, map, Precision::f32);
+            const cv::Mat input = test::read_tensor(ref, "input");
+            std::vector<int> layers;
+            for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(fast.spec, t));
+            const auto ours = fast.net->forward(input, layers);
+            const auto stock = forward_taps(model.net, map, kTaps, input);
+            for (size_t i = 0; i < kTaps.size(); ++i) {
+                CAPTURE(kTaps[i]);
+                const test::Diff vs_torch = test::diff(ours[i], test::read_tensor(ref, kTaps[i]));
+                CHECK(vs_torch.max_abs <= 1e-4);
+                CHECK(vs_torch.mean_abs <= 1e-5);
+                CHECK(test::diff(ours[i], stock[i]).max_abs <= 1e-4);
+            }
+            // Another batch size re-plans; one sample gives the batch's first row.
+            const std::vector<cv::Range> first{cv::Range(0, 1), cv::Range::all(), cv::Range::all(), cv::Range::all()};
+            const auto single = fast.net->forward(input(first).clone(), {InferenceNet::tap_layer(fast.spec, "logits")});
+            CHECK(test::diff(single[0], ours.back().row(0).clone()).max_abs <= 1e-4);
+        }
+    }
 
-TEST_CASE("the oneDNN fast path gives every tap of every fixture within 1e-4 of PyTorch and stock cv::dnn") {
-    for (const std::string name : {"tiny_vgg16", "tiny_vgg11_bn", "tiny_vgg11_zero_bias", "tiny_vgg11_odd57", "tiny_vgg11_ceil57", "tiny_vgg11_odd227"}) {
-        CAPTURE(name);
-        const std::string ref = test::fixture(name + ".ref.h5");
-        SourceModel model = load_model(test::fixture(name + ".onnx"));
-        BlockMap map = map_vgg_blocks(model.net, model.input_size, name);
-        FastPath fast = fast_path(model.net, map, Precision::f32);
-        const cv::Mat input = test::read_tensor(ref, "input");
+    TEST_CASE("bf16 taps stay within 1e-2 relative of f32") {
+        if (!cpu_has_bf16()) {
+            CHECK_THROWS_WITH_AS(InferenceNet({}, {}, Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
+            return;
+        }
+        SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
+        BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
+        FastPath f32 = fast_path(model.net, map, Precision::f32);
+        FastPath bf16 = fast_path(model.net, map, Precision::bf16);
+        const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
         std::vector<int> layers;
-        for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(fast.spec, t));
-        const auto ours = fast.net->forward(input, layers);
-        const auto stock = forward_taps(model.net, map, kTaps, input);
+        for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(f32.spec, t));
+        const auto a = f32.net->forward(input, layers), b = bf16.net->forward(input, layers);
         for (size_t i = 0; i < kTaps.size(); ++i) {
             CAPTURE(kTaps[i]);
-            const test::Diff vs_torch = test::diff(ours[i], test::read_tensor(ref, kTaps[i]));
-            CHECK(vs_torch.max_abs <= 1e-4);
-            CHECK(vs_torch.mean_abs <= 1e-5);
-            CHECK(test::diff(ours[i], stock[i]).max_abs <= 1e-4);
+            double range = 0;
+            cv::minMaxIdx(cv::abs(a[i]), nullptr, &range);
+            CHECK(test::diff(a[i], b[i]).max_abs <= 1e-2 * std::max(range, 1e-3));
         }
-        // Another batch size re-plans; one sample gives the batch's first row.
-        const std::vector<cv::Range> first{cv::Range(0, 1), cv::Range::all(), cv::Range::all(), cv::Range::all()};
-        const auto single = fast.net->forward(input(first).clone(), {InferenceNet::tap_layer(fast.spec, "logits")});
-        CHECK(test::diff(single[0], ours.back().row(0).clone()).max_abs <= 1e-4);
     }
-}
-
-TEST_CASE("bf16 taps stay within 1e-2 relative of f32") {
-    if (!cpu_has_bf16()) {
-        CHECK_THROWS_WITH_AS(InferenceNet({}, {}, Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
-        return;
-    }
-    SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
-    BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
-    FastPath f32 = fast_path(model.net, map, Precision::f32);
-    FastPath bf16 = fast_path(model.net, map, Precision::bf16);
-    const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
-    std::vector<int> layers;
-    for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(f32.spec, t));
-    const auto a = f32.net->forward(input, layers), b = bf16.net->forward(input, layers);
-    for (size_t i = 0; i < kTaps.size(); ++i) {
-        CAPTURE(kTaps[i]);
-        double range = 0;
-        cv::minMaxIdx(cv::abs(a[i]), nullptr, &range);
-        CHECK(test::diff(a[i], b[i]).max_abs <= 1e-2 * std::max(range, 1e-3));
-    }
-}
 
 }  // TEST_SUITE
 
 TEST_SUITE("unit") {
+    // Refused when the fast path is made, not at its first forward: the tap engine then falls back to stock cv::dnn.
+    TEST_CASE("a batch norm with no convolution before it is refused when the fast path is made") {
+        NetworkSpec spec;
+        spec.input_shape = {4, 6, 6};
+        spec.input_tap = "pool4";
+        spec.layers = {
+            {"block5.bn1", "block5", "batch_norm", {{"channels", 4}, {"eps", 1e-5}, {"momentum", 0.1}}},
+            {"block5.pool", "block5", "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}}};
+        CHECK_THROWS_WITH_AS(InferenceNet(spec, fresh_weights(spec, 1), Precision::f32),
+                             doctest::Contains("folds batch norm"), Error);
+    }
 
-// Refused when the fast path is made, not at its first forward: the tap engine then falls back to stock cv::dnn.
-TEST_CASE("a batch norm with no convolution before it is refused when the fast path is made") {
-    NetworkSpec spec;
-    spec.input_shape = {4, 6, 6};
-    spec.input_tap = "pool4";
-    spec.layers = {{"block5.bn1", "block5", "batch_norm", {{"channels", 4}, {"eps", 1e-5}, {"momentum", 0.1}}},
-                   {"block5.pool", "block5", "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}}};
-    CHECK_THROWS_WITH_AS(InferenceNet(spec, fresh_weights(spec, 1), Precision::f32), doctest::Contains("folds batch norm"), Error);
-}
-
-// Each plan owns its oneDNN stream and every thread has its own for the rest, so fast paths may run on
-// several threads at once (extraction pipelines, apps with their own threads).
-TEST_CASE("two fast paths running at once on two threads give the sequential results") {
-    SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
-    BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
-    const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
-    FastPath a = fast_path(model.net, map, Precision::f32), b = fast_path(model.net, map, Precision::f32);
-    const std::vector<int> logits{InferenceNet::tap_layer(a.spec, "logits")};
-    const cv::Mat expected = a.net->forward(input, logits)[0].clone();
-    std::vector<cv::Mat> from_a, from_b;
-    auto run = [&](FastPath& f, std::vector<cv::Mat>& out) {
-        for (int i = 0; i < 20; ++i) out.push_back(f.net->forward(input, logits)[0].clone());
-    };
-    std::thread ta(run, std::ref(a), std::ref(from_a)), tb(run, std::ref(b), std::ref(from_b));
-    ta.join();
-    tb.join();
-    for (const auto* results : {&from_a, &from_b})
-        for (const cv::Mat& m : *results) CHECK(cv::norm(m, expected, cv::NORM_INF) == 0);
-}
+    // Each plan owns its oneDNN stream and every thread has its own for the rest, so fast paths may run on
+    // several threads at once (extraction pipelines, apps with their own threads).
+    TEST_CASE("two fast paths running at once on two threads give the sequential results") {
+        SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
+        BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
+        const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
+        FastPath a = fast_path(model.net, map, Precision::f32), b = fast_path(model.net, map, Precision::f32);
+        const std::vector<int> logits{InferenceNet::tap_layer(a.spec, "logits")};
+        const cv::Mat expected = a.net->forward(input, logits)[0].clone();
+        std::vector<cv::Mat> from_a, from_b;
+        auto run = [&](FastPath& f, std::vector<cv::Mat>& out) {
+            for (int i = 0; i < 20; ++i) out.push_back(f.net->forward(input, logits)[0].clone());
+        };
+        std::thread ta(run, std::ref(a), std::ref(from_a)), tb(run, std::ref(b), std::ref(from_b));
+        ta.join();
+        tb.join();
+        for (const auto* results : {&from_a, &from_b})
+            for (const cv::Mat& m : *results) CHECK(cv::norm(m, expected, cv::NORM_INF) == 0);
+    }
 
 }  // TEST_SUITE

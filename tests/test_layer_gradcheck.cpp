@@ -37,7 +37,7 @@ namespace {
 struct GradCheck {
     double step = 1e-2;
     double tolerance = 1e-3;
-    std::function<void()> before_forward;                    // e.g. reseed dropout so the mask stays fixed
+    std::function<void()> before_forward;                      // e.g. reseed dropout so the mask stays fixed
     std::function<cv::Mat(const cv::Mat& src)> preactivation;  // the values whose sign must not flip
 };
 
@@ -148,112 +148,111 @@ void check_gradients(Layer& layer, cv::Mat src, const GradCheck& check = {}) {
 }  // namespace
 
 TEST_SUITE("gradcheck") {
+    TEST_CASE("conv2d gradients match finite differences with stride and padding") {
+        for (const bool relu : {false, true}) {
+            CAPTURE(relu);
+            Conv2d conv(3, 4, 3, 2, 1, relu);
+            conv.setup({3, 5, 6});
+            conv.params()[0]->value = test::random_tensor({4, 3, 3, 3}, 1, -0.5f, 0.5f);
+            conv.params()[1]->value = test::random_tensor({4}, 2, -0.5f, 0.5f);
+            GradCheck check;
+            if (relu)
+                check.preactivation = [&](const cv::Mat& src) {
+                    return test::conv2d_forward(src, conv.params()[0]->value, conv.params()[1]->value, 2, 1);
+                };
+            check_gradients(conv, test::random_tensor({2, 3, 5, 6}, 3), check);
+        }
+    }
 
-TEST_CASE("conv2d gradients match finite differences with stride and padding") {
-    for (const bool relu : {false, true}) {
-        CAPTURE(relu);
-        Conv2d conv(3, 4, 3, 2, 1, relu);
-        conv.setup({3, 5, 6});
-        conv.params()[0]->value = test::random_tensor({4, 3, 3, 3}, 1, -0.5f, 0.5f);
-        conv.params()[1]->value = test::random_tensor({4}, 2, -0.5f, 0.5f);
+    TEST_CASE("relu gradient matches finite differences away from zero") {
+        ReLU relu;
+        relu.setup({3, 4, 4});
         GradCheck check;
-        if (relu)
-            check.preactivation = [&](const cv::Mat& src) {
-                return test::conv2d_forward(src, conv.params()[0]->value, conv.params()[1]->value, 2, 1);
-            };
-        check_gradients(conv, test::random_tensor({2, 3, 5, 6}, 3), check);
+        check.preactivation = [](const cv::Mat& src) {
+            cv::Mat z;
+            src.convertTo(z, CV_64F);
+            return z;
+        };
+        check_gradients(relu, test::random_tensor({2, 3, 4, 4}, 5), check);
     }
-}
 
-TEST_CASE("relu gradient matches finite differences away from zero") {
-    ReLU relu;
-    relu.setup({3, 4, 4});
-    GradCheck check;
-    check.preactivation = [](const cv::Mat& src) {
-        cv::Mat z;
-        src.convertTo(z, CV_64F);
-        return z;
-    };
-    check_gradients(relu, test::random_tensor({2, 3, 4, 4}, 5), check);
-}
-
-TEST_CASE("max pool gradient matches finite differences without ties") {
-    for (const bool ceil_mode : {false, true}) {
-        CAPTURE(ceil_mode);
-        MaxPool2d pool(3, 2, 1, ceil_mode);
-        pool.setup({2, 6, 7});
-        check_gradients(pool, test::distinct_tensor({2, 2, 6, 7}, 6, 0.05f));
+    TEST_CASE("max pool gradient matches finite differences without ties") {
+        for (const bool ceil_mode : {false, true}) {
+            CAPTURE(ceil_mode);
+            MaxPool2d pool(3, 2, 1, ceil_mode);
+            pool.setup({2, 6, 7});
+            check_gradients(pool, test::distinct_tensor({2, 2, 6, 7}, 6, 0.05f));
+        }
     }
-}
 
-TEST_CASE("avg pool gradient matches finite differences with and without padding in the divisor") {
-    for (const bool include_pad : {false, true}) {
-        CAPTURE(include_pad);
-        AvgPool2d pool(3, 2, 1, include_pad);
-        pool.setup({2, 5, 6});
-        check_gradients(pool, test::random_tensor({2, 2, 5, 6}, 7));
+    TEST_CASE("avg pool gradient matches finite differences with and without padding in the divisor") {
+        for (const bool include_pad : {false, true}) {
+            CAPTURE(include_pad);
+            AvgPool2d pool(3, 2, 1, include_pad);
+            pool.setup({2, 5, 6});
+            check_gradients(pool, test::random_tensor({2, 2, 5, 6}, 7));
+        }
     }
-}
 
-TEST_CASE("flatten gradient matches finite differences") {
-    Flatten flatten;
-    flatten.setup({2, 3, 2});
-    check_gradients(flatten, test::random_tensor({2, 2, 3, 2}, 8));
-}
+    TEST_CASE("flatten gradient matches finite differences") {
+        Flatten flatten;
+        flatten.setup({2, 3, 2});
+        check_gradients(flatten, test::random_tensor({2, 2, 3, 2}, 8));
+    }
 
-TEST_CASE("linear gradients match finite differences on a four-dimensional input") {
-    for (const bool relu : {false, true}) {
-        CAPTURE(relu);
-        Linear linear(12, 5, relu);
-        linear.setup({3, 2, 2});
-        linear.params()[0]->value = test::random_tensor({5, 12}, 9, -0.5f, 0.5f);
-        linear.params()[1]->value = test::random_tensor({5}, 10, -0.5f, 0.5f);
+    TEST_CASE("linear gradients match finite differences on a four-dimensional input") {
+        for (const bool relu : {false, true}) {
+            CAPTURE(relu);
+            Linear linear(12, 5, relu);
+            linear.setup({3, 2, 2});
+            linear.params()[0]->value = test::random_tensor({5, 12}, 9, -0.5f, 0.5f);
+            linear.params()[1]->value = test::random_tensor({5}, 10, -0.5f, 0.5f);
+            GradCheck check;
+            if (relu)
+                check.preactivation = [&](const cv::Mat& src) {
+                    return test::linear_forward(src, linear.params()[0]->value, linear.params()[1]->value);
+                };
+            check_gradients(linear, test::random_tensor({3, 3, 2, 2}, 11), check);
+        }
+    }
+
+    TEST_CASE("dropout gradient matches finite differences with the mask held fixed") {
+        Dropout dropout(0.3f, 77);
+        dropout.setup({4, 3, 3});
         GradCheck check;
-        if (relu)
-            check.preactivation = [&](const cv::Mat& src) {
-                return test::linear_forward(src, linear.params()[0]->value, linear.params()[1]->value);
-            };
-        check_gradients(linear, test::random_tensor({3, 3, 2, 2}, 11), check);
+        check.before_forward = [&] { dropout.reseed(77); };
+        check_gradients(dropout, test::random_tensor({2, 4, 3, 3}, 12), check);
     }
-}
 
-TEST_CASE("dropout gradient matches finite differences with the mask held fixed") {
-    Dropout dropout(0.3f, 77);
-    dropout.setup({4, 3, 3});
-    GradCheck check;
-    check.before_forward = [&] { dropout.reseed(77); };
-    check_gradients(dropout, test::random_tensor({2, 4, 3, 3}, 12), check);
-}
-
-TEST_CASE("batch norm gradients in training match finite differences through the batch statistics") {
-    BatchNorm2d norm(3);
-    norm.setup({3, 3, 2});
-    norm.params()[0]->value = test::random_tensor({3}, 13, 0.5f, 1.5f);
-    norm.params()[1]->value = test::random_tensor({3}, 14);
-    check_gradients(norm, test::random_tensor({2, 3, 3, 2}, 15, -2.0f, 2.0f));
-}
-
-TEST_CASE("softmax cross-entropy gradient matches finite differences") {
-    cv::Mat logits = test::random_tensor({3, 5}, 16, -3.0f, 3.0f);
-    const std::vector<int> labels{4, 0, 2};
-    cv::Mat diff;
-    softmax_cross_entropy(logits, labels, diff);
-    double worst = 0.0;
-    const double step = 1e-3;
-    for (size_t i = 0; i < logits.total(); ++i) {
-        float& z = logits.ptr<float>()[i];
-        const float saved = z, up = saved + static_cast<float>(step), down = saved - static_cast<float>(step);
-        cv::Mat unused;
-        z = up;
-        const double plus = softmax_cross_entropy(logits, labels, unused);
-        z = down;
-        const double minus = softmax_cross_entropy(logits, labels, unused);
-        z = saved;
-        const double numeric = (plus - minus) / (static_cast<double>(up) - down);
-        const double a = diff.ptr<float>()[i];
-        worst = std::max(worst, std::abs(a - numeric) / std::max({1.0, std::abs(a), std::abs(numeric)}));
+    TEST_CASE("batch norm gradients in training match finite differences through the batch statistics") {
+        BatchNorm2d norm(3);
+        norm.setup({3, 3, 2});
+        norm.params()[0]->value = test::random_tensor({3}, 13, 0.5f, 1.5f);
+        norm.params()[1]->value = test::random_tensor({3}, 14);
+        check_gradients(norm, test::random_tensor({2, 3, 3, 2}, 15, -2.0f, 2.0f));
     }
-    CHECK(worst <= 1e-4);
-}
+
+    TEST_CASE("softmax cross-entropy gradient matches finite differences") {
+        cv::Mat logits = test::random_tensor({3, 5}, 16, -3.0f, 3.0f);
+        const std::vector<int> labels{4, 0, 2};
+        cv::Mat diff;
+        softmax_cross_entropy(logits, labels, diff);
+        double worst = 0.0;
+        const double step = 1e-3;
+        for (size_t i = 0; i < logits.total(); ++i) {
+            float& z = logits.ptr<float>()[i];
+            const float saved = z, up = saved + static_cast<float>(step), down = saved - static_cast<float>(step);
+            cv::Mat unused;
+            z = up;
+            const double plus = softmax_cross_entropy(logits, labels, unused);
+            z = down;
+            const double minus = softmax_cross_entropy(logits, labels, unused);
+            z = saved;
+            const double numeric = (plus - minus) / (static_cast<double>(up) - down);
+            const double a = diff.ptr<float>()[i];
+            worst = std::max(worst, std::abs(a - numeric) / std::max({1.0, std::abs(a), std::abs(numeric)}));
+        }
+        CHECK(worst <= 1e-4);
+    }
 
 }  // TEST_SUITE

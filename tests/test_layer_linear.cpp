@@ -53,51 +53,51 @@ std::unique_ptr<Linear> make_linear(int in, int out, bool relu, const std::vecto
 }  // namespace
 
 TEST_SUITE("unit") {
-
-TEST_CASE("linear matches the naive kernels on flat and four-dimensional inputs") {
-    for (const bool relu : {false, true}) {
-        CAPTURE(relu);
-        const std::unique_ptr<Linear> flat = make_linear(37, 10, relu, {37}, 1);
-        check_against_naive(*flat, {3, 37}, relu, 2);
-        check_against_naive(*flat, {1, 37}, relu, 3);
-        check_against_naive(*make_linear(300, 17, relu, {12, 5, 5}, 4), {3, 12, 5, 5}, relu, 5);
+    TEST_CASE("linear matches the naive kernels on flat and four-dimensional inputs") {
+        for (const bool relu : {false, true}) {
+            CAPTURE(relu);
+            const std::unique_ptr<Linear> flat = make_linear(37, 10, relu, {37}, 1);
+            check_against_naive(*flat, {3, 37}, relu, 2);
+            check_against_naive(*flat, {1, 37}, relu, 3);
+            check_against_naive(*make_linear(300, 17, relu, {12, 5, 5}, 4), {3, 12, 5, 5}, relu, 5);
+        }
     }
-}
 
-TEST_CASE("linear stays correct when the batch size changes between calls") {
-    const std::unique_ptr<Linear> linear = make_linear(48, 20, true, {48}, 6);
-    for (const int n : {4, 1, 4, 7}) {
-        CAPTURE(n);
-        check_against_naive(*linear, {n, 48}, true, 10 + static_cast<std::uint64_t>(n));
+    TEST_CASE("linear stays correct when the batch size changes between calls") {
+        const std::unique_ptr<Linear> linear = make_linear(48, 20, true, {48}, 6);
+        for (const int n : {4, 1, 4, 7}) {
+            CAPTURE(n);
+            check_against_naive(*linear, {n, 48}, true, 10 + static_cast<std::uint64_t>(n));
+        }
     }
-}
 
-// bf16 operands (8 significant bits): errors near 1e-3 of the largest value; the bound is 1e-2.
-// The lower bound shows bf16 really ran.
-TEST_CASE("linear in bf16 stays within 1e-2 of the naive kernels forward and backward") {
-    if (!cpu_has_bf16()) {
-        CHECK_THROWS_WITH_AS(Linear(4, 2, false).set_precision(Precision::bf16), doctest::Contains("AVX512-BF16"), Error);
-        MESSAGE("this CPU has no AVX512-BF16: only the refusal is checked");
-        return;
+    // bf16 operands (8 significant bits): errors near 1e-3 of the largest value; the bound is 1e-2.
+    // The lower bound shows bf16 really ran.
+    TEST_CASE("linear in bf16 stays within 1e-2 of the naive kernels forward and backward") {
+        if (!cpu_has_bf16()) {
+            CHECK_THROWS_WITH_AS(Linear(4, 2, false).set_precision(Precision::bf16), doctest::Contains("AVX512-BF16"),
+                                 Error);
+            MESSAGE("this CPU has no AVX512-BF16: only the refusal is checked");
+            return;
+        }
+        for (const bool relu : {false, true}) {
+            CAPTURE(relu);
+            const std::unique_ptr<Linear> linear = make_linear(300, 64, relu, {12, 5, 5}, 40);
+            linear->set_precision(Precision::bf16);
+            CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 41, 1e-2) > 1e-5);
+            CHECK(check_against_naive(*linear, {1, 12, 5, 5}, relu, 42, 1e-2) > 1e-5);
+            linear->set_precision(Precision::f32);
+            CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 43) <= 1e-5);
+        }
     }
-    for (const bool relu : {false, true}) {
-        CAPTURE(relu);
-        const std::unique_ptr<Linear> linear = make_linear(300, 64, relu, {12, 5, 5}, 40);
-        linear->set_precision(Precision::bf16);
-        CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 41, 1e-2) > 1e-5);
-        CHECK(check_against_naive(*linear, {1, 12, 5, 5}, relu, 42, 1e-2) > 1e-5);
-        linear->set_precision(Precision::f32);
-        CHECK(check_against_naive(*linear, {5, 12, 5, 5}, relu, 43) <= 1e-5);
-    }
-}
 
-TEST_CASE("linear rejects an input whose flattened size differs from in_features") {
-    Linear linear(25088, 10, false);
-    CHECK_THROWS_WITH_AS(linear.setup({256, 7, 7}), "linear expects 25088 input features, found 12544 in [256, 7, 7]",
-                         Error);
-    CHECK(linear.setup({512, 7, 7}) == std::vector<int>{10});
-    CHECK(linear.params()[0]->decay_mult == 1.0f);
-    CHECK(linear.params()[1]->decay_mult == 0.0f);
-}
+    TEST_CASE("linear rejects an input whose flattened size differs from in_features") {
+        Linear linear(25088, 10, false);
+        CHECK_THROWS_WITH_AS(linear.setup({256, 7, 7}),
+                             "linear expects 25088 input features, found 12544 in [256, 7, 7]", Error);
+        CHECK(linear.setup({512, 7, 7}) == std::vector<int>{10});
+        CHECK(linear.params()[0]->decay_mult == 1.0f);
+        CHECK(linear.params()[1]->decay_mult == 0.0f);
+    }
 
 }  // TEST_SUITE

@@ -86,10 +86,13 @@ void write_classes(H5::H5File& file, const std::vector<std::string>& classes) {
     if (n) ds.write(names.data(), h5::vlen_string());
 }
 
-H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig& config, bool half, std::int64_t max_rows) {
+H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig& config, bool half,
+                       std::int64_t max_rows) {
     const int rank = static_cast<int>(tap.shape.size()) + 1;
-    std::vector<hsize_t> dims(static_cast<size_t>(rank), 0), maxdims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
-    for (size_t i = 0; i < tap.shape.size(); ++i) dims[i + 1] = maxdims[i + 1] = chunk[i + 1] = static_cast<hsize_t>(tap.shape[i]);
+    std::vector<hsize_t> dims(static_cast<size_t>(rank), 0), maxdims(static_cast<size_t>(rank)),
+        chunk(static_cast<size_t>(rank));
+    for (size_t i = 0; i < tap.shape.size(); ++i)
+        dims[i + 1] = maxdims[i + 1] = chunk[i + 1] = static_cast<hsize_t>(tap.shape[i]);
     maxdims[0] = H5S_UNLIMITED;
     chunk[0] = samples_per_chunk(sample_values(tap) * (half ? 2 : 4), max_rows);
     H5::DSetCreatPropList props;
@@ -98,7 +101,8 @@ H5::DataSet create_tap(H5::Group& taps, const TapLayout& tap, const CacheConfig&
         props.setShuffle();
         props.setDeflate(4);
     }
-    const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16()) : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
+    const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16())
+                                      : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
     H5::DataSet ds = taps.createDataSet(tap.name, stored, H5::DataSpace(rank, dims.data(), maxdims.data()), props);
     h5::set_string(ds, cache::kAttrTapLayer, tap.layer);
     h5::set_string(ds, cache::kAttrTapShape, nlohmann::json(tap.shape).dump());
@@ -134,13 +138,15 @@ void CacheFile::create_layout(const CacheConfig& config) {
     h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
     write_classes(file, config.classes);
     H5::Group taps = file.createGroup(cache::kTapsGroup);
-    for (const TapLayout& tap : config.taps) h5->taps.push_back(create_tap(taps, tap, config, half_, config.dataset_size));
+    for (const TapLayout& tap : config.taps)
+        h5->taps.push_back(create_tap(taps, tap, config, half_, config.dataset_size));
     H5::Group views = file.createGroup(cache::kViewsGroup);
     h5::create_growing_1d(views, "sample", H5::PredType::STD_I64LE, 4096);
     h5::create_growing_1d(views, "view", H5::PredType::STD_U8LE, 4096);
     H5::Group view_taps = file.createGroup(cache::kViewTapsGroup);
     const std::int64_t view_rows = config.dataset_size * std::max(0, config.views - 1);
-    for (const TapLayout& tap : config.taps) h5->view_taps.push_back(create_tap(view_taps, tap, config, half_, std::max<std::int64_t>(1, view_rows)));
+    for (const TapLayout& tap : config.taps)
+        h5->view_taps.push_back(create_tap(view_taps, tap, config, half_, std::max<std::int64_t>(1, view_rows)));
     file.createGroup(cache::kProgress);
     commit_progress();
 }
@@ -156,7 +162,8 @@ void CacheFile::commit_progress() {
     file.flush(H5F_SCOPE_GLOBAL);
 }
 
-void CacheFile::write_taps(std::vector<H5::DataSet>& datasets, const std::vector<cv::Mat>& taps, hsize_t at, hsize_t n) {
+void CacheFile::write_taps(std::vector<H5::DataSet>& datasets, const std::vector<cv::Mat>& taps, hsize_t at,
+                           hsize_t n) {
     for (size_t t = 0; t < datasets.size(); ++t) {
         const cv::Mat& values = taps[t];
         CVTL_ASSERT(values.isContinuous() && values.type() == CV_32F && static_cast<hsize_t>(values.size[0]) == n);
@@ -179,8 +186,10 @@ void CacheFile::write_stamps(H5::H5File& file, const CacheRows& rows, hsize_t at
     std::vector<std::uint64_t> sizes(n, 0);
     std::vector<std::int64_t> mtimes(n, 0);
     std::vector<std::string> hashes(n);
-    for (size_t i = 0; i < rows.stamps.size(); ++i) sizes[i] = rows.stamps[i].size, mtimes[i] = rows.stamps[i].mtime_ns, hashes[i] = rows.stamps[i].sha256;
-    H5::DataSet size = file.openDataSet(cache::kSamplesSize), mtime = file.openDataSet(cache::kSamplesMtime), sha = file.openDataSet(cache::kSamplesSha256);
+    for (size_t i = 0; i < rows.stamps.size(); ++i)
+        sizes[i] = rows.stamps[i].size, mtimes[i] = rows.stamps[i].mtime_ns, hashes[i] = rows.stamps[i].sha256;
+    H5::DataSet size = file.openDataSet(cache::kSamplesSize), mtime = file.openDataSet(cache::kSamplesMtime),
+                sha = file.openDataSet(cache::kSamplesSha256);
     h5::write_rows(size, at, n, H5::PredType::NATIVE_UINT64, sizes.data());
     h5::write_rows(mtime, at, n, H5::PredType::NATIVE_INT64, mtimes.data());
     h5::write_strings(sha, at, hashes);
@@ -217,7 +226,8 @@ void CacheFile::append(const CacheRows& rows) {
     h5::write_strings(paths, at, rows.paths);
     h5::write_rows(labels, at, n, H5::PredType::NATIVE_INT32, rows.labels.data());
     h5::write_rows(splits, at, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
-    H5::DataSet skipped_paths = file.openDataSet(cache::kSkippedPath), skipped_reasons = file.openDataSet(cache::kSkippedReason);
+    H5::DataSet skipped_paths = file.openDataSet(cache::kSkippedPath),
+                skipped_reasons = file.openDataSet(cache::kSkippedReason);
     h5::write_strings(skipped_paths, static_cast<hsize_t>(progress_.skipped), rows.skipped_paths);
     h5::write_strings(skipped_reasons, static_cast<hsize_t>(progress_.skipped), rows.skipped_reasons);
     progress_.rows += static_cast<std::int64_t>(n);
@@ -258,29 +268,37 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     const auto differs = [&](const char* attr, const std::string& expected, const std::string& what) {
         const std::string found = h5::get_string(file, attr);
         if (found != expected)
-            throw Error("cache " + path + " was made with another " + what + " (cache: " + found.substr(0, 120) + "; now: " + expected.substr(0, 120) +
-                        "); " + fix);
+            throw Error("cache " + path + " was made with another " + what + " (cache: " + found.substr(0, 120) +
+                        "; now: " + expected.substr(0, 120) + "); " + fix);
     };
-    differs(cache::kAttrModelSha256, config.model_sha256, "model (sha256 of " + h5::get_string(file, cache::kAttrModelFile) + ")");
+    differs(cache::kAttrModelSha256, config.model_sha256,
+            "model (sha256 of " + h5::get_string(file, cache::kAttrModelFile) + ")");
     differs(cache::kAttrPreprocess, config.preprocess.to_json().dump(), "preprocessing");
     differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
     differs(cache::kAttrDtype, config.dtype, "{dtype}");
     differs(cache::kAttrPrecision, config.precision, "{precision}");
     differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
-    differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint, "dataset or split (files, labels or {val-fraction}/{seed} changed)");
+    differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint,
+            "dataset or split (files, labels or {val-fraction}/{seed} changed)");
     differs(cache::kAttrViews, views_json(config), "set of views ({views}, {augment} or {seed})");
     if (!config.shard.empty() || h5::has_attr(file, cache::kAttrShard))
         if (!h5::has_attr(file, cache::kAttrShard) || h5::get_string(file, cache::kAttrShard) != config.shard)
-            throw Error("cache " + path + " is " + (config.shard.empty() ? "a shard of a sharded extraction" : "not this shard of the extraction") + "; " + fix);
+            throw Error(
+                "cache " + path + " is " +
+                (config.shard.empty() ? "a shard of a sharded extraction" : "not this shard of the extraction") + "; " +
+                fix);
 
     H5::Group group = file.openGroup(cache::kProgress);
-    CacheProgress p{h5::get_int(group, cache::kAttrDone), h5::get_int(group, cache::kAttrNextInput), h5::get_int(group, cache::kAttrSkipped),
-                    h5::get_int(group, cache::kAttrViewRows), h5::get_int(file, cache::kAttrComplete) == 1};
+    CacheProgress p{h5::get_int(group, cache::kAttrDone), h5::get_int(group, cache::kAttrNextInput),
+                    h5::get_int(group, cache::kAttrSkipped), h5::get_int(group, cache::kAttrViewRows),
+                    h5::get_int(file, cache::kAttrComplete) == 1};
     // The counters size the copy that follows: they must agree with each other and with the file.
     const auto stored = [&](const char* name) { return static_cast<std::int64_t>(h5::rows(file.openDataSet(name))); };
-    if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows || p.inputs - p.rows < p.skipped || p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
-        stored(cache::kSamplesLabel) < p.rows || stored(cache::kSamplesSplit) < p.rows || stored(cache::kSkippedPath) < p.skipped ||
-        stored(cache::kSkippedReason) < p.skipped || p.views < 0 || p.views > p.rows * std::max(0, config.views - 1) || stored(cache::kViewsSample) < p.views ||
+    if (p.rows < 0 || p.skipped < 0 || p.inputs < p.rows || p.inputs - p.rows < p.skipped ||
+        p.inputs > config.dataset_size || stored(cache::kSamplesPath) < p.rows ||
+        stored(cache::kSamplesLabel) < p.rows || stored(cache::kSamplesSplit) < p.rows ||
+        stored(cache::kSkippedPath) < p.skipped || stored(cache::kSkippedReason) < p.skipped || p.views < 0 ||
+        p.views > p.rows * std::max(0, config.views - 1) || stored(cache::kViewsSample) < p.views ||
         stored(cache::kViewsIndex) < p.views || stored(cache::kSamplesSha256) < p.rows)
         throw Error("cache " + path + " has inconsistent progress counters; " + fix);
     return p;
@@ -289,7 +307,8 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
 namespace {
 
 // Rows [begin, begin + n) of a dataset, read into `out` (of n rows of `shape`) as `type`.
-void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t begin, hsize_t n, const H5::DataType& type, void* out) {
+void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t begin, hsize_t n, const H5::DataType& type,
+               void* out) {
     std::vector<hsize_t> start(shape.size() + 1, 0), counts{n};
     counts.insert(counts.end(), shape.begin(), shape.end());
     start[0] = begin;
@@ -299,7 +318,8 @@ void read_rows(const H5::DataSet& ds, const std::vector<int>& shape, hsize_t beg
 }
 
 // Rows [begin, begin + n) of the taps in `group`, as float32 (float16 widened, exactly).
-std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group, const CacheConfig& config, hsize_t begin, hsize_t n) {
+std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group, const CacheConfig& config,
+                               hsize_t begin, hsize_t n) {
     std::vector<cv::Mat> taps;
     for (const TapLayout& tap : config.taps) {
         std::vector<int> full{static_cast<int>(n)};
@@ -322,7 +342,8 @@ std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group,
 
 // `hashes`: the file's /samples/sha256, read once by RowSource (re-reading its prefix per block
 // would make a copy quadratic in the rows).
-void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, const std::vector<std::string>& hashes, CacheRows& rows) {
+void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, const std::vector<std::string>& hashes,
+                 CacheRows& rows) {
     std::vector<std::uint64_t> sizes(n);
     std::vector<std::int64_t> mtimes(n);
     read_rows(file.openDataSet(cache::kSamplesSize), {}, begin, n, H5::PredType::NATIVE_UINT64, sizes.data());
@@ -331,26 +352,30 @@ void read_stamps(const H5::H5File& file, hsize_t begin, hsize_t n, const std::ve
 }
 
 // The view rows of rows [begin, begin + n): contiguous, since views are stored in row order.
-void read_views(const H5::H5File& file, const CacheConfig& config, const std::vector<std::int64_t>& view_rows, hsize_t begin, hsize_t n, CacheRows& rows) {
+void read_views(const H5::H5File& file, const CacheConfig& config, const std::vector<std::int64_t>& view_rows,
+                hsize_t begin, hsize_t n, CacheRows& rows) {
     const auto lo = std::lower_bound(view_rows.begin(), view_rows.end(), static_cast<std::int64_t>(begin));
     const auto hi = std::lower_bound(lo, view_rows.end(), static_cast<std::int64_t>(begin + n));
     const auto first = static_cast<hsize_t>(lo - view_rows.begin()), m = static_cast<hsize_t>(hi - lo);
     for (auto it = lo; it != hi; ++it) rows.view_of.push_back(*it - static_cast<std::int64_t>(begin));
     rows.view_index.resize(m);
-    if (m > 0) read_rows(file.openDataSet(cache::kViewsIndex), {}, first, m, H5::PredType::NATIVE_UINT8, rows.view_index.data());
+    if (m > 0)
+        read_rows(file.openDataSet(cache::kViewsIndex), {}, first, m, H5::PredType::NATIVE_UINT8,
+                  rows.view_index.data());
     rows.view_taps = read_taps(file, cache::kViewTapsGroup, config, first, m);
 }
 
 // Rows [begin, begin + n) of a cache file as CacheRows, with their stamps and views.
-CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t begin, hsize_t n, const std::vector<std::string>& paths,
-                     const std::vector<std::string>& hashes,
+CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t begin, hsize_t n,
+                     const std::vector<std::string>& paths, const std::vector<std::string>& hashes,
                      const std::vector<std::int64_t>& view_rows) {
     CacheRows rows;
-    rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin), paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
+    rows.paths.assign(paths.begin() + static_cast<std::ptrdiff_t>(begin),
+                      paths.begin() + static_cast<std::ptrdiff_t>(begin + n));
     rows.labels.resize(n);
     rows.splits.resize(n);
     rows.inputs = static_cast<std::int64_t>(n);
-    rows.taps = read_taps(file, cache::kTapsGroup, config, begin, n);   // n == 0: a file of skipped entries only
+    rows.taps = read_taps(file, cache::kTapsGroup, config, begin, n);  // n == 0: a file of skipped entries only
     if (n == 0) return rows;
     read_rows(file.openDataSet(cache::kSamplesLabel), {}, begin, n, H5::PredType::NATIVE_INT32, rows.labels.data());
     read_rows(file.openDataSet(cache::kSamplesSplit), {}, begin, n, H5::PredType::NATIVE_UINT8, rows.splits.data());
@@ -362,7 +387,8 @@ CacheRows read_block(const H5::H5File& file, const CacheConfig& config, hsize_t 
 // Rows per copied block: about 64 MiB of tap values, whatever the taps' size.
 hsize_t block_rows(const CacheConfig& config) {
     size_t per_row = 0;
-    for (const TapLayout& tap : config.taps) per_row += sample_values(tap) * sizeof(float) * static_cast<size_t>(std::max(1, config.views));
+    for (const TapLayout& tap : config.taps)
+        per_row += sample_values(tap) * sizeof(float) * static_cast<size_t>(std::max(1, config.views));
     return std::max<hsize_t>(1, (64u << 20) / std::max<size_t>(1, per_row));
 }
 
@@ -377,12 +403,14 @@ RowSource::RowSource(const std::string& path, const CacheConfig& config, const C
     hashes_ = h5::read_strings(file.openDataSet(cache::kSamplesSha256), static_cast<hsize_t>(progress.rows));
     hashes_.resize(paths_.size());
     view_rows_.resize(static_cast<size_t>(progress.views));
-    if (progress.views > 0) read_rows(file.openDataSet(cache::kViewsSample), {}, 0, view_rows_.size(), H5::PredType::NATIVE_INT64, view_rows_.data());
+    if (progress.views > 0)
+        read_rows(file.openDataSet(cache::kViewsSample), {}, 0, view_rows_.size(), H5::PredType::NATIVE_INT64,
+                  view_rows_.data());
     // The view rows' row numbers are read from the file: in order and in range, or nothing is copied.
     for (size_t j = 0; j < view_rows_.size(); ++j)
         if (view_rows_[j] < 0 || view_rows_[j] >= progress.rows || (j > 0 && view_rows_[j] < view_rows_[j - 1]))
-            throw Error("cache " + path + ": /views/sample is out of order or out of range at view row " + std::to_string(j) +
-                        "; the file is damaged: extract it again ({force})");
+            throw Error("cache " + path + ": /views/sample is out of order or out of range at view row " +
+                        std::to_string(j) + "; the file is damaged: extract it again ({force})");
 }
 
 CacheRows RowSource::read(std::int64_t begin, std::int64_t n) const {
@@ -396,13 +424,16 @@ std::int64_t RowSource::block_rows() const { return static_cast<std::int64_t>(cv
 CacheRows RowSource::skipped() const {
     const auto h5 = h5_.access();
     CacheRows rows = read_block(*h5, config_, 0, 0, paths_, hashes_, view_rows_);
-    rows.skipped_paths = h5::read_strings(h5->openDataSet(cache::kSkippedPath), static_cast<hsize_t>(progress_.skipped));
-    rows.skipped_reasons = h5::read_strings(h5->openDataSet(cache::kSkippedReason), static_cast<hsize_t>(progress_.skipped));
+    rows.skipped_paths =
+        h5::read_strings(h5->openDataSet(cache::kSkippedPath), static_cast<hsize_t>(progress_.skipped));
+    rows.skipped_reasons =
+        h5::read_strings(h5->openDataSet(cache::kSkippedReason), static_cast<hsize_t>(progress_.skipped));
     rows.inputs = 0;
     return rows;
 }
 
-void RowSource::read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits, std::vector<FileStamp>& stamps) const {
+void RowSource::read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits,
+                           std::vector<FileStamp>& stamps) const {
     const auto n = static_cast<hsize_t>(progress_.rows);
     labels.resize(n);
     splits.resize(n);

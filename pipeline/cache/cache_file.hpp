@@ -15,10 +15,10 @@ namespace cvtl {
 
 // A cache file's progress counters as its /progress group records them.
 struct CacheProgress {
-    std::int64_t rows = 0;      // rows in /samples and /taps
-    std::int64_t inputs = 0;    // dataset entries covered (rows + skipped)
-    std::int64_t skipped = 0;   // rows in /skipped
-    std::int64_t views = 0;     // rows in /views
+    std::int64_t rows = 0;     // rows in /samples and /taps
+    std::int64_t inputs = 0;   // dataset entries covered (rows + skipped)
+    std::int64_t skipped = 0;  // rows in /skipped
+    std::int64_t views = 0;    // rows in /views
     bool complete = false;
 };
 
@@ -36,8 +36,8 @@ public:
     void seal();
 
     const CacheProgress& progress() const { return progress_; }
-    std::uint64_t size() const;                              // before seal()
-    std::uint64_t tap_bytes() const { return tap_bytes_; }   // tap data appended so far
+    std::uint64_t size() const;                             // before seal()
+    std::uint64_t tap_bytes() const { return tap_bytes_; }  // tap data appended so far
 
 private:
     struct Open {
@@ -68,18 +68,19 @@ class RowSource {
 public:
     RowSource(const std::string& path, const CacheConfig& config, const CacheProgress& progress);
     const std::vector<std::string>& paths() const { return paths_; }
-    CacheRows read(std::int64_t begin, std::int64_t n) const;   // rows [begin, begin + n), inputs = n
-    CacheRows skipped() const;                                  // no rows: the skipped entries only
+    CacheRows read(std::int64_t begin, std::int64_t n) const;  // rows [begin, begin + n), inputs = n
+    CacheRows skipped() const;                                 // no rows: the skipped entries only
     // Every row's label, split and stamp (no taps): what an update compares with the dataset.
-    void read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits, std::vector<FileStamp>& stamps) const;
-    std::int64_t block_rows() const;                            // rows per read of about 64 MiB
+    void read_index(std::vector<std::int32_t>& labels, std::vector<std::uint8_t>& splits,
+                    std::vector<FileStamp>& stamps) const;
+    std::int64_t block_rows() const;  // rows per read of about 64 MiB
 
 private:
     std::string path_;
     CacheConfig config_;
     CacheProgress progress_;
     std::vector<std::string> paths_, hashes_;
-    std::vector<std::int64_t> view_rows_;   // /views/sample
+    std::vector<std::int64_t> view_rows_;  // /views/sample
     h5::File h5_;
 };
 

@@ -37,15 +37,17 @@ const std::string kDamaged = "; the file is damaged: extract it again ({force})"
 // sizes a buffer or a read by them.
 void check_counts(const CacheInfo& info, std::int64_t skipped, hsize_t stored_rows, hsize_t file_bytes) {
     // Written so that no sum can overflow: every value may be anything an int64 holds.
-    if (info.rows < 0 || skipped < 0 || info.consumed < info.rows || info.consumed - info.rows < skipped || info.dataset_size < info.consumed ||
-        static_cast<hsize_t>(info.consumed) > file_bytes)
-        throw Error("cache " + info.path + " has inconsistent progress counters (rows " + std::to_string(info.rows) + ", skipped " +
-                    std::to_string(skipped) + ", consumed " + std::to_string(info.consumed) + ", dataset " + std::to_string(info.dataset_size) + ")" + kDamaged);
+    if (info.rows < 0 || skipped < 0 || info.consumed < info.rows || info.consumed - info.rows < skipped ||
+        info.dataset_size < info.consumed || static_cast<hsize_t>(info.consumed) > file_bytes)
+        throw Error("cache " + info.path + " has inconsistent progress counters (rows " + std::to_string(info.rows) +
+                    ", skipped " + std::to_string(skipped) + ", consumed " + std::to_string(info.consumed) +
+                    ", dataset " + std::to_string(info.dataset_size) + ")" + kDamaged);
     if (static_cast<hsize_t>(info.rows) > stored_rows)
-        throw Error("cache " + info.path + " claims " + std::to_string(info.rows) + " rows but stores " + std::to_string(stored_rows) + " labels" + kDamaged);
+        throw Error("cache " + info.path + " claims " + std::to_string(info.rows) + " rows but stores " +
+                    std::to_string(stored_rows) + " labels" + kDamaged);
     if (info.complete && info.consumed != info.dataset_size)
-        throw Error("cache " + info.path + " is marked complete after " + std::to_string(info.consumed) + " of " + std::to_string(info.dataset_size) +
-                    " images" + kDamaged);
+        throw Error("cache " + info.path + " is marked complete after " + std::to_string(info.consumed) + " of " +
+                    std::to_string(info.dataset_size) + " images" + kDamaged);
 }
 
 // A tap's shape sizes every buffer that holds its rows: [rows, D] or [rows, C, H, W], each sample
@@ -69,10 +71,13 @@ void read_counts(H5::H5File& file, CacheInfo& info) {
     std::vector<std::int32_t> labels(n);
     std::vector<std::uint8_t> splits(n);
     const hsize_t start = 0;
-    for (auto [name, type, out] : {std::tuple{cache::kSamplesLabel, H5::PredType::NATIVE_INT32, static_cast<void*>(labels.data())},
-                                   std::tuple{cache::kSamplesSplit, H5::PredType::NATIVE_UINT8, static_cast<void*>(splits.data())}}) {
+    for (auto [name, type, out] :
+         {std::tuple{cache::kSamplesLabel, H5::PredType::NATIVE_INT32, static_cast<void*>(labels.data())},
+          std::tuple{cache::kSamplesSplit, H5::PredType::NATIVE_UINT8, static_cast<void*>(splits.data())}}) {
         H5::DataSet ds = file.openDataSet(name);
-        if (h5::rows(ds) < n) throw Error("cache " + info.path + ": " + name + " stores fewer rows than the " + std::to_string(n) + " committed" + kDamaged);
+        if (h5::rows(ds) < n)
+            throw Error("cache " + info.path + ": " + name + " stores fewer rows than the " + std::to_string(n) +
+                        " committed" + kDamaged);
         H5::DataSpace space = ds.getSpace();
         space.selectHyperslab(H5S_SELECT_SET, &n, &start);
         ds.read(out, type, H5::DataSpace(1, &n), space);
@@ -100,7 +105,8 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
         // A merged sharded cache: rows live in the shards; readers group rows as a shard's chunks would.
         chunk = dims;
         chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims.empty() ? 1 : dims[0], 256));
-    } else if (props.getLayout() != H5D_CHUNKED || props.getChunk(static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size())) {
+    } else if (props.getLayout() != H5D_CHUNKED ||
+               props.getChunk(static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size())) {
         throw Error("cache " + path + ": tap " + t.name + " is not stored in chunks of its own rank" + kDamaged);
     }
     t.dims.assign(dims.begin(), dims.end());
@@ -112,10 +118,12 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
 // The attributes that train, sweep and export use as values must have the types they expect, and
 // the preprocessing record must be valid, before any of them is trusted.
 void check_attributes(const CacheInfo& info) {
-    for (const char* name : {cache::kAttrModelFile, cache::kAttrModelWeights, cache::kAttrModelSha256, cache::kAttrDatasetFingerprint, cache::kAttrDtype})
+    for (const char* name : {cache::kAttrModelFile, cache::kAttrModelWeights, cache::kAttrModelSha256,
+                             cache::kAttrDatasetFingerprint, cache::kAttrDtype})
         if (info.attributes.contains(name) && !info.attributes[name].is_string())
             throw Error("cache " + info.path + ": attribute " + name + " is not a string" + kDamaged);
-    if (!info.attributes.contains(cache::kAttrPreprocess)) throw Error("cache " + info.path + " has no preprocessing record" + kDamaged);
+    if (!info.attributes.contains(cache::kAttrPreprocess))
+        throw Error("cache " + info.path + " has no preprocessing record" + kDamaged);
     Preprocessing::from_json(info.attributes[cache::kAttrPreprocess], "cache " + info.path);
 }
 
@@ -123,23 +131,26 @@ void check_attributes(const CacheInfo& info) {
 // the file stores (a version 1 cache has view 0 only).
 void read_views(H5::H5File& file, CacheInfo& info, H5::Group& progress) {
     const nlohmann::json& views = info.attributes[cache::kAttrViews];
-    if (!views.is_object() || !views.contains("count") || !views["count"].is_number_integer() || views["count"].get<std::int64_t>() < 1 ||
-        views["count"].get<std::int64_t>() > 255 || !views.value("augment", nlohmann::json()).is_string())
+    if (!views.is_object() || !views.contains("count") || !views["count"].is_number_integer() ||
+        views["count"].get<std::int64_t>() < 1 || views["count"].get<std::int64_t>() > 255 ||
+        !views.value("augment", nlohmann::json()).is_string())
         throw Error("cache " + info.path + " records its views in an unreadable form" + kDamaged);
     info.views = views["count"].get<int>();
     info.augment = views["augment"].get<std::string>();
     info.view_rows = h5::get_int(progress, cache::kAttrViewRows);
-    const auto stored = static_cast<std::int64_t>(std::min<hsize_t>(h5::rows(file.openDataSet(cache::kViewsSample)), h5::rows(file.openDataSet(cache::kViewsIndex))));
+    const auto stored = static_cast<std::int64_t>(std::min<hsize_t>(h5::rows(file.openDataSet(cache::kViewsSample)),
+                                                                    h5::rows(file.openDataSet(cache::kViewsIndex))));
     // rows is bounded by the file's size (check_counts), so rows x 254 cannot overflow.
     if (info.view_rows < 0 || info.view_rows > info.rows * (info.views - 1) || info.view_rows > stored)
-        throw Error("cache " + info.path + " claims " + std::to_string(info.view_rows) + " view rows for " + std::to_string(info.rows) + " rows and stores " +
-                    std::to_string(stored) + kDamaged);
+        throw Error("cache " + info.path + " claims " + std::to_string(info.view_rows) + " view rows for " +
+                    std::to_string(info.rows) + " rows and stores " + std::to_string(stored) + kDamaged);
     H5::Group taps = file.openGroup(cache::kViewTapsGroup);
     for (const CacheTapInfo& t : info.taps) {
         CacheTapInfo v = read_tap(taps, {{"name", t.name}, {"layer", t.layer}}, info.path);
-        if (v.dims.size() != t.dims.size() || !std::equal(v.dims.begin() + 1, v.dims.end(), t.dims.begin() + 1) || v.dtype != t.dtype ||
-            v.dims[0] < static_cast<std::uint64_t>(info.view_rows))
-            throw Error("cache " + info.path + ": the views of tap " + t.name + " differ in shape or type from its rows" + kDamaged);
+        if (v.dims.size() != t.dims.size() || !std::equal(v.dims.begin() + 1, v.dims.end(), t.dims.begin() + 1) ||
+            v.dtype != t.dtype || v.dims[0] < static_cast<std::uint64_t>(info.view_rows))
+            throw Error("cache " + info.path + ": the views of tap " + t.name +
+                        " differ in shape or type from its rows" + kDamaged);
         info.view_bytes += v.stored_bytes;
     }
 }
@@ -156,8 +167,10 @@ hsize_t shard_bytes(CacheInfo& info) {
         info.shards.push_back(name.get<std::string>());
         boost::system::error_code ec;
         const auto size = boost::filesystem::file_size(dir / info.shards.back(), ec);
-        if (!ec) bytes += size;
-        else info.missing_shards.push_back(info.shards.back());
+        if (!ec)
+            bytes += size;
+        else
+            info.missing_shards.push_back(info.shards.back());
     }
     return bytes;
 }
@@ -165,8 +178,9 @@ hsize_t shard_bytes(CacheInfo& info) {
 void read_contents(H5::H5File& file, CacheInfo& info) {
     info.version = h5::get_int(file, cache::kAttrVersion);
     if (info.version < cache::kOldestReadable || info.version > cache::kVersion)
-        throw Error("cache " + info.path + " has format version " + std::to_string(info.version) + "; this cvtl reads versions " +
-                    std::to_string(cache::kOldestReadable) + " to " + std::to_string(cache::kVersion) + " (a newer cvtl wrote it?)");
+        throw Error("cache " + info.path + " has format version " + std::to_string(info.version) +
+                    "; this cvtl reads versions " + std::to_string(cache::kOldestReadable) + " to " +
+                    std::to_string(cache::kVersion) + " (a newer cvtl wrote it?)");
     for (int i = 0; i < file.getNumAttrs(); ++i) {
         H5::Attribute attr = file.openAttribute(static_cast<unsigned>(i));
         info.attributes[attr.getName()] = attribute_value(attr);
@@ -202,15 +216,18 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
 
 void require_shards(const CacheInfo& info) {
     if (info.missing_shards.empty()) return;
-    throw Error("cache " + info.path + " is merged from shards and " + std::to_string(info.missing_shards.size()) + " of them are missing (first: " +
-                info.missing_shards[0] + ", relative to the cache); put them back beside it, or merge again with {copy} for a self-contained file");
+    throw Error(
+        "cache " + info.path + " is merged from shards and " + std::to_string(info.missing_shards.size()) +
+        " of them are missing (first: " + info.missing_shards[0] +
+        ", relative to the cache); put them back beside it, or merge again with {copy} for a self-contained file");
 }
 
 CacheInfo read_cache_info(const std::string& path) {
     h5::quiet_errors();
     if (!boost::filesystem::exists(path)) {
         if (boost::filesystem::exists(cache::parts_dir(path)))
-            throw Error("cache " + path + " is unfinished: its extraction has committed rows in " + cache::parts_dir(path) +
+            throw Error("cache " + path + " is unfinished: its extraction has committed rows in " +
+                        cache::parts_dir(path) +
                         " but has not completed; run the same extraction again to complete it");
         throw Error("cache " + path + " does not exist");
     }

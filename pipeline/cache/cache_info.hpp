@@ -12,8 +12,8 @@ namespace cvtl {
 struct CacheTapInfo {
     std::string name;
     std::string layer;
-    std::string dtype;                 // "f32" or "f16"
-    std::vector<std::uint64_t> dims;   // [N, C, H, W] or [N, D]
+    std::string dtype;                // "f32" or "f16"
+    std::vector<std::uint64_t> dims;  // [N, C, H, W] or [N, D]
     std::vector<std::uint64_t> chunk;
     std::uint64_t stored_bytes = 0;
 };
@@ -21,22 +21,22 @@ struct CacheTapInfo {
 // What a cache holds, read without loading any activations.
 struct CacheInfo {
     std::string path;
-    std::int64_t version = 0;           // format version: 1, or 2 with stamps and views
-    nlohmann::json attributes;          // every root attribute, JSON-valued ones parsed
+    std::int64_t version = 0;   // format version: 1, or 2 with stamps and views
+    nlohmann::json attributes;  // every root attribute, JSON-valued ones parsed
     bool complete = false;
-    std::int64_t rows = 0;              // committed samples
+    std::int64_t rows = 0;  // committed samples
     std::int64_t dataset_size = 0;
-    std::int64_t consumed = 0;          // dataset entries done (written + skipped)
+    std::int64_t consumed = 0;  // dataset entries done (written + skipped)
     std::vector<std::string> classes;
-    std::vector<std::array<std::int64_t, 3>> counts;   // per class: train, val, test rows
+    std::vector<std::array<std::int64_t, 3>> counts;  // per class: train, val, test rows
     std::vector<CacheTapInfo> taps;
     std::vector<std::string> skipped_paths, skipped_reasons;
-    int views = 1;                      // K: view 0 in /taps, views 1..K-1 of training rows in /views
-    std::string augment = "none";       // their SPEC
-    std::int64_t view_rows = 0;         // rows in /views
-    std::uint64_t view_bytes = 0;       // stored bytes of /views/taps
-    std::vector<std::string> shards;    // a merged sharded cache: its shard files, relative to it
-    std::vector<std::string> missing_shards;   // of which those that are not there
+    int views = 1;                            // K: view 0 in /taps, views 1..K-1 of training rows in /views
+    std::string augment = "none";             // their SPEC
+    std::int64_t view_rows = 0;               // rows in /views
+    std::uint64_t view_bytes = 0;             // stored bytes of /views/taps
+    std::vector<std::string> shards;          // a merged sharded cache: its shard files, relative to it
+    std::vector<std::string> missing_shards;  // of which those that are not there
 };
 
 // Throws cvtl::Error unless every shard of a merged cache is there: HDF5 reads a missing source of a

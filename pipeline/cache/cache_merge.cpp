@@ -27,11 +27,14 @@ struct Shard {
 
 Shard open_shard(const std::string& path) {
     Shard s{path, read_cache_info(path), {}, {}};
-    if (!s.info.complete) throw Error("shard " + path + " is unfinished; re-run its extraction (the same command) to complete it");
-    if (!s.info.attributes.contains(cache::kAttrShard)) throw Error(path + " is not a shard (it was not extracted with {shard} K/N)");
+    if (!s.info.complete)
+        throw Error("shard " + path + " is unfinished; re-run its extraction (the same command) to complete it");
+    if (!s.info.attributes.contains(cache::kAttrShard))
+        throw Error(path + " is not a shard (it was not extracted with {shard} K/N)");
     s.record = ShardRecord::from_json(s.info.attributes[cache::kAttrShard], "shard " + path);
     if (s.info.consumed != s.record.end - s.record.begin)
-        throw Error("shard " + path + " covers " + std::to_string(s.info.consumed) + " entries, not the " + std::to_string(s.record.end - s.record.begin) +
+        throw Error("shard " + path + " covers " + std::to_string(s.info.consumed) + " entries, not the " +
+                    std::to_string(s.record.end - s.record.begin) +
                     " of its range; the file is damaged: extract it again");
     return s;
 }
@@ -39,8 +42,8 @@ Shard open_shard(const std::string& path) {
 // Everything that must be equal across shards, as recorded.
 std::string configuration(const CacheInfo& info) {
     nlohmann::json j;
-    for (const char* key : {cache::kAttrModelSha256, cache::kAttrPreprocess, cache::kAttrTaps, cache::kAttrDtype, cache::kAttrPrecision,
-                            cache::kAttrCompression, cache::kAttrSplit, cache::kAttrViews})
+    for (const char* key : {cache::kAttrModelSha256, cache::kAttrPreprocess, cache::kAttrTaps, cache::kAttrDtype,
+                            cache::kAttrPrecision, cache::kAttrCompression, cache::kAttrSplit, cache::kAttrViews})
         j[key] = info.attributes.value(key, nlohmann::json());
     j["classes"] = info.classes;
     return j.dump();
@@ -51,21 +54,26 @@ std::vector<Shard> check_shards(const std::vector<std::string>& paths) {
     if (paths.empty()) throw Error("name the shard files to merge (e.g. CACHE.h5.shards/rank-*-of-N.h5)");
     std::vector<Shard> shards;
     for (const auto& p : paths) shards.push_back(open_shard(p));
-    std::sort(shards.begin(), shards.end(), [](const Shard& a, const Shard& b) { return a.record.shard.index < b.record.shard.index; });
+    std::sort(shards.begin(), shards.end(),
+              [](const Shard& a, const Shard& b) { return a.record.shard.index < b.record.shard.index; });
     const ShardRecord& first = shards[0].record;
     for (size_t i = 0; i < shards.size(); ++i) {
         const Shard& s = shards[i];
         if (s.record.shard.count != first.shard.count || s.record.dataset_fingerprint != first.dataset_fingerprint)
-            throw Error("shard " + s.path + " belongs to another extraction than " + shards[0].path + " (another dataset or shard count)");
+            throw Error("shard " + s.path + " belongs to another extraction than " + shards[0].path +
+                        " (another dataset or shard count)");
         if (s.record.shard.index != static_cast<int>(i))
-            throw Error("shard " + std::to_string(i) + " of " + std::to_string(first.shard.count) + " is " + (s.record.shard.index > static_cast<int>(i) ? "missing" : "named twice") +
+            throw Error("shard " + std::to_string(i) + " of " + std::to_string(first.shard.count) + " is " +
+                        (s.record.shard.index > static_cast<int>(i) ? "missing" : "named twice") +
                         "; pass each of the " + std::to_string(first.shard.count) + " shards once");
         if (configuration(s.info) != configuration(shards[0].info))
-            throw Error("shard " + s.path + " was made with another model, preprocessing, taps, storage, split or views than " + shards[0].path);
+            throw Error("shard " + s.path +
+                        " was made with another model, preprocessing, taps, storage, split or views than " +
+                        shards[0].path);
     }
     if (static_cast<int>(shards.size()) != first.shard.count)
-        throw Error(std::to_string(first.shard.count - static_cast<int>(shards.size())) + " of the " + std::to_string(first.shard.count) +
-                    " shards are missing; pass every shard file");
+        throw Error(std::to_string(first.shard.count - static_cast<int>(shards.size())) + " of the " +
+                    std::to_string(first.shard.count) + " shards are missing; pass every shard file");
     return shards;
 }
 
@@ -77,7 +85,8 @@ CacheConfig config_of(const CacheInfo& info) {
     c.model_file = a.value(cache::kAttrModelFile, std::string());
     c.model_weights = a.value(cache::kAttrModelWeights, std::string());
     c.preprocess = Preprocessing::from_json(a.at(cache::kAttrPreprocess), "cache " + info.path);
-    for (const auto& t : info.taps) c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
+    for (const auto& t : info.taps)
+        c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
     c.dtype = a.value(cache::kAttrDtype, std::string("f32"));
     c.precision = a.value(cache::kAttrPrecision, std::string("f32"));
     c.compress = a.value(cache::kAttrCompression, std::string()) == "shuffle+deflate";
@@ -120,28 +129,35 @@ void copy_merge(const std::string& tmp, const std::vector<Shard>& shards) {
 
 namespace {
 
-std::vector<h5::VirtualSource> sources(const std::vector<Shard>& shards, const std::string& output, const std::string& dataset, bool views) {
+std::vector<h5::VirtualSource> sources(const std::vector<Shard>& shards, const std::string& output,
+                                       const std::string& dataset, bool views) {
     std::vector<h5::VirtualSource> out;
     for (const Shard& s : shards)
-        out.push_back({relative_to_output(s.path, output), dataset, static_cast<hsize_t>(views ? s.info.view_rows : s.info.rows)});
+        out.push_back({relative_to_output(s.path, output), dataset,
+                       static_cast<hsize_t>(views ? s.info.view_rows : s.info.rows)});
     return out;
 }
 
 void map_samples(H5::H5File& file, const std::vector<Shard>& shards, const std::string& output) {
     H5::Group samples = file.createGroup("/samples");
     const std::pair<const char*, const H5::DataType*> columns[] = {
-        {"path", &h5::vlen_string()},          {"label", &H5::PredType::STD_I32LE},    {"split", &H5::PredType::STD_U8LE},
-        {"size", &H5::PredType::STD_U64LE},    {"mtime_ns", &H5::PredType::STD_I64LE}, {"sha256", &h5::vlen_string()}};
-    for (const auto& c : columns) h5::create_virtual(samples, c.first, *c.second, {}, sources(shards, output, std::string("/samples/") + c.first, false));
+        {"path", &h5::vlen_string()},       {"label", &H5::PredType::STD_I32LE},    {"split", &H5::PredType::STD_U8LE},
+        {"size", &H5::PredType::STD_U64LE}, {"mtime_ns", &H5::PredType::STD_I64LE}, {"sha256", &h5::vlen_string()}};
+    for (const auto& c : columns)
+        h5::create_virtual(samples, c.first, *c.second, {},
+                           sources(shards, output, std::string("/samples/") + c.first, false));
 }
 
-void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& shards, const std::string& output, bool views) {
+void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& shards, const std::string& output,
+              bool views) {
     H5::Group taps = file.createGroup(group);
     const bool half = shards[0].info.taps.empty() ? false : shards[0].info.taps[0].dtype == "f16";
-    const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16()) : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
+    const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16())
+                                      : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
     for (const CacheTapInfo& t : shards[0].info.taps) {
         const std::vector<hsize_t> sample(t.dims.begin() + 1, t.dims.end());
-        H5::DataSet ds = h5::create_virtual(taps, t.name, stored, sample, sources(shards, output, std::string(group) + "/" + t.name, views));
+        H5::DataSet ds = h5::create_virtual(taps, t.name, stored, sample,
+                                            sources(shards, output, std::string(group) + "/" + t.name, views));
         h5::set_string(ds, cache::kAttrTapLayer, t.layer);
         h5::set_string(ds, cache::kAttrTapShape, nlohmann::json(std::vector<hsize_t>(sample)).dump());
     }
@@ -171,7 +187,8 @@ void write_view_rows(H5::H5File& file, const std::vector<Shard>& shards, const s
     h5::create_virtual(views, "view", H5::PredType::STD_U8LE, {}, sources(shards, output, cache::kViewsIndex, true));
 }
 
-void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shards, const std::vector<std::string>& names) {
+void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shards,
+                                const std::vector<std::string>& names) {
     std::vector<std::string> paths, reasons;
     std::int64_t rows = 0, consumed = 0, views = 0;
     for (const Shard& s : shards) {
@@ -180,7 +197,8 @@ void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shar
         rows += s.info.rows, consumed += s.info.consumed, views += s.info.view_rows;
     }
     H5::Group skipped = file.createGroup("/skipped");
-    H5::DataSet p = h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256), r = h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
+    H5::DataSet p = h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256),
+                r = h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
     h5::write_strings(p, 0, paths);
     h5::write_strings(r, 0, reasons);
     H5::Group progress = file.createGroup(cache::kProgress);
@@ -214,20 +232,26 @@ void virtual_merge(const std::string& tmp, const std::string& output, const std:
 MergeSummary merge_shards(const MergeOptions& o) {
     h5::quiet_errors();
     const std::vector<Shard> shards = check_shards(o.shards);
-    if (fs::exists(o.output) && !o.force) throw Error(o.output + " exists; pass {force} to replace it, or merge into another path");
+    if (fs::exists(o.output) && !o.force)
+        throw Error(o.output + " exists; pass {force} to replace it, or merge into another path");
     const std::string tmp = o.output + ".tmp";
     try {
-        if (o.copy) copy_merge(tmp, shards);
-        else virtual_merge(tmp, o.output, shards);
+        if (o.copy)
+            copy_merge(tmp, shards);
+        else
+            virtual_merge(tmp, o.output, shards);
     } catch (const H5::Exception& e) {
         boost::system::error_code ec;
         fs::remove(tmp, ec);
-        throw Error("cannot write " + o.output + ": " + e.getDetailMsg() + " (check the path is writable and the disk has space)");
+        throw Error("cannot write " + o.output + ": " + e.getDetailMsg() +
+                    " (check the path is writable and the disk has space)");
     }
     commit_file(tmp, o.output);
     MergeSummary s;
     s.shards = static_cast<int>(shards.size());
-    for (const Shard& sh : shards) s.rows += sh.info.rows, s.skipped += static_cast<std::int64_t>(sh.info.skipped_paths.size()), s.view_rows += sh.info.view_rows;
+    for (const Shard& sh : shards)
+        s.rows += sh.info.rows, s.skipped += static_cast<std::int64_t>(sh.info.skipped_paths.size()),
+            s.view_rows += sh.info.view_rows;
     s.bytes = static_cast<std::uint64_t>(fs::file_size(o.output));
     return s;
 }

@@ -10,16 +10,16 @@
 namespace cvtl {
 
 struct MergeOptions {
-    std::string output;                 // CACHE.h5
-    std::vector<std::string> shards;    // every shard of one extraction, in any order
-    bool copy = false;                  // copy the rows instead of mapping them
-    bool force = false;                 // replace an existing CACHE.h5
+    std::string output;               // CACHE.h5
+    std::vector<std::string> shards;  // every shard of one extraction, in any order
+    bool copy = false;                // copy the rows instead of mapping them
+    bool force = false;               // replace an existing CACHE.h5
 };
 
 struct MergeSummary {
     int shards = 0;
     std::int64_t rows = 0, skipped = 0, view_rows = 0;
-    std::uint64_t bytes = 0;            // of CACHE.h5 itself
+    std::uint64_t bytes = 0;  // of CACHE.h5 itself
 };
 
 // Checks that the shards are complete, are shards 0..N-1 of one extraction of one dataset with one

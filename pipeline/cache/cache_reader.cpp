@@ -8,12 +8,14 @@
 
 namespace cvtl {
 
-CacheReader::CacheReader(const std::string& path, const std::string& tap) : CacheReader(read_cache_info(path), tap, H5::FileAccPropList::DEFAULT) {}
+CacheReader::CacheReader(const std::string& path, const std::string& tap)
+    : CacheReader(read_cache_info(path), tap, H5::FileAccPropList::DEFAULT) {}
 
 CacheReader::CacheReader(const std::string& path, const std::string& tap, const H5::FileAccPropList& access)
     : CacheReader(read_cache_info(path, access), tap, access) {}
 
-CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access) : info_(std::move(info)), tap_(tap) {
+CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access)
+    : info_(std::move(info)), tap_(tap) {
     const std::string& path = info_.path;
     require_shards(info_);
     if (!info_.complete)
@@ -26,8 +28,8 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
         if (t.name == tap) found = &t;
     }
     if (!found)
-        throw Error("cache " + path + " has no tap '" + tap + "' (it has " + names + "); extract it with {taps} " + names + "," + tap +
-                    " into a new cache");
+        throw Error("cache " + path + " has no tap '" + tap + "' (it has " + names + "); extract it with {taps} " +
+                    names + "," + tap + " into a new cache");
     if (info_.rows == 0) throw Error("cache " + path + " holds no samples");
     for (size_t i = 1; i < found->dims.size(); ++i) sample_shape_.push_back(static_cast<int>(found->dims[i]));
     chunk_rows_ = static_cast<std::int64_t>(found->chunk[0]);
@@ -37,7 +39,8 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
         h5_.open([&] {
             H5::H5File file(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
             H5::DataSet data = file.openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
-            H5::DataSet views = info_.version >= 2 ? file.openDataSet(std::string(cache::kViewTapsGroup) + "/" + tap) : H5::DataSet();
+            H5::DataSet views =
+                info_.version >= 2 ? file.openDataSet(std::string(cache::kViewTapsGroup) + "/" + tap) : H5::DataSet();
             return Open{file, data, views};
         });
         const auto h5 = h5_.access();
@@ -59,7 +62,8 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     }
     for (std::int32_t l : labels_)
         if (l < 0 || static_cast<size_t>(l) >= info_.classes.size())
-            throw Error("cache " + path + " has a label " + std::to_string(l) + " outside its " + std::to_string(info_.classes.size()) + " classes");
+            throw Error("cache " + path + " has a label " + std::to_string(l) + " outside its " +
+                        std::to_string(info_.classes.size()) + " classes");
 }
 
 size_t CacheReader::sample_values() const {
@@ -84,19 +88,23 @@ void CacheReader::read_view_index() {
     for (size_t j = 0; j < sample.size(); ++j) {
         const std::int64_t r = sample[j];
         if (r < 0 || r >= info_.rows || (j > 0 && r < sample[j - 1]))
-            throw Error("cache " + info_.path + ": /views/sample is out of order or out of range at view row " + std::to_string(j) +
-                        "; the file is damaged: extract it again ({force})");
+            throw Error("cache " + info_.path + ": /views/sample is out of order or out of range at view row " +
+                        std::to_string(j) + "; the file is damaged: extract it again ({force})");
         auto& n = view_count_[static_cast<size_t>(r)];
         if (n == 0) view_first_[static_cast<size_t>(r)] = static_cast<std::int64_t>(j);
-        if (++n > info_.views - 1) throw Error("cache " + info_.path + ": row " + std::to_string(r) + " has more views than the " + std::to_string(info_.views) +
-                                                 " recorded; the file is damaged: extract it again ({force})");
+        if (++n > info_.views - 1)
+            throw Error("cache " + info_.path + ": row " + std::to_string(r) + " has more views than the " +
+                        std::to_string(info_.views) + " recorded; the file is damaged: extract it again ({force})");
     }
 }
 
-cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) { return read_from(false, memory_, begin, count); }
+cv::Mat CacheReader::read_rows(std::int64_t begin, std::int64_t count) {
+    return read_from(false, memory_, begin, count);
+}
 
 cv::Mat CacheReader::read_view_rows(std::int64_t begin, std::int64_t count) {
-    if (begin < 0 || count < 0 || begin + count > info_.view_rows) throw Error("cache " + info_.path + ": view rows out of range");
+    if (begin < 0 || count < 0 || begin + count > info_.view_rows)
+        throw Error("cache " + info_.path + ": view rows out of range");
     return read_from(true, view_memory_, begin, count);
 }
 
@@ -106,7 +114,8 @@ cv::Mat CacheReader::read_from(bool views, const cv::Mat& memory, std::int64_t b
     cv::Mat out(shape, CV_32F);
     if (count == 0) return out;
     if (!memory.empty()) {
-        memory.rowRange(static_cast<int>(begin), static_cast<int>(begin + count)).copyTo(cv::Mat(static_cast<int>(count), memory.cols, CV_32F, out.data));
+        memory.rowRange(static_cast<int>(begin), static_cast<int>(begin + count))
+            .copyTo(cv::Mat(static_cast<int>(count), memory.cols, CV_32F, out.data));
         return out;
     }
     try {
@@ -125,8 +134,9 @@ cv::Mat CacheReader::read_from(bool views, const cv::Mat& memory, std::int64_t b
             data.read(out.data, H5::PredType::NATIVE_FLOAT, mem, space);
         }
     } catch (const H5::Exception& e) {
-        throw Error("cache " + info_.path + ": cannot read " + (views ? "view rows " : "rows ") + std::to_string(begin) + ".." + std::to_string(begin + count) +
-                    " of tap " + tap_ + ": " + e.getDetailMsg() + " (truncated or damaged file?)");
+        throw Error("cache " + info_.path + ": cannot read " + (views ? "view rows " : "rows ") +
+                    std::to_string(begin) + ".." + std::to_string(begin + count) + " of tap " + tap_ + ": " +
+                    e.getDetailMsg() + " (truncated or damaged file?)");
     }
     return out;
 }
@@ -135,7 +145,8 @@ void CacheReader::hold_in_memory() {
     if (!memory_.empty()) return;
     const cv::Mat all = read_rows(0, info_.rows);
     memory_ = all.reshape(1, static_cast<int>(info_.rows)).clone();
-    if (info_.view_rows > 0) view_memory_ = read_view_rows(0, info_.view_rows).reshape(1, static_cast<int>(info_.view_rows)).clone();
+    if (info_.view_rows > 0)
+        view_memory_ = read_view_rows(0, info_.view_rows).reshape(1, static_cast<int>(info_.view_rows)).clone();
 }
 
 }  // namespace cvtl

@@ -25,7 +25,7 @@ public:
     const CacheInfo& info() const { return info_; }
     const std::string& path() const { return info_.path; }
     const std::string& tap() const { return tap_; }
-    const std::vector<int>& sample_shape() const { return sample_shape_; }   // [C, H, W] or [D]
+    const std::vector<int>& sample_shape() const { return sample_shape_; }  // [C, H, W] or [D]
     size_t sample_values() const;
     std::int64_t rows() const { return info_.rows; }
     std::int64_t rows_per_chunk() const { return chunk_rows_; }
@@ -40,22 +40,26 @@ public:
     // are view rows view_first(row) .. view_first(row) + view_count(row) - 1.
     int views() const { return info_.views; }
     int view_count(std::int64_t row) const { return view_count_.empty() ? 0 : view_count_[static_cast<size_t>(row)]; }
-    std::int64_t view_first(std::int64_t row) const { return view_first_.empty() ? 0 : view_first_[static_cast<size_t>(row)]; }
+    std::int64_t view_first(std::int64_t row) const {
+        return view_first_.empty() ? 0 : view_first_[static_cast<size_t>(row)];
+    }
     cv::Mat read_view_rows(std::int64_t begin, std::int64_t count);
 
     // Reads the whole tap once and serves read_rows from memory afterwards: the sweep trains many
     // candidates on one tap and should not go back to the file for each of them.
     void hold_in_memory();
     bool in_memory() const { return !memory_.empty(); }
-    std::size_t bytes() const { return static_cast<std::size_t>(info_.rows + info_.view_rows) * sample_values() * sizeof(float); }
+    std::size_t bytes() const {
+        return static_cast<std::size_t>(info_.rows + info_.view_rows) * sample_values() * sizeof(float);
+    }
 
 private:
     CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access);
     void read_view_index();
     cv::Mat read_from(bool views, const cv::Mat& memory, std::int64_t begin, std::int64_t count);
 
-    cv::Mat memory_;              // [rows, sample values] once hold_in_memory() ran
-    cv::Mat view_memory_;         // [view rows, sample values] likewise
+    cv::Mat memory_;       // [rows, sample values] once hold_in_memory() ran
+    cv::Mat view_memory_;  // [view rows, sample values] likewise
     std::vector<std::int64_t> view_first_;
     std::vector<int> view_count_;
     CacheInfo info_;

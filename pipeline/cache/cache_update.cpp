@@ -33,9 +33,11 @@ OldRows open_old(const std::string& path, const CacheConfig& config) {
     const CacheInfo info = read_cache_info(path);
     require_shards(info);
     if (info.version < 2)
-        throw Error("cache " + path + " was made by a cvtl without per-file stamps (format version " + std::to_string(info.version) +
-                    "), so it cannot be updated; extract it again with {force}");
-    if (!info.complete) throw Error("cache " + path + " is unfinished; complete it first by re-running the extraction without {update}");
+        throw Error("cache " + path + " was made by a cvtl without per-file stamps (format version " +
+                    std::to_string(info.version) + "), so it cannot be updated; extract it again with {force}");
+    if (!info.complete)
+        throw Error("cache " + path +
+                    " is unfinished; complete it first by re-running the extraction without {update}");
     CacheConfig old = config;
     old.dataset_fingerprint = info.attributes.value(cache::kAttrDatasetFingerprint, std::string());
     old.dataset_size = info.dataset_size;
@@ -52,7 +54,9 @@ std::vector<FileStamp> stamp_all(const Dataset& data, int threads) {
     std::vector<FileStamp> stamps(data.samples.size());
     oneapi::tbb::task_arena arena(resolve_threads(threads));
     arena.execute([&] {
-        oneapi::tbb::parallel_for(size_t(0), stamps.size(), [&](size_t i) { stamps[i] = stamp_file(data.file(data.samples[i]), data.max_image_bytes); });
+        oneapi::tbb::parallel_for(size_t(0), stamps.size(), [&](size_t i) {
+            stamps[i] = stamp_file(data.file(data.samples[i]), data.max_image_bytes);
+        });
     });
     return stamps;
 }
@@ -68,7 +72,8 @@ std::vector<std::int64_t> match_rows(const Dataset& data, const std::vector<File
         const auto it = row_of.find(s.path);
         if (it == row_of.end()) continue;
         const auto r = static_cast<size_t>(it->second);
-        if (old.labels[r] == s.label && old.splits[r] == static_cast<std::uint8_t>(s.split) && !now[i].sha256.empty() && old.stamps[r] == now[i])
+        if (old.labels[r] == s.label && old.splits[r] == static_cast<std::uint8_t>(s.split) && !now[i].sha256.empty() &&
+            old.stamps[r] == now[i])
             match[i] = it->second;
     }
     return match;
@@ -96,7 +101,8 @@ bool up_to_date(const Dataset& changed, std::int64_t kept, const OldRows& old) {
 
 // Extracts the changed samples into the scratch cache, resuming an interrupted update of the same
 // changes; a scratch left by an update of other changes is discarded.
-void extract_changes(const std::string& scratch, const RowExtraction& job, const CacheConfig& config, const Events& events, ExtractSummary& summary) {
+void extract_changes(const std::string& scratch, const RowExtraction& job, const CacheConfig& config,
+                     const Events& events, ExtractSummary& summary) {
     std::unique_ptr<CacheWriter> writer;
     try {
         writer = std::make_unique<CacheWriter>(scratch, config, false);
@@ -118,8 +124,8 @@ struct Run {
 };
 
 // Writes the new cache: rows in dataset order, each from the old cache or from the scratch.
-void assemble(const std::string& tmp, const CacheConfig& config, const Dataset& data, const std::vector<std::int64_t>& match, const RowSource& old,
-              const RowSource& fresh) {
+void assemble(const std::string& tmp, const CacheConfig& config, const Dataset& data,
+              const std::vector<std::int64_t>& match, const RowSource& old, const RowSource& fresh) {
     CacheFile out(tmp, config);
     CacheRows skipped = fresh.skipped();
     skipped.inputs = static_cast<std::int64_t>(skipped.skipped_paths.size());
@@ -134,7 +140,8 @@ void assemble(const std::string& tmp, const CacheConfig& config, const Dataset& 
     for (size_t i = 0; i < data.samples.size(); ++i) {
         Run here{&old, match[i], 1};
         if (match[i] < 0) {
-            if (next_fresh >= fresh.paths().size() || fresh.paths()[next_fresh] != data.samples[i].path) continue;   // skipped again
+            if (next_fresh >= fresh.paths().size() || fresh.paths()[next_fresh] != data.samples[i].path)
+                continue;  // skipped again
             here = {&fresh, static_cast<std::int64_t>(next_fresh++), 1};
         }
         if (run.source != here.source || run.begin + run.count != here.begin || run.count >= block) flush();
@@ -166,7 +173,7 @@ ExtractSummary update_cache(const std::string& path, const RowExtraction& job, c
     summary.removed = old.progress.rows - summary.reused;
     const std::string scratch = update_scratch(path);
     if (up_to_date(changed, summary.reused, old)) {
-        fs::remove(scratch);   // the previous update finished but was killed before tidying up
+        fs::remove(scratch);  // the previous update finished but was killed before tidying up
         summary.already_complete = true;
         summary.rows = old.progress.rows;
         return summary;
@@ -175,11 +182,13 @@ ExtractSummary update_cache(const std::string& path, const RowExtraction& job, c
     const RowExtraction changes{changed, job.pre, job.engine, job.config, job.batch, job.threads, "update"};
     extract_changes(scratch, changes, scratch_config, events, summary);
     try {
-        const RowSource fresh(scratch, scratch_config, check_cache_file(scratch, scratch_config, "re-run the same command"));
+        const RowSource fresh(scratch, scratch_config,
+                              check_cache_file(scratch, scratch_config, "re-run the same command"));
         assemble(path + ".tmp", job.config, job.data, match, *old.source, fresh);
     } catch (const H5::Exception& e) {
-        throw Error("cannot assemble the updated cache " + path + ": " + e.getDetailMsg() + " (is the disk full? " + path +
-                    " is unchanged and the extracted rows are kept in " + scratch + ": re-run the same command)");
+        throw Error("cannot assemble the updated cache " + path + ": " + e.getDetailMsg() + " (is the disk full? " +
+                    path + " is unchanged and the extracted rows are kept in " + scratch +
+                    ": re-run the same command)");
     }
     commit_file(path + ".tmp", path);
     fs::remove(scratch);

@@ -21,7 +21,9 @@ namespace fs = boost::filesystem;
 // The largest finite float16.
 constexpr double kHalfMax = 65504.0;
 
-double now_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::string parent_dir(const std::string& path) {
     const fs::path parent = fs::path(path).parent_path();
@@ -33,11 +35,12 @@ std::string parent_dir(const std::string& path) {
 CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite)
     : path_(path), parts_(cache::parts_dir(path)), config_(config) {
     h5::quiet_errors();
-    if (config.dtype != "f32" && config.dtype != "f16") throw Error("{dtype} must be f32 or f16, got '" + config.dtype + "'");
+    if (config.dtype != "f32" && config.dtype != "f16")
+        throw Error("{dtype} must be f32 or f16, got '" + config.dtype + "'");
     if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
-        fs::remove_all(parts_ + ".old");   // segments of a finished cache whose removal was interrupted
+        fs::remove_all(parts_ + ".old");  // segments of a finished cache whose removal was interrupted
         if (overwrite) {
             fs::remove_all(parts_);
         } else if (complete_here()) {
@@ -47,13 +50,16 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
         } else if (fs::exists(path_)) {
             // Not a complete cache of this configuration (complete_here said so): another model's
             // cache or not a cache is refused here; an unfinished one of ours is adopted.
-            adopt_unfinished_file(check_cache_file(path_, config_, "write to another {output} path, or pass {force} to replace it"));
+            adopt_unfinished_file(
+                check_cache_file(path_, config_, "write to another {output} path, or pass {force} to replace it"));
         }
         fs::create_directories(parts_);
     } catch (const H5::Exception& e) {
-        throw Error("cannot write cache " + path + ": " + e.getDetailMsg() + " (check the path is writable and the disk has space)");
+        throw Error("cannot write cache " + path + ": " + e.getDetailMsg() +
+                    " (check the path is writable and the disk has space)");
     } catch (const fs::filesystem_error& e) {
-        throw Error("cannot write cache " + path + ": " + e.code().message() + " (check the path is writable and the disk has space)");
+        throw Error("cannot write cache " + path + ": " + e.code().message() +
+                    " (check the path is writable and the disk has space)");
     }
 }
 
@@ -72,10 +78,10 @@ bool CacheWriter::complete_here() {
     try {
         p = check_cache_file(path_, config_, "");
     } catch (const Error&) {
-        return false;   // another configuration, or not a cache: the checks below say which
+        return false;  // another configuration, or not a cache: the checks below say which
     }
     if (!p.complete) return false;
-    fs::remove_all(parts_);   // segments of the same configuration add nothing to a complete cache
+    fs::remove_all(parts_);  // segments of the same configuration add nothing to a complete cache
     state_ = State::AlreadyComplete;
     done_ = p.rows, next_input_ = p.inputs, skipped_ = p.skipped;
     return true;
@@ -94,13 +100,17 @@ void CacheWriter::resume_segments() {
     std::int64_t count = 0;
     std::vector<fs::path> interrupted;
     for (fs::directory_iterator it(parts_), end; it != end; ++it) {
-        if (it->path().extension() == ".tmp") interrupted.push_back(it->path());
-        else if (it->path().filename().string().rfind("seg-", 0) == 0) ++count;
+        if (it->path().extension() == ".tmp")
+            interrupted.push_back(it->path());
+        else if (it->path().filename().string().rfind("seg-", 0) == 0)
+            ++count;
     }
     for (const auto& p : interrupted) fs::remove(p);
     for (std::int64_t i = 0; i < count; ++i) {
         const std::string segment = segment_name(i);
-        if (!fs::exists(segment)) throw Error("cache " + path_ + ": segment " + segment + " is missing from the unfinished extraction; " + fix);
+        if (!fs::exists(segment))
+            throw Error("cache " + path_ + ": segment " + segment + " is missing from the unfinished extraction; " +
+                        fix);
         const CacheProgress p = check_cache_file(segment, config_, fix);
         if (!p.complete) throw Error("cache " + path_ + ": segment " + segment + " was never sealed; " + fix);
         // Each segment covers at most the dataset (checked above), so these sums are checked before they can overflow.
@@ -122,7 +132,8 @@ void CacheWriter::adopt_unfinished_file(const CacheProgress& p) {
         copy_rows(path_, config_, p, copy);
         copy.seal();
     } catch (const H5::Exception& e) {
-        throw Error("cache " + path_ + " is unfinished and its committed rows cannot be read back (" + e.getDetailMsg() + "); " + fix);
+        throw Error("cache " + path_ + " is unfinished and its committed rows cannot be read back (" +
+                    e.getDetailMsg() + "); " + fix);
     }
     commit_file(segment + ".tmp", segment);
     fs::remove(path_);
@@ -136,22 +147,25 @@ void CacheWriter::check_half_range(const CacheRows& rows) const {
     for (size_t t = 0; t < rows.taps.size(); ++t) {
         double lo = 0, hi = 0;
         if (rows.taps[t].total() > 0) cv::minMaxIdx(rows.taps[t].reshape(1, 1), &lo, &hi);
-        if (t < rows.view_taps.size() && rows.view_taps[t].total() > 0) {   // the augmented views are stored as float16 too
+        if (t < rows.view_taps.size() &&
+            rows.view_taps[t].total() > 0) {  // the augmented views are stored as float16 too
             double vlo = 0, vhi = 0;
             cv::minMaxIdx(rows.view_taps[t].reshape(1, 1), &vlo, &vhi);
             lo = std::min(lo, vlo), hi = std::max(hi, vhi);
         }
         if (std::max(-lo, hi) > kHalfMax)
-            throw Error("tap " + config_.taps[t].name + " has a value of " + std::to_string(std::max(-lo, hi)) + ", beyond float16's range (" +
-                        std::to_string(static_cast<int>(kHalfMax)) + "); the " + std::to_string(done_) + " rows before it are kept in " + parts_ +
+            throw Error("tap " + config_.taps[t].name + " has a value of " + std::to_string(std::max(-lo, hi)) +
+                        ", beyond float16's range (" + std::to_string(static_cast<int>(kHalfMax)) + "); the " +
+                        std::to_string(done_) + " rows before it are kept in " + parts_ +
                         "; extract with {dtype} f32 (into another -o, or {force})");
     }
 }
 
 void CacheWriter::append(const CacheRows& rows) {
-    if (state_ == State::AlreadyComplete || finished_) throw Error("cache " + path_ + " is complete; nothing to append");
+    if (state_ == State::AlreadyComplete || finished_)
+        throw Error("cache " + path_ + " is complete; nothing to append");
     try {
-        check_half_range(rows);   // before anything is written: the batch is refused whole
+        check_half_range(rows);  // before anything is written: the batch is refused whole
     } catch (const Error&) {
         seal();
         throw;
@@ -163,7 +177,8 @@ void CacheWriter::append(const CacheRows& rows) {
         }
         open_->append(rows);
     } catch (const H5::Exception& e) {
-        throw Error("cannot write cache " + path_ + ": " + e.getDetailMsg() + " (is the disk full? re-run the same command to resume from row " +
+        throw Error("cannot write cache " + path_ + ": " + e.getDetailMsg() +
+                    " (is the disk full? re-run the same command to resume from row " +
                     std::to_string(done_ - (open_ ? open_->progress().rows : 0)) + ")");
     }
     // Test hook: die after the batch is written, before its segment is sealed.
@@ -172,8 +187,9 @@ void CacheWriter::append(const CacheRows& rows) {
     done_ += static_cast<std::int64_t>(rows.paths.size());
     skipped_ += static_cast<std::int64_t>(rows.skipped_paths.size());
     next_input_ += rows.inputs;
-    const bool full = segment_rows_limit_ > 0 ? open_->progress().inputs >= segment_rows_limit_
-                                              : open_->tap_bytes() >= kSegmentBytes || now_seconds() - open_since_ >= kSegmentSeconds;
+    const bool full = segment_rows_limit_ > 0
+                          ? open_->progress().inputs >= segment_rows_limit_
+                          : open_->tap_bytes() >= kSegmentBytes || now_seconds() - open_since_ >= kSegmentSeconds;
     if (full) seal();
 }
 
@@ -220,7 +236,8 @@ void CacheWriter::finish() {
 std::uint64_t CacheWriter::file_size() const {
     if (finished_ || state_ == State::AlreadyComplete) return static_cast<std::uint64_t>(fs::file_size(path_));
     std::uint64_t bytes = open_ ? open_->size() : 0;
-    for (std::int64_t i = 0; i < sealed_segments_; ++i) bytes += static_cast<std::uint64_t>(fs::file_size(segment_name(i)));
+    for (std::int64_t i = 0; i < sealed_segments_; ++i)
+        bytes += static_cast<std::uint64_t>(fs::file_size(segment_name(i)));
     return bytes;
 }
 

@@ -24,21 +24,21 @@ struct TapLayout {
 struct CacheConfig {
     std::string model_sha256;
     std::string model_file;
-    std::string model_weights;        // Caffe: the .caffemodel; empty for ONNX
+    std::string model_weights;  // Caffe: the .caffemodel; empty for ONNX
     Preprocessing preprocess;
     std::vector<TapLayout> taps;
-    std::string dtype = "f32";        // storage type of the taps: f32 or f16
-    std::string precision = "f32";    // arithmetic the network ran in: f32 or bf16
-    bool compress = false;            // shuffle + deflate
+    std::string dtype = "f32";      // storage type of the taps: f32 or f16
+    std::string precision = "f32";  // arithmetic the network ran in: f32 or bf16
+    bool compress = false;          // shuffle + deflate
     std::string dataset;
     std::string dataset_fingerprint;
     std::int64_t dataset_size = 0;
     std::vector<std::string> classes;
     double val_fraction = 0.1;
-    std::uint32_t seed = 0;           // of the split and of the views
-    int views = 1;                    // K: views per training row, view 0 the plain image
-    std::string augment = "none";     // the canonical SPEC of views 1..K-1
-    std::string shard;                // a shard of a sharded extraction: its ShardRecord as JSON; "" otherwise
+    std::uint32_t seed = 0;        // of the split and of the views
+    int views = 1;                 // K: views per training row, view 0 the plain image
+    std::string augment = "none";  // the canonical SPEC of views 1..K-1
+    std::string shard;             // a shard of a sharded extraction: its ShardRecord as JSON; "" otherwise
 };
 
 // One batch of extracted rows, in dataset order.
@@ -46,15 +46,15 @@ struct CacheRows {
     std::vector<std::string> paths;
     std::vector<std::int32_t> labels;
     std::vector<std::uint8_t> splits;
-    std::vector<cv::Mat> taps;        // per CacheConfig::taps entry: float32 [rows, ...] continuous
-    std::vector<FileStamp> stamps;    // per row
+    std::vector<cv::Mat> taps;      // per CacheConfig::taps entry: float32 [rows, ...] continuous
+    std::vector<FileStamp> stamps;  // per row
     // Augmented views, in row order: view row j is view view_index[j] of row view_of[j] of this batch.
     std::vector<std::int64_t> view_of;
     std::vector<std::uint8_t> view_index;
-    std::vector<cv::Mat> view_taps;   // per tap: float32 [view rows, ...] continuous
+    std::vector<cv::Mat> view_taps;  // per tap: float32 [view rows, ...] continuous
     std::vector<std::string> skipped_paths;
     std::vector<std::string> skipped_reasons;
-    std::int64_t inputs = 0;          // dataset entries covered: rows + skipped
+    std::int64_t inputs = 0;  // dataset entries covered: rows + skipped
 };
 
 class CacheFile;
@@ -79,17 +79,17 @@ public:
     // Throws cvtl::Error when the existing cache or segments were made differently, or are not a
     // cache.
     CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite);
-    ~CacheWriter();   // seals the open segment, so rows appended before an error are kept
+    ~CacheWriter();  // seals the open segment, so rows appended before an error are kept
     CacheWriter(const CacheWriter&) = delete;
     CacheWriter& operator=(const CacheWriter&) = delete;
 
     State state() const { return state_; }
-    std::int64_t done() const { return done_; }            // rows appended (sealed or not)
-    std::int64_t next_input() const { return next_input_; } // dataset entries consumed
+    std::int64_t done() const { return done_; }              // rows appended (sealed or not)
+    std::int64_t next_input() const { return next_input_; }  // dataset entries consumed
     std::int64_t skipped() const { return skipped_; }
     void append(const CacheRows& rows);
-    void finish();                     // seals, assembles PATH and removes the segments
-    std::uint64_t file_size() const;   // bytes on disk: the segments, or PATH once finished
+    void finish();                    // seals, assembles PATH and removes the segments
+    std::uint64_t file_size() const;  // bytes on disk: the segments, or PATH once finished
 
 private:
     bool complete_here();
@@ -101,8 +101,8 @@ private:
 
     std::string path_, parts_;
     CacheConfig config_;
-    std::unique_ptr<CacheFile> open_;      // the segment being written, under its .tmp name
-    double open_since_ = 0;                // steady-clock seconds when it was opened
+    std::unique_ptr<CacheFile> open_;  // the segment being written, under its .tmp name
+    double open_since_ = 0;            // steady-clock seconds when it was opened
     std::int64_t sealed_segments_ = 0;
     std::int64_t segment_rows_limit_ = 0;  // test hook: rows per segment (0: by time and size)
     bool finished_ = false;

@@ -23,7 +23,7 @@ std::string gib(std::uint64_t bytes) {
 std::uint64_t free_bytes(const std::string& dir) {
     if (const char* text = std::getenv("CVTL_TEST_FREE_BYTES")) return std::strtoull(text, nullptr, 10);
     fs::path p = fs::absolute(dir.empty() ? "." : dir);
-    while (!p.empty() && !fs::exists(p)) p = p.parent_path();   // the cache's folder may not exist yet
+    while (!p.empty() && !fs::exists(p)) p = p.parent_path();  // the cache's folder may not exist yet
     boost::system::error_code ec;
     const fs::space_info s = fs::space(p, ec);
     if (ec) throw Error("cannot tell the free space under " + p.string() + ": " + ec.message());
@@ -33,8 +33,8 @@ std::uint64_t free_bytes(const std::string& dir) {
 void check_room(const std::string& dir, std::uint64_t needed, const std::string& what, const std::string& fix) {
     const std::uint64_t available = free_bytes(dir);
     if (needed <= available) return;
-    throw Error(what + " needs about " + gib(needed) + " of disk, but " + (dir.empty() ? std::string(".") : dir) + " has " + gib(available) +
-                " free; " + fix);
+    throw Error(what + " needs about " + gib(needed) + " of disk, but " + (dir.empty() ? std::string(".") : dir) +
+                " has " + gib(available) + " free; " + fix);
 }
 
 }  // namespace cvtl

@@ -21,7 +21,6 @@
 #include <boost/filesystem.hpp>
 #include <opencv2/core/utility.hpp>
 
-
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -45,8 +44,9 @@ std::vector<std::string> ordered_taps(const std::vector<std::string>& requested,
 }
 
 // Everything that binds the cache to what produced it (a resumed cache must match it exactly).
-CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model, const BlockMap& map, const std::vector<std::string>& taps,
-                         const Preprocessing& pre, const Dataset& data, const std::string& precision) {
+CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model, const BlockMap& map,
+                         const std::vector<std::string>& taps, const Preprocessing& pre, const Dataset& data,
+                         const std::string& precision) {
     CacheConfig config;
     config.model_sha256 = model.sha256;
     config.model_file = options.model;
@@ -103,20 +103,24 @@ std::uint64_t existing_bytes(const std::string& path) {
 // still to extract plus, at the end, one more copy of every row. Compressed sizes cannot be known
 // before the data is seen; the uncompressed size bounds them.
 void check_disk(ExtractPlan& plan, const ExtractOptions& options, std::int64_t images_done, std::uint64_t freed) {
-    const double left = plan.images > 0 ? static_cast<double>(plan.images - images_done) / static_cast<double>(plan.images) : 0.0;
+    const double left =
+        plan.images > 0 ? static_cast<double>(plan.images - images_done) / static_cast<double>(plan.images) : 0.0;
     plan.disk_needed = static_cast<std::uint64_t>(left * static_cast<double>(plan.bytes)) + plan.bytes;
     const std::string dir = boost::filesystem::path(options.output).parent_path().string();
     plan.disk_free = free_bytes(dir) + freed;
     if (options.compress) return;
-    check_room(dir, plan.disk_needed - std::min(freed, plan.disk_needed), "the cache " + options.output + " (its segments, then the assembled file)",
-               "free some space, write the cache elsewhere ({output}), store half the bytes ({dtype} f16), or cache fewer taps ({taps})");
+    check_room(dir, plan.disk_needed - std::min(freed, plan.disk_needed),
+               "the cache " + options.output + " (its segments, then the assembled file)",
+               "free some space, write the cache elsewhere ({output}), store half the bytes ({dtype} f16), or cache "
+               "fewer taps ({taps})");
 }
 
 void check_views(const ExtractOptions& options) {
-    if (options.views < 1 || options.views > 255) throw Error("{views} must be in 1..255, got " + std::to_string(options.views));
+    if (options.views < 1 || options.views > 255)
+        throw Error("{views} must be in 1..255, got " + std::to_string(options.views));
     if (options.views > 1 && !parse_augment_spec(options.augment).any())
-        throw Error("{views} " + std::to_string(options.views) + " with {augment} none would store the same image " + std::to_string(options.views) +
-                    " times; give an {augment} SPEC (e.g. default) or {views} 1");
+        throw Error("{views} " + std::to_string(options.views) + " with {augment} none would store the same image " +
+                    std::to_string(options.views) + " times; give an {augment} SPEC (e.g. default) or {views} 1");
 }
 
 // A new cache, or the rest of an unfinished one, at options.output.
@@ -134,7 +138,7 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
         summary.rows = writer.done();
         return summary;
     }
-    if (!options.force) check_disk(plan, options, writer.next_input(), 0);   // a resume needs only the rest
+    if (!options.force) check_disk(plan, options, writer.next_input(), 0);  // a resume needs only the rest
     if (events.planned) events.planned(plan);
     const std::uint64_t size_before = writer.file_size();
     const auto start = std::chrono::steady_clock::now();
@@ -152,7 +156,8 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
 // One shard: its range of the global sample list, into OUTPUT.shards/rank-K-of-N.h5, as an ordinary
 // cache bound to the whole dataset's fingerprint and its place in it.
 ExtractSummary extract_shard(const ExtractOptions& options, const RowExtraction& job, const ExtractEvents& events) {
-    if (options.update) throw Error("{update} and {shard} do not combine; update the merged cache, or extract the shards again");
+    if (options.update)
+        throw Error("{update} and {shard} do not combine; update the merged cache, or extract the shards again");
     const ShardRef shard{options.shard, options.shards};
     check_shard_count(options.output, shard);
     ShardRecord record{shard, 0, 0, job.config.dataset_fingerprint, job.config.dataset_size};
@@ -160,7 +165,8 @@ ExtractSummary extract_shard(const ExtractOptions& options, const RowExtraction&
     Dataset part = job.data;
     part.samples.assign(job.data.samples.begin() + record.begin, job.data.samples.begin() + record.end);
     CacheConfig config = job.config;
-    config.dataset_fingerprint = sha256_bytes(job.config.dataset_fingerprint + " shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count));
+    config.dataset_fingerprint = sha256_bytes(job.config.dataset_fingerprint + " shard " + std::to_string(shard.index) +
+                                              "/" + std::to_string(shard.count));
     config.dataset_size = record.end - record.begin;
     config.shard = record.to_json().dump();
     ExtractOptions one = options;
@@ -172,7 +178,9 @@ ExtractSummary extract_shard(const ExtractOptions& options, const RowExtraction&
 void check_merge_target(const ExtractOptions& options) {
     if (options.force || !boost::filesystem::exists(options.output)) return;
     if (read_cache_info(options.output).shards.empty())
-        throw Error(options.output + " exists and is not a cache merged from shards; pass {force} to replace it, or write to another path");
+        throw Error(
+            options.output +
+            " exists and is not a cache merged from shards; pass {force} to replace it, or write to another path");
 }
 
 // Under mpirun: every rank extracts its shard, then rank 0 writes OUTPUT over all of them. A
@@ -188,7 +196,11 @@ ExtractSummary extract_on_ranks(const ExtractOptions& options, const RowExtracti
     mine.shard = comm.rank(), mine.shards = comm.size();
     ExtractSummary s;
     comm.all_or_none([&] { s = extract_shard(mine, job, events); });
-    std::int64_t totals[] = {s.images, s.skipped, s.rows, s.resumed_from, static_cast<std::int64_t>(s.bytes_written),
+    std::int64_t totals[] = {s.images,
+                             s.skipped,
+                             s.rows,
+                             s.resumed_from,
+                             static_cast<std::int64_t>(s.bytes_written),
                              s.already_complete ? 0 : 1};
     comm.sum(totals, 6);
     comm.all_or_none([&] {
@@ -219,7 +231,9 @@ ModelSetup open_model(const ExtractOptions& options) {
     if (options.comm.distributed() && options.shards > 0)
         throw Error("under mpirun each rank extracts one shard; drop {shard} (it is for runs without mpirun)");
     if (options.comm.distributed() && options.update)
-        throw Error("{update} runs in one process: update the cache without mpirun, or extract again under mpirun with {force}");
+        throw Error(
+            "{update} runs in one process: update the cache without mpirun, or extract again under mpirun with "
+            "{force}");
     check_views(options);
     ModelSetup m{load_model(options.model, options.weights), {}, {}, {}};
     const int size = options.size > 0 ? options.size : m.model.input_size;
@@ -237,14 +251,18 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     std::optional<ModelSetup> m;
     comm.all_or_none([&] { m.emplace(open_model(options)); });
     const int threads = resolve_threads(options.threads);
-    const Dataset data = scan_on_root(comm, [&] { return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes}); });
+    const Dataset data = scan_on_root(comm, [&] {
+        return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
+    });
     std::optional<TapEngine> engine;
     std::optional<CacheConfig> config;
     comm.all_or_none([&] {
-        engine.emplace(m->model, m->map, m->taps, EngineChoice{options.engine, options.precision, options.backend, threads}, events);
+        engine.emplace(m->model, m->map, m->taps,
+                       EngineChoice{options.engine, options.precision, options.backend, threads}, events);
         config.emplace(cache_config(options, m->model, m->map, m->taps, m->pre, data, engine->precision()));
     });
-    const RowExtraction job{data, m->pre, *engine, *config, options.batch, threads, options.update ? "update" : "extract"};
+    const RowExtraction job{
+        data, m->pre, *engine, *config, options.batch, threads, options.update ? "update" : "extract"};
 
     if (comm.distributed()) return extract_on_ranks(options, job, events);
     if (options.shards > 0) return extract_shard(options, job, events);

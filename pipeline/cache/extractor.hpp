@@ -15,51 +15,51 @@
 namespace cvtl {
 
 struct ExtractOptions {
-    std::string model;                 // source model file
-    std::string weights;               // Caffe weights when not next to the prototxt
-    std::string data;                  // class-per-folder tree or CSV
-    std::string output;                // cache file
+    std::string model;    // source model file
+    std::string weights;  // Caffe weights when not next to the prototxt
+    std::string data;     // class-per-folder tree or CSV
+    std::string output;   // cache file
     std::vector<std::string> taps{"pool4", "pool5"};
     std::string preset = "torchvision";
-    int size = 0;                      // 0: the model's declared input size
+    int size = 0;  // 0: the model's declared input size
     std::optional<std::array<double, 3>> mean, std;
     int batch = 16;
-    int threads = 0;                   // 0: every core
+    int threads = 0;  // 0: every core
     std::string backend = "cpu";
-    std::string engine = "onednn";     // onednn (cvtl's fast path) | opencv (stock cv::dnn)
-    std::string precision = "f32";     // f32 | bf16 (onednn, CPUs with AVX512-BF16)
+    std::string engine = "onednn";  // onednn (cvtl's fast path) | opencv (stock cv::dnn)
+    std::string precision = "f32";  // f32 | bf16 (onednn, CPUs with AVX512-BF16)
     std::string dtype = "f32";
     bool compress = false;
     double val_fraction = 0.1;
-    std::uint32_t seed = 0;            // of the split and of the augmented views
-    int views = 1;                     // K: views of every training image (view 0 the plain image)
-    std::string augment = "default";   // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1
-    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger image files are skipped unread
-    bool force = false;                // replace an existing cache instead of resuming it
-    bool update = false;               // bring a complete cache up to date with the dataset (new, changed, gone files)
-    int shard = 0, shards = 0;         // shards > 0: extract only shard `shard` of `shards`, into OUTPUT.shards/ (shards.hpp)
+    std::uint32_t seed = 0;           // of the split and of the augmented views
+    int views = 1;                    // K: views of every training image (view 0 the plain image)
+    std::string augment = "default";  // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // larger image files are skipped unread
+    bool force = false;                                     // replace an existing cache instead of resuming it
+    bool update = false;        // bring a complete cache up to date with the dataset (new, changed, gone files)
+    int shard = 0, shards = 0;  // shards > 0: extract only shard `shard` of `shards`, into OUTPUT.shards/ (shards.hpp)
     // mpirun: rank 0 scans the dataset and broadcasts it, rank K extracts shard K of N (resumable on
     // its own), and rank 0 then writes OUTPUT as virtual datasets over the shards (cache_merge.hpp).
     Communicator comm;
 };
 
 struct ExtractSummary {
-    std::int64_t images = 0;           // rows written by this run
-    std::int64_t skipped = 0;          // files skipped by this run
-    std::int64_t rows = 0;             // rows in the cache now
-    std::int64_t resumed_from = 0;     // rows already there when this run started
+    std::int64_t images = 0;        // rows written by this run
+    std::int64_t skipped = 0;       // files skipped by this run
+    std::int64_t rows = 0;          // rows in the cache now
+    std::int64_t resumed_from = 0;  // rows already there when this run started
     bool already_complete = false;
     double seconds = 0;
-    double network_seconds = 0;        // of which the network ran (the rest: decoding or writing not hidden)
-    double steady_network_seconds = 0; // the network's time on the batches after the first (no one-off costs)
-    std::int64_t steady_images = 0;    // the images of those batches
+    double network_seconds = 0;         // of which the network ran (the rest: decoding or writing not hidden)
+    double steady_network_seconds = 0;  // the network's time on the batches after the first (no one-off costs)
+    std::int64_t steady_images = 0;     // the images of those batches
     std::uint64_t bytes_written = 0;
-    std::string backend;               // engine and backend or precision actually used
-    std::string output;                // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
-    bool updated = false;              // an update ran (--update on a complete cache)
-    std::int64_t reused = 0;           // update: rows kept from the previous cache, byte for byte
-    std::int64_t removed = 0;          // update: rows dropped because their file is gone or changed
-    int ranks = 1;                     // mpirun: the ranks (= shards) that extracted; counts above are their sums
+    std::string backend;       // engine and backend or precision actually used
+    std::string output;        // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
+    bool updated = false;      // an update ran (--update on a complete cache)
+    std::int64_t reused = 0;   // update: rows kept from the previous cache, byte for byte
+    std::int64_t removed = 0;  // update: rows dropped because their file is gone or changed
+    int ranks = 1;             // mpirun: the ranks (= shards) that extracted; counts above are their sums
 
     void add_times(const PipelineTimes& t) {
         network_seconds += t.network_seconds;
@@ -68,23 +68,23 @@ struct ExtractSummary {
     }
 };
 
-
 // What an extraction will write, known once the model and dataset are read and before any image is.
 struct ExtractPlan {
-    std::int64_t images = 0;           // dataset entries
-    std::int64_t train_images = 0;     // of which training samples (these get views)
+    std::int64_t images = 0;        // dataset entries
+    std::int64_t train_images = 0;  // of which training samples (these get views)
     int views = 1;
-    std::int64_t rows = 0;             // tap rows: every image once, plus K-1 views per training image
-    std::uint64_t bytes = 0;           // tap bytes of those rows, uncompressed
-    std::vector<std::pair<std::string, std::uint64_t>> tap_row_bytes;   // each tap's bytes per row, in --taps order
-    std::uint64_t disk_needed = 0;     // peak disk this run adds: rows still to write as segments, plus the assembled cache
-    std::uint64_t disk_free = 0;       // free on the cache's file system when the run started
+    std::int64_t rows = 0;    // tap rows: every image once, plus K-1 views per training image
+    std::uint64_t bytes = 0;  // tap bytes of those rows, uncompressed
+    std::vector<std::pair<std::string, std::uint64_t>> tap_row_bytes;  // each tap's bytes per row, in --taps order
+    std::uint64_t disk_needed =
+        0;                        // peak disk this run adds: rows still to write as segments, plus the assembled cache
+    std::uint64_t disk_free = 0;  // free on the cache's file system when the run started
 };
 
 struct ExtractEvents : Events {
     ExtractEvents() = default;
-    ExtractEvents(Events events) : Events(std::move(events)) {}   // NOLINT: implicit, any Events will do
-    std::function<void(const ExtractPlan&)> planned;   // once, before the first image of a new or resumed run
+    ExtractEvents(Events events) : Events(std::move(events)) {}  // NOLINT: implicit, any Events will do
+    std::function<void(const ExtractPlan&)> planned;             // once, before the first image of a new or resumed run
 };
 
 // Scans the dataset, runs the model once per batch through cv::dnn and appends every requested tap

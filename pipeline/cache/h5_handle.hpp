@@ -34,7 +34,7 @@ public:
     private:
         friend class Handle;
         explicit Access(T& object) : object_(object) {}
-        Lock lock_;   // taken before the object is touched, released after
+        Lock lock_;  // taken before the object is touched, released after
         T& object_;
     };
 

@@ -22,7 +22,8 @@ H5::Attribute open_scalar(const H5::H5Object& obj, const std::string& name) {
 
 std::string get_string(const H5::H5Object& obj, const std::string& name) {
     H5::Attribute attr = open_scalar(obj, name);
-    if (attr.getTypeClass() != H5T_STRING) throw H5::AttributeIException("get_string", "attribute " + name + " is not a string");
+    if (attr.getTypeClass() != H5T_STRING)
+        throw H5::AttributeIException("get_string", "attribute " + name + " is not a string");
     std::string value;
     attr.read(attr.getStrType(), value);
     return value;
@@ -35,7 +36,8 @@ void set_int(H5::H5Object& obj, const std::string& name, std::int64_t value) {
 
 std::int64_t get_int(const H5::H5Object& obj, const std::string& name) {
     H5::Attribute attr = open_scalar(obj, name);
-    if (attr.getTypeClass() != H5T_INTEGER) throw H5::AttributeIException("get_int", "attribute " + name + " is not an integer");
+    if (attr.getTypeClass() != H5T_INTEGER)
+        throw H5::AttributeIException("get_int", "attribute " + name + " is not an integer");
     std::int64_t value = 0;
     attr.read(H5::PredType::NATIVE_INT64, &value);
     return value;
@@ -111,7 +113,7 @@ std::vector<std::string> read_strings(const H5::DataSet& ds, hsize_t max_rows) {
     ds.read(pointers.data(), vlen_string(), memory, space);
     std::vector<std::string> values;
     values.reserve(n);
-    for (char* p : pointers) values.emplace_back(p ? p : "");   // an unwritten element reads as null
+    for (char* p : pointers) values.emplace_back(p ? p : "");  // an unwritten element reads as null
     H5Dvlen_reclaim(vlen_string().getId(), memory.getId(), H5P_DEFAULT, pointers.data());
     return values;
 }

@@ -36,5 +36,4 @@ hsize_t rows(const H5::DataSet& ds);
 // Turns off the HDF5 library's own error printing: cvtl reports one line instead.
 void quiet_errors();
 
-
 }  // namespace cvtl::h5

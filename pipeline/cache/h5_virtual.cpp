@@ -4,15 +4,15 @@
 
 namespace cvtl::h5 {
 
-H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type, const std::vector<hsize_t>& sample_dims,
-                           const std::vector<VirtualSource>& sources) {
+H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type,
+                           const std::vector<hsize_t>& sample_dims, const std::vector<VirtualSource>& sources) {
     Lock lock;
     hsize_t total = 0;
     for (const VirtualSource& s : sources) total += s.rows;
     std::vector<hsize_t> dims{total};
     dims.insert(dims.end(), sample_dims.begin(), sample_dims.end());
     const int rank = static_cast<int>(dims.size());
-    if (total == 0) {   // HDF5 has no empty mapping: an ordinary empty dataset reads the same
+    if (total == 0) {  // HDF5 has no empty mapping: an ordinary empty dataset reads the same
         std::vector<hsize_t> maxdims = dims, chunk = dims;
         maxdims[0] = H5S_UNLIMITED;
         chunk[0] = 1;
@@ -24,13 +24,14 @@ H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5:
     H5::DSetCreatPropList props;
     hsize_t at = 0;
     for (const VirtualSource& s : sources) {
-        if (s.rows == 0) continue;   // HDF5 refuses empty mappings; an empty shard adds nothing
+        if (s.rows == 0) continue;  // HDF5 refuses empty mappings; an empty shard adds nothing
         std::vector<hsize_t> count = dims, start(dims.size(), 0);
         count[0] = s.rows;
         start[0] = at;
         virtual_space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
-        const H5::DataSpace source_space(rank, count.data());   // the source's first rows, all of each sample
-        if (H5Pset_virtual(props.getId(), virtual_space.getId(), s.file.c_str(), s.dataset.c_str(), source_space.getId()) < 0)
+        const H5::DataSpace source_space(rank, count.data());  // the source's first rows, all of each sample
+        if (H5Pset_virtual(props.getId(), virtual_space.getId(), s.file.c_str(), s.dataset.c_str(),
+                           source_space.getId()) < 0)
             throw H5::DataSetIException("create_virtual", "cannot map " + s.file + ":" + s.dataset);
         at += s.rows;
     }

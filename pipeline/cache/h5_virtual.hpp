@@ -9,15 +9,15 @@
 namespace cvtl::h5 {
 
 struct VirtualSource {
-    std::string file;      // relative to the virtual dataset's own file (HDF5 resolves it from there)
-    std::string dataset;   // path of the source dataset in that file
-    hsize_t rows = 0;      // its first `rows` rows are mapped
+    std::string file;     // relative to the virtual dataset's own file (HDF5 resolves it from there)
+    std::string dataset;  // path of the source dataset in that file
+    hsize_t rows = 0;     // its first `rows` rows are mapped
 };
 
 // Creates `name` in `parent`: [sum of rows, sample_dims...] of `type`, the sources' rows one after
 // the other, in order (an ordinary empty dataset when they hold no rows). Throws H5::Exception
 // when HDF5 refuses.
-H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type, const std::vector<hsize_t>& sample_dims,
-                           const std::vector<VirtualSource>& sources);
+H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type,
+                           const std::vector<hsize_t>& sample_dims, const std::vector<VirtualSource>& sources);
 
 }  // namespace cvtl::h5

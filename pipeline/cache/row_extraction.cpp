@@ -53,7 +53,8 @@ cv::Mat piece_of(const cv::Mat& blob, int begin, int end, int pad_to) {
     shape[0] = std::max(end - begin, pad_to);
     cv::Mat piece(shape, CV_32F, cv::Scalar(0));
     const size_t values = blob.total() / static_cast<size_t>(blob.size[0]);
-    std::copy_n(blob.ptr<float>() + static_cast<size_t>(begin) * values, static_cast<size_t>(end - begin) * values, piece.ptr<float>());
+    std::copy_n(blob.ptr<float>() + static_cast<size_t>(begin) * values, static_cast<size_t>(end - begin) * values,
+                piece.ptr<float>());
     return piece;
 }
 
@@ -77,7 +78,8 @@ std::vector<cv::Mat> forward_in_pieces(TapEngine& engine, const cv::Mat& blob, i
     std::vector<cv::Mat> out;
     for (size_t t = 0; t < pieces[0].size(); ++t) {
         std::vector<cv::Mat> parts;
-        for (size_t p = 0; p < pieces.size(); ++p) parts.push_back(pieces[p][t].reshape(1, pieces[p][t].size[0]).rowRange(0, rows[p]));
+        for (size_t p = 0; p < pieces.size(); ++p)
+            parts.push_back(pieces[p][t].reshape(1, pieces[p][t].size[0]).rowRange(0, rows[p]));
         cv::Mat joined;
         cv::vconcat(parts, joined);
         std::vector<int> shape(pieces[0][t].size.p, pieces[0][t].size.p + pieces[0][t].dims);
@@ -98,7 +100,8 @@ DecodeExtras decode_extras(const CacheConfig& config) {
 
 }  // namespace
 
-PipelineTimes extract_rows(const RowExtraction& job, CacheWriter& writer, const Events& events, ExtractSummary& summary) {
+PipelineTimes extract_rows(const RowExtraction& job, CacheWriter& writer, const Events& events,
+                           ExtractSummary& summary) {
     const Dataset& data = job.data;
     const auto total = static_cast<std::int64_t>(data.samples.size());
     events.report({job.stage, writer.next_input(), total, 0, ""});
@@ -118,7 +121,8 @@ PipelineTimes extract_rows(const RowExtraction& job, CacheWriter& writer, const 
             summary.skipped += static_cast<std::int64_t>(rows.skipped_paths.size());
             for (size_t i = 0; i < batch.reasons.size(); ++i)
                 if (!batch.reasons[i].empty())
-                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " + batch.reasons[i]);
+                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(batch.first) + i]) + ": " +
+                                   batch.reasons[i]);
             events.report({job.stage, writer.next_input(), total, 0, ""});
         },
         decode_extras(job.config));

@@ -14,14 +14,15 @@ struct RowExtraction {
     const Dataset& data;
     const Preprocessing& pre;
     TapEngine& engine;
-    const CacheConfig& config;   // of the cache written: its taps, views and seed
+    const CacheConfig& config;  // of the cache written: its taps, views and seed
     int batch = 16;
     int threads = 0;
-    std::string stage;           // the progress events' stage
+    std::string stage;  // the progress events' stage
 };
 
 // Extracts entries [writer.next_input(), end) of job.data into `writer` (without finishing it),
 // counting images and skipped files into `summary` and warning once per skipped file.
-PipelineTimes extract_rows(const RowExtraction& job, CacheWriter& writer, const Events& events, ExtractSummary& summary);
+PipelineTimes extract_rows(const RowExtraction& job, CacheWriter& writer, const Events& events,
+                           ExtractSummary& summary);
 
 }  // namespace cvtl

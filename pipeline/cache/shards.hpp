@@ -12,8 +12,8 @@
 namespace cvtl {
 
 struct ShardRef {
-    int index = 0;   // K, from 0
-    int count = 1;   // N
+    int index = 0;  // K, from 0
+    int count = 1;  // N
 };
 
 // "K/N" with 0 <= K < N <= 65536. Throws cvtl::Error naming {shard}.
@@ -31,9 +31,9 @@ void check_shard_count(const std::string& cache, const ShardRef& shard);
 // What a shard file records about itself (root attribute "shard").
 struct ShardRecord {
     ShardRef shard;
-    std::int64_t begin = 0, end = 0;     // its rows of the global sample list
-    std::string dataset_fingerprint;     // of the whole dataset
-    std::int64_t dataset_size = 0;       // the whole dataset's entries
+    std::int64_t begin = 0, end = 0;  // its rows of the global sample list
+    std::string dataset_fingerprint;  // of the whole dataset
+    std::int64_t dataset_size = 0;    // the whole dataset's entries
 
     nlohmann::json to_json() const;
     // Checks every field (a shard file is untrusted); errors name `source`.

@@ -13,9 +13,14 @@ namespace cvtl {
 
 TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::string> taps, const EngineChoice& choice,
                      const Events& events)
-    : model_(model), map_(map), taps_(std::move(taps)), engine_(choice.engine), backend_(choice.backend),
+    : model_(model),
+      map_(map),
+      taps_(std::move(taps)),
+      engine_(choice.engine),
+      backend_(choice.backend),
       threads_(resolve_threads(choice.threads)) {
-    if (engine_ != "onednn" && engine_ != "opencv") throw Error("unknown {engine} '" + engine_ + "' (expected onednn or opencv)");
+    if (engine_ != "onednn" && engine_ != "opencv")
+        throw Error("unknown {engine} '" + engine_ + "' (expected onednn or opencv)");
     Precision precision = parse_precision(choice.precision);
     if (engine_ == "onednn" && backend_ != "cpu") {
         events.warning("{backend} " + backend_ + " runs on stock cv::dnn; using {engine} opencv");
@@ -40,10 +45,12 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
                 if (deepest != "logits") o.until_tap = deepest;
                 Head head = build_head(model.net, map, o);
                 fast_ = std::make_unique<InferenceNet>(head.spec, head.source_weights, precision);
-                for (const std::string& t : taps_) layers_.push_back(t == "input" ? -1 : InferenceNet::tap_layer(head.spec, t));
+                for (const std::string& t : taps_)
+                    layers_.push_back(t == "input" ? -1 : InferenceNet::tap_layer(head.spec, t));
             }
         } catch (const Error& e) {
-            events.warning(std::string("the oneDNN fast path cannot run this model (") + e.message() + "); using stock cv::dnn");
+            events.warning(std::string("the oneDNN fast path cannot run this model (") + e.message() +
+                           "); using stock cv::dnn");
             engine_ = "opencv";
             precision_ = "f32";
             fast_.reset();
@@ -74,6 +81,8 @@ std::vector<cv::Mat> TapEngine::operator()(const cv::Mat& blob) {
     return out;
 }
 
-std::string TapEngine::description() const { return engine_ == "onednn" ? "onednn " + precision_ : "opencv " + backend_; }
+std::string TapEngine::description() const {
+    return engine_ == "onednn" ? "onednn " + precision_ : "opencv " + backend_;
+}
 
 }  // namespace cvtl

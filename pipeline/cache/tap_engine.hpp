@@ -14,9 +14,9 @@
 namespace cvtl {
 
 struct EngineChoice {
-    std::string engine = "onednn";   // onednn | opencv
-    std::string precision = "f32";   // f32 | bf16 (onednn only)
-    std::string backend = "cpu";     // cv::dnn backend for the opencv engine
+    std::string engine = "onednn";  // onednn | opencv
+    std::string precision = "f32";  // f32 | bf16 (onednn only)
+    std::string backend = "cpu";    // cv::dnn backend for the opencv engine
     int threads = 0;
 };
 
@@ -31,7 +31,7 @@ public:
     // blob [N, 3, S, S] -> one Mat per tap, [N, ...] f32, in the order of `taps`.
     std::vector<cv::Mat> operator()(const cv::Mat& blob);
 
-    std::string description() const;   // e.g. "onednn f32", "opencv cpu"
+    std::string description() const;  // e.g. "onednn f32", "opencv cpu"
     std::string precision() const { return precision_; }
 
 private:
@@ -41,7 +41,7 @@ private:
     std::string engine_, precision_, backend_;
     int threads_ = 1;
     std::unique_ptr<InferenceNet> fast_;
-    std::vector<int> layers_;           // fast path: spec layer of each tap (-1 for input)
+    std::vector<int> layers_;  // fast path: spec layer of each tap (-1 for input)
 };
 
 }  // namespace cvtl

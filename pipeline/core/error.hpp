@@ -13,7 +13,8 @@ inline std::string render_options(const std::string& text, const std::function<s
     for (size_t i = 0; i < text.size(); ++i) {
         const size_t close = text[i] == '{' ? text.find('}', i) : std::string::npos;
         const std::string inner = close == std::string::npos ? "" : text.substr(i + 1, close - i - 1);
-        const bool option = !inner.empty() && inner.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos &&
+        const bool option = !inner.empty() &&
+                            inner.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos &&
                             inner[0] >= 'a' && inner[0] <= 'z';
         if (!option) {
             out += text[i];
@@ -31,7 +32,8 @@ inline std::string quoted_option(const std::string& option) { return "'" + optio
 // the file or dataset involved, what was expected, what was found and, where possible, the fix.
 class Error : public std::runtime_error {
 public:
-    explicit Error(const std::string& message) : std::runtime_error(render_options(message, quoted_option)), message_(message) {}
+    explicit Error(const std::string& message)
+        : std::runtime_error(render_options(message, quoted_option)), message_(message) {}
     // The message with its {option} concepts, for a front end to render.
     const std::string& message() const { return message_; }
 

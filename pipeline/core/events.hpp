@@ -9,13 +9,13 @@
 namespace cvtl {
 
 struct JobProgress {
-    std::string stage;          // "extract", "evaluate", "train", or the sweep's "rung 1/3", "exporting", ...
-    std::int64_t done = 0;      // units of the stage: images, or the sweep's trainings
+    std::string stage;      // "extract", "evaluate", "train", or the sweep's "rung 1/3", "exporting", ...
+    std::int64_t done = 0;  // units of the stage: images, or the sweep's trainings
     std::int64_t total = 0;
-    int epoch = 0;              // training: the epoch, from 1; 0 otherwise
-    std::string item;           // the sweep: the candidate being trained ("" otherwise)
-    double eta_seconds = -1;    // the job's own estimate of the time left, when the rate of `done` would
-                                // mislead (the sweep's trainings differ in cost by 100x); < 0: none
+    int epoch = 0;            // training: the epoch, from 1; 0 otherwise
+    std::string item;         // the sweep: the candidate being trained ("" otherwise)
+    double eta_seconds = -1;  // the job's own estimate of the time left, when the rate of `done` would
+                              // mislead (the sweep's trainings differ in cost by 100x); < 0: none
 };
 
 struct Events {

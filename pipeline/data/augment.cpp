@@ -27,13 +27,13 @@ double AugmentRng::uniform(double lo, double hi) { return lo + (hi - lo) * unifo
 // The clamp never changes a result (u * n < n for u < 1 in doubles) but states the bound.
 int AugmentRng::index(int n) { return std::min(static_cast<int>(std::floor(uniform() * n)), n - 1); }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::uint64_t view_seed(std::uint64_t extraction_seed, const std::string& sample_path, int view) {
-    if (view < 0) throw Error("view " + std::to_string(view) + " of '" + sample_path + "' is negative; views count from 0");
-    return splitmix64(splitmix64(splitmix64(extraction_seed) ^ fnv1a64(sample_path)) ^ static_cast<std::uint64_t>(view));
+    if (view < 0)
+        throw Error("view " + std::to_string(view) + " of '" + sample_path + "' is negative; views count from 0");
+    return splitmix64(splitmix64(splitmix64(extraction_seed) ^ fnv1a64(sample_path)) ^
+                      static_cast<std::uint64_t>(view));
 }
 
 // ---- the SPEC --------------------------------------------------------------------------------
@@ -76,7 +76,8 @@ struct Item {
         size_t dash = s.find('-', 1);
         while (dash != std::string::npos && (s[dash - 1] == 'e' || s[dash - 1] == 'E')) dash = s.find('-', dash + 1);
         if (dash == std::string::npos) fail(what + " must be a range LO-HI, not '" + s + "'");
-        const std::array<double, 2> r{number(s.substr(0, dash), lo_min, hi_max, what), number(s.substr(dash + 1), lo_min, hi_max, what)};
+        const std::array<double, 2> r{number(s.substr(0, dash), lo_min, hi_max, what),
+                                      number(s.substr(dash + 1), lo_min, hi_max, what)};
         if (r[0] > r[1]) fail(what + " must have LO <= HI, not '" + s + "'");
         return r;
     }
@@ -107,15 +108,21 @@ void parse_jitter(const Item& item, AugmentSpec& spec) {
     if (parts.size() != 1 && parts.size() != 3) item.fail("expected jitter=X or jitter=BRIGHTNESS:CONTRAST:SATURATION");
     const char* names[3] = {"the brightness jitter", "the contrast jitter", "the saturation jitter"};
     for (int k = 0; k < 3; ++k)
-        spec.jitter[k] = item.number(parts[parts.size() == 1 ? 0 : k], 0, kMaxJitter, parts.size() == 1 ? "the jitter" : names[k]);
+        spec.jitter[k] =
+            item.number(parts[parts.size() == 1 ? 0 : k], 0, kMaxJitter, parts.size() == 1 ? "the jitter" : names[k]);
 }
 
 void parse_item(const Item& item, AugmentSpec& spec) {
-    if (item.key == "flip") spec.flip = item.value.empty() ? 0.5 : item.number(item.value, 0, 1, "the flip probability");
-    else if (item.key == "crop") parse_crop(item, spec);
-    else if (item.key == "rotate") spec.rotate = item.value.empty() ? 10 : item.number(item.value, 0, kMaxRotate, "the rotation in degrees");
-    else if (item.key == "jitter") parse_jitter(item, spec);
-    else item.fail("unknown key '" + item.key + "' (expected flip, crop, rotate, jitter, or default or none alone)");
+    if (item.key == "flip")
+        spec.flip = item.value.empty() ? 0.5 : item.number(item.value, 0, 1, "the flip probability");
+    else if (item.key == "crop")
+        parse_crop(item, spec);
+    else if (item.key == "rotate")
+        spec.rotate = item.value.empty() ? 10 : item.number(item.value, 0, kMaxRotate, "the rotation in degrees");
+    else if (item.key == "jitter")
+        parse_jitter(item, spec);
+    else
+        item.fail("unknown key '" + item.key + "' (expected flip, crop, rotate, jitter, or default or none alone)");
 }
 
 }  // namespace
@@ -133,9 +140,11 @@ std::string AugmentSpec::to_string() const {
     std::vector<std::string> items;
     if (flip > 0) items.push_back("flip=" + f(flip));
     if (crop)
-        items.push_back("crop=" + f(crop->scale[0]) + "-" + f(crop->scale[1]) + ":" + f(crop->ratio[0]) + "-" + f(crop->ratio[1]));
+        items.push_back("crop=" + f(crop->scale[0]) + "-" + f(crop->scale[1]) + ":" + f(crop->ratio[0]) + "-" +
+                        f(crop->ratio[1]));
     if (rotate > 0) items.push_back("rotate=" + f(rotate));
-    if (jitter != std::array<double, 3>{0, 0, 0}) items.push_back("jitter=" + f(jitter[0]) + ":" + f(jitter[1]) + ":" + f(jitter[2]));
+    if (jitter != std::array<double, 3>{0, 0, 0})
+        items.push_back("jitter=" + f(jitter[0]) + ":" + f(jitter[1]) + ":" + f(jitter[2]));
     std::string out;
     for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
     return out.empty() ? "none" : out;
@@ -152,7 +161,8 @@ AugmentSpec parse_augment_spec(const std::string& text) {
         const size_t eq = part.find('=');
         const Item item{trim(part.substr(0, eq)), eq == std::string::npos ? "" : trim(part.substr(eq + 1)), part};
         if (item.key.empty()) item.fail("an empty item; items are KEY or KEY=VALUE separated by commas");
-        if (eq != std::string::npos && item.value.empty()) item.fail("'=' needs a value; write '" + item.key + "' alone for its default");
+        if (eq != std::string::npos && item.value.empty())
+            item.fail("'=' needs a value; write '" + item.key + "' alone for its default");
         if (!seen.insert(item.key).second) item.fail("'" + item.key + "' is given twice");
         parse_item(item, out);
     }
@@ -184,8 +194,10 @@ void draw_crop(cv::Size image, const CropRange& range, AugmentRng& rng, AugmentP
     }
     const double in_ratio = static_cast<double>(W) / H;
     int w = W, h = H;
-    if (in_ratio < range.ratio[0]) h = static_cast<int>(std::nearbyint(W / range.ratio[0]));
-    else if (in_ratio > range.ratio[1]) w = static_cast<int>(std::nearbyint(H * range.ratio[1]));
+    if (in_ratio < range.ratio[0])
+        h = static_cast<int>(std::nearbyint(W / range.ratio[0]));
+    else if (in_ratio > range.ratio[1])
+        w = static_cast<int>(std::nearbyint(H * range.ratio[1]));
     p.crop = cv::Rect((W - w) / 2, (H - h) / 2, w, h);
 }
 
@@ -202,7 +214,8 @@ AugmentParams draw_augment_params(cv::Size image, const AugmentSpec& spec, std::
     if (spec.flip > 0) p.flip = rng.uniform() < spec.flip;
     if (spec.rotate > 0) p.angle = rng.uniform(-spec.rotate, spec.rotate);
     if (spec.jitter != std::array<double, 3>{0, 0, 0})
-        for (int k = 0; k < 3; ++k) p.jitter[k] = rng.uniform(std::max(0.0, 1.0 - spec.jitter[k]), 1.0 + spec.jitter[k]);
+        for (int k = 0; k < 3; ++k)
+            p.jitter[k] = rng.uniform(std::max(0.0, 1.0 - spec.jitter[k]), 1.0 + spec.jitter[k]);
     return p;
 }
 
@@ -264,13 +277,16 @@ cv::Mat rotation_matrix(cv::Size size, double degrees) {
 cv::Mat apply_augment(const cv::Mat& bgr8, const AugmentParams& params) {
     CVTL_ASSERT(bgr8.type() == CV_8UC3);
     cv::Mat out;
-    if (params.crop == cv::Rect(0, 0, bgr8.cols, bgr8.rows)) out = bgr8.clone();
-    else cv::resize(bgr8(params.crop), out, bgr8.size(), 0, 0, cv::INTER_LINEAR);
+    if (params.crop == cv::Rect(0, 0, bgr8.cols, bgr8.rows))
+        out = bgr8.clone();
+    else
+        cv::resize(bgr8(params.crop), out, bgr8.size(), 0, 0, cv::INTER_LINEAR);
     if (params.flip) cv::flip(out, out, 1);
     // Reflected borders: a rotated view has no black corners for the network to learn from.
     if (params.angle != 0) {
         cv::Mat rotated;
-        cv::warpAffine(out, rotated, rotation_matrix(out.size(), params.angle), out.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+        cv::warpAffine(out, rotated, rotation_matrix(out.size(), params.angle), out.size(), cv::INTER_LINEAR,
+                       cv::BORDER_REFLECT_101);
         out = rotated;
     }
     if (params.jitter[0] != 1.0) brightness(out, params.jitter[0]);

@@ -27,17 +27,17 @@ private:
 };
 
 struct CropRange {
-    std::array<double, 2> scale{0.08, 1.0};            // share of the image's area
+    std::array<double, 2> scale{0.08, 1.0};             // share of the image's area
     std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  // width / height
 };
 
 // What a SPEC asks for. An operation is on when its parameters are not the identity:
 // flip > 0, crop given, rotate > 0, any jitter factor > 0.
 struct AugmentSpec {
-    double flip = 0;                         // probability of a horizontal flip
-    std::optional<CropRange> crop;           // random-resized crop
-    double rotate = 0;                       // max degrees: the angle is uniform in [-rotate, rotate]
-    std::array<double, 3> jitter{0, 0, 0};   // brightness, contrast, saturation
+    double flip = 0;                        // probability of a horizontal flip
+    std::optional<CropRange> crop;          // random-resized crop
+    double rotate = 0;                      // max degrees: the angle is uniform in [-rotate, rotate]
+    std::array<double, 3> jitter{0, 0, 0};  // brightness, contrast, saturation
 
     bool any() const;
     // The canonical SPEC (shortest round-trip numbers): parse_augment_spec(to_string()) == *this.
@@ -52,10 +52,10 @@ AugmentSpec parse_augment_spec(const std::string& spec);
 
 // The parameters one view draws, in the order they are drawn.
 struct AugmentParams {
-    cv::Rect crop;                              // the region resized back to the input's size
-    int crop_attempt = 0;                       // 1..10: the attempt that fit; 0: centre-crop fallback or no crop
+    cv::Rect crop;         // the region resized back to the input's size
+    int crop_attempt = 0;  // 1..10: the attempt that fit; 0: centre-crop fallback or no crop
     bool flip = false;
-    double angle = 0;                           // degrees, counter-clockwise
+    double angle = 0;                             // degrees, counter-clockwise
     std::array<double, 3> jitter{1.0, 1.0, 1.0};  // brightness, contrast, saturation factors
 };
 

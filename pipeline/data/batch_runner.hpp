@@ -20,21 +20,21 @@ namespace cvtl {
 // What extraction adds to decoding: each file's stamp, and augmented views of the training samples.
 struct DecodeExtras {
     bool stamps = false;
-    int views = 1;                      // K: views per training sample, view 0 the plain image
+    int views = 1;  // K: views per training sample, view 0 the plain image
     AugmentSpec augment;
-    std::uint64_t seed = 0;             // of the views (view_seed)
+    std::uint64_t seed = 0;  // of the views (view_seed)
 };
 
 struct ImageBatch {
-    std::int64_t first = 0;             // dataset index of the first entry
-    std::int64_t count = 0;             // dataset entries covered
-    cv::Mat blob;                       // [kept + view rows, 3, S, S]: the decodable entries, then their views
-    std::vector<std::int64_t> kept;     // dataset indices of the blob's first rows
-    std::vector<FileStamp> stamps;      // per kept entry, when DecodeExtras::stamps
-    std::vector<std::int64_t> view_of;  // per view row (after the kept rows): its position in `kept`
+    std::int64_t first = 0;                // dataset index of the first entry
+    std::int64_t count = 0;                // dataset entries covered
+    cv::Mat blob;                          // [kept + view rows, 3, S, S]: the decodable entries, then their views
+    std::vector<std::int64_t> kept;        // dataset indices of the blob's first rows
+    std::vector<FileStamp> stamps;         // per kept entry, when DecodeExtras::stamps
+    std::vector<std::int64_t> view_of;     // per view row (after the kept rows): its position in `kept`
     std::vector<std::uint8_t> view_index;  // per view row: 1..K-1
-    std::vector<std::string> reasons;   // per entry: "" when decoded, else why it was skipped
-    std::vector<cv::Mat> outputs;       // what `forward` returned for the blob
+    std::vector<std::string> reasons;      // per entry: "" when decoded, else why it was skipped
+    std::vector<cv::Mat> outputs;          // what `forward` returned for the blob
 };
 
 // `plain_rows`: the blob's first rows, view 0 of each kept entry (the rest are their views).
@@ -56,7 +56,8 @@ struct PipelineTimes {
 // order, only for batches with at least one decodable image; `consume` serially, in order, for
 // every batch. At most threads + 2 batches are in flight. Exceptions propagate to the caller.
 // `extras` adds stamps and views (a batch's blob then holds up to K x `batch` images).
-PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch, int threads,
-                                const BatchForward& forward, const BatchConsumer& consume, const DecodeExtras& extras = {});
+PipelineTimes run_image_batches(const Dataset& data, std::int64_t first, const Preprocessing& pre, int batch,
+                                int threads, const BatchForward& forward, const BatchConsumer& consume,
+                                const DecodeExtras& extras = {});
 
 }  // namespace cvtl

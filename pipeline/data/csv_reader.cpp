@@ -55,7 +55,9 @@ private:
         const int opened = line_;
         std::string value;
         for (;;) {
-            if (i_ >= text_.size()) throw Error(source_ + " line " + std::to_string(opened) + ": a quoted field is never closed; close it with \"");
+            if (i_ >= text_.size())
+                throw Error(source_ + " line " + std::to_string(opened) +
+                            ": a quoted field is never closed; close it with \"");
             const char c = text_[i_++];
             if (c == '\n') ++line_;
             if (c != '"') {
@@ -69,7 +71,8 @@ private:
         }
         while (i_ < text_.size() && (text_[i_] == ' ' || text_[i_] == '\t')) ++i_;
         if (i_ < text_.size() && text_[i_] != ',' && text_[i_] != '\n' && text_[i_] != '\r')
-            throw Error(source_ + " line " + std::to_string(line_) + ": text after a closing quote; quote the whole field and double inner quotes");
+            throw Error(source_ + " line " + std::to_string(line_) +
+                        ": text after a closing quote; quote the whole field and double inner quotes");
         return value;
     }
 

@@ -8,8 +8,8 @@
 namespace cvtl {
 
 struct CsvRecord {
-    int line = 0;                       // where the record starts, 1-based
-    std::vector<std::string> fields;    // unquoted fields are trimmed of surrounding blanks; quoted ones kept exactly
+    int line = 0;                     // where the record starts, 1-based
+    std::vector<std::string> fields;  // unquoted fields are trimmed of surrounding blanks; quoted ones kept exactly
 };
 
 // Reads every record. Throws cvtl::Error naming `source` and the line for an unterminated quote or

@@ -31,7 +31,6 @@ bool is_image(const fs::path& p) {
            std::find(exts.begin(), exts.end(), lower(p.extension().string())) != exts.end();
 }
 
-
 // Caches, runs and reports store names as UTF-8 (HDF5 strings, JSON); other bytes would fail there,
 // far from their cause, so they are refused where they are read.
 bool valid_utf8(const std::string& s) {
@@ -46,20 +45,23 @@ bool valid_utf8(const std::string& s) {
             cp = (cp << 6) | (t & 0x3F);
         }
         const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;   // overlong, too large, surrogate
+        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;  // overlong, too large, surrogate
         i += n;
     }
     return true;
 }
 
 void require_utf8(const std::string& text, const std::string& what) {
-    if (!valid_utf8(text)) throw Error(what + " is not valid UTF-8 text (caches and reports store names as UTF-8); rename it");
+    if (!valid_utf8(text))
+        throw Error(what + " is not valid UTF-8 text (caches and reports store names as UTF-8); rename it");
 }
 
 // Integers sort numerically ("2" before "10"), anything else as text.
 bool class_less(const std::string& a, const std::string& b) {
     auto is_int = [](const std::string& s) {
-        return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+        return !s.empty() && s.size() < 10 &&
+               std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
     };
     // A strict weak ordering (std::sort needs one): numeric names first, by value, then every other
     // name by text; equal values ("01", "1") fall back to text. Comparing numbers by value and mixed
@@ -79,8 +81,9 @@ Dataset scan_folder(const fs::path& root) {
     if (class_dirs.empty())
         throw Error("dataset folder " + root.string() +
                     " has no class subfolders: expected DATA/<class>/<image> or a CSV of path,label[,split]");
-    std::sort(class_dirs.begin(), class_dirs.end(),
-              [](const fs::path& a, const fs::path& b) { return class_less(a.filename().string(), b.filename().string()); });
+    std::sort(class_dirs.begin(), class_dirs.end(), [](const fs::path& a, const fs::path& b) {
+        return class_less(a.filename().string(), b.filename().string());
+    });
     for (const fs::path& dir : class_dirs) {
         std::vector<std::string> files;
         require_utf8(dir.filename().string(), "class folder " + dir.string());
@@ -90,8 +93,9 @@ Dataset scan_folder(const fs::path& root) {
                 require_utf8(files.back(), "image " + it->path().string());
             }
         if (files.empty())
-            throw Error("class folder " + dir.string() +
-                        " holds no images (looked for .jpg, .png, .bmp, .tif, .webp, .ppm); add images or remove the folder");
+            throw Error(
+                "class folder " + dir.string() +
+                " holds no images (looked for .jpg, .png, .bmp, .tif, .webp, .ppm); add images or remove the folder");
         std::sort(files.begin(), files.end());
         const int label = static_cast<int>(data.classes.size());
         data.classes.push_back(dir.filename().string());
@@ -112,7 +116,9 @@ Split parse_split(const std::string& text, const std::string& where) {
 std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
     std::ifstream in(csv.string());
     if (!in) throw Error("cannot read dataset list " + csv.string());
-    struct Row { std::string path, label, split; };
+    struct Row {
+        std::string path, label, split;
+    };
     std::vector<Row> rows;
     int with_split = 0;
     bool first = true;
@@ -143,7 +149,9 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
     std::map<std::string, int> index;
     for (size_t i = 0; i < data.classes.size(); ++i) index[data.classes[i]] = static_cast<int>(i);
     for (size_t i = 0; i < rows.size(); ++i) {
-        Split split = rows[i].split.empty() ? Split::Train : parse_split(rows[i].split, csv.string() + " row " + std::to_string(i + 1));
+        Split split = rows[i].split.empty()
+                          ? Split::Train
+                          : parse_split(rows[i].split, csv.string() + " row " + std::to_string(i + 1));
         data.samples.push_back({rows[i].path, index[rows[i].label], split});
     }
     std::stable_sort(data.samples.begin(), data.samples.end(),
@@ -176,13 +184,13 @@ void draw_validation_split(Dataset& data, const ScanOptions& options) {
 }  // namespace
 
 double split_draw(std::uint32_t seed, const std::string& path) {
-    const std::uint64_t h = splitmix64(splitmix64(0x73706C6974ull ^ seed) ^ fnv1a64(path));   // "split"
+    const std::uint64_t h = splitmix64(splitmix64(0x73706C6974ull ^ seed) ^ fnv1a64(path));  // "split"
     return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
 const std::vector<std::string>& image_extensions() {
-    static const std::vector<std::string> exts = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",
-                                                  ".webp", ".ppm", ".pgm", ".pnm", ".jp2"};
+    static const std::vector<std::string> exts = {".jpg",  ".jpeg", ".png", ".bmp", ".tif", ".tiff",
+                                                  ".webp", ".ppm",  ".pgm", ".pnm", ".jp2"};
     return exts;
 }
 

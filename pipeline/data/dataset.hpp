@@ -10,26 +10,26 @@ namespace cvtl {
 enum class Split : std::uint8_t { Train = 0, Val = 1, Test = 2 };
 
 struct Sample {
-    std::string path;   // as stored in the cache: relative to the dataset root, or as the CSV wrote it
-    int label = 0;      // index into Dataset::classes
+    std::string path;  // as stored in the cache: relative to the dataset root, or as the CSV wrote it
+    int label = 0;     // index into Dataset::classes
     Split split = Split::Train;
 };
 
 struct Dataset {
-    std::string source;                 // the folder or CSV the user named
-    std::string root;                   // where relative sample paths are resolved
-    std::vector<std::string> classes;   // sorted
-    std::vector<Sample> samples;        // deterministic order: by class, then by path
+    std::string source;                                     // the folder or CSV the user named
+    std::string root;                                       // where relative sample paths are resolved
+    std::vector<std::string> classes;                       // sorted
+    std::vector<Sample> samples;                            // deterministic order: by class, then by path
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // how many bytes of one file decoding may read
 
-    std::string file(const Sample& s) const;   // readable path of a sample
-    std::string fingerprint() const;           // changes when any path, label or split changes
+    std::string file(const Sample& s) const;  // readable path of a sample
+    std::string fingerprint() const;          // changes when any path, label or split changes
 };
 
 struct ScanOptions {
-    double val_fraction = 0.1;   // per class, for samples whose split the source does not give
+    double val_fraction = 0.1;  // per class, for samples whose split the source does not give
     std::uint32_t seed = 0;
-    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;   // larger files are skipped, not read
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // larger files are skipped, not read
 };
 
 // Scans a class-per-folder tree (DATA/<class>/<image>, nested folders allowed) or a CSV of

@@ -18,7 +18,7 @@ std::string hash_stream(std::FILE* f, std::uint64_t max_bytes) {
     std::uint64_t total = 0;
     for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
         total += n;
-        if (total > max_bytes) return "";   // decoding refuses such a file unread; so does the stamp
+        if (total > max_bytes) return "";  // decoding refuses such a file unread; so does the stamp
         EVP_DigestUpdate(ctx.get(), buf.data(), n);
     }
     if (std::ferror(f)) return "";
@@ -36,7 +36,7 @@ std::string hash_stream(std::FILE* f, std::uint64_t max_bytes) {
 FileStamp stamp_file(const std::string& path, std::uint64_t max_bytes) {
     FileStamp stamp;
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return stamp;   // FIFOs and devices are never read
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return stamp;  // FIFOs and devices are never read
     stamp.size = static_cast<std::uint64_t>(st.st_size);
     stamp.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     if (stamp.size > max_bytes) return stamp;

@@ -8,8 +8,8 @@ namespace cvtl {
 
 struct FileStamp {
     std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;   // modification time, nanoseconds since the epoch
-    std::string sha256;          // hex digest of the content; empty when the file could not be read
+    std::int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
+    std::string sha256;         // hex digest of the content; empty when the file could not be read
 
     // Unchanged means the same size, modification time and content: a file rewritten with its
     // mtime preserved (cp -p, rsync -t) is still caught by its hash.

@@ -57,8 +57,10 @@ cv::Mat to_bgr8(const cv::Mat& image) {
         cv::normalize(out, scaled, 0, 255, cv::NORM_MINMAX, CV_8U);
         out = scaled;
     }
-    if (out.channels() == 1) cv::cvtColor(out, out, cv::COLOR_GRAY2BGR);
-    else if (out.channels() == 4) cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
+    if (out.channels() == 1)
+        cv::cvtColor(out, out, cv::COLOR_GRAY2BGR);
+    else if (out.channels() == 4)
+        cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
     return out;
 }
 
@@ -99,7 +101,8 @@ cv::Mat read_bgr8(const std::string& path, std::string& reason, std::uint64_t ma
         return {};
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-        reason = "is " + std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) + "-byte limit per image; raise {max-image-mb}";
+        reason = "is " + std::to_string(st.st_size) + " bytes, over the " + std::to_string(max_bytes) +
+                 "-byte limit per image; raise {max-image-mb}";
         return {};
     }
     std::ifstream in(path, std::ios::binary);

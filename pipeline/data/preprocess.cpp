@@ -15,8 +15,13 @@ int round_half_up(double x) { return static_cast<int>(std::floor(x + 0.5)); }
 }  // namespace
 
 nlohmann::json Preprocessing::to_json() const {
-    return {{"preset", preset}, {"size", size}, {"resize", crop ? "shorter-side-256/224-center-crop" : "stretch"},
-            {"channels", rgb ? "RGB" : "BGR"}, {"scale", scale}, {"mean", mean}, {"std", std}};
+    return {{"preset", preset},
+            {"size", size},
+            {"resize", crop ? "shorter-side-256/224-center-crop" : "stretch"},
+            {"channels", rgb ? "RGB" : "BGR"},
+            {"scale", scale},
+            {"mean", mean},
+            {"std", std}};
 }
 
 Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::string& source) {
@@ -26,10 +31,12 @@ Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::strin
         // Read as a 64-bit integer first: a float or a huge value must not be narrowed into range.
         if (!j.at("size").is_number_integer()) throw Error("the input size must be an integer");
         const std::int64_t size = j.at("size").get<std::int64_t>();
-        if (size < kMinInputSize || size > kMaxInputSize) throw Error("input size " + std::to_string(size) + " is out of range");
+        if (size < kMinInputSize || size > kMaxInputSize)
+            throw Error("input size " + std::to_string(size) + " is out of range");
         p.size = static_cast<int>(size);
         const std::string resize = j.at("resize").get<std::string>(), channels = j.at("channels").get<std::string>();
-        if (resize != "stretch" && resize != "shorter-side-256/224-center-crop") throw Error("unknown resize '" + resize + "'");
+        if (resize != "stretch" && resize != "shorter-side-256/224-center-crop")
+            throw Error("unknown resize '" + resize + "'");
         if (channels != "RGB" && channels != "BGR") throw Error("unknown channel order '" + channels + "'");
         p.crop = resize != "stretch";
         p.rgb = channels == "RGB";
@@ -38,9 +45,11 @@ Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::strin
         p.std = j.at("std").get<std::array<double, 3>>();
         p.validate();
     } catch (const nlohmann::json::exception& e) {
-        throw Error(source + ": its preprocessing record is malformed (" + e.what() + "); re-export or re-extract to rewrite it");
+        throw Error(source + ": its preprocessing record is malformed (" + e.what() +
+                    "); re-export or re-extract to rewrite it");
     } catch (const Error& e) {
-        throw Error(source + ": its preprocessing record is invalid (" + e.message() + "); re-export or re-extract to rewrite it");
+        throw Error(source + ": its preprocessing record is invalid (" + e.message() +
+                    "); re-export or re-extract to rewrite it");
     }
     return p;
 }
@@ -59,8 +68,7 @@ void Preprocessing::validate() const {
         if (!(s >= 1e-6 && s <= 1e6)) throw Error("std values must be in [1e-6, 1e6]");
 }
 
-Preprocessing make_preprocessing(const std::string& preset, int size,
-                                 const std::optional<std::array<double, 3>>& mean,
+Preprocessing make_preprocessing(const std::string& preset, int size, const std::optional<std::array<double, 3>>& mean,
                                  const std::optional<std::array<double, 3>>& std) {
     Preprocessing p;
     p.preset = preset;
@@ -92,8 +100,9 @@ void preprocess_image(const cv::Mat& bgr8, const Preprocessing& p, float* dst) {
     } else {
         const int rows = bgr8.rows, cols = bgr8.cols;
         const int shorter = round_half_up(S * 256.0 / 224.0);
-        const cv::Size target = rows <= cols ? cv::Size(round_half_up(static_cast<double>(cols) * shorter / rows), shorter)
-                                             : cv::Size(shorter, round_half_up(static_cast<double>(rows) * shorter / cols));
+        const cv::Size target = rows <= cols
+                                    ? cv::Size(round_half_up(static_cast<double>(cols) * shorter / rows), shorter)
+                                    : cv::Size(shorter, round_half_up(static_cast<double>(rows) * shorter / cols));
         cv::resize(bgr8, resized, target, 0, 0, cv::INTER_LINEAR);
         resized = resized(cv::Rect((target.width - S) / 2, (target.height - S) / 2, S, S));
     }

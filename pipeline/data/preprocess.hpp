@@ -15,13 +15,13 @@ namespace cvtl {
 inline constexpr int kMinInputSize = 8, kMaxInputSize = 4096;
 
 struct Preprocessing {
-    std::string preset;           // torchvision | caffe | raw
-    int size = 224;               // S: the network input is S x S
-    bool crop = true;             // resize the shorter side to round(S*256/224), then center-crop S x S;
-                                  // false: resize straight to S x S
-    bool rgb = true;              // channel order fed to the network (false keeps BGR)
-    double scale = 1.0 / 255.0;   // applied before mean/std
-    std::array<double, 3> mean{}; // in the network's channel order and after scaling
+    std::string preset;            // torchvision | caffe | raw
+    int size = 224;                // S: the network input is S x S
+    bool crop = true;              // resize the shorter side to round(S*256/224), then center-crop S x S;
+                                   // false: resize straight to S x S
+    bool rgb = true;               // channel order fed to the network (false keeps BGR)
+    double scale = 1.0 / 255.0;    // applied before mean/std
+    std::array<double, 3> mean{};  // in the network's channel order and after scaling
     std::array<double, 3> std{1.0, 1.0, 1.0};
 
     nlohmann::json to_json() const;

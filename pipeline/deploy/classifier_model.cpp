@@ -32,7 +32,8 @@ std::vector<std::string> read_labels(const std::string& path) {
     }
     if (labels.empty()) throw Error("labels file " + path + " is empty (expected one class name per line)");
     // Not check_class_names: real label files repeat names (ImageNet has two "crane"s).
-    if (labels.size() > kMaxClasses) throw Error("labels file " + path + " lists over " + std::to_string(kMaxClasses) + " classes");
+    if (labels.size() > kMaxClasses)
+        throw Error("labels file " + path + " lists over " + std::to_string(kMaxClasses) + " classes");
     return labels;
 }
 
@@ -42,7 +43,9 @@ constexpr std::uintmax_t kMaxSidecarBytes = 64u << 20;
 bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
     if (!fs::exists(json_path)) return false;
     if (!fs::is_regular_file(json_path) || fs::file_size(json_path) > kMaxSidecarBytes)
-        throw Error(json_path + " is not a cvtl model sidecar (not a regular file of at most 64 MiB); remove it or re-export the model");
+        throw Error(
+            json_path +
+            " is not a cvtl model sidecar (not a regular file of at most 64 MiB); remove it or re-export the model");
     std::ifstream in(json_path, std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) throw Error("cannot read " + json_path);
@@ -76,8 +79,8 @@ cv::Mat ClassifierModel::probabilities(const cv::Mat& blob) {
     // The fast path stops at the logits; a cvtl export's Softmax is applied below like a source model's.
     const bool probabilities_given = outputs_probabilities && !engine;
     if (out.cols != static_cast<int>(classes.size()))
-        throw Error("model " + source->path + " gives " + std::to_string(out.cols) + " outputs but " + origin + " names " +
-                    std::to_string(classes.size()) + " classes");
+        throw Error("model " + source->path + " gives " + std::to_string(out.cols) + " outputs but " + origin +
+                    " names " + std::to_string(classes.size()) + " classes");
     return probabilities_given ? out : softmax_rows(out);
 }
 
@@ -102,7 +105,8 @@ void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
         if (options.engine.engine == "opencv") throw;
         return stock();  // not VGG-shaped: stock cv::dnn runs it as it is
     }
-    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine, options.events);
+    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine,
+                                           options.events);
 }
 
 // A source model whose last layer is a Softmax already outputs probabilities. OpenCV's ONNX importer
@@ -130,7 +134,8 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
         return m;
     }
     if (options.labels.empty())
-        throw Error("model " + path + " is not a cvtl export (no " + fs::path(path).replace_extension(".json").string() +
+        throw Error("model " + path + " is not a cvtl export (no " +
+                    fs::path(path).replace_extension(".json").string() +
                     "); pass {labels} FILE (one class per line) and {preset} to use it as it is");
     m.classes = read_labels(options.labels);
     const int size = options.size > 0 ? options.size : m.source->input_size;
@@ -146,7 +151,8 @@ std::vector<int> top_classes(const cv::Mat& row, int k) {
     std::vector<int> idx(static_cast<size_t>(row.cols));
     std::iota(idx.begin(), idx.end(), 0);
     k = std::min(k, row.cols);
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) { return row.at<float>(a) > row.at<float>(b); });
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [&](int a, int b) { return row.at<float>(a) > row.at<float>(b); });
     idx.resize(static_cast<size_t>(k));
     return idx;
 }

@@ -15,8 +15,8 @@
 namespace cvtl {
 
 struct ClassifierModel {
-    std::shared_ptr<SourceModel> source;   // shared: the engine refers to it
-    std::shared_ptr<BlockMap> map;         // null when the model is not VGG-shaped (then stock cv::dnn runs it)
+    std::shared_ptr<SourceModel> source;  // shared: the engine refers to it
+    std::shared_ptr<BlockMap> map;        // null when the model is not VGG-shaped (then stock cv::dnn runs it)
     std::shared_ptr<TapEngine> engine;
     std::vector<std::string> classes;
     Preprocessing preprocess;
@@ -28,12 +28,12 @@ struct ClassifierModel {
 };
 
 struct ClassifierOptions {
-    std::string labels;     // one class name per line; required for plain source models
-    std::string weights;    // Caffe source models: the .caffemodel when not next to the .prototxt
-    std::string preset;     // plain source models: torchvision | caffe | raw (default torchvision)
-    int size = 0;           // plain source models: input size when the model does not declare it
-    EngineChoice engine;    // onednn (fast path, when the model is VGG-shaped) or opencv
-    Events events;   // the library never prints: warnings go here
+    std::string labels;   // one class name per line; required for plain source models
+    std::string weights;  // Caffe source models: the .caffemodel when not next to the .prototxt
+    std::string preset;   // plain source models: torchvision | caffe | raw (default torchvision)
+    int size = 0;         // plain source models: input size when the model does not declare it
+    EngineChoice engine;  // onednn (fast path, when the model is VGG-shaped) or opencv
+    Events events;        // the library never prints: warnings go here
 };
 
 // Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").

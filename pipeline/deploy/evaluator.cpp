@@ -18,13 +18,23 @@ namespace {
 
 namespace fs = boost::filesystem;
 
-void write_report(const std::string& path, const EvaluateOptions& o, const EvaluateSummary& s, const std::vector<std::string>& classes) {
+void write_report(const std::string& path, const EvaluateOptions& o, const EvaluateSummary& s,
+                  const std::vector<std::string>& classes) {
     nlohmann::json per_class = nlohmann::json::array();
     for (const auto& c : s.classes)
-        per_class.push_back({{"class", c.name}, {"support", c.support}, {"precision", c.precision}, {"recall", c.recall}});
-    const nlohmann::json report = {{"model", o.model}, {"data", o.data}, {"images", s.images}, {"skipped", s.skipped},
-                                   {"accuracy", s.accuracy}, {"top_k", s.top_k}, {"top_k_accuracy", s.top_k_accuracy},
-                                   {"classes", classes}, {"per_class", per_class}, {"confusion", s.confusion}, {"seconds", s.seconds}};
+        per_class.push_back(
+            {{"class", c.name}, {"support", c.support}, {"precision", c.precision}, {"recall", c.recall}});
+    const nlohmann::json report = {{"model", o.model},
+                                   {"data", o.data},
+                                   {"images", s.images},
+                                   {"skipped", s.skipped},
+                                   {"accuracy", s.accuracy},
+                                   {"top_k", s.top_k},
+                                   {"top_k_accuracy", s.top_k_accuracy},
+                                   {"classes", classes},
+                                   {"per_class", per_class},
+                                   {"confusion", s.confusion},
+                                   {"seconds", s.seconds}};
     std::ofstream out(path);
     out << report.dump(2) << "\n";
     if (!out) throw Error("cannot write report " + path);
@@ -43,9 +53,11 @@ Dataset scored_samples(const EvaluateOptions& o, const Events& events) {
     const auto is_test = [](const Sample& x) { return x.split == Split::Test; };
     if (std::any_of(data.samples.begin(), data.samples.end(), is_test)) {
         const auto before = data.samples.size();
-        data.samples.erase(std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }), data.samples.end());
-        events.warning(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) + " test rows, not the other " +
-                       std::to_string(before - data.samples.size()));
+        data.samples.erase(
+            std::remove_if(data.samples.begin(), data.samples.end(), [&](const Sample& x) { return !is_test(x); }),
+            data.samples.end());
+        events.warning(o.data + " gives splits: scoring its " + std::to_string(data.samples.size()) +
+                       " test rows, not the other " + std::to_string(before - data.samples.size()));
     }
     return data;
 }
@@ -56,8 +68,8 @@ std::vector<int> model_class_of(const Dataset& data, const ClassifierModel& mode
     for (size_t c = 0; c < data.classes.size(); ++c) {
         auto it = std::find(model.classes.begin(), model.classes.end(), data.classes[c]);
         if (it == model.classes.end())
-            throw Error("class '" + data.classes[c] + "' of " + where + " is not one of the model's " + std::to_string(model.classes.size()) +
-                        " classes (from " + model.origin + ")");
+            throw Error("class '" + data.classes[c] + "' of " + where + " is not one of the model's " +
+                        std::to_string(model.classes.size()) + " classes (from " + model.origin + ")");
         to_model[c] = static_cast<int>(it - model.classes.begin());
     }
     return to_model;
@@ -102,7 +114,8 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     ClassifierModel model = open_classifier(o.model, classifier);
     Dataset data = scan_on_root(o.comm, [&] { return scored_samples(o, events); });
     const std::vector<int> to_model = model_class_of(data, model, o.data);
-    const auto [first, last] = slice_range(static_cast<std::int64_t>(data.samples.size()), o.comm.rank(), o.comm.size());
+    const auto [first, last] =
+        slice_range(static_cast<std::int64_t>(data.samples.size()), o.comm.rank(), o.comm.size());
     data.samples = std::vector<Sample>(data.samples.begin() + first, data.samples.begin() + last);
     const size_t k = model.classes.size();
     EvaluateSummary s;
@@ -111,7 +124,8 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
     std::int64_t correct = 0, in_top_k = 0, done = 0;
     const auto total = static_cast<std::int64_t>(data.samples.size());
     run_image_batches(
-        data, 0, model.preprocess, o.batch, o.threads, [&](const cv::Mat& blob, int) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
+        data, 0, model.preprocess, o.batch, o.threads,
+        [&](const cv::Mat& blob, int) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
         [&](ImageBatch& b) {
             for (size_t i = 0; i < b.kept.size(); ++i) {
                 const int truth = to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)];
@@ -124,7 +138,8 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
             for (size_t i = 0; i < b.reasons.size(); ++i)
                 if (!b.reasons[i].empty()) {
                     ++s.skipped;
-                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " + b.reasons[i]);
+                    events.warning("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " +
+                                   b.reasons[i]);
                 }
             done += b.count;
             events.report({"evaluate", done, total, 0, ""});

@@ -14,8 +14,8 @@ namespace cvtl {
 
 struct EvaluateOptions {
     std::string model;
-    std::string data;             // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any)
-    std::string report;           // REPORT.json (+ REPORT-confusion.csv/png); "" : none
+    std::string data;  // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any)
+    std::string report;  // REPORT.json (+ REPORT-confusion.csv/png); "" : none
     ClassifierOptions classifier;
     int batch = 16;
     int threads = 0;
@@ -28,7 +28,7 @@ struct EvaluateOptions {
 
 struct ClassScore {
     std::string name;
-    std::int64_t support = 0;     // samples of this class in the data
+    std::int64_t support = 0;  // samples of this class in the data
     double precision = 0, recall = 0;
 };
 

@@ -53,7 +53,8 @@ struct TemporaryFiles {
 // Runs the written file in stock cv::dnn and cvtl's own network on the same inputs and compares the
 // logits (before Softmax, whose saturation would hide differences), relative to the largest logit
 // magnitude (at least 1). Returns the difference and the number of samples compared.
-std::pair<double, int> verify_export(const std::string& file, const NetworkSpec& spec, const WeightMap& weights, const nlohmann::json& meta) {
+std::pair<double, int> verify_export(const std::string& file, const NetworkSpec& spec, const WeightMap& weights,
+                                     const nlohmann::json& meta) {
     std::string logits_layer;
     for (const auto& l : spec.layers)
         if (l.type != kind::dropout) logits_layer = l.name;
@@ -81,17 +82,24 @@ void write_sidecar(const std::string& path, const nlohmann::json& meta, bool hea
     cv::FileStorage fs(path, cv::FileStorage::WRITE | cv::FileStorage::FORMAT_JSON);
     if (!fs.isOpened()) throw Error("cannot write " + path);
     const auto& pre = meta.at("preprocess");
-    fs << "format" << "cvtl-model" << "cvtl_version" << kVersion;
-    fs << "input" << "input" << "output" << "prob";
+    fs << "format"
+       << "cvtl-model"
+       << "cvtl_version" << kVersion;
+    fs << "input"
+       << "input"
+       << "output"
+       << "prob";
     fs << "input_tap" << (head_only ? meta.at("tap").get<std::string>() : std::string("input"));
     fs << "classes" << meta.at("classes").get<std::vector<std::string>>();
-    fs << "preprocess" << "{";
+    fs << "preprocess"
+       << "{";
     fs << "preset" << pre.at("preset").get<std::string>() << "size" << pre.at("size").get<int>();
     fs << "resize" << pre.at("resize").get<std::string>() << "channels" << pre.at("channels").get<std::string>();
     fs << "scale" << pre.at("scale").get<double>();
     fs << "mean" << pre.at("mean").get<std::vector<double>>() << "std" << pre.at("std").get<std::vector<double>>();
     fs << "}";
-    fs << "strategy" << meta.at("strategy").get<std::string>() << "source_sha256" << meta.at("source_sha256").get<std::string>();
+    fs << "strategy" << meta.at("strategy").get<std::string>() << "source_sha256"
+       << meta.at("source_sha256").get<std::string>();
 }
 
 }  // namespace
@@ -103,31 +111,39 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
     const std::string model_h5 = o.run + "/model.h5";
     if (!fs::is_directory(o.run)) throw Error("run directory " + o.run + " does not exist");
     if (!fs::exists(model_h5))
-        throw Error("run " + o.run + " is incomplete: no model.h5 (training saves it after its first epoch); finish or {resume} the training");
+        throw Error(
+            "run " + o.run +
+            " is incomplete: no model.h5 (training saves it after its first epoch); finish or {resume} the training");
     RunState state = load_run_state(model_h5);
     if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
     if (o.output.empty()) throw Error("export needs an {output} path for the ONNX model");
     summary.sidecar = fs::path(o.output).replace_extension(".json").string();
-    if (summary.sidecar == o.output) throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
+    if (summary.sidecar == o.output)
+        throw Error(o.output + " would be overwritten by its own sidecar (MODEL.json); name the model MODEL.onnx");
     if (fs::exists(o.output) && !o.force) throw Error(o.output + " already exists; pass {force} to overwrite it");
     if (fs::exists(summary.sidecar) && !o.force)
-        throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output + ") already exists; pass {force} to overwrite it");
+        throw Error(summary.sidecar + " (the sidecar export writes next to " + o.output +
+                    ") already exists; pass {force} to overwrite it");
     const fs::path parent = fs::absolute(o.output).parent_path();
-    if (!fs::is_directory(parent)) throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
+    if (!fs::is_directory(parent))
+        throw Error("cannot write " + o.output + ": folder " + parent.string() + " does not exist");
     return state;
 }
 
 // Puts the frozen part below the tap, straight from the source model, in front of the trained layers.
-void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, NetworkSpec& spec, WeightMap& weights, ExportSummary& summary) {
+void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, NetworkSpec& spec, WeightMap& weights,
+                           ExportSummary& summary) {
     const std::string tap = meta.at("tap");
     const std::string recorded = meta.value("source_model", "");
     const ModelFiles files = choose_model({o.model, o.weights}, {recorded, meta.value("source_model_weights", "")});
     const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
-        throw Error("the frozen layers come from the source model (" + recorded + " not found); pass {model} MODEL or use {head-only}");
+        throw Error("the frozen layers come from the source model (" + recorded +
+                    " not found); pass {model} MODEL or use {head-only}");
     SourceModel model = load_model(path, files.weights);
     if (model.sha256 != meta.at("source_sha256").get<std::string>())
-        throw Error(path + " is not the model run " + o.run + " was trained from (sha256 differs); pass the right {model}");
+        throw Error(path + " is not the model run " + o.run +
+                    " was trained from (sha256 differs); pass the right {model}");
     const int size = meta.at("preprocess").at("size");
     BlockMap map = map_vgg_blocks(model.net, size, path);
     HeadOptions frozen_options;
@@ -177,9 +193,12 @@ ExportSummary run_export(const ExportOptions& o) {
     if (!o.head_only && tap != "input") prepend_frozen_layers(o, meta, spec, weights, summary);
 
     const std::map<std::string, std::string> metadata = {
-        {"cvtl.classes", meta.at("classes").dump()}, {"cvtl.preprocess", meta.at("preprocess").dump()},
-        {"cvtl.strategy", meta.at("strategy").get<std::string>()}, {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
-        {"cvtl.tap", o.head_only ? tap : std::string("input")}, {"cvtl.version", kVersion}};
+        {"cvtl.classes", meta.at("classes").dump()},
+        {"cvtl.preprocess", meta.at("preprocess").dump()},
+        {"cvtl.strategy", meta.at("strategy").get<std::string>()},
+        {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
+        {"cvtl.tap", o.head_only ? tap : std::string("input")},
+        {"cvtl.version", kVersion}};
     const std::string bytes = serialize_onnx(spec, weights, metadata);
     write_verified(o, bytes, spec, weights, meta, summary);
     summary.onnx = o.output;

@@ -6,12 +6,12 @@
 namespace cvtl {
 
 struct ExportOptions {
-    std::string run;            // run directory (its model.h5)
-    std::string output;         // MODEL.onnx
-    std::string model;          // source model for the frozen layers; default: the one the run recorded
-    std::string weights;        // Caffe weights; default: the run's when `model` is too, else next to `model`
-    bool head_only = false;     // only the trained part, reading the run's tap
-    bool force = false;         // replace an existing output
+    std::string run;         // run directory (its model.h5)
+    std::string output;      // MODEL.onnx
+    std::string model;       // source model for the frozen layers; default: the one the run recorded
+    std::string weights;     // Caffe weights; default: the run's when `model` is too, else next to `model`
+    bool head_only = false;  // only the trained part, reading the run's tap
+    bool force = false;      // replace an existing output
 };
 
 struct ExportSummary {

@@ -10,8 +10,8 @@ namespace cvtl {
 
 void check_class_names(const std::vector<std::string>& classes, const std::string& source) {
     if (classes.empty() || classes.size() > kMaxClasses)
-        throw Error(source + " lists " + std::to_string(classes.size()) + " classes (expected 1.." + std::to_string(kMaxClasses) +
-                    "); re-export the model");
+        throw Error(source + " lists " + std::to_string(classes.size()) + " classes (expected 1.." +
+                    std::to_string(kMaxClasses) + "); re-export the model");
     std::set<std::string> seen;
     for (const auto& c : classes) {
         if (c.empty()) throw Error(source + " lists an empty class name; re-export the model");
@@ -23,7 +23,8 @@ void check_class_names(const std::vector<std::string>& classes, const std::strin
 ModelDescription parse_sidecar(const std::string& text, const std::string& source) {
     const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != "cvtl-model")
-        throw Error(source + " is not a cvtl model sidecar (no \"format\": \"cvtl-model\"); remove it or re-export the model");
+        throw Error(source +
+                    " is not a cvtl model sidecar (no \"format\": \"cvtl-model\"); remove it or re-export the model");
     ModelDescription d;
     try {
         d.classes = j.at("classes").get<std::vector<std::string>>();
@@ -35,7 +36,8 @@ ModelDescription parse_sidecar(const std::string& text, const std::string& sourc
     return d;
 }
 
-bool parse_metadata(const std::map<std::string, std::string>& metadata, const std::string& source, ModelDescription& out) {
+bool parse_metadata(const std::map<std::string, std::string>& metadata, const std::string& source,
+                    ModelDescription& out) {
     const auto classes = metadata.find("cvtl.classes");
     if (classes == metadata.end()) return false;
     const auto preprocess = metadata.find("cvtl.preprocess");

@@ -25,7 +25,8 @@ ModelDescription parse_sidecar(const std::string& text, const std::string& sourc
 
 // The cvtl.classes and cvtl.preprocess entries of an ONNX model's metadata. Returns false when the
 // model carries no cvtl metadata; throws cvtl::Error naming `source` when it is malformed.
-bool parse_metadata(const std::map<std::string, std::string>& metadata, const std::string& source, ModelDescription& out);
+bool parse_metadata(const std::map<std::string, std::string>& metadata, const std::string& source,
+                    ModelDescription& out);
 
 // Class names as a model lists them: 1..kMaxClasses non-empty, distinct names.
 void check_class_names(const std::vector<std::string>& classes, const std::string& source);

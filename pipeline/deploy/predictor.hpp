@@ -10,7 +10,7 @@ namespace cvtl {
 
 struct Prediction {
     std::string path;
-    std::string error;                             // why the image was skipped
+    std::string error;                               // why the image was skipped
     std::vector<std::pair<std::string, float>> top;  // best first
 };
 

@@ -20,7 +20,7 @@ BatchSlice slice_for(const Batch& batch, const Communicator& comm) {
     }
     std::vector<cv::Range> rows(static_cast<size_t>(batch.data.dims), cv::Range::all());
     rows[0] = cv::Range(static_cast<int>(begin), static_cast<int>(end));
-    s.data = batch.data(rows);   // a contiguous run of rows: still one block of memory
+    s.data = batch.data(rows);  // a contiguous run of rows: still one block of memory
     s.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
     return s;
 }

@@ -10,7 +10,7 @@
 namespace cvtl {
 namespace {
 
-bool g_active = false;   // MpiSession initialised MPI
+bool g_active = false;  // MpiSession initialised MPI
 bool g_serialized = false;
 
 // MPI counts are int: larger buffers go in pieces.
@@ -52,12 +52,14 @@ void Communicator::broadcast(std::string& text, int from) const {
     auto n = static_cast<std::uint64_t>(text.size());
     check(MPI_Bcast(&n, 1, MPI_UINT64_T, from, MPI_COMM_WORLD), "broadcast");
     text.resize(n);
-    in_pieces<char>(text.data(), n, [&](char* p, int k) { check(MPI_Bcast(p, k, MPI_CHAR, from, MPI_COMM_WORLD), "broadcast"); });
+    in_pieces<char>(text.data(), n,
+                    [&](char* p, int k) { check(MPI_Bcast(p, k, MPI_CHAR, from, MPI_COMM_WORLD), "broadcast"); });
 }
 
 void Communicator::broadcast(float* data, std::size_t n, int from) const {
     if (!distributed()) return;
-    in_pieces<float>(data, n, [&](float* p, int k) { check(MPI_Bcast(p, k, MPI_FLOAT, from, MPI_COMM_WORLD), "broadcast"); });
+    in_pieces<float>(data, n,
+                     [&](float* p, int k) { check(MPI_Bcast(p, k, MPI_FLOAT, from, MPI_COMM_WORLD), "broadcast"); });
 }
 
 void Communicator::sum(double* data, std::size_t n) const {
@@ -96,7 +98,7 @@ std::string Communicator::from_root(const std::function<std::string()>& work) co
             payload = work();
         } catch (const Error& e) {
             error = e.message();
-        } catch (const std::exception& e) {   // cv::Exception, JSON: a message is all the other ranks need
+        } catch (const std::exception& e) {  // cv::Exception, JSON: a message is all the other ranks need
             error = e.what();
         }
     }
@@ -119,7 +121,7 @@ void Communicator::all_or_none(const std::function<void()>& work) const {
     try {
         work();
     } catch (const SharedError&) {
-        throw;   // every rank threw it together already (a nested all_or_none or from_root)
+        throw;  // every rank threw it together already (a nested all_or_none or from_root)
     } catch (const Error& e) {
         error = e.message();
     } catch (const std::exception& e) {

@@ -24,8 +24,8 @@ public:
 
 class Communicator {
 public:
-    Communicator() = default;           // one process: rank 0 of 1
-    static Communicator world();        // every process of the job (one process without a launcher)
+    Communicator() = default;     // one process: rank 0 of 1
+    static Communicator world();  // every process of the job (one process without a launcher)
 
     int rank() const { return rank_; }
     int size() const { return size_; }
@@ -35,10 +35,10 @@ public:
     void barrier() const;
     void broadcast(std::string& text, int root = 0) const;
     void broadcast(float* data, std::size_t n, int root = 0) const;
-    void sum(double* data, std::size_t n) const;         // in place, on every rank
+    void sum(double* data, std::size_t n) const;  // in place, on every rank
     void sum(std::int64_t* data, std::size_t n) const;
-    std::vector<std::string> gather_strings(const std::string& mine) const;   // every rank's, on every rank
-    bool same(std::uint64_t value) const;                // whether every rank holds the same value
+    std::vector<std::string> gather_strings(const std::string& mine) const;  // every rank's, on every rank
+    bool same(std::uint64_t value) const;                                    // whether every rank holds the same value
 
     // Runs `work` on the root alone and gives every rank its result, or makes every rank throw the
     // root's error: nobody is left waiting for a root that failed.

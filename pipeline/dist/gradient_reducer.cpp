@@ -19,13 +19,13 @@ struct GradientReducer::Bucket {
     struct Part {
         std::size_t layer;
         Param* param;
-        std::size_t offset;   // in `packed`
+        std::size_t offset;  // in `packed`
     };
     std::vector<Part> parts;
     std::size_t values = 0;
     std::size_t layers_left = 0, layers = 0;
-    std::vector<float> packed;              // several gradients, or one that is not contiguous
-    float* data = nullptr;                  // what is summed: packed, or the one gradient in place
+    std::vector<float> packed;  // several gradients, or one that is not contiguous
+    float* data = nullptr;      // what is summed: packed, or the one gradient in place
 
     bool in_place() const { return parts.size() == 1 && parts[0].param->grad.isContinuous(); }
 
@@ -47,14 +47,16 @@ struct GradientReducer::Bucket {
     }
 };
 
-GradientReducer::GradientReducer(const Communicator& comm, Network& net, std::size_t bucket_bytes) : comm_(comm), net_(net) {
+GradientReducer::GradientReducer(const Communicator& comm, Network& net, std::size_t bucket_bytes)
+    : comm_(comm), net_(net) {
     auto& entries = net.entries();
     of_layer_.resize(entries.size());
     // Backward finishes the top layer first: buckets follow that order so the first one fills first.
     for (std::size_t i = entries.size(); i-- > 0;)
         for (Param* p : entries[i].layer->params()) {
             if (p->lr_mult <= 0) continue;
-            if (buckets_.empty() || buckets_.back()->values * sizeof(float) >= bucket_bytes) buckets_.push_back(std::make_unique<Bucket>());
+            if (buckets_.empty() || buckets_.back()->values * sizeof(float) >= bucket_bytes)
+                buckets_.push_back(std::make_unique<Bucket>());
             Bucket& b = *buckets_.back();
             b.parts.push_back({i, p, b.values});
             b.values += p->value.total();
@@ -107,7 +109,7 @@ void GradientReducer::work() {
 
 void GradientReducer::submit(Bucket& b) {
     b.data = b.in_place() ? b.parts[0].param->grad.ptr<float>() : b.packed.data();
-    if (!worker_.joinable()) return;   // summed in finish()
+    if (!worker_.joinable()) return;  // summed in finish()
     {
         std::lock_guard<std::mutex> lock(mutex_);
         queue_.push_back(&b);

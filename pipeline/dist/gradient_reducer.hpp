@@ -39,9 +39,9 @@ public:
     // Waits for every bucket; afterwards every trained gradient holds the sum over ranks.
     void finish();
 
-    std::uint64_t bytes_per_step() const { return bytes_; }   // gradient bytes each rank contributes
+    std::uint64_t bytes_per_step() const { return bytes_; }  // gradient bytes each rank contributes
     std::size_t buckets() const { return buckets_.size(); }
-    bool overlapped() const { return worker_.joinable(); }    // summed while backward runs
+    bool overlapped() const { return worker_.joinable(); }  // summed while backward runs
 
 private:
     struct Bucket;
@@ -51,15 +51,15 @@ private:
     Communicator comm_;
     Network& net_;
     std::vector<std::unique_ptr<Bucket>> buckets_;
-    std::vector<std::vector<std::size_t>> of_layer_;   // per layer: the buckets it completes a part of
+    std::vector<std::vector<std::size_t>> of_layer_;  // per layer: the buckets it completes a part of
     std::uint64_t bytes_ = 0;
 
     std::thread worker_;
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<Bucket*> queue_;
-    std::size_t in_flight_ = 0;                        // submitted, not yet summed
-    std::string error_;                                // the worker's failure, rethrown by finish()
+    std::size_t in_flight_ = 0;  // submitted, not yet summed
+    std::string error_;          // the worker's failure, rethrown by finish()
     bool stop_ = false;
 };
 

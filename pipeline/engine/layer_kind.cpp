@@ -19,8 +19,9 @@ namespace {
 // The one list of kinds. Explicit rather than self-registering: objects of a static library that
 // nothing references are dropped by the linker, and their registration with them.
 const std::vector<const LayerKind*>& all_kinds() {
-    static const std::vector<const LayerKind*> kinds{&conv2d_kind(), &batch_norm_kind(), &relu_kind(),   &max_pool_kind(),
-                                                     &avg_pool_kind(), &flatten_kind(),  &linear_kind(), &dropout_kind()};
+    static const std::vector<const LayerKind*> kinds{&conv2d_kind(),   &batch_norm_kind(), &relu_kind(),
+                                                     &max_pool_kind(), &avg_pool_kind(),   &flatten_kind(),
+                                                     &linear_kind(),   &dropout_kind()};
     return kinds;
 }
 
@@ -47,6 +48,8 @@ const LayerKind* layer_kind_for_opencv(const std::string& opencv_type) {
     return nullptr;
 }
 
-bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name) { return i < layers.size() && layers[i].type == name; }
+bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name) {
+    return i < layers.size() && layers[i].type == name;
+}
 
 }  // namespace cvtl

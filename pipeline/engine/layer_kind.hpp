@@ -52,7 +52,8 @@ public:
     virtual const WeightMap& weights() const = 0;
     virtual const std::vector<int>& shape() const = 0;
     // Weights [O, I, k, k], bias [O]; square kernel, stride and symmetric padding.
-    virtual void convolution(const cv::Mat& weights, const cv::Mat& bias, int kernel, int stride, int pad, bool relu) = 0;
+    virtual void convolution(const cv::Mat& weights, const cv::Mat& bias, int kernel, int stride, int pad,
+                             bool relu) = 0;
     virtual void relu() = 0;
     enum class Pooling { max, avg_include_pad, avg_exclude_pad };
     virtual void pooling(Pooling algorithm, int kernel, int stride, int pad, bool ceil_mode) = 0;
@@ -91,7 +92,9 @@ public:
     virtual std::string layer_name(const std::string& block, int ordinal, int source_id) const;
 
     // One sample's output shape for input `in`; throws cvtl::Error when the input does not fit.
-    virtual std::vector<int> output_shape(const nlohmann::json& /*args*/, const std::vector<int>& in) const { return in; }
+    virtual std::vector<int> output_shape(const nlohmann::json& /*args*/, const std::vector<int>& in) const {
+        return in;
+    }
     // The trainable layer (parameters allocated, not initialised).
     virtual std::unique_ptr<Layer> make(const nlohmann::json& args) const = 0;
     // Fresh initial values of the layer's parameters, as torchvision initialises VGG; none by default.

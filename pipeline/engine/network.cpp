@@ -8,7 +8,8 @@ namespace cvtl {
 
 nlohmann::json NetworkSpec::to_json() const {
     nlohmann::json layers_json = nlohmann::json::array();
-    for (const auto& l : layers) layers_json.push_back({{"name", l.name}, {"block", l.block}, {"type", l.type}, {"args", l.args}});
+    for (const auto& l : layers)
+        layers_json.push_back({{"name", l.name}, {"block", l.block}, {"type", l.type}, {"args", l.args}});
     return {{"input_shape", input_shape}, {"input_tap", input_tap}, {"layers", layers_json}};
 }
 
@@ -48,7 +49,8 @@ Network::Network(const NetworkSpec& spec) : spec_(spec) {
 
 const cv::Mat& Network::forward(const cv::Mat& input, bool train) {
     activations_[0] = input;
-    for (size_t i = 0; i < entries_.size(); ++i) entries_[i].layer->forward(activations_[i], activations_[i + 1], train);
+    for (size_t i = 0; i < entries_.size(); ++i)
+        entries_[i].layer->forward(activations_[i], activations_[i + 1], train);
     return activations_.back();
 }
 

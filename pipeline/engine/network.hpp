@@ -20,8 +20,8 @@ struct LayerSpec {
 };
 
 struct NetworkSpec {
-    std::vector<int> input_shape;   // one sample, e.g. [512, 14, 14] for pool4
-    std::string input_tap;          // the cache tap the network reads
+    std::vector<int> input_shape;  // one sample, e.g. [512, 14, 14] for pool4
+    std::string input_tap;         // the cache tap the network reads
     std::vector<LayerSpec> layers;
 
     nlohmann::json to_json() const;

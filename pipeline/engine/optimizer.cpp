@@ -45,8 +45,10 @@ void adam_update(float* w, const float* g, float* m, float* v, std::ptrdiff_t n,
 #pragma omp parallel for simd if (n >= kParallelFrom)
     for (std::ptrdiff_t i = 0; i < n; ++i) {
         float d = g[i];
-        if (Decoupled) w[i] -= rate * decay * w[i];
-        else d += decay * w[i];
+        if (Decoupled)
+            w[i] -= rate * decay * w[i];
+        else
+            d += decay * w[i];
         m[i] = b1 * m[i] + (1 - b1) * d;
         v[i] = b2 * v[i] + (1 - b2) * d * d;
         w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_bias2 + eps);
@@ -72,17 +74,22 @@ void Optimizer::step(double lr) {
         if (c.kind == "sgd") {
             const auto mu = static_cast<float>(c.momentum);
             const bool first = steps_ == 1;  // PyTorch: the first step seeds the momentum buffer
-            if (mu == 0.0f) sgd_update<false, false>(w, g, m, n, rate, decay, mu, first);
-            else if (c.nesterov) sgd_update<true, true>(w, g, m, n, rate, decay, mu, first);
-            else sgd_update<true, false>(w, g, m, n, rate, decay, mu, first);
+            if (mu == 0.0f)
+                sgd_update<false, false>(w, g, m, n, rate, decay, mu, first);
+            else if (c.nesterov)
+                sgd_update<true, true>(w, g, m, n, rate, decay, mu, first);
+            else
+                sgd_update<true, false>(w, g, m, n, rate, decay, mu, first);
         } else {
             const auto b1 = static_cast<float>(c.beta1), b2 = static_cast<float>(c.beta2);
             const float step_size = rate / static_cast<float>(bias1);
             const auto root_bias2 = static_cast<float>(std::sqrt(bias2));
             const auto eps = static_cast<float>(c.eps);
             float* v = s.second.ptr<float>();
-            if (c.kind == "adamw") adam_update<true>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
-            else adam_update<false>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
+            if (c.kind == "adamw")
+                adam_update<true>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
+            else
+                adam_update<false>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
         }
     }
 }
@@ -102,7 +109,8 @@ void Optimizer::load_state(const std::map<std::string, cv::Mat>& state) {
             if (dst->empty()) continue;
             auto it = state.find(s.name + suffix);
             if (it == state.end() || it->second.total() != dst->total())
-                throw Error("checkpoint has no optimizer state for " + s.name + suffix + " (was it made with another {optimizer}?)");
+                throw Error("checkpoint has no optimizer state for " + s.name + suffix +
+                            " (was it made with another {optimizer}?)");
             it->second.reshape(1, dst->dims, dst->size.p).copyTo(*dst);
         }
     }

@@ -10,11 +10,11 @@
 namespace cvtl {
 
 struct OptimizerConfig {
-    std::string kind = "sgd";     // sgd | adam | adamw
-    double momentum = 0.9;        // sgd
-    bool nesterov = false;        // sgd
+    std::string kind = "sgd";                       // sgd | adam | adamw
+    double momentum = 0.9;                          // sgd
+    bool nesterov = false;                          // sgd
     double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
-    double weight_decay = 5e-4;   // scaled by each Param::decay_mult (0 for biases and norm parameters)
+    double weight_decay = 5e-4;  // scaled by each Param::decay_mult (0 for biases and norm parameters)
 };
 
 class Optimizer {
@@ -35,8 +35,8 @@ private:
     struct Slot {
         std::string name;
         Param* param;
-        cv::Mat first;    // sgd: momentum buffer; adam: first moment
-        cv::Mat second;   // adam: second moment
+        cv::Mat first;   // sgd: momentum buffer; adam: first moment
+        cv::Mat second;  // adam: second moment
     };
     OptimizerConfig config_;
     std::vector<Slot> slots_;
@@ -48,8 +48,8 @@ struct Schedule {
     std::string kind = "cosine";  // constant | step | cosine
     double base_lr = 0.01;
     int epochs = 10;
-    double warmup_epochs = 0;     // linear ramp from base_lr/warmup steps, before any schedule
-    int step_epochs = 10;         // step: multiply by gamma every step_epochs
+    double warmup_epochs = 0;  // linear ramp from base_lr/warmup steps, before any schedule
+    int step_epochs = 10;      // step: multiply by gamma every step_epochs
     double gamma = 0.1;
 
     double at(double t) const;

@@ -22,7 +22,8 @@ void load_weights(Network& network, const WeightMap& weights) {
         auto it = weights.find(name);
         if (it == weights.end()) throw Error("no initial value for parameter " + name);
         if (it->second.total() != dst.total())
-            throw Error("parameter " + name + " expects " + std::to_string(dst.total()) + " values, found " + std::to_string(it->second.total()));
+            throw Error("parameter " + name + " expects " + std::to_string(dst.total()) + " values, found " +
+                        std::to_string(it->second.total()));
         std::copy_n(it->second.ptr<float>(), dst.total(), dst.ptr<float>());
     };
     for (auto& e : network.entries()) {

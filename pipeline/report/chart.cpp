@@ -73,8 +73,9 @@ std::string driver_locked() { return driver_installed("memcairo") ? "memcairo" :
 
 // Colour map 0: 0 white background, 1 black ink, 2 light grid, 3.. the series palette (RGB).
 void set_palette() {
-    static const int rgb[][3] = {{255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {31, 119, 180}, {255, 127, 14}, {44, 160, 44},
-                                 {214, 39, 40}, {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
+    static const int rgb[][3] = {{255, 255, 255}, {0, 0, 0},       {215, 215, 215}, {31, 119, 180},
+                                 {255, 127, 14},  {44, 160, 44},   {214, 39, 40},   {148, 103, 189},
+                                 {140, 86, 75},   {227, 119, 194}, {127, 127, 127}};
     plscmap0n(16);
     for (int i = 0; i < 11; ++i) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
 }
@@ -155,12 +156,13 @@ size_t positions(const LineChart& c) { return c.x_categories.empty() ? c.x_value
 double x_at(const LineChart& c, size_t i) { return c.x_categories.empty() ? c.x_values[i] : static_cast<double>(i); }
 
 void check(const LineChart& c) {
-    if (!c.x_categories.empty() && !c.x_values.empty()) throw Error("chart '" + c.title + "': x is either categorical or numeric, not both");
+    if (!c.x_categories.empty() && !c.x_values.empty())
+        throw Error("chart '" + c.title + "': x is either categorical or numeric, not both");
     if (positions(c) == 0) throw Error("chart '" + c.title + "' has no x positions");
     for (const auto& s : c.series)
         if (s.values.size() != positions(c))
-            throw Error("chart '" + c.title + "': series '" + s.name + "' has " + std::to_string(s.values.size()) + " values for " +
-                        std::to_string(positions(c)) + " x positions");
+            throw Error("chart '" + c.title + "': series '" + s.name + "' has " + std::to_string(s.values.size()) +
+                        " values for " + std::to_string(positions(c)) + " x positions");
 }
 
 // The axis range: the caller's bounds where given, else the data's, widened to whole ticks.
@@ -191,7 +193,7 @@ void draw_title(const std::string& title) {
     const double fits = 0.98 * page_mm().width / (text_width({title}) * char_mm() + 1e-9);
     PLFLT vx0, vx1, vy0, vy1;
     plgvpd(&vx0, &vx1, &vy0, &vy1);
-    const double centre = (0.5 - vx0) / (vx1 - vx0);   // the page's centre, as a fraction of the viewport
+    const double centre = (0.5 - vx0) / (vx1 - vx0);  // the page's centre, as a fraction of the viewport
     plschr(0, std::min(1.0, fits));
     plmtex("t", 1.2 / std::min(1.0, fits), centre, 0.5, plain(title).c_str());
     plschr(0, 1);
@@ -246,7 +248,8 @@ void draw_series(const LineChart& c, size_t k) {
             continue;
         }
         if (xs.size() > 1) plline(static_cast<PLINT>(xs.size()), xs.data(), ys.data());
-        if (!xs.empty()) plpoin(static_cast<PLINT>(xs.size()), xs.data(), ys.data(), 17);   // a lone value shows as a dot
+        if (!xs.empty())
+            plpoin(static_cast<PLINT>(xs.size()), xs.data(), ys.data(), 17);  // a lone value shows as a dot
         xs.clear(), ys.clear();
     }
     plwidth(1);
@@ -262,8 +265,8 @@ void draw_legend(const LineChart& c) {
     std::vector<PLFLT> widths(n, 2);
     for (size_t k = 0; k < n; ++k) colors[k] = series_color(k);
     PLFLT w, h;
-    pllegend(&w, &h, 0, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.01, 0, 0.05, 0, 1, 1, 0, 0,
-             static_cast<PLINT>(n), opts.data(), 1.0, 1.0, 2.0, 0.0, ink.data(), text.data(), nullptr, nullptr, nullptr, nullptr,
+    pllegend(&w, &h, 0, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.01, 0, 0.05, 0, 1, 1, 0, 0, static_cast<PLINT>(n),
+             opts.data(), 1.0, 1.0, 2.0, 0.0, ink.data(), text.data(), nullptr, nullptr, nullptr, nullptr,
              colors.data(), styles.data(), widths.data(), nullptr, nullptr, nullptr, nullptr);
 }
 
@@ -273,18 +276,20 @@ void check(const Heatmap& m) {
     bool fits = m.shade.size() == rows && m.text.size() == rows;
     for (size_t r = 0; fits && r < rows; ++r) fits = m.shade[r].size() == cols && m.text[r].size() == cols;
     if (!fits)
-        throw Error("heatmap '" + m.title + "': shade and text must be " + std::to_string(rows) + " rows of " + std::to_string(cols) +
-                    " cells, one per row and column name");
+        throw Error("heatmap '" + m.title + "': shade and text must be " + std::to_string(rows) + " rows of " +
+                    std::to_string(cols) + " cells, one per row and column name");
 }
 
 // Square cells, room on the left for the row names and below for the column names (written upwards).
 void heatmap_viewport(const Heatmap& m) {
     const cv::Size2d page = page_mm();
     const double ch = char_mm();
-    const double left = (text_width(m.row_names) + 3) * ch, bottom = (text_width(m.column_names) + 3) * ch, top = 3 * ch, right = ch;
+    const double left = (text_width(m.row_names) + 3) * ch, bottom = (text_width(m.column_names) + 3) * ch,
+                 top = 3 * ch, right = ch;
     const double side = std::min((page.width - left - right) / static_cast<double>(m.column_names.size()),
                                  (page.height - bottom - top) / static_cast<double>(m.row_names.size()));
-    const double w = side * static_cast<double>(m.column_names.size()), h = side * static_cast<double>(m.row_names.size());
+    const double w = side * static_cast<double>(m.column_names.size()),
+                 h = side * static_cast<double>(m.row_names.size());
     plvpor(left / page.width, (left + w) / page.width, 1 - (top + h) / page.height, 1 - top / page.height);
 }
 
@@ -311,7 +316,7 @@ void draw_cell(const Heatmap& m, size_t row, size_t col) {
     plfill(4, xs, ys);
     plcol0(2);
     plline(5, xs, ys);
-    plcol0(shade > 0.55 ? 0 : 1);   // white on dark cells
+    plcol0(shade > 0.55 ? 0 : 1);  // white on dark cells
     plptex(x0 + 0.5, y0 + 0.5, 1, 0, 0.5, plain(m.text[row][col]).c_str());
 }
 
@@ -331,7 +336,8 @@ void draw_heatmap_labels(const Heatmap& m) {
 // A white RGB canvas for PLplot; returned as BGR for OpenCV.
 cv::Mat canvas(cv::Size size) {
     if (size.width < 64 || size.height < 64 || size.width > 8192 || size.height > 8192)
-        throw Error("chart size " + std::to_string(size.width) + "x" + std::to_string(size.height) + " is outside 64..8192 pixels");
+        throw Error("chart size " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                    " is outside 64..8192 pixels");
     return cv::Mat(size, CV_8UC3, cv::Scalar(255, 255, 255));
 }
 cv::Mat to_bgr(const cv::Mat& rgb) {
@@ -378,8 +384,7 @@ void write_chart_png(const std::string& path, const cv::Mat& image) {
     bool written = false;
     try {
         written = cv::imwrite(path, image);
-    } catch (const cv::Exception&) {
-    }
+    } catch (const cv::Exception&) {}
     if (!written) throw Error("cannot write the chart " + path + " (does the directory exist and is it writable?)");
 }
 

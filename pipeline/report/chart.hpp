@@ -15,7 +15,7 @@ namespace cvtl {
 // One axis. min/max NaN: chosen from the data by nice_ticks. min_step: the smallest tick step
 // (1 for counts such as epochs, so no tick falls between two of them).
 struct ChartAxis {
-    std::string label;   // with the unit, e.g. "loss (cross-entropy, nats)"
+    std::string label;  // with the unit, e.g. "loss (cross-entropy, nats)"
     double min = std::numeric_limits<double>::quiet_NaN();
     double max = std::numeric_limits<double>::quiet_NaN();
     double min_step = 0;
@@ -23,7 +23,7 @@ struct ChartAxis {
 
 struct ChartSeries {
     std::string name;
-    std::vector<double> values;   // one per x position; NaN: no point there (the line breaks)
+    std::vector<double> values;  // one per x position; NaN: no point there (the line breaks)
 };
 
 // x is categorical (x_categories, one per position, evenly spaced) or numeric (x_values).

@@ -23,12 +23,13 @@ BatchStream::BatchStream(CacheReader& reader, std::uint8_t split, int batch, boo
                          std::size_t memory_budget_bytes)
     : BatchStream(reader, reader.splits(), split, batch, shuffle, seed, memory_budget_bytes) {}
 
-BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& splits, std::uint8_t split, int batch, bool shuffle,
-                         std::uint64_t seed, std::size_t memory_budget_bytes)
+BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& splits, std::uint8_t split, int batch,
+                         bool shuffle, std::uint64_t seed, std::size_t memory_budget_bytes)
     : reader_(reader), batch_(batch), shuffle_(shuffle), draw_views_(shuffle && reader.views() > 1), seed_(seed) {
     if (batch < 1) throw Error("the batch size must be at least 1");
     if (splits.size() != static_cast<size_t>(reader.rows()))
-        throw Error("row roles cover " + std::to_string(splits.size()) + " rows; cache " + reader.path() + " has " + std::to_string(reader.rows()));
+        throw Error("row roles cover " + std::to_string(splits.size()) + " rows; cache " + reader.path() + " has " +
+                    std::to_string(reader.rows()));
     const std::int64_t chunk = std::max<std::int64_t>(1, reader.rows_per_chunk());
     for (std::int64_t begin = 0; begin < reader.rows(); begin += chunk) {
         Chunk c{begin, std::min(reader.rows(), begin + chunk), {}};
@@ -38,7 +39,7 @@ BatchStream::BatchStream(CacheReader& reader, const std::vector<std::uint8_t>& s
         if (!c.rows.empty()) chunks_.push_back(std::move(c));
     }
     // Streaming holds the current window, the prefetched one and batches: a window gets a quarter.
-    const std::size_t copies = draw_views_ ? static_cast<std::size_t>(reader.views()) : 1;   // a row and its views
+    const std::size_t copies = draw_views_ ? static_cast<std::size_t>(reader.views()) : 1;  // a row and its views
     const std::size_t chunk_bytes = static_cast<std::size_t>(chunk) * reader.sample_values() * sizeof(float) * copies;
     resident_ = selected_ * reader.sample_values() * sizeof(float) * copies <= memory_budget_bytes;
     chunks_per_window_ = resident_ ? chunks_.size() : std::max<std::size_t>(1, memory_budget_bytes / 4 / chunk_bytes);
@@ -91,7 +92,8 @@ void BatchStream::load_views(const Window& w, Loaded& out) {
             out.view_at.push_back(at);
             const auto k = static_cast<size_t>(reader_.view_count(r));
             if (k == 0) continue;
-            std::memcpy(dst, block.ptr<float>() + static_cast<size_t>(reader_.view_first(r) - lo) * n, k * n * sizeof(float));
+            std::memcpy(dst, block.ptr<float>() + static_cast<size_t>(reader_.view_first(r) - lo) * n,
+                        k * n * sizeof(float));
             dst += k * n;
             at += static_cast<std::int64_t>(k);
         }
@@ -104,7 +106,8 @@ const float* BatchStream::drawn_view(size_t pos) const {
     const std::int64_t row = current_.rows[pos];
     const int count = draw_views_ ? reader_.view_count(row) : 0;
     if (count == 0) return current_.data.ptr<float>() + pos * n;
-    const std::uint64_t h = splitmix64(splitmix64(seed_ ^ 0x76696577ull) ^ (static_cast<std::uint64_t>(epoch_) << 40) ^ static_cast<std::uint64_t>(row));
+    const std::uint64_t h = splitmix64(splitmix64(seed_ ^ 0x76696577ull) ^ (static_cast<std::uint64_t>(epoch_) << 40) ^
+                                       static_cast<std::uint64_t>(row));
     const auto v = static_cast<int>(h % static_cast<std::uint64_t>(count + 1));
     if (v == 0) return current_.data.ptr<float>() + pos * n;
     return current_.views.ptr<float>() + static_cast<size_t>(current_.view_at[pos] + v - 1) * n;
@@ -119,8 +122,9 @@ void BatchStream::start_epoch(int epoch) {
     if (shuffle_ && !resident_) seeded_shuffle(order, seed_ * 7919 + static_cast<std::uint64_t>(epoch));
     windows_.clear();
     for (size_t i = 0; i < order.size(); i += chunks_per_window_)
-        windows_.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(i),
-                              order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + chunks_per_window_)));
+        windows_.emplace_back(
+            order.begin() + static_cast<std::ptrdiff_t>(i),
+            order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + chunks_per_window_)));
     next_window_ = 0;
     cursor_ = 0;
     permutation_.clear();

@@ -30,23 +30,23 @@ public:
                 std::uint64_t seed, std::size_t memory_budget_bytes);
     ~BatchStream();
 
-    std::int64_t size() const { return static_cast<std::int64_t>(selected_); }   // rows in the split
+    std::int64_t size() const { return static_cast<std::int64_t>(selected_); }  // rows in the split
     bool in_memory() const { return resident_; }
 
     void start_epoch(int epoch);
-    bool next(Batch& batch);      // false at the end of the epoch
+    bool next(Batch& batch);  // false at the end of the epoch
 
 private:
     struct Chunk {
-        std::int64_t begin = 0, end = 0;     // cache rows
-        std::vector<std::int64_t> rows;      // rows of the split inside [begin, end)
+        std::int64_t begin = 0, end = 0;  // cache rows
+        std::vector<std::int64_t> rows;   // rows of the split inside [begin, end)
     };
-    using Window = std::vector<size_t>;      // chunk indices
+    using Window = std::vector<size_t>;  // chunk indices
     struct Loaded {
-        cv::Mat data;                        // the window's rows of the split, in `rows` order
+        cv::Mat data;  // the window's rows of the split, in `rows` order
         std::vector<std::int64_t> rows;
-        cv::Mat views;                       // their stored views, when the stream draws views
-        std::vector<std::int64_t> view_at;   // per row: its first view in `views`
+        cv::Mat views;                      // their stored views, when the stream draws views
+        std::vector<std::int64_t> view_at;  // per row: its first view in `views`
     };
     void load_views(const Window& w, Loaded& out);
     const float* drawn_view(size_t pos) const;
@@ -62,11 +62,11 @@ private:
     std::vector<Chunk> chunks_;
     size_t chunks_per_window_ = 1;
     bool resident_ = false;
-    std::vector<Window> windows_;            // this epoch's windows, in visiting order
+    std::vector<Window> windows_;  // this epoch's windows, in visiting order
     size_t next_window_ = 0;
     Loaded current_;
-    bool current_is_resident_ = false;       // the single window stays loaded across epochs
-    std::vector<size_t> permutation_;        // positions inside current_
+    bool current_is_resident_ = false;  // the single window stays loaded across epochs
+    std::vector<size_t> permutation_;   // positions inside current_
     size_t cursor_ = 0;
     std::future<Loaded> prefetch_;
     int epoch_ = 0;

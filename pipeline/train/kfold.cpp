@@ -8,8 +8,8 @@
 
 namespace cvtl {
 
-std::vector<int> stratified_folds(const std::vector<std::int32_t>& labels, const std::vector<std::uint8_t>& splits, int k,
-                                  std::uint64_t seed) {
+std::vector<int> stratified_folds(const std::vector<std::int32_t>& labels, const std::vector<std::uint8_t>& splits,
+                                  int k, std::uint64_t seed) {
     if (k < 2) throw Error("cross-validation needs at least 2 folds, got " + std::to_string(k));
     std::map<std::int32_t, std::vector<size_t>> by_class;
     for (size_t r = 0; r < labels.size(); ++r)
@@ -19,12 +19,13 @@ std::vector<int> stratified_folds(const std::vector<std::int32_t>& labels, const
     int offset = 0;
     for (auto& [label, rows] : by_class) {
         if (static_cast<int>(rows.size()) < k)
-            throw Error("class " + std::to_string(label) + " has " + std::to_string(rows.size()) + " labelled samples, fewer than the " +
-                        std::to_string(k) + " folds; use fewer folds");
+            throw Error("class " + std::to_string(label) + " has " + std::to_string(rows.size()) +
+                        " labelled samples, fewer than the " + std::to_string(k) + " folds; use fewer folds");
         // Fisher-Yates with mt19937_64 directly: std::shuffle differs between standard libraries.
         for (size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng() % i]);
         // Rotating the first fold spreads each class's remainder over different folds.
-        for (size_t i = 0; i < rows.size(); ++i) folds[rows[i]] = static_cast<int>((i + static_cast<size_t>(offset)) % static_cast<size_t>(k));
+        for (size_t i = 0; i < rows.size(); ++i)
+            folds[rows[i]] = static_cast<int>((i + static_cast<size_t>(offset)) % static_cast<size_t>(k));
         offset = static_cast<int>((static_cast<size_t>(offset) + rows.size()) % static_cast<size_t>(k));
     }
     return folds;

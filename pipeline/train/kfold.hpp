@@ -13,8 +13,8 @@ inline constexpr std::uint8_t kRoleTrain = 0, kRoleVal = 1, kRoleUnused = 255;
 // starting at a fold that rotates with the class, so every fold gets floor or ceil of each class's
 // share and the fold sizes differ by at most one. Throws cvtl::Error when k < 2 or a class has
 // fewer labelled rows than k.
-std::vector<int> stratified_folds(const std::vector<std::int32_t>& labels, const std::vector<std::uint8_t>& splits, int k,
-                                  std::uint64_t seed);
+std::vector<int> stratified_folds(const std::vector<std::int32_t>& labels, const std::vector<std::uint8_t>& splits,
+                                  int k, std::uint64_t seed);
 
 // Roles for training on every fold but `fold` and validating on `fold`.
 std::vector<std::uint8_t> fold_roles(const std::vector<int>& folds, int fold);

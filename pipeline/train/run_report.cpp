@@ -16,7 +16,9 @@ namespace cvtl {
 namespace {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-double number_or_nan(const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+double number_or_nan(const nlohmann::json& v) {
+    return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
 
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream out(path);
@@ -46,8 +48,9 @@ LineChart epoch_chart(const std::vector<EpochMetrics>& history, const std::strin
     c.series.push_back(t);
     if (has_val) c.series.push_back(v);
     const EpochMetrics& last = history.back();
-    c.title = quantity + " over " + std::to_string(history.size()) + " epoch" + (history.size() == 1 ? "" : "s") + ", last: train " +
-              format("%.3g", last.*train) + (has_val ? ", validation " + format("%.3g", last.*val) : "");
+    c.title = quantity + " over " + std::to_string(history.size()) + " epoch" + (history.size() == 1 ? "" : "s") +
+              ", last: train " + format("%.3g", last.*train) +
+              (has_val ? ", validation " + format("%.3g", last.*val) : "");
     return c;
 }
 
@@ -75,10 +78,17 @@ cv::Mat confusion_heatmap(const Confusion& counts, const std::vector<std::string
 }  // namespace
 
 nlohmann::json EpochMetrics::to_json() const {
-    return {{"epoch", epoch}, {"train_loss", number_or_null(train_loss)}, {"train_accuracy", number_or_null(train_accuracy)},
-            {"val_loss", number_or_null(val_loss)}, {"val_accuracy", number_or_null(val_accuracy)},
-            {"learning_rate", learning_rate}, {"seconds", seconds}, {"images_per_second", images_per_second},
-            {"compute_seconds", compute_seconds}, {"reduce_seconds", reduce_seconds}, {"optimizer_seconds", optimizer_seconds}};
+    return {{"epoch", epoch},
+            {"train_loss", number_or_null(train_loss)},
+            {"train_accuracy", number_or_null(train_accuracy)},
+            {"val_loss", number_or_null(val_loss)},
+            {"val_accuracy", number_or_null(val_accuracy)},
+            {"learning_rate", learning_rate},
+            {"seconds", seconds},
+            {"images_per_second", images_per_second},
+            {"compute_seconds", compute_seconds},
+            {"reduce_seconds", reduce_seconds},
+            {"optimizer_seconds", optimizer_seconds}};
 }
 
 EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
@@ -100,14 +110,15 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
 
 void write_metrics(const std::string& run_dir, const std::vector<EpochMetrics>& history) {
     std::string csv =
-        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,compute_seconds,reduce_seconds,"
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,compute_seconds,"
+        "reduce_seconds,"
         "optimizer_seconds\n";
     nlohmann::json json = nlohmann::json::array();
     for (const auto& m : history) {
         char line[256];
-        std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f,%.3f,%.3f,%.3f\n", m.epoch, m.train_loss, m.train_accuracy,
-                      m.val_loss, m.val_accuracy, m.learning_rate, m.seconds, m.images_per_second, m.compute_seconds, m.reduce_seconds,
-                      m.optimizer_seconds);
+        std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f,%.3f,%.3f,%.3f\n", m.epoch,
+                      m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
+                      m.images_per_second, m.compute_seconds, m.reduce_seconds, m.optimizer_seconds);
         csv += line;
         json.push_back(m.to_json());
     }
@@ -117,10 +128,12 @@ void write_metrics(const std::string& run_dir, const std::vector<EpochMetrics>& 
 
 void draw_curves(const std::string& png_path, const std::vector<EpochMetrics>& history) {
     if (history.empty()) throw Error("no epochs to draw in " + png_path);
-    cv::Mat loss = render_line_chart(epoch_chart(history, "loss", "cross-entropy, nats", &EpochMetrics::train_loss, &EpochMetrics::val_loss),
-                                     {600, 400});
-    cv::Mat accuracy = render_line_chart(
-        epoch_chart(history, "accuracy", "fraction correct", &EpochMetrics::train_accuracy, &EpochMetrics::val_accuracy), {600, 400});
+    cv::Mat loss = render_line_chart(
+        epoch_chart(history, "loss", "cross-entropy, nats", &EpochMetrics::train_loss, &EpochMetrics::val_loss),
+        {600, 400});
+    cv::Mat accuracy = render_line_chart(epoch_chart(history, "accuracy", "fraction correct",
+                                                     &EpochMetrics::train_accuracy, &EpochMetrics::val_accuracy),
+                                         {600, 400});
     cv::Mat both;
     cv::hconcat(loss, accuracy, both);
     write_chart_png(png_path, both);

@@ -8,10 +8,10 @@
 namespace cvtl {
 
 struct EpochMetrics {
-    int epoch = 0;                 // 1-based
+    int epoch = 0;  // 1-based
     double train_loss = 0, train_accuracy = 0;
-    double val_loss = 0, val_accuracy = 0;   // NaN when there is no validation split
-    double learning_rate = 0;      // at the end of the epoch
+    double val_loss = 0, val_accuracy = 0;  // NaN when there is no validation split
+    double learning_rate = 0;               // at the end of the epoch
     double seconds = 0;
     double images_per_second = 0;
     // Where the training steps' time went (this process; the rest of `seconds` is reading batches

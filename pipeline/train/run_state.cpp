@@ -84,8 +84,9 @@ RunState load_run_state(const std::string& path) {
             throw Error(path + " is not a cvtl run file (no format=\"cvtl-run\" attribute)");
         const auto version = h5::get_int(file, "version");
         if (version != kRunVersion)
-            throw Error(path + " has run format version " + std::to_string(version) + " (made by cvtl " + h5::get_string(file, "cvtl_version") +
-                        "); this cvtl reads version " + std::to_string(kRunVersion));
+            throw Error(path + " has run format version " + std::to_string(version) + " (made by cvtl " +
+                        h5::get_string(file, "cvtl_version") + "); this cvtl reads version " +
+                        std::to_string(kRunVersion));
         state.kind = h5::get_string(file, "kind");
         state.meta = nlohmann::json::parse(h5::get_string(file, "meta"));
         state.spec = nlohmann::json::parse(h5::get_string(file, "spec"));

@@ -41,7 +41,6 @@ std::vector<int> rung_fold_counts(int k) {
 // Candidates promoted out of `n`: the best third, at least two (so the next rung still compares).
 size_t promoted(size_t n) { return std::min(n, std::max<size_t>(2, (n + 2) / 3)); }
 
-
 inline constexpr const char* kGateNote = "stopped at epoch ";
 
 // What the epoch gate saw when it stopped a training.
@@ -59,9 +58,11 @@ struct AbandonedTraining {
 };
 
 AbandonedTraining abandoned_from_json(const nlohmann::json& j, const std::string& state) {
-    const std::string damaged = state + " is damaged (an abandoned training's record); pass {force} to start the sweep over";
+    const std::string damaged =
+        state + " is damaged (an abandoned training's record); pass {force} to start the sweep over";
     AbandonedTraining a;
-    if (j.is_string()) a.note = j.get<std::string>();
+    if (j.is_string())
+        a.note = j.get<std::string>();
     else if (j.is_object() && j.contains("note") && j.at("note").is_string()) {
         a.note = j.at("note").get<std::string>();
         a.seconds = j.value("seconds", 0.0);
@@ -69,7 +70,8 @@ AbandonedTraining abandoned_from_json(const nlohmann::json& j, const std::string
     } else {
         throw Error(damaged);
     }
-    if (a.note.rfind(kGateNote, 0) != 0 || a.note.size() > 1000 || !(a.seconds >= 0 && a.seconds < 1e9) || a.epochs < 0 || a.epochs > 100000)
+    if (a.note.rfind(kGateNote, 0) != 0 || a.note.size() > 1000 || !(a.seconds >= 0 && a.seconds < 1e9) ||
+        a.epochs < 0 || a.epochs > 100000)
         throw Error(damaged);
     return a;
 }
@@ -112,7 +114,7 @@ private:
 
     SweepOptions o_;
     SweepEvents events_;
-    mutable JobProgress current_;   // the last progress reported; trainings report under it
+    mutable JobProgress current_;  // the last progress reported; trainings report under it
     Clock::time_point start_, deadline_ = Clock::time_point::max();
     CacheInfo info_;
     std::shared_ptr<const SourceModel> source_;
@@ -121,9 +123,9 @@ private:
     std::vector<int> folds_;            // per row, K-fold mode only
     std::int64_t fold_train_rows_ = 0;  // training rows of one fold (for the epoch count and estimates)
     int epochs_ = 0;
-    double load_seconds_ = 0;           // loading the source model once; export loads it again and reloads the result
+    double load_seconds_ = 0;  // loading the source model once; export loads it again and reloads the result
     std::map<std::string, std::vector<SweepFold>> saved_;  // fold results of an interrupted sweep
-    std::map<std::string, AbandonedTraining> abandoned_;           // its trainings the epoch gate stopped: notes, time spent
+    std::map<std::string, AbandonedTraining> abandoned_;   // its trainings the epoch gate stopped: notes, time spent
     SweepSummary s_;
     int planned_ = 0, done_ = 0;
 };
@@ -138,13 +140,16 @@ void Sweep::open_inputs() {
         t.candidate = c;
         s_.trials.push_back(t);
     }
-    if (s_.trials.empty()) throw Error("cache " + o_.cache + " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
+    if (s_.trials.empty())
+        throw Error("cache " + o_.cache +
+                    " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
 
-    const ModelFiles files =
-        choose_model({o_.model, o_.weights}, {info_.attributes.value("model_file", ""), info_.attributes.value("model_weights", "")});
+    const ModelFiles files = choose_model({o_.model, o_.weights}, {info_.attributes.value("model_file", ""),
+                                                                   info_.attributes.value("model_weights", "")});
     const std::string& model = files.path;
     if (model.empty() || !fs::exists(model))
-        throw Error("the sweep needs the source model the cache " + o_.cache + " was made from (" + model + " not found); name it as the model");
+        throw Error("the sweep needs the source model the cache " + o_.cache + " was made from (" + model +
+                    " not found); name it as the model");
     const auto load_start = Clock::now();
     source_ = std::make_shared<const SourceModel>(load_model(model, files.weights));
     load_seconds_ = std::chrono::duration<double>(Clock::now() - load_start).count();
@@ -165,11 +170,13 @@ void Sweep::open_inputs() {
     splits_ = readers_.begin()->second->splits();  // the same for every tap of the cache
     for (auto s : splits_) s_.labelled_rows += s == 0 || s == 1, s_.val_rows += s == 1;
     s_.folds = o_.folds > 0 ? o_.folds : s_.val_rows < kCrossValidationBelow ? automatic_folds() : 1;
-    if (s_.folds == 1 && s_.val_rows == 0) throw Error("cache " + o_.cache + " has no validation split; cross-validate with 5 folds instead of 1");
+    if (s_.folds == 1 && s_.val_rows == 0)
+        throw Error("cache " + o_.cache + " has no validation split; cross-validate with 5 folds instead of 1");
     if (s_.folds > 1) {
         folds_ = stratified_folds(readers_.begin()->second->labels(), splits_, s_.folds, o_.seed);
         fold_train_rows_ = s_.labelled_rows - s_.labelled_rows / s_.folds;
-        s_.mode = std::to_string(s_.folds) + "-fold cross-validation over the " + std::to_string(s_.labelled_rows) + " labelled samples";
+        s_.mode = std::to_string(s_.folds) + "-fold cross-validation over the " + std::to_string(s_.labelled_rows) +
+                  " labelled samples";
     } else {
         fold_train_rows_ = s_.labelled_rows - s_.val_rows;
         s_.mode = "the cache's validation split (" + std::to_string(s_.val_rows) + " samples)";
@@ -180,23 +187,34 @@ void Sweep::open_inputs() {
 nlohmann::json Sweep::settings() const {
     std::vector<std::string> names;
     for (const auto& t : s_.trials) names.push_back(t.candidate.name);
-    return {{"cache_fingerprint", info_.attributes.value("dataset_fingerprint", "")}, {"model_sha256", source_->sha256},
-            {"folds", s_.folds}, {"seed", o_.seed}, {"batch", o_.batch}, {"steps", o_.steps}, {"epochs", epochs_},
-            {"precision", o_.precision}, {"candidates", names}, {"epoch_gate", o_.epoch_gate}};
+    return {{"cache_fingerprint", info_.attributes.value("dataset_fingerprint", "")},
+            {"model_sha256", source_->sha256},
+            {"folds", s_.folds},
+            {"seed", o_.seed},
+            {"batch", o_.batch},
+            {"steps", o_.steps},
+            {"epochs", epochs_},
+            {"precision", o_.precision},
+            {"candidates", names},
+            {"epoch_gate", o_.epoch_gate}};
 }
 
 void Sweep::save_state() const {
-    if (!o_.comm.root()) return;   // mpirun: one writer
+    if (!o_.comm.root()) return;  // mpirun: one writer
     nlohmann::json trials = nlohmann::json::object(), abandoned = nlohmann::json::object();
     for (const auto& t : s_.trials) {
         nlohmann::json folds = nlohmann::json::array();
         for (const auto& f : t.folds) folds.push_back(fold_json(f));
         trials[t.candidate.name] = folds;
         if (t.note.rfind(kGateNote, 0) == 0)
-            abandoned[t.candidate.name] = {{"note", t.note}, {"seconds", t.stopped_seconds}, {"epochs", t.stopped_epochs}};
+            abandoned[t.candidate.name] = {
+                {"note", t.note}, {"seconds", t.stopped_seconds}, {"epochs", t.stopped_epochs}};
     }
-    write_json_atomically(o_.output + "/sweep.json", {{"format", kStateFormat}, {"version", kStateVersion}, {"settings", settings()},
-                                                      {"trials", trials}, {"abandoned", abandoned}});
+    write_json_atomically(o_.output + "/sweep.json", {{"format", kStateFormat},
+                                                      {"version", kStateVersion},
+                                                      {"settings", settings()},
+                                                      {"trials", trials},
+                                                      {"abandoned", abandoned}});
 }
 
 // A directory holding the same sweep resumes it; another sweep is refused unless --force. Under
@@ -229,16 +247,20 @@ void Sweep::read_saved_state() {
     } catch (const nlohmann::json::exception& e) {
         throw Error(state + " is not valid JSON (" + e.what() + "); pass {force} to start the sweep over");
     }
-    if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion || !j.contains("trials"))
+    if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion ||
+        !j.contains("trials"))
         throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
     if (j.value("settings", nlohmann::json()) != settings())
-        throw Error(o_.output + " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision, candidates or the epoch gate); "
+        throw Error(o_.output +
+                    " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision, "
+                    "candidates or the epoch gate); "
                     "pass {force} to start over, or another output directory");
     for (auto& [name, folds] : j.at("trials").items())
         for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
     // Trainings the epoch gate stopped (no fold result): not trained again on a resume.
     const nlohmann::json abandoned = j.value("abandoned", nlohmann::json::object());
-    if (!abandoned.is_object()) throw Error(state + " is damaged (its abandoned trainings); pass {force} to start the sweep over");
+    if (!abandoned.is_object())
+        throw Error(state + " is damaged (its abandoned trainings); pass {force} to start the sweep over");
     for (const auto& [name, record] : abandoned.items()) abandoned_[name] = abandoned_from_json(record, state);
 }
 
@@ -255,7 +277,8 @@ double Sweep::reserve_seconds() const {
     const SweepTrial* l = leader();
     if (!l || !o_.export_step) return 0;
     const double per_fold = l->seconds / static_cast<double>(l->folds.size());
-    const double rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
+    const double rows =
+        static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
     return per_fold * rows * 1.2 + 2 * load_seconds_ + 1;
 }
 
@@ -312,14 +335,15 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     to.memory_gb = o_.memory_gb;
     to.force = true;
     to.checkpoints = false;
-    to.keep = TrainOptions::Keep::nothing;   // a fold keeps its curves; only the winner's retraining writes weights
+    to.keep = TrainOptions::Keep::nothing;  // a fold keeps its curves; only the winner's retraining writes weights
     to.reader = readers_.at(c.tap);
     to.source = source_;
     return to;
 }
 
 void Sweep::train_fold(SweepTrial& t, int fold) {
-    const std::string run = o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
+    const std::string run =
+        o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
     if (const auto a = abandoned_.find(t.candidate.name); fold == 0 && a != abandoned_.end()) {
         t.status = "eliminated";
         t.note = a->second.note;
@@ -356,8 +380,9 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     if (s_.folds > 1) to.row_roles = fold_roles(folds_, fold);
     auto gate = std::make_shared<EpochGate>();
     if (o_.epoch_gate && fold == 0 && !o_.comm.distributed()) to.keep_going = epoch_gate(*gate);
-    to.deadline = deadline_ == Clock::time_point::max() ? deadline_
-                                                        : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
+    to.deadline = deadline_ == Clock::time_point::max()
+                      ? deadline_
+                      : deadline_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve));
     try {
         const TrainSummary ts = run_training(to, training_events());
         ++s_.trainings;
@@ -368,14 +393,16 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
         }
         if (ts.abandoned) {
             t.status = "eliminated";
-            t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) + ": best validation accuracy " +
-                     format_fixed(gate->best, 4) + ", more than two standard errors below the leader's " + format_fixed(gate->leader, 4);
+            t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) +
+                     ": best validation accuracy " + format_fixed(gate->best, 4) +
+                     ", more than two standard errors below the leader's " + format_fixed(gate->leader, 4);
             save_state();
             return;
         }
         if (ts.cut) {
             t.status = "cut";
-            t.note = "stopped by the time budget after " + std::to_string(ts.history.size()) + " of " + std::to_string(epochs_) + " epochs";
+            t.note = "stopped by the time budget after " + std::to_string(ts.history.size()) + " of " +
+                     std::to_string(epochs_) + " epochs";
             return;
         }
         SweepFold f{fold, {}, {}, ts.seconds, run, ts.trained_parameters};
@@ -416,7 +443,9 @@ void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
     if (rung + 1 < counts.size()) {
         for (size_t k = promoted(next.size()); k < next.size(); ++k) s_.trials[next[k]].status = "eliminated";
         next.resize(promoted(next.size()));
-        std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return s_.trials[a].candidate.cost_rank < s_.trials[b].candidate.cost_rank; });
+        std::sort(next.begin(), next.end(), [&](size_t a, size_t b) {
+            return s_.trials[a].candidate.cost_rank < s_.trials[b].candidate.cost_rank;
+        });
     }
     active = next;
 }
@@ -428,12 +457,16 @@ nlohmann::json Sweep::train_job(size_t trial, int fold) {
     const size_t before = copy.folds.size();
     const int trainings = s_.trainings, resumed = s_.resumed;
     train_fold(copy, fold);
-    nlohmann::json r = {{"status", copy.status}, {"note", copy.note}, {"trainings", s_.trainings - trainings},
-                        {"resumed", s_.resumed - resumed}, {"parameters", copy.trained_parameters}, {"epochs", copy.epochs},
+    nlohmann::json r = {{"status", copy.status},
+                        {"note", copy.note},
+                        {"trainings", s_.trainings - trainings},
+                        {"resumed", s_.resumed - resumed},
+                        {"parameters", copy.trained_parameters},
+                        {"epochs", copy.epochs},
                         {"stopped_seconds", copy.stopped_seconds - s_.trials[trial].stopped_seconds},
                         {"stopped_epochs", copy.stopped_epochs - s_.trials[trial].stopped_epochs}};
     if (copy.folds.size() > before) r["fold"] = fold_json(copy.folds.back());
-    s_.trainings = trainings, s_.resumed = resumed;   // counted when the records are applied
+    s_.trainings = trainings, s_.resumed = resumed;  // counted when the records are applied
     return r;
 }
 
@@ -441,7 +474,8 @@ void Sweep::apply_job(const nlohmann::json& r, size_t trial) {
     SweepTrial& t = s_.trials[trial];
     if (r.contains("fold")) {
         t.folds.push_back(fold_from_json(r.at("fold"), "rank record"));
-        std::sort(t.folds.begin(), t.folds.end(), [](const SweepFold& a, const SweepFold& b) { return a.fold < b.fold; });
+        std::sort(t.folds.begin(), t.folds.end(),
+                  [](const SweepFold& a, const SweepFold& b) { return a.fold < b.fold; });
         t.trained_parameters = r.at("parameters");
         t.epochs = r.at("epochs");
     }
@@ -460,10 +494,13 @@ void Sweep::train_rung_on_ranks(const std::vector<size_t>& active, size_t rung) 
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     std::vector<std::pair<size_t, int>> jobs;
     for (size_t i : active)
-        for (int f = static_cast<int>(s_.trials[i].folds.size()); f < counts[rung] && s_.trials[i].status == "pending"; ++f) jobs.emplace_back(i, f);
+        for (int f = static_cast<int>(s_.trials[i].folds.size()); f < counts[rung] && s_.trials[i].status == "pending";
+             ++f)
+            jobs.emplace_back(i, f);
     nlohmann::json mine = nlohmann::json::object();
     for (size_t j = static_cast<size_t>(o_.comm.rank()); j < jobs.size(); j += static_cast<size_t>(o_.comm.size())) {
-        report("rung " + std::to_string(rung + 1) + "/" + std::to_string(counts.size()), s_.trials[jobs[j].first].candidate.name, jobs[j].second);
+        report("rung " + std::to_string(rung + 1) + "/" + std::to_string(counts.size()),
+               s_.trials[jobs[j].first].candidate.name, jobs[j].second);
         mine[std::to_string(j)] = train_job(jobs[j].first, jobs[j].second);
     }
     nlohmann::json records = nlohmann::json::object();
@@ -480,7 +517,7 @@ SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
     TrainOptions to = fold_options(w, o_.output + "/runs/" + w.candidate.name + "/all");
     to.row_roles = all_labelled_roles(splits_);
     to.stop_epoch = w.chosen_epoch;
-    to.keep = TrainOptions::Keep::model;   // for the export; no checkpoint: a killed sweep retrains anyway
+    to.keep = TrainOptions::Keep::model;  // for the export; no checkpoint: a killed sweep retrains anyway
     const TrainSummary ts = run_training(to, training_events());
     ++done_;
     report("exporting " + w.candidate.name, w.candidate.name, 0);
@@ -490,7 +527,8 @@ SweepExport Sweep::retrain_and_export(SweepTrial& w, const std::string& onnx) {
 
 void Sweep::export_winners() {
     std::stable_sort(s_.trials.begin(), s_.trials.end(), ranks_before);
-    if (s_.trials.empty() || s_.trials[0].folds.empty()) throw Error("no candidate could be trained within the budget; give the sweep more time");
+    if (s_.trials.empty() || s_.trials[0].folds.empty())
+        throw Error("no candidate could be trained within the budget; give the sweep more time");
     s_.winner = 0;
     if (!o_.export_step) return;  // the caller wants the ranking only
     const SweepExport best = retrain_and_export(s_.trials[0], o_.output + "/best.onnx");
@@ -519,9 +557,12 @@ int Sweep::automatic_folds() const {
     for (const auto& [label, n] : per_class)
         if (n < smallest) smallest = n, which = label;
     if (smallest >= kDefaultFolds) return kDefaultFolds;
-    const std::string cls = "class " + std::to_string(which) + " has only " + std::to_string(smallest) + " labelled samples: ";
+    const std::string cls =
+        "class " + std::to_string(which) + " has only " + std::to_string(smallest) + " labelled samples: ";
     if (smallest >= 2) {
-        if (o_.comm.root()) events_.warning(cls + std::to_string(smallest) + "-fold cross-validation instead of " + std::to_string(kDefaultFolds));
+        if (o_.comm.root())
+            events_.warning(cls + std::to_string(smallest) + "-fold cross-validation instead of " +
+                            std::to_string(kDefaultFolds));
         return static_cast<int>(smallest);
     }
     if (o_.comm.root()) events_.warning(cls + "scoring on the cache's validation split instead of cross-validating");
@@ -549,9 +590,7 @@ std::function<bool(const EpochMetrics&)> Sweep::epoch_gate(EpochGate& seen) cons
     };
 }
 
-std::int64_t Sweep::fold_val_rows() const {
-    return s_.folds > 1 ? s_.labelled_rows / s_.folds : s_.val_rows;
-}
+std::int64_t Sweep::fold_val_rows() const { return s_.folds > 1 ? s_.labelled_rows / s_.folds : s_.val_rows; }
 
 // Measures one fold's cost per candidate family (learning rates share it) on rank 0, shares it with
 // every rank (they decide alike what to skip), and reports the plan.
@@ -563,13 +602,15 @@ void Sweep::make_plan() {
         if (o_.comm.root() && !costs.count(t.candidate.base)) {
             try {
                 const TrainOptions to = fold_options(t, o_.output + "/calibration/" + t.candidate.base);
-                if (costs.empty()) measure_fold_cost(to, splits_);   // the process's first training pays its start-up
+                if (costs.empty()) measure_fold_cost(to, splits_);  // the process's first training pays its start-up
                 costs[t.candidate.base] = measure_fold_cost(to, splits_);
             } catch (const Error&) {
-                costs[t.candidate.base] = {};   // unknown: it fails again, and is reported, when it trains
+                costs[t.candidate.base] = {};  // unknown: it fails again, and is reported, when it trains
             }
         }
-        seconds.push_back(o_.comm.root() ? static_cast<float>(predict_fold_seconds(costs[t.candidate.base], epochs_, fold_train_rows_, fold_val_rows())) : 0.f);
+        seconds.push_back(o_.comm.root() ? static_cast<float>(predict_fold_seconds(costs[t.candidate.base], epochs_,
+                                                                                   fold_train_rows_, fold_val_rows()))
+                                         : 0.f);
     }
     if (o_.comm.root()) {
         boost::system::error_code ec;
@@ -594,16 +635,21 @@ void Sweep::make_plan() {
         p.rung_trainings.push_back(static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]));
         p.total_seconds += p.rung_trainings.back() * mean;
     }
-    const double all_rows = static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
-    if (o_.export_step) p.total_seconds += mean * all_rows + 2 * load_seconds_;   // retraining the winner, then its export
+    const double all_rows =
+        static_cast<double>(s_.labelled_rows) / static_cast<double>(std::max<std::int64_t>(1, fold_train_rows_));
+    if (o_.export_step)
+        p.total_seconds += mean * all_rows + 2 * load_seconds_;  // retraining the winner, then its export
     p.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     p.budget_seconds = s_.budget_seconds;
     if (events_.planned && o_.comm.root()) events_.planned(p);
 }
 
 SweepSummary Sweep::run() {
-    if (o_.budget_minutes < 0 || !std::isfinite(o_.budget_minutes)) throw Error("the time budget must be a non-negative number of minutes");
-    if (o_.budget_minutes > 0) deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
+    if (o_.budget_minutes < 0 || !std::isfinite(o_.budget_minutes))
+        throw Error("the time budget must be a non-negative number of minutes");
+    if (o_.budget_minutes > 0)
+        deadline_ =
+            start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
     s_.budget_seconds = o_.budget_minutes * 60;
     if (o_.folds < 0) throw Error("the fold count must be 0 (auto), 1 (the cache's split) or at least 2");
     o_.comm.all_or_none([&] { open_inputs(); });
@@ -612,7 +658,8 @@ SweepSummary Sweep::run() {
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     size_t n = s_.trials.size();
     planned_ = static_cast<int>(n) * counts[0] + (o_.export_step ? 1 + (o_.export_families ? 3 : 0) : 0);
-    for (size_t r = 1; r < counts.size(); ++r) planned_ += static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]);
+    for (size_t r = 1; r < counts.size(); ++r)
+        planned_ += static_cast<int>((n = promoted(n))) * (counts[r] - counts[r - 1]);
 
     std::vector<size_t> active(s_.trials.size());
     for (size_t i = 0; i < active.size(); ++i) active[i] = i;

@@ -40,30 +40,30 @@ inline constexpr double kDefaultSweepBudgetMinutes = 30;
 // deploy/, which provides the usual step (pipeline/deploy/sweep_export.hpp).
 struct SweepExported {
     std::string onnx, sidecar;
-    double difference = 0;              // |cv::dnn - cvtl| on the export's verification samples
+    double difference = 0;  // |cv::dnn - cvtl| on the export's verification samples
 };
-using SweepExportStep = std::function<SweepExported(const std::string& run, const std::string& onnx, const std::string& model,
-                                                    const std::string& weights)>;
+using SweepExportStep = std::function<SweepExported(const std::string& run, const std::string& onnx,
+                                                    const std::string& model, const std::string& weights)>;
 
 struct SweepOptions {
     std::string cache;
-    std::string output;                 // sweep directory
-    std::string model;                  // source model; default: the file the cache was made from
-    std::string weights;                // Caffe weights; default: the cache's when `model` is too, else next to `model`
-    double budget_minutes = 0;          // wall-time bound (0: none); the winner's retraining is reserved within it
-    int folds = 0;                      // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
-    std::vector<std::string> only;      // families or candidate names (empty: all)
+    std::string output;         // sweep directory
+    std::string model;          // source model; default: the file the cache was made from
+    std::string weights;        // Caffe weights; default: the cache's when `model` is too, else next to `model`
+    double budget_minutes = 0;  // wall-time bound (0: none); the winner's retraining is reserved within it
+    int folds = 0;  // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
+    std::vector<std::string> only;  // families or candidate names (empty: all)
     int threads = 0;
     std::string precision = "f32";
     int batch = 32;
-    int steps = kDefaultSteps;          // optimizer-step budget per training (sets the epoch count)
+    int steps = kDefaultSteps;  // optimizer-step budget per training (sets the epoch count)
     std::uint64_t seed = 0;
-    double memory_gb = 2.0;             // taps that fit are read once and kept in memory
-    bool force = false;                 // start over in a directory that holds another sweep
-    SweepExportStep export_step;        // empty: the winner is ranked and reported, not retrained or exported (cvtl pilot)
-    bool export_families = false;       // also retrain and export the best of each family (best-<family>.onnx)
-    bool epoch_gate = true;             // stop first folds far behind the leader at 1/4 and 1/2 of their epochs
-                                        // (off: every candidate's first fold runs to its end, e.g. to compare strategies)
+    double memory_gb = 2.0;        // taps that fit are read once and kept in memory
+    bool force = false;            // start over in a directory that holds another sweep
+    SweepExportStep export_step;   // empty: the winner is ranked and reported, not retrained or exported (cvtl pilot)
+    bool export_families = false;  // also retrain and export the best of each family (best-<family>.onnx)
+    bool epoch_gate = true;        // stop first folds far behind the leader at 1/4 and 1/2 of their epochs
+                                   // (off: every candidate's first fold runs to its end, e.g. to compare strategies)
     // mpirun: each rung's trainings (candidate, fold) are dealt round-robin to the ranks, each trained
     // by one rank alone; the results are exchanged and applied in the same order everywhere, so every
     // rank ranks and promotes alike. Rank 0 writes sweep.json, retrains and exports the winner, and
@@ -72,26 +72,26 @@ struct SweepOptions {
 };
 
 struct SweepFold {
-    int fold = 0;                       // 0-based; 0 is the cache's split in single-split mode
+    int fold = 0;                                // 0-based; 0 is the cache's split in single-split mode
     std::vector<double> val_accuracy, val_loss;  // per epoch
     double seconds = 0;
-    std::string run;                    // its run directory
+    std::string run;  // its run directory
     std::int64_t trained_parameters = 0;
 };
 
 struct SweepTrial {
     SweepCandidate candidate;
-    int epochs = 0;                     // the schedule's length
+    int epochs = 0;  // the schedule's length
     std::int64_t trained_parameters = 0;
     std::vector<SweepFold> folds;
-    std::string status = "pending";     // complete | eliminated | cut | skipped | failed
+    std::string status = "pending";  // complete | eliminated | cut | skipped | failed
     std::string note;
     // From the folds (NaN until one is trained):
     int chosen_epoch = 0;
     double score = std::numeric_limits<double>::quiet_NaN();   // mean validation accuracy at chosen_epoch
     double spread = std::numeric_limits<double>::quiet_NaN();  // standard deviation over folds there
     double loss = std::numeric_limits<double>::quiet_NaN();    // mean validation loss there
-    double seconds = 0;                 // all its trainings, those stopped early included
+    double seconds = 0;                                        // all its trainings, those stopped early included
     double stopped_seconds = 0;         // trainings the epoch gate or the budget stopped: their time (no fold kept)
     int stopped_epochs = 0;             // and the epochs they ran
     double predicted_fold_seconds = 0;  // the plan's prediction for one fold (0: could not be measured)
@@ -101,22 +101,22 @@ struct SweepTrial {
 struct SweepExport {
     std::string trial, family;
     std::string run, onnx, sidecar;
-    double difference = 0;              // |cv::dnn - cvtl| on the export's verification samples
-    double seconds = 0;                 // the retraining
+    double difference = 0;  // |cv::dnn - cvtl| on the export's verification samples
+    double seconds = 0;     // the retraining
 };
 
 struct SweepSummary {
-    std::string mode;                   // how candidates were scored, in words
+    std::string mode;  // how candidates were scored, in words
     int folds = 1;
     std::int64_t labelled_rows = 0, val_rows = 0;
-    std::vector<SweepTrial> trials;     // ranked, best first; unscored ones last
-    int winner = -1;                    // index into trials, -1 when none could be trained
+    std::vector<SweepTrial> trials;  // ranked, best first; unscored ones last
+    int winner = -1;                 // index into trials, -1 when none could be trained
     std::string final_run, onnx, sidecar;
-    double export_difference = 0;       // |cv::dnn - cvtl| on the verification samples
+    double export_difference = 0;  // |cv::dnn - cvtl| on the verification samples
     double final_seconds = 0;
-    std::vector<SweepExport> exports;   // the winner (best.onnx) first, then each other family's best when asked
-    int trainings = 0;                  // trainings run by this invocation (resumed ones excluded)
-    int resumed = 0;                    // fold results taken from an interrupted sweep
+    std::vector<SweepExport> exports;  // the winner (best.onnx) first, then each other family's best when asked
+    int trainings = 0;                 // trainings run by this invocation (resumed ones excluded)
+    int resumed = 0;                   // fold results taken from an interrupted sweep
     double budget_seconds = 0;
     double seconds = 0;
     SweepPlan plan;                     // as printed before the first training
@@ -126,8 +126,8 @@ struct SweepSummary {
 // Warnings and progress (stage "rung 1/3", "retraining the winner", "exporting"; trainings done of
 // planned; item: the candidate and fold) as every job reports them, plus each finished trial.
 struct SweepEvents : Events {
-    std::function<void(const SweepTrial&)> trial_done;   // after each of a trial's trainings
-    std::function<void(const SweepPlan&)> planned;       // once the candidates' costs are measured, before they train
+    std::function<void(const SweepTrial&)> trial_done;  // after each of a trial's trainings
+    std::function<void(const SweepPlan&)> planned;      // once the candidates' costs are measured, before they train
 };
 
 // Writes OUTPUT/runs/<candidate>/fold-<k> (or split/) for every training, OUTPUT/runs/<winner>/all

@@ -28,30 +28,41 @@ void add_grid(std::vector<SweepCandidate>& out, SweepCandidate c, const std::vec
     }
 }
 
-bool has(const std::vector<std::string>& taps, const std::string& name) { return std::find(taps.begin(), taps.end(), name) != taps.end(); }
+bool has(const std::vector<std::string>& taps, const std::string& name) {
+    return std::find(taps.begin(), taps.end(), name) != taps.end();
+}
 
 }  // namespace
 
 int tap_position(const std::string& tap) {
-    static const std::vector<std::string> order{"input", "pool1", "pool2", "pool3", "pool4", "pool5", "fc6", "fc7", "logits"};
+    static const std::vector<std::string> order{"input", "pool1", "pool2", "pool3", "pool4",
+                                                "pool5", "fc6",   "fc7",   "logits"};
     const auto it = std::find(order.begin(), order.end(), tap);
     return it == order.end() ? -1 : static_cast<int>(it - order.begin());
 }
 
-std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps, const std::vector<std::string>& only) {
+std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps,
+                                             const std::vector<std::string>& only) {
     std::vector<SweepCandidate> all;
     int rank = 0;
     // Probes: deepest (smallest) taps first.
     for (int p = 8; p >= 1; --p)
         for (const auto& t : taps)
-            if (tap_position(t) == p) add_grid(all, {"", "probe-" + t, "probe", "classifier", "linear", t, 5, p, 0, rank++}, kProbeRates);
-    if (has(taps, "pool5")) add_grid(all, {"", "classifier-pool5", "classifier", "classifier", "source", "pool5", 5, 5, 0, rank++}, kNetworkRates);
+            if (tap_position(t) == p)
+                add_grid(all, {"", "probe-" + t, "probe", "classifier", "linear", t, 5, p, 0, rank++}, kProbeRates);
+    if (has(taps, "pool5"))
+        add_grid(all, {"", "classifier-pool5", "classifier", "classifier", "source", "pool5", 5, 5, 0, rank++},
+                 kNetworkRates);
     // Fine-tuning from block K reads pool{K-1}: the fewer blocks trained, the cheaper.
     for (int k = 5; k >= 1; --k) {
         const std::string tap = k == 1 ? "input" : "pool" + std::to_string(k - 1);
-        if (has(taps, tap)) add_grid(all, {"", "finetune-b" + std::to_string(k), "finetune", "finetune", "source", tap, k, k - 1, 0, rank++}, kNetworkRates);
+        if (has(taps, tap))
+            add_grid(all,
+                     {"", "finetune-b" + std::to_string(k), "finetune", "finetune", "source", tap, k, k - 1, 0, rank++},
+                     kNetworkRates);
     }
-    if (has(taps, "input")) add_grid(all, {"", "scratch", "scratch", "scratch", "source", "input", 1, 0, 0, rank++}, kNetworkRates);
+    if (has(taps, "input"))
+        add_grid(all, {"", "scratch", "scratch", "scratch", "source", "input", 1, 0, 0, rank++}, kNetworkRates);
     if (only.empty()) return all;
 
     std::vector<SweepCandidate> kept;

@@ -23,7 +23,7 @@ struct FoldCost {
     double setup_seconds = 0;
     double train_seconds_per_row = 0;
     double val_seconds_per_row = 0;
-    double measured_seconds = 0;   // the calibration itself
+    double measured_seconds = 0;  // the calibration itself
 };
 
 // Runs the calibration training of `options` (its output directory is removed afterwards) on the
@@ -36,14 +36,14 @@ double predict_fold_seconds(const FoldCost& cost, int epochs, std::int64_t train
 struct SweepPlan {
     struct Line {
         std::string candidate;
-        double fold_seconds = 0;   // predicted, per fold
+        double fold_seconds = 0;  // predicted, per fold
     };
-    std::vector<Line> candidates;  // in the order they train
-    std::vector<int> rung_trainings;   // trainings per rung if nothing is skipped
-    double first_rung_seconds = 0;     // every candidate's first rung, as predicted
-    double total_seconds = 0;          // first rung + later rungs and the retraining at the mean cost
+    std::vector<Line> candidates;     // in the order they train
+    std::vector<int> rung_trainings;  // trainings per rung if nothing is skipped
+    double first_rung_seconds = 0;    // every candidate's first rung, as predicted
+    double total_seconds = 0;         // first rung + later rungs and the retraining at the mean cost
     double calibration_seconds = 0;
-    double budget_seconds = 0;         // 0: none
+    double budget_seconds = 0;  // 0: none
 };
 
 }  // namespace cvtl

@@ -17,12 +17,14 @@ void score_trial(SweepTrial& t) {
         double acc = 0, loss = 0;
         for (const auto& f : t.folds) acc += f.val_accuracy.at(e) / n, loss += f.val_loss.at(e) / n;
         // Ties in accuracy go to the lower loss, never simply to the earlier, less trained epoch.
-        if (acc > best_acc || (acc == best_acc && loss < best_loss)) best_acc = acc, best_loss = loss, t.chosen_epoch = static_cast<int>(e) + 1;
+        if (acc > best_acc || (acc == best_acc && loss < best_loss))
+            best_acc = acc, best_loss = loss, t.chosen_epoch = static_cast<int>(e) + 1;
     }
     t.score = best_acc;
     t.loss = best_loss;
     double var = 0;
-    for (const auto& f : t.folds) var += std::pow(f.val_accuracy.at(static_cast<size_t>(t.chosen_epoch - 1)) - best_acc, 2);
+    for (const auto& f : t.folds)
+        var += std::pow(f.val_accuracy.at(static_cast<size_t>(t.chosen_epoch - 1)) - best_acc, 2);
     t.spread = t.folds.size() > 1 ? std::sqrt(var / (n - 1)) : 0;
 }
 

@@ -12,8 +12,9 @@ namespace cvtl {
 namespace fs = boost::filesystem;
 
 nlohmann::json fold_json(const SweepFold& f) {
-    return {{"fold", f.fold}, {"val_accuracy", f.val_accuracy}, {"val_loss", f.val_loss}, {"seconds", f.seconds}, {"run", f.run},
-            {"trained_parameters", f.trained_parameters}};
+    return {{"fold", f.fold},         {"val_accuracy", f.val_accuracy},
+            {"val_loss", f.val_loss}, {"seconds", f.seconds},
+            {"run", f.run},           {"trained_parameters", f.trained_parameters}};
 }
 
 SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
@@ -29,13 +30,16 @@ SweepFold fold_from_json(const nlohmann::json& j, const std::string& file) {
         throw Error(file + " is damaged (" + e.what() + "); pass {force} to start the sweep over");
     }
     for (double a : f.val_accuracy)
-        if (!(a >= 0 && a <= 1)) throw Error(file + " holds an accuracy outside [0, 1]; pass {force} to start the sweep over");
+        if (!(a >= 0 && a <= 1))
+            throw Error(file + " holds an accuracy outside [0, 1]; pass {force} to start the sweep over");
     if (f.val_loss.size() != f.val_accuracy.size() || f.fold < 0)
         throw Error(file + " is damaged (inconsistent fold record); pass {force} to start the sweep over");
     return f;
 }
 
-void write_json_atomically(const std::string& path, const nlohmann::json& j) { write_file_atomically(path, j.dump(1) + "\n"); }
+void write_json_atomically(const std::string& path, const nlohmann::json& j) {
+    write_file_atomically(path, j.dump(1) + "\n");
+}
 
 std::uint64_t directory_bytes(const std::string& dir) {
     std::uint64_t bytes = 0;

@@ -25,7 +25,8 @@ bool ranks_higher(const TapEvidence& a, const TapEvidence& b) {
 
 }  // namespace
 
-TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance, std::uint64_t disk_budget) {
+TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance,
+                      std::uint64_t disk_budget) {
     std::stable_sort(evidence.begin(), evidence.end(), ranks_higher);
     if (evidence.empty() || !evidence.front().scored)
         throw Error("the pilot scored no tap: no probe finished (raise the pilot's {budget} or lower {images})");
@@ -37,16 +38,18 @@ TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, do
         if (!t.scored) {
             t.why = "no probe on it finished within the pilot's budget";
         } else if (t.score < best - tolerance) {
-            t.why = "its probe scored " + fixed(best - t.score) + " below the best, more than the tolerance " + fixed(tolerance);
+            t.why = "its probe scored " + fixed(best - t.score) + " below the best, more than the tolerance " +
+                    fixed(tolerance);
         } else if (disk_budget > 0 && choice.kept_bytes + bytes > disk_budget) {
             if (choice.kept.empty())
-                throw Error("the best tap, " + t.tap + ", alone needs " + gib(static_cast<double>(bytes)) + " for " + std::to_string(images) +
-                            " images, over the {disk-budget} of " + gib(static_cast<double>(disk_budget)) +
-                            "; raise it, or extract with {dtype} f16");
+                throw Error("the best tap, " + t.tap + ", alone needs " + gib(static_cast<double>(bytes)) + " for " +
+                            std::to_string(images) + " images, over the {disk-budget} of " +
+                            gib(static_cast<double>(disk_budget)) + "; raise it, or extract with {dtype} f16");
             t.why = "within the tolerance, but " + gib(static_cast<double>(bytes)) + " more would pass the disk budget";
         } else {
             t.kept = true;
-            t.why = t.score == best ? "the best probe score" : "within " + fixed(tolerance) + " of the best probe score";
+            t.why =
+                t.score == best ? "the best probe score" : "within " + fixed(tolerance) + " of the best probe score";
             choice.kept.push_back(t.tap);
             choice.kept_bytes += bytes;
         }

@@ -11,24 +11,25 @@ namespace cvtl {
 
 struct TapEvidence {
     std::string tap;
-    bool scored = false;             // a probe on it finished in the pilot
-    double score = 0, spread = 0;    // its best probe's mean validation accuracy, and the spread over folds
+    bool scored = false;           // a probe on it finished in the pilot
+    double score = 0, spread = 0;  // its best probe's mean validation accuracy, and the spread over folds
     int folds = 0;
-    std::string candidate;           // that probe
-    std::uint64_t bytes_per_image = 0;   // at the dtype of the planned extraction
+    std::string candidate;              // that probe
+    std::uint64_t bytes_per_image = 0;  // at the dtype of the planned extraction
     // Filled by choose_taps:
     bool kept = false;
-    std::string why;                 // one phrase, computed from the numbers
+    std::string why;  // one phrase, computed from the numbers
 };
 
 struct TapChoice {
-    std::vector<TapEvidence> taps;   // ranked: scored before unscored, higher score first, then cheaper
-    std::vector<std::string> kept;   // in network order (pool1 before pool5)
-    std::uint64_t kept_bytes = 0;    // for `images` images
+    std::vector<TapEvidence> taps;  // ranked: scored before unscored, higher score first, then cheaper
+    std::vector<std::string> kept;  // in network order (pool1 before pool5)
+    std::uint64_t kept_bytes = 0;   // for `images` images
 };
 
 // `images`: the dataset's images (every split: extraction caches them all). `disk_budget` in bytes,
 // 0 for none. Throws cvtl::Error when no tap was scored, or when the best tap alone exceeds the budget.
-TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance, std::uint64_t disk_budget);
+TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance,
+                      std::uint64_t disk_budget);
 
 }  // namespace cvtl

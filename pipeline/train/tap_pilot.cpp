@@ -23,7 +23,7 @@ namespace {
 namespace fs = boost::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kMinPerClass = 5;               // a class needs a few rows in every fold
+constexpr int kMinPerClass = 5;                    // a class needs a few rows in every fold
 constexpr std::uint32_t kSampleSalt = 0x70696C6F;  // "pilo": the sample's draw differs from the split's
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -31,7 +31,8 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 void write_sample_csv(const std::string& path, const Dataset& data, const std::vector<Sample>& sample) {
     std::string text = "path,label\n";
     for (const Sample& s : sample)
-        text += csv_field(fs::absolute(data.file(s)).string()) + ',' + csv_field(data.classes[static_cast<size_t>(s.label)]) + '\n';
+        text += csv_field(fs::absolute(data.file(s)).string()) + ',' +
+                csv_field(data.classes[static_cast<size_t>(s.label)]) + '\n';
     write_file_atomically(path, text);
 }
 
@@ -42,7 +43,9 @@ void check_options(const PilotOptions& o) {
     if (o.extract.taps.empty()) throw Error("the pilot needs candidate {taps}, e.g. pool1,pool2,pool3,pool4,pool5");
     for (const std::string& t : o.extract.taps)
         if (tap_position(t) < 1)
-            throw Error("tap '" + t + "' cannot be a pilot candidate (a linear probe reads pool1..pool5, fc6, fc7 or logits); fix {taps}");
+            throw Error(
+                "tap '" + t +
+                "' cannot be a pilot candidate (a linear probe reads pool1..pool5, fc6, fc7 or logits); fix {taps}");
     if (o.extract.dtype != "f32" && o.extract.dtype != "f16")
         throw Error("{dtype} must be f32 or f16, found '" + o.extract.dtype + "'");
 }
@@ -75,13 +78,30 @@ std::vector<TapEvidence> evidence(const PilotOptions& o, const SweepSummary& swe
 nlohmann::json summary_json(const PilotOptions& o, const PilotSummary& s) {
     nlohmann::json taps = nlohmann::json::array();
     for (const TapEvidence& t : s.choice.taps)
-        taps.push_back({{"tap", t.tap}, {"scored", t.scored}, {"score", t.score}, {"spread", t.spread}, {"folds", t.folds},
-                        {"candidate", t.candidate}, {"bytes_per_image", t.bytes_per_image}, {"kept", t.kept}, {"why", t.why}});
-    return {{"format", "cvtl-pilot"}, {"version", 1}, {"data", o.extract.data}, {"model", o.extract.model},
-            {"sample_images", s.sample_images}, {"dataset_images", s.dataset_images}, {"dtype", o.extract.dtype},
-            {"tolerance", o.tolerance}, {"disk_budget", o.disk_budget}, {"mode", s.mode}, {"taps", taps},
-            {"kept", s.choice.kept}, {"kept_bytes", s.choice.kept_bytes},
-            {"extract_seconds", s.extract_seconds}, {"sweep_seconds", s.sweep_seconds}};
+        taps.push_back({{"tap", t.tap},
+                        {"scored", t.scored},
+                        {"score", t.score},
+                        {"spread", t.spread},
+                        {"folds", t.folds},
+                        {"candidate", t.candidate},
+                        {"bytes_per_image", t.bytes_per_image},
+                        {"kept", t.kept},
+                        {"why", t.why}});
+    return {{"format", "cvtl-pilot"},
+            {"version", 1},
+            {"data", o.extract.data},
+            {"model", o.extract.model},
+            {"sample_images", s.sample_images},
+            {"dataset_images", s.dataset_images},
+            {"dtype", o.extract.dtype},
+            {"tolerance", o.tolerance},
+            {"disk_budget", o.disk_budget},
+            {"mode", s.mode},
+            {"taps", taps},
+            {"kept", s.choice.kept},
+            {"kept_bytes", s.choice.kept_bytes},
+            {"extract_seconds", s.extract_seconds},
+            {"sweep_seconds", s.sweep_seconds}};
 }
 
 SweepOptions probe_sweep(const PilotOptions& o) {
@@ -110,8 +130,10 @@ std::vector<Sample> pilot_sample(const Dataset& data, int images, std::uint32_t 
         if (s.split != Split::Test) by_class[s.label].push_back(&s), ++labelled;
     std::vector<Sample> out;
     for (auto& [label, members] : by_class) {
-        const double share = static_cast<double>(images) * static_cast<double>(members.size()) / static_cast<double>(labelled);
-        const size_t n = std::min(members.size(), std::max<size_t>(kMinPerClass, static_cast<size_t>(std::lround(share))));
+        const double share =
+            static_cast<double>(images) * static_cast<double>(members.size()) / static_cast<double>(labelled);
+        const size_t n =
+            std::min(members.size(), std::max<size_t>(kMinPerClass, static_cast<size_t>(std::lround(share))));
         std::stable_sort(members.begin(), members.end(), [&](const Sample* a, const Sample* b) {
             return split_draw(seed ^ kSampleSalt, a->path) < split_draw(seed ^ kSampleSalt, b->path);
         });
@@ -125,7 +147,8 @@ PilotSummary run_pilot(const PilotOptions& o, const Events& events) {
     boost::system::error_code ec;
     fs::create_directories(o.output, ec);
     if (ec) throw Error("cannot create the pilot directory " + o.output + ": " + ec.message());
-    const Dataset data = scan_dataset(o.extract.data, {o.extract.val_fraction, o.extract.seed, o.extract.max_image_bytes});
+    const Dataset data =
+        scan_dataset(o.extract.data, {o.extract.val_fraction, o.extract.seed, o.extract.max_image_bytes});
     const std::vector<Sample> sample = pilot_sample(data, o.images, o.extract.seed);
     write_sample_csv(o.output + "/sample.csv", data, sample);
 

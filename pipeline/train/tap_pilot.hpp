@@ -19,22 +19,22 @@
 namespace cvtl {
 
 struct PilotOptions {
-    ExtractOptions extract;             // model, data and preprocessing as the whole extraction will use them;
-                                        // taps: the candidates; dtype: the planned extraction's (for the bytes)
-    std::string output;                 // the pilot's directory
-    int images = 300;                   // labelled images in the sample, split over the classes by their sizes
-    double tolerance = 0.02;            // keep taps whose probe is at most this far below the best
-    std::uint64_t disk_budget = 0;      // bytes the kept taps may take for the whole dataset (0: no limit)
-    double budget_minutes = 10;         // of the probe sweep
-    int folds = 0;                      // of the probe sweep (0: auto)
-    bool force = false;                 // start over in a directory that holds another pilot
+    ExtractOptions extract;         // model, data and preprocessing as the whole extraction will use them;
+                                    // taps: the candidates; dtype: the planned extraction's (for the bytes)
+    std::string output;             // the pilot's directory
+    int images = 300;               // labelled images in the sample, split over the classes by their sizes
+    double tolerance = 0.02;        // keep taps whose probe is at most this far below the best
+    std::uint64_t disk_budget = 0;  // bytes the kept taps may take for the whole dataset (0: no limit)
+    double budget_minutes = 10;     // of the probe sweep
+    int folds = 0;                  // of the probe sweep (0: auto)
+    bool force = false;             // start over in a directory that holds another pilot
 };
 
 struct PilotSummary {
     std::int64_t sample_images = 0, dataset_images = 0;
     TapChoice choice;
     double extract_seconds = 0, sweep_seconds = 0;
-    std::string mode;                   // how the probes were scored, in words (the sweep's)
+    std::string mode;  // how the probes were scored, in words (the sweep's)
 };
 
 // The default candidates: every pooling output (a probe on the raw input is never a candidate).

@@ -30,7 +30,7 @@ inline constexpr int kDefaultSteps = 800;
 int epochs_for_steps(std::int64_t train_rows, int batch, int steps);
 
 // Sentinels meaning "the strategy's default" in TrainOptions.
-OptimizerConfig unset_optimizer();   // kind "", weight_decay NaN
-Schedule unset_schedule();           // kind "", base_lr 0
+OptimizerConfig unset_optimizer();  // kind "", weight_decay NaN
+Schedule unset_schedule();          // kind "", base_lr 0
 
 }  // namespace cvtl

@@ -35,7 +35,8 @@ using Clock = std::chrono::steady_clock;
 std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
     if (o.strategy == "classifier") {
         if (o.head == "source") {
-            if (!o.tap.empty() && o.tap != "pool5") throw Error("{tap} applies to {head} linear; the source classifier reads pool5");
+            if (!o.tap.empty() && o.tap != "pool5")
+                throw Error("{tap} applies to {head} linear; the source classifier reads pool5");
             return "pool5";
         }
         if (o.head != "linear") throw Error("unknown {head} '" + o.head + "' (expected source or linear)");
@@ -46,7 +47,8 @@ std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
     }
     if (!o.tap.empty()) throw Error("{tap} applies to {strategy} classifier {head} linear only");
     if (o.strategy == "finetune") {
-        if (o.from_block < 1 || o.from_block > 5) throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
+        if (o.from_block < 1 || o.from_block > 5)
+            throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
         return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
     }
     if (o.strategy == "scratch") return "input";
@@ -55,7 +57,8 @@ std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
 
 // The source model files: the options', else the cache's.
 ModelFiles model_files(const TrainOptions& o, const CacheInfo& info) {
-    return choose_model({o.model, o.weights}, {info.attributes.value("model_file", ""), info.attributes.value("model_weights", "")});
+    return choose_model({o.model, o.weights},
+                        {info.attributes.value("model_file", ""), info.attributes.value("model_weights", "")});
 }
 
 // The source model, verified to be the one the cache was made from.
@@ -66,12 +69,14 @@ SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
     if (path.empty() || !fs::exists(path))
         throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
                     " not found); pass {model} MODEL");
-    const bool given = o.source && o.source->path == path && (files.weights.empty() || o.source->weights == files.weights);
+    const bool given =
+        o.source && o.source->path == path && (files.weights.empty() || o.source->weights == files.weights);
     SourceModel model = given ? *o.source : load_model(path, files.weights);
     const std::string expected = info.attributes.value("model_sha256", "");
     if (model.sha256 != expected)
-        throw Error("cache " + info.path + " was made from another model (sha256 " + expected.substr(0, 12) + "..., " + recorded + "), not " +
-                    path + " (sha256 " + model.sha256.substr(0, 12) + "...); pass the model the cache was made from");
+        throw Error("cache " + info.path + " was made from another model (sha256 " + expected.substr(0, 12) + "..., " +
+                    recorded + "), not " + path + " (sha256 " + model.sha256.substr(0, 12) +
+                    "...); pass the model the cache was made from");
     return model;
 }
 
@@ -87,7 +92,7 @@ void sum_over_ranks(const Communicator& comm, double& loss, long long& correct, 
     if (!comm.distributed()) return;
     std::vector<double> totals{loss, static_cast<double>(correct), static_cast<double>(seen)};
     for (const auto& row : confusion)
-        for (long long v : row) totals.push_back(static_cast<double>(v));   // counts stay exact below 2^53
+        for (long long v : row) totals.push_back(static_cast<double>(v));  // counts stay exact below 2^53
     comm.sum(totals.data(), totals.size());
     loss = totals[0];
     correct = static_cast<long long>(totals[1]);
@@ -142,7 +147,9 @@ void apply_lr_mult(Network& net, const std::map<std::string, double>& mult) {
         bool found = false;
         for (auto& e : net.entries())
             if (e.spec.block == block) found = true;
-        if (!found) throw Error("{lr-mult} names " + block + ", which this network does not train (blocks: block1..block5, classifier)");
+        if (!found)
+            throw Error("{lr-mult} names " + block +
+                        ", which this network does not train (blocks: block1..block5, classifier)");
         if (m < 0) throw Error("{lr-mult} " + block + " must not be negative");
     }
     for (auto& e : net.entries()) {
@@ -157,7 +164,8 @@ struct BuiltNetwork {
     ModelFiles model;
 };
 
-BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap, const std::vector<int>& shape, int classes) {
+BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap,
+                           const std::vector<int>& shape, int classes) {
     BuiltNetwork b;
     if (o.strategy == "classifier" && o.head == "linear") {
         b.head = build_linear_probe(tap, shape, classes);
@@ -167,7 +175,8 @@ BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const s
     SourceModel model = source_model(o, info);
     b.model = {model.path, model.weights};
     BlockMap map = map_vgg_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
-    if (map.tap(tap).shape != shape) throw Error("cache tap " + tap + " does not have the model's shape at this input size");
+    if (map.tap(tap).shape != shape)
+        throw Error("cache tap " + tap + " does not have the model's shape at this input size");
     HeadOptions head_options;
     head_options.from_tap = tap;
     head_options.classes = classes;
@@ -177,38 +186,57 @@ BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const s
     return b;
 }
 
-nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const CacheReader& reader, const BuiltNetwork& b, const std::string& tap,
-                        int threads, Precision precision) {
+nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const CacheReader& reader, const BuiltNetwork& b,
+                        const std::string& tap, int threads, Precision precision) {
     nlohmann::json mult = nlohmann::json::object();
     for (const auto& [block, m] : o.lr_mult) mult[block] = m;
-    return {{"strategy", o.strategy}, {"head", o.head}, {"tap", tap}, {"from_block", o.from_block},
-            {"classes", reader.info().classes}, {"preprocess", info.attributes.at("preprocess")},
-            {"source_sha256", info.attributes.value("model_sha256", "")}, {"source_model", b.model.path},
+    return {{"strategy", o.strategy},
+            {"head", o.head},
+            {"tap", tap},
+            {"from_block", o.from_block},
+            {"classes", reader.info().classes},
+            {"preprocess", info.attributes.at("preprocess")},
+            {"source_sha256", info.attributes.value("model_sha256", "")},
+            {"source_model", b.model.path},
             {"source_model_weights", b.model.weights},
-            {"cache", o.cache}, {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
-            {"cvtl_version", kVersion}, {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
+            {"cache", o.cache},
+            {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
+            {"cvtl_version", kVersion},
+            {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
             {"custom_rows", !o.row_roles.empty()},
-            {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"optimizer", o.optimizer.kind},
-                         {"lr", o.schedule.base_lr}, {"schedule", o.schedule.kind}, {"warmup", o.schedule.warmup_epochs},
-                         {"weight_decay", o.optimizer.weight_decay}, {"momentum", o.optimizer.momentum},
-                         {"nesterov", o.optimizer.nesterov}, {"lr_mult", mult}, {"dropout", o.dropout}, {"seed", o.seed},
-                         {"stop_epoch", o.stop_epoch}, {"threads", threads}, {"precision", precision_name(precision)}}}};
+            {"options",
+             {{"epochs", o.epochs},
+              {"batch", o.batch},
+              {"optimizer", o.optimizer.kind},
+              {"lr", o.schedule.base_lr},
+              {"schedule", o.schedule.kind},
+              {"warmup", o.schedule.warmup_epochs},
+              {"weight_decay", o.optimizer.weight_decay},
+              {"momentum", o.optimizer.momentum},
+              {"nesterov", o.optimizer.nesterov},
+              {"lr_mult", mult},
+              {"dropout", o.dropout},
+              {"seed", o.seed},
+              {"stop_epoch", o.stop_epoch},
+              {"threads", threads},
+              {"precision", precision_name(precision)}}}};
 }
 
 // A resumed run must continue the same experiment: every option that shapes the trajectory matches.
-void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec, const std::string& path) {
+void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec,
+                     const std::string& path) {
     for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
         if (saved.meta.at(key) != meta.at(key))
             throw Error("{resume}: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
     if (saved.spec != spec.to_json()) throw Error("{resume}: " + path + " holds another network (options changed?)");
     const auto& was = saved.meta.at("options");
     const auto& now = meta.at("options");
-    for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum", "nesterov",
-                            "lr_mult", "dropout", "seed", "precision"}) {
+    for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum",
+                            "nesterov", "lr_mult", "dropout", "seed", "precision"}) {
         const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
         if (before != now.at(key))
-            throw Error("{resume}: the run in " + path + " was started with " + key + " " + before.dump() + ", not " + now.at(key).dump() +
-                        "; resume with the same options or start over with {force}");
+            throw Error("{resume}: the run in " + path + " was started with " + key + " " + before.dump() + ", not " +
+                        now.at(key).dump() + "; resume with the same options or start over with {force}");
     }
 }
 
@@ -222,7 +250,9 @@ struct BestSoFar {
 
     // Higher accuracy wins; equal accuracy goes to the lower loss. Small validation splits tie often,
     // and the earliest tied epoch is usually undertrained.
-    bool improved_by(double acc, double loss_value) const { return acc > accuracy || (acc == accuracy && loss_value < loss); }
+    bool improved_by(double acc, double loss_value) const {
+        return acc > accuracy || (acc == accuracy && loss_value < loss);
+    }
 };
 
 struct Loop {
@@ -289,8 +319,9 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
         lr = l.schedule.at(epoch + static_cast<double>(step) / steps_per_epoch);
         const StepResult r = train_step(l, batch);
         if (!std::isfinite(r.loss))
-            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(r.loss) + " at learning rate " +
-                        std::to_string(lr) + "); try a lower learning rate. " + o.output + " keeps the last good epoch");
+            throw Error("training diverged at epoch " + std::to_string(epoch + 1) + " (loss " + std::to_string(r.loss) +
+                        " at learning rate " + std::to_string(lr) + "); try a lower learning rate. " + o.output +
+                        " keeps the last good epoch");
         const auto stepped = Clock::now();
         l.optimizer.step(lr);
         m.optimizer_seconds += std::chrono::duration<double>(Clock::now() - stepped).count();
@@ -300,7 +331,8 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
         correct += r.correct;
         seen += r.rows;
         ++step;
-        events.report({"epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), seen, l.train.size(), epoch + 1, ""});
+        events.report({"epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), seen, l.train.size(),
+                       epoch + 1, ""});
     }
     m.epoch = epoch + 1;
     m.train_loss = loss_sum / static_cast<double>(seen);
@@ -314,15 +346,20 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
     return m;
 }
 
-void save_checkpoint(const std::string& path, const nlohmann::json& meta, Network& net, const NetworkSpec& spec, Optimizer& optimizer,
-                     const BestSoFar& best, const std::vector<EpochMetrics>& history) {
+void save_checkpoint(const std::string& path, const nlohmann::json& meta, Network& net, const NetworkSpec& spec,
+                     Optimizer& optimizer, const BestSoFar& best, const std::vector<EpochMetrics>& history) {
     nlohmann::json h = nlohmann::json::array();
     for (const auto& m : history) h.push_back(m.to_json());
-    const nlohmann::json progress = {{"epoch", history.empty() ? 0 : history.back().epoch}, {"steps", optimizer.steps()},
-                                     {"dropout_calls", dropout_calls(net)}, {"best_val_accuracy", best.accuracy},
-                                     {"best_val_loss", std::isfinite(best.loss) ? nlohmann::json(best.loss) : nlohmann::json(nullptr)},
-                                     {"best_epoch", best.epoch}, {"since_best", best.since}, {"early_stopped", best.early_stopped},
-                                     {"history", h}};
+    const nlohmann::json progress = {
+        {"epoch", history.empty() ? 0 : history.back().epoch},
+        {"steps", optimizer.steps()},
+        {"dropout_calls", dropout_calls(net)},
+        {"best_val_accuracy", best.accuracy},
+        {"best_val_loss", std::isfinite(best.loss) ? nlohmann::json(best.loss) : nlohmann::json(nullptr)},
+        {"best_epoch", best.epoch},
+        {"since_best", best.since},
+        {"early_stopped", best.early_stopped},
+        {"history", h}};
     save_run_state(path, RunState{"checkpoint", meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
 }
 
@@ -351,11 +388,13 @@ std::shared_ptr<CacheReader> open_reader(const TrainOptions& o, const std::strin
 
 void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) {
     if (fs::exists(checkpoint_path) && !o.resume && !o.force)
-        throw Error("run directory " + o.output + " already holds a run; pass {resume} to continue it or {force} to start over");
+        throw Error("run directory " + o.output +
+                    " already holds a run; pass {resume} to continue it or {force} to start over");
     if (o.resume && !fs::exists(checkpoint_path)) throw Error("{resume}: " + checkpoint_path + " does not exist");
     boost::system::error_code ec;
     if (o.force && !o.resume)  // a fresh start leaves nothing of the old run behind
-        for (const char* f : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv", "confusion.png"})
+        for (const char* f : {"model.h5", "checkpoint.h5", "metrics.csv", "metrics.json", "curves.png", "confusion.csv",
+                              "confusion.png"})
             fs::remove(o.output + "/" + f, ec);
     fs::create_directories(o.output, ec);
     if (ec || !fs::is_directory(o.output)) throw Error("cannot create run directory " + o.output + ": " + ec.message());
@@ -380,7 +419,8 @@ TrainData open_data(const TrainOptions& o, const std::string& tap) {
     TrainData d;
     d.reader = open_reader(o, tap);
     d.classes = d.reader->info().classes.size();
-    if (d.classes < 2) throw Error("cache " + o.cache + " has " + std::to_string(d.classes) + " class; training needs at least 2");
+    if (d.classes < 2)
+        throw Error("cache " + o.cache + " has " + std::to_string(d.classes) + " class; training needs at least 2");
     const std::vector<std::uint8_t>& roles = o.row_roles.empty() ? d.reader->splits() : o.row_roles;
     const auto budget = static_cast<std::size_t>(o.memory_gb * 1024 * 1024 * 1024);
     d.train = std::make_unique<BatchStream>(*d.reader, roles, 0, std::max(o.batch, 1), true, o.seed, budget);
@@ -408,9 +448,9 @@ struct RunFiles {
 
 // After each epoch: keep the best model (validation accuracy, ties to the lower loss; the last
 // epoch without validation), decide on early stopping, and save what the options ask for.
-void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net, Optimizer& optimizer,
-                  BestSoFar& best, TrainSummary& summary, bool has_val, bool past_deadline) {
-    const bool writes = o.comm.root();   // data-parallel: the ranks hold the same weights; one writes
+void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net,
+                  Optimizer& optimizer, BestSoFar& best, TrainSummary& summary, bool has_val, bool past_deadline) {
+    const bool writes = o.comm.root();  // data-parallel: the ranks hold the same weights; one writes
     summary.history.push_back(m);
     if (has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true) {
         best.accuracy = has_val ? m.val_accuracy : best.accuracy;
@@ -418,14 +458,17 @@ void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const 
         best.epoch = summary.best_epoch = m.epoch;
         best.since = 0;
         if (writes && o.keep != TrainOptions::Keep::nothing)
-            save_run_state(files.model, RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+            save_run_state(
+                files.model,
+                RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
     } else {
         ++best.since;
     }
     best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
     const bool final_epoch = m.epoch >= last || best.early_stopped || past_deadline;
     if (writes && (o.checkpoints || final_epoch || o.stop_after_epochs > 0)) {
-        if (o.keep == TrainOptions::Keep::model_and_checkpoint) save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
+        if (o.keep == TrainOptions::Keep::model_and_checkpoint)
+            save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
         write_metrics(o.output, summary.history);
         draw_curves(o.output + "/curves.png", summary.history);
     }
@@ -481,7 +524,8 @@ bool run_epochs(Loop& loop, const TrainOptions& o, const TrainEvents& events, co
 }
 
 // The kept model's validation metrics and confusion matrix.
-void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, const RunFiles& files, TrainSummary& summary) {
+void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, const RunFiles& files,
+                       TrainSummary& summary) {
     // Rank 0 wrote model.h5; the others take its weights from rank 0 rather than from a file they
     // might not see.
     if (o.comm.root()) load_weights(net, load_run_state(files.model).weights);
@@ -496,13 +540,14 @@ void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, con
 // Everything a run needs before its first step, from the options alone.
 struct PreparedRun {
     TrainData data;
-    TrainOptions options;     // defaults resolved
+    TrainOptions options;  // defaults resolved
     BuiltNetwork built;
     std::unique_ptr<Network> net;
-    nlohmann::json meta;      // what the run's files record about it
+    nlohmann::json meta;  // what the run's files record about it
 };
 
-PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int threads, TrainSummary& summary, const TrainEvents& events) {
+PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int threads, TrainSummary& summary,
+                        const TrainEvents& events) {
     PreparedRun p;
     const CacheInfo info = read_cache_info(requested.cache);
     summary.tap = tap_for(requested, info);
@@ -515,7 +560,8 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
     summary.train_rows = p.data.train->size();
     summary.val_rows = p.data.val->size();
     if (p.data.val->size() == 0 && o.row_roles.empty())
-        events.warning("cache " + o.cache + " has no validation split: model.h5 keeps the last epoch and early stopping is off");
+        events.warning("cache " + o.cache +
+                       " has no validation split: model.h5 keeps the last epoch and early stopping is off");
     p.built = build_network(o, info, summary.tap, p.data.reader->sample_shape(), static_cast<int>(p.data.classes));
     p.net = std::make_unique<Network>(p.built.head.spec);
     initialise(*p.net, p.built, o, precision);
@@ -538,16 +584,18 @@ TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
     if (o.steps < 1) throw Error("the step budget must be at least 1, got " + std::to_string(o.steps));
     if (o.epochs == 0) o.epochs = epochs_for_steps(train_rows, o.batch, o.steps);
     if (o.epochs < 1) throw Error("the epoch count must be at least 1, got " + std::to_string(o.epochs));
-    if (!(o.schedule.base_lr > 0) || !std::isfinite(o.schedule.base_lr)) throw Error("the learning rate must be positive and finite");
+    if (!(o.schedule.base_lr > 0) || !std::isfinite(o.schedule.base_lr))
+        throw Error("the learning rate must be positive and finite");
     if (!(o.optimizer.weight_decay >= 0)) throw Error("the weight decay must not be negative");
-    if (o.stop_epoch < 0 || o.stop_epoch > o.epochs) throw Error("stop_epoch must be within 0.." + std::to_string(o.epochs));
+    if (o.stop_epoch < 0 || o.stop_epoch > o.epochs)
+        throw Error("stop_epoch must be within 0.." + std::to_string(o.epochs));
     return o;
 }
 
 TrainSummary run_training(const TrainOptions& requested, const TrainEvents& events) {
     const auto start = Clock::now();
     const Precision precision = usable_precision(requested.precision, events);
-    const int threads = resolve_threads(requested.threads);   // the caller's ThreadPolicy sets the pools
+    const int threads = resolve_threads(requested.threads);  // the caller's ThreadPolicy sets the pools
 
     // The cache and the network above its tap; under mpirun a rank that cannot open them fails all.
     TrainSummary summary;
@@ -581,7 +629,7 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     if (!run_epochs(loop, o, events, files, best, summary)) return summary;
     if (o.keep != TrainOptions::Keep::nothing) {
         report_kept_model(net, data, o, files, summary);
-    } else {   // no kept model to re-score: the best epoch's figures as measured
+    } else {  // no kept model to re-score: the best epoch's figures as measured
         const bool has_val = data.val->size() > 0;
         summary.best_val_accuracy = has_val ? best.accuracy : std::numeric_limits<double>::quiet_NaN();
         summary.best_val_loss = has_val ? best.loss : std::numeric_limits<double>::quiet_NaN();

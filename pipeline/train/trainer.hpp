@@ -21,28 +21,28 @@ struct SourceModel;
 
 struct TrainOptions {
     std::string cache;
-    std::string output;                 // run directory
+    std::string output;                   // run directory
     std::string strategy = "classifier";  // classifier | finetune | scratch
-    std::string head = "source";        // classifier strategy: source (hidden fc layers from the model) | linear
-    std::string tap;                    // linear head only: tap to probe (default fc7 if cached, else pool5)
-    int from_block = 5;                 // finetune: train blocks K..5 + classifier, reading pool{K-1}
-    std::string model;                  // source model; default: the file the cache was made from
-    std::string weights;                // Caffe weights; default: the cache's when `model` is too, else next to `model`
-    int epochs = 0;                     // 0: about `steps` optimizer steps (epochs_for_steps)
-    int steps = kDefaultSteps;          // the step budget behind the automatic epoch count
+    std::string head = "source";          // classifier strategy: source (hidden fc layers from the model) | linear
+    std::string tap;                      // linear head only: tap to probe (default fc7 if cached, else pool5)
+    int from_block = 5;                   // finetune: train blocks K..5 + classifier, reading pool{K-1}
+    std::string model;                    // source model; default: the file the cache was made from
+    std::string weights;        // Caffe weights; default: the cache's when `model` is too, else next to `model`
+    int epochs = 0;             // 0: about `steps` optimizer steps (epochs_for_steps)
+    int steps = kDefaultSteps;  // the step budget behind the automatic epoch count
     int batch = 32;
-    int threads = 0;                    // 0: every core
-    std::string precision = "f32";      // f32 | bf16 (products in bf16 on CPUs with AVX512-BF16; else f32 + warning)
+    int threads = 0;                // 0: every core
+    std::string precision = "f32";  // f32 | bf16 (products in bf16 on CPUs with AVX512-BF16; else f32 + warning)
     OptimizerConfig optimizer = unset_optimizer();  // kind "" / weight_decay NaN: the strategy's default
     Schedule schedule = unset_schedule();           // kind "" / base_lr 0: the strategy's default
-    std::map<std::string, double> lr_mult;  // block1..block5, classifier -> multiplier (0 freezes)
-    int patience = 0;                   // early stopping: epochs without a better val accuracy; 0 off
+    std::map<std::string, double> lr_mult;          // block1..block5, classifier -> multiplier (0 freezes)
+    int patience = 0;                               // early stopping: epochs without a better val accuracy; 0 off
     float dropout = 0.5f;
     std::uint64_t seed = 0;
-    bool resume = false;                // continue the run directory's checkpoint
-    bool force = false;                 // start over in an existing run directory
-    double memory_gb = 2.0;             // budget for cached activations held in memory
-    int stop_after_epochs = 0;          // tests: return after this many epochs, as if interrupted
+    bool resume = false;        // continue the run directory's checkpoint
+    bool force = false;         // start over in an existing run directory
+    double memory_gb = 2.0;     // budget for cached activations held in memory
+    int stop_after_epochs = 0;  // tests: return after this many epochs, as if interrupted
 
     // For the sweep. `row_roles` (one entry per cache row: 0 train, 1 validation, anything else
     // unused) replaces the cache's recorded split, for cross-validation folds and for retraining on
@@ -76,14 +76,14 @@ struct TrainOptions {
 
 struct TrainSummary {
     std::vector<EpochMetrics> history;
-    int best_epoch = 0;                 // 1-based; the epoch whose weights model.h5 holds
-    int epochs = 0;                     // the resolved epoch count
+    int best_epoch = 0;  // 1-based; the epoch whose weights model.h5 holds
+    int epochs = 0;      // the resolved epoch count
     double best_val_accuracy = 0;
     double best_val_loss = 0;
     std::int64_t trained_parameters = 0;
     std::int64_t train_rows = 0, val_rows = 0;
     std::string tap;
-    std::string precision;              // what the products ran in: f32 or bf16
+    std::string precision;  // what the products ran in: f32 or bf16
     double seconds = 0;
     bool early_stopped = false;
     bool resumed = false;
@@ -97,7 +97,7 @@ struct TrainSummary {
 // Warnings and progress (stage "epoch E/N", images this epoch) as every job reports them, plus
 // training's own milestones.
 struct TrainEvents : Events {
-    std::function<void(const TrainOptions& resolved)> planned;   // defaults filled in, before epoch 1
+    std::function<void(const TrainOptions& resolved)> planned;  // defaults filled in, before epoch 1
     std::function<void(const EpochMetrics&)> epoch_done;
 };
 

@@ -12,8 +12,8 @@
 namespace {
 
 struct Run {
-    std::vector<cv::Mat> outputs;   // every convolution's output, then the net's
-    int opencv_convolutions = 0;    // convolution layers that are OpenCV's own class
+    std::vector<cv::Mat> outputs;  // every convolution's output, then the net's
+    int opencv_convolutions = 0;   // convolution layers that are OpenCV's own class
 };
 
 // The final output of these tiny models hardly depends on the input, so every convolution's output
@@ -29,7 +29,8 @@ Run forward(const std::string& model, const cv::Mat& input) {
     net.forward(run.outputs, names);
     for (const std::string& name : names) {
         const cv::Ptr<cv::dnn::Layer> layer = net.getLayer(name);
-        if (layer->type == "Convolution" && dynamic_cast<cv::dnn::BaseConvolutionLayer*>(layer.get())) ++run.opencv_convolutions;
+        if (layer->type == "Convolution" && dynamic_cast<cv::dnn::BaseConvolutionLayer*>(layer.get()))
+            ++run.opencv_convolutions;
     }
     return run;
 }
@@ -55,9 +56,12 @@ int main(int argc, char** argv) {
     const Run ours = forward(argv[1], input);
     cvtl::unregister_onednn_convolution();
     double error = 0;
-    for (size_t i = 0; i < stock.outputs.size(); ++i) error = std::max(error, scaled_difference(stock.outputs[i], ours.outputs[i]));
+    for (size_t i = 0; i < stock.outputs.size(); ++i)
+        error = std::max(error, scaled_difference(stock.outputs[i], ours.outputs[i]));
     const bool ok = stock.opencv_convolutions > 0 && ours.opencv_convolutions == 0 && error < 1e-4;
-    std::printf("consumer: cvtl %s, %d convolutions moved from OpenCV to cvtl, max scaled difference over their outputs %.2e: %s\n",
-                cvtl::kVersion, stock.opencv_convolutions - ours.opencv_convolutions, error, ok ? "ok" : "FAILED");
+    std::printf(
+        "consumer: cvtl %s, %d convolutions moved from OpenCV to cvtl, max scaled difference over their outputs %.2e: "
+        "%s\n",
+        cvtl::kVersion, stock.opencv_convolutions - ours.opencv_convolutions, error, ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }

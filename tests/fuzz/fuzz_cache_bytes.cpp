@@ -13,7 +13,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     H5::FileAccPropList access;
-    access.setCore(1 << 16, false);   // in memory, never written back
+    access.setCore(1 << 16, false);  // in memory, never written back
     if (H5Pset_file_image(access.getId(), const_cast<std::uint8_t*>(data), size) < 0) return 0;
     try {
         const cvtl::CacheInfo info = cvtl::read_cache_info("fuzz.h5", access);
@@ -25,7 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
             const cv::Mat rows = reader.read_rows(0, n);
             if (rows.size[0] != n || rows.total() != static_cast<size_t>(n) * reader.sample_values()) std::abort();
         }
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     return 0;
 }

@@ -26,9 +26,12 @@ using cvtl::h5::vlen_string;
 // A number that is usually plausible and sometimes hostile.
 std::int64_t counter(FuzzedDataProvider& in) {
     switch (in.ConsumeIntegralInRange<int>(0, 5)) {
-        case 0: return in.ConsumeIntegral<std::int64_t>();
-        case 1: return -in.ConsumeIntegralInRange<std::int64_t>(1, 5);
-        default: return in.ConsumeIntegralInRange<std::int64_t>(0, 12);
+        case 0:
+            return in.ConsumeIntegral<std::int64_t>();
+        case 1:
+            return -in.ConsumeIntegralInRange<std::int64_t>(1, 5);
+        default:
+            return in.ConsumeIntegralInRange<std::int64_t>(0, 12);
     }
 }
 
@@ -42,7 +45,7 @@ void int_attribute(H5::H5Object& obj, const char* name, FuzzedDataProvider& in) 
         std::vector<std::int64_t> values(n, counter(in));
         H5::Attribute a = obj.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(1, &n));
         if (n) a.write(H5::PredType::NATIVE_INT64, values.data());
-    } else if (form != 2) {   // form 2: missing
+    } else if (form != 2) {  // form 2: missing
         cvtl::h5::set_int(obj, name, counter(in));
     }
 }
@@ -55,30 +58,37 @@ void string_dataset(H5::Group& g, const char* name, hsize_t rows, FuzzedDataProv
 }
 
 template <typename T>
-void number_dataset(H5::Group& g, const char* name, const H5::PredType& stored, const H5::PredType& memory, hsize_t rows, FuzzedDataProvider& in) {
+void number_dataset(H5::Group& g, const char* name, const H5::PredType& stored, const H5::PredType& memory,
+                    hsize_t rows, FuzzedDataProvider& in) {
     H5::DataSet ds = cvtl::h5::create_growing_1d(g, name, stored, 8);
     std::vector<T> values;
-    for (hsize_t i = 0; i < rows; ++i) values.push_back(in.ConsumeIntegralInRange<T>(static_cast<T>(-2), static_cast<T>(5)));
+    for (hsize_t i = 0; i < rows; ++i)
+        values.push_back(in.ConsumeIntegralInRange<T>(static_cast<T>(-2), static_cast<T>(5)));
     cvtl::h5::write_rows(ds, 0, rows, memory, values.data());
 }
 
 // One tap: rank, extent, chunking and storage type all from the input; a few rows written.
 void tap_dataset(H5::Group& taps, const std::string& name, FuzzedDataProvider& in) {
     const int rank = in.ConsumeIntegralInRange<int>(1, 5);
-    std::vector<hsize_t> dims(static_cast<size_t>(rank)), maxdims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
+    std::vector<hsize_t> dims(static_cast<size_t>(rank)), maxdims(static_cast<size_t>(rank)),
+        chunk(static_cast<size_t>(rank));
     for (int i = 0; i < rank; ++i) {
         const bool huge = in.ConsumeIntegralInRange<int>(0, 15) == 0;
-        dims[static_cast<size_t>(i)] = huge ? in.ConsumeIntegralInRange<hsize_t>(1, hsize_t{1} << 40) : in.ConsumeIntegralInRange<hsize_t>(0, 4);
+        dims[static_cast<size_t>(i)] =
+            huge ? in.ConsumeIntegralInRange<hsize_t>(1, hsize_t{1} << 40) : in.ConsumeIntegralInRange<hsize_t>(0, 4);
         maxdims[static_cast<size_t>(i)] = i == 0 ? H5S_UNLIMITED : dims[static_cast<size_t>(i)];
         chunk[static_cast<size_t>(i)] = std::max<hsize_t>(1, std::min<hsize_t>(dims[static_cast<size_t>(i)], 4));
     }
-    const H5::PredType* types[] = {&H5::PredType::IEEE_F32LE, &H5::PredType::IEEE_F64LE, &H5::PredType::STD_I32LE, &H5::PredType::IEEE_F32BE};
+    const H5::PredType* types[] = {&H5::PredType::IEEE_F32LE, &H5::PredType::IEEE_F64LE, &H5::PredType::STD_I32LE,
+                                   &H5::PredType::IEEE_F32BE};
     const bool half = in.ConsumeBool();
     const H5::DataType& type = half ? static_cast<const H5::DataType&>(cvtl::h5::float16())
                                     : static_cast<const H5::DataType&>(*types[in.ConsumeIntegralInRange<int>(0, 3)]);
     H5::DSetCreatPropList props;
-    if (in.ConsumeIntegralInRange<int>(0, 7) != 0) props.setChunk(rank, chunk.data());
-    else maxdims = dims;   // contiguous datasets cannot grow
+    if (in.ConsumeIntegralInRange<int>(0, 7) != 0)
+        props.setChunk(rank, chunk.data());
+    else
+        maxdims = dims;  // contiguous datasets cannot grow
     H5::DataSet ds = taps.createDataSet(name, type, H5::DataSpace(rank, dims.data(), maxdims.data()), props);
     hsize_t values = 1;
     for (hsize_t d : dims) values = std::min<hsize_t>(values * d, hsize_t{1} << 20);
@@ -92,23 +102,29 @@ void tap_dataset(H5::Group& taps, const std::string& name, FuzzedDataProvider& i
 void root_attributes(H5::H5File& file, FuzzedDataProvider& in, const std::vector<std::string>& tap_names) {
     namespace c = cvtl::cache;
     cvtl::h5::set_string(file, c::kAttrFormat, in.ConsumeIntegralInRange<int>(0, 15) ? c::kFormat : "other");
-    if (in.ConsumeIntegralInRange<int>(0, 15)) cvtl::h5::set_int(file, c::kAttrVersion, c::kVersion);
-    else int_attribute(file, c::kAttrVersion, in);
+    if (in.ConsumeIntegralInRange<int>(0, 15))
+        cvtl::h5::set_int(file, c::kAttrVersion, c::kVersion);
+    else
+        int_attribute(file, c::kAttrVersion, in);
     int_attribute(file, c::kAttrDatasetSize, in);
     int_attribute(file, c::kAttrComplete, in);
     nlohmann::json pre = cvtl::make_preprocessing("torchvision", 32).to_json();
     if (in.ConsumeIntegralInRange<int>(0, 7) == 0) pre["size"] = in.ConsumeIntegral<std::int64_t>();
     if (in.ConsumeIntegralInRange<int>(0, 7) == 0) pre["std"] = {in.ConsumeFloatingPoint<double>(), 1, 1};
-    cvtl::h5::set_string(file, c::kAttrPreprocess, in.ConsumeIntegralInRange<int>(0, 15) ? pre.dump() : in.ConsumeRandomLengthString(40));
+    cvtl::h5::set_string(file, c::kAttrPreprocess,
+                         in.ConsumeIntegralInRange<int>(0, 15) ? pre.dump() : in.ConsumeRandomLengthString(40));
     nlohmann::json taps = nlohmann::json::array();
     for (const auto& name : tap_names) taps.push_back({{"name", name}, {"layer", "l"}});
     if (in.ConsumeIntegralInRange<int>(0, 15) == 0) taps.push_back({{"name", in.ConsumeRandomLengthString(8)}});
     // Names from the input may not be UTF-8; the file stores whatever bytes they are.
     const std::string listed = taps.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    cvtl::h5::set_string(file, c::kAttrTaps, in.ConsumeIntegralInRange<int>(0, 15) ? listed : in.ConsumeRandomLengthString(40));
+    cvtl::h5::set_string(file, c::kAttrTaps,
+                         in.ConsumeIntegralInRange<int>(0, 15) ? listed : in.ConsumeRandomLengthString(40));
     for (const char* s : {c::kAttrModelFile, c::kAttrModelSha256, c::kAttrDtype})
-        if (in.ConsumeIntegralInRange<int>(0, 15)) cvtl::h5::set_string(file, s, in.ConsumeRandomLengthString(8));
-        else int_attribute(file, s, in);
+        if (in.ConsumeIntegralInRange<int>(0, 15))
+            cvtl::h5::set_string(file, s, in.ConsumeRandomLengthString(8));
+        else
+            int_attribute(file, s, in);
 }
 
 // Builds the file in memory and returns its image.
@@ -120,9 +136,11 @@ std::vector<char> build_file(FuzzedDataProvider& in) {
     for (int i = in.ConsumeIntegralInRange<int>(0, 3); i > 0; --i) tap_names.push_back("t" + std::to_string(i));
     root_attributes(file, in, tap_names);
     H5::Group progress = file.createGroup(cvtl::cache::kProgress);
-    for (const char* name : {cvtl::cache::kAttrDone, cvtl::cache::kAttrNextInput, cvtl::cache::kAttrSkipped}) int_attribute(progress, name, in);
+    for (const char* name : {cvtl::cache::kAttrDone, cvtl::cache::kAttrNextInput, cvtl::cache::kAttrSkipped})
+        int_attribute(progress, name, in);
     const hsize_t rows = in.ConsumeIntegralInRange<hsize_t>(0, 8);
-    H5::Group samples = file.createGroup("/samples"), skipped = file.createGroup("/skipped"), root = file.openGroup("/");
+    H5::Group samples = file.createGroup("/samples"), skipped = file.createGroup("/skipped"),
+              root = file.openGroup("/");
     number_dataset<std::int32_t>(samples, "label", H5::PredType::STD_I32LE, H5::PredType::NATIVE_INT32, rows, in);
     number_dataset<std::int8_t>(samples, "split", H5::PredType::STD_U8LE, H5::PredType::NATIVE_INT8, rows, in);
     string_dataset(samples, "path", in.ConsumeIntegralInRange<hsize_t>(0, 8), in);
@@ -162,11 +180,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     try {
         image = build_file(in);
     } catch (const H5::Exception&) {
-        return 0;   // the input described something HDF5 itself refuses to write
+        return 0;  // the input described something HDF5 itself refuses to write
     }
     try {
         read_back(image);
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     return 0;
 }

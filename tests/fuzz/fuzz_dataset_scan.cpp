@@ -28,14 +28,17 @@ void build_tree(const fs::path& root, const std::string& spec) {
         const fs::path p = root / rel;
         boost::system::error_code ec;
         fs::create_directories(p.parent_path(), ec);
-        if (link) fs::create_directory_symlink(".", p, ec);
-        else std::ofstream(p.string()) << "x";
+        if (link)
+            fs::create_directory_symlink(".", p, ec);
+        else
+            std::ofstream(p.string()) << "x";
     }
 }
 
 void check(const cvtl::Dataset& d) {
     for (const auto& s : d.samples)
-        if (s.label < 0 || static_cast<size_t>(s.label) >= d.classes.size() || static_cast<int>(s.split) > 2) std::abort();
+        if (s.label < 0 || static_cast<size_t>(s.label) >= d.classes.size() || static_cast<int>(s.split) > 2)
+            std::abort();
 }
 
 }  // namespace
@@ -58,7 +61,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     }
     try {
         check(cvtl::scan_dataset(source, options));
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     return 0;
 }

@@ -11,8 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
     try {
         cvtl::parse_sidecar(text, "fuzz.json");
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     // The same bytes as metadata: the first line is cvtl.classes, the rest cvtl.preprocess.
     const size_t cut = text.find('\n');
     std::map<std::string, std::string> meta{{"cvtl.classes", text.substr(0, cut)},
@@ -20,7 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     try {
         cvtl::ModelDescription d;
         cvtl::parse_metadata(meta, "fuzz.onnx", d);
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     return 0;
 }

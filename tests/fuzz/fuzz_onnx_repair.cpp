@@ -19,15 +19,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     try {
         std::istringstream in(bytes);
         const cvtl::OnnxRepair repaired = cvtl::repair_onnx(in, "fuzz.onnx");
-        if (scan.understood && (scan.needs_repair != (repaired.replaced_nodes > 0) || scan.input_size != repaired.input_size))
+        if (scan.understood &&
+            (scan.needs_repair != (repaired.replaced_nodes > 0) || scan.input_size != repaired.input_size))
             std::abort();
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     const std::string path = cvtl::fuzz::write_file("model.onnx", data, size);
     try {
         cvtl::read_onnx_metadata(path);
         cvtl::read_onnx_initializers(path);
-    } catch (const cvtl::Error&) {
-    }
+    } catch (const cvtl::Error&) {}
     return 0;
 }

@@ -25,8 +25,10 @@ void copy_fixture_images(const std::string& dir) {
     const fs::path src(fixture("images"));
     for (fs::recursive_directory_iterator it(src), end; it != end; ++it) {
         const fs::path target = fs::path(dir) / fs::relative(it->path(), src);
-        if (fs::is_directory(it->path())) fs::create_directories(target);
-        else fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing);
+        if (fs::is_directory(it->path()))
+            fs::create_directories(target);
+        else
+            fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing);
     }
 }
 
@@ -38,7 +40,8 @@ std::string make_image_tree(const std::string& dir, int copies) {
         for (const char* cls : {"cat", "dog", "fish"})
             for (fs::directory_iterator it(tmp + "/" + cls), end; it != end; ++it) {
                 fs::create_directories(data + "/" + cls);
-                fs::rename(it->path(), data + "/" + cls + "/c" + std::to_string(copy) + "_" + it->path().filename().string());
+                fs::rename(it->path(),
+                           data + "/" + cls + "/c" + std::to_string(copy) + "_" + it->path().filename().string());
             }
         fs::remove_all(tmp);
     }

@@ -27,8 +27,11 @@ cv::Mat column(int size) { return cv::Mat::zeros(size, 1, CV_64F); }
 struct View4 {
     double* data;
     int b, c, d;
-    explicit View4(const cv::Mat& m) : data(reinterpret_cast<double*>(m.data)), b(m.size[1]), c(m.size[2]), d(m.size[3]) {}
-    double& operator()(int i, int j, int k, int l) const { return data[((static_cast<size_t>(i) * b + j) * c + k) * d + l]; }
+    explicit View4(const cv::Mat& m)
+        : data(reinterpret_cast<double*>(m.data)), b(m.size[1]), c(m.size[2]), d(m.size[3]) {}
+    double& operator()(int i, int j, int k, int l) const {
+        return data[((static_cast<size_t>(i) * b + j) * c + k) * d + l];
+    }
 };
 
 // The two spatial dimensions of a [N, C, H, W] tensor's pooling windows.
@@ -130,7 +133,8 @@ cv::Mat conv2d_backward_data(const cv::Mat& diff_dst, const cv::Mat& weights, co
                         for (int kr = 0; kr < k; ++kr)
                             for (int kc = 0; kc < k; ++kc) {
                                 const int ir = r * stride - pad + kr, ic = c * stride - pad + kc;
-                                if (ir >= 0 && ir < h && ic >= 0 && ic < wd) DX(s, i, ir, ic) += DY(s, o, r, c) * W(o, i, kr, kc);
+                                if (ir >= 0 && ir < h && ic >= 0 && ic < wd)
+                                    DX(s, i, ir, ic) += DY(s, o, r, c) * W(o, i, kr, kc);
                             }
     return dx;
 }
@@ -149,7 +153,8 @@ cv::Mat conv2d_backward_weights(const cv::Mat& src, const cv::Mat& diff_dst, int
                         for (int kr = 0; kr < kernel; ++kr)
                             for (int kc = 0; kc < kernel; ++kc) {
                                 const int ir = r * stride - pad + kr, ic = c * stride - pad + kc;
-                                if (ir >= 0 && ir < h && ic >= 0 && ic < wd) DW(o, i, kr, kc) += DY(s, o, r, c) * X(s, i, ir, ic);
+                                if (ir >= 0 && ir < h && ic >= 0 && ic < wd)
+                                    DW(o, i, kr, kc) += DY(s, o, r, c) * X(s, i, ir, ic);
                             }
     return dw;
 }
@@ -228,7 +233,8 @@ int pool_output_size(int in, int kernel, int stride, int pad, bool ceil_mode) {
 cv::Mat max_pool_forward(const cv::Mat& src, int kernel, int stride, int pad, bool ceil_mode) {
     const cv::Mat x = to_double(src);
     const int n = x.size[0], ch = x.size[1], h = x.size[2], w = x.size[3];
-    const int oh = pool_output_size(h, kernel, stride, pad, ceil_mode), ow = pool_output_size(w, kernel, stride, pad, ceil_mode);
+    const int oh = pool_output_size(h, kernel, stride, pad, ceil_mode),
+              ow = pool_output_size(w, kernel, stride, pad, ceil_mode);
     cv::Mat y = zeros({n, ch, oh, ow});
     const View4 X(x), Y(y);
     for (int s = 0; s < n; ++s)
@@ -248,7 +254,8 @@ cv::Mat max_pool_backward(const cv::Mat& src, const cv::Mat& diff_dst, int kerne
                           bool ceil_mode) {
     const cv::Mat x = to_double(src), dy = to_double(diff_dst);
     const int n = x.size[0], ch = x.size[1], h = x.size[2], w = x.size[3];
-    const int oh = pool_output_size(h, kernel, stride, pad, ceil_mode), ow = pool_output_size(w, kernel, stride, pad, ceil_mode);
+    const int oh = pool_output_size(h, kernel, stride, pad, ceil_mode),
+              ow = pool_output_size(w, kernel, stride, pad, ceil_mode);
     cv::Mat dx = zeros(shape_of(x));
     const View4 X(x), DY(dy), DX(dx);
     for (int s = 0; s < n; ++s)
@@ -268,7 +275,8 @@ cv::Mat max_pool_backward(const cv::Mat& src, const cv::Mat& diff_dst, int kerne
 cv::Mat avg_pool_forward(const cv::Mat& src, int kernel, int stride, int pad, bool count_include_pad) {
     const cv::Mat x = to_double(src);
     const int n = x.size[0], ch = x.size[1], h = x.size[2], w = x.size[3];
-    const int oh = pool_output_size(h, kernel, stride, pad, false), ow = pool_output_size(w, kernel, stride, pad, false);
+    const int oh = pool_output_size(h, kernel, stride, pad, false),
+              ow = pool_output_size(w, kernel, stride, pad, false);
     cv::Mat y = zeros({n, ch, oh, ow});
     const View4 X(x), Y(y);
     for (int s = 0; s < n; ++s)
@@ -287,8 +295,8 @@ cv::Mat avg_pool_forward(const cv::Mat& src, int kernel, int stride, int pad, bo
     return y;
 }
 
-cv::Mat avg_pool_backward(const cv::Mat& diff_dst, const std::vector<int>& src_shape, int kernel, int stride,
-                          int pad, bool count_include_pad) {
+cv::Mat avg_pool_backward(const cv::Mat& diff_dst, const std::vector<int>& src_shape, int kernel, int stride, int pad,
+                          bool count_include_pad) {
     const cv::Mat dy = to_double(diff_dst);
     cv::Mat dx = zeros(src_shape);
     const View4 DY(dy), DX(dx);
@@ -328,7 +336,8 @@ BatchNormForward batch_norm_train_forward(const cv::Mat& src, const cv::Mat& gam
         for (int s = 0; s < n; ++s)
             for (int i = 0; i < h; ++i)
                 for (int j = 0; j < w; ++j)
-                    Y(s, c, i, j) = g.ptr<double>()[c] * (X(s, c, i, j) - mean) / std::sqrt(var + eps) + b.ptr<double>()[c];
+                    Y(s, c, i, j) =
+                        g.ptr<double>()[c] * (X(s, c, i, j) - mean) / std::sqrt(var + eps) + b.ptr<double>()[c];
     }
     return out;
 }
@@ -357,7 +366,8 @@ BatchNormBackward batch_norm_train_backward(const cv::Mat& src, const cv::Mat& g
             for (int i = 0; i < h; ++i)
                 for (int j = 0; j < w; ++j) {
                     const double xhat = (X(s, c, i, j) - mean) * inv_std;
-                    DX(s, c, i, j) = g.ptr<double>()[c] * inv_std * (DY(s, c, i, j) - sum_dy / m - xhat * sum_dy_xhat / m);
+                    DX(s, c, i, j) =
+                        g.ptr<double>()[c] * inv_std * (DY(s, c, i, j) - sum_dy / m - xhat * sum_dy_xhat / m);
                 }
     }
     return out;
@@ -365,7 +375,8 @@ BatchNormBackward batch_norm_train_backward(const cv::Mat& src, const cv::Mat& g
 
 cv::Mat batch_norm_eval_forward(const cv::Mat& src, const cv::Mat& gamma, const cv::Mat& beta, const cv::Mat& mean,
                                 const cv::Mat& var, double eps) {
-    const cv::Mat x = to_double(src), g = to_double(gamma), b = to_double(beta), mu = to_double(mean), v = to_double(var);
+    const cv::Mat x = to_double(src), g = to_double(gamma), b = to_double(beta), mu = to_double(mean),
+                  v = to_double(var);
     cv::Mat y = zeros(shape_of(x));
     const View4 X(x), Y(y);
     for (int s = 0; s < x.size[0]; ++s)
@@ -373,7 +384,8 @@ cv::Mat batch_norm_eval_forward(const cv::Mat& src, const cv::Mat& gamma, const 
             for (int i = 0; i < x.size[2]; ++i)
                 for (int j = 0; j < x.size[3]; ++j)
                     Y(s, c, i, j) = g.ptr<double>()[c] * (X(s, c, i, j) - mu.ptr<double>()[c]) /
-                                        std::sqrt(v.ptr<double>()[c] + eps) + b.ptr<double>()[c];
+                                        std::sqrt(v.ptr<double>()[c] + eps) +
+                                    b.ptr<double>()[c];
     return y;
 }
 

@@ -37,21 +37,20 @@ cv::Mat relu_backward(const cv::Mat& dst, const cv::Mat& diff_dst);  // diff_dst
 
 // ---- Linear: src [N, D] (or any [N, ...] read row-major), weights [O, D], bias [O]
 
-cv::Mat linear_forward(const cv::Mat& src, const cv::Mat& weights, const cv::Mat& bias);     // [N, O]
-cv::Mat linear_backward_data(const cv::Mat& diff_dst, const cv::Mat& weights);               // [N, D]
-cv::Mat linear_backward_weights(const cv::Mat& src, const cv::Mat& diff_dst);                // [O, D]
-cv::Mat linear_backward_bias(const cv::Mat& diff_dst);                                       // [O, 1]
+cv::Mat linear_forward(const cv::Mat& src, const cv::Mat& weights, const cv::Mat& bias);  // [N, O]
+cv::Mat linear_backward_data(const cv::Mat& diff_dst, const cv::Mat& weights);            // [N, D]
+cv::Mat linear_backward_weights(const cv::Mat& src, const cv::Mat& diff_dst);             // [O, D]
+cv::Mat linear_backward_bias(const cv::Mat& diff_dst);                                    // [O, 1]
 
 // ---- Pooling: PyTorch's MaxPool2d / AvgPool2d (floor mode for avg)
 
 int pool_output_size(int in, int kernel, int stride, int pad, bool ceil_mode);
 cv::Mat max_pool_forward(const cv::Mat& src, int kernel, int stride, int pad, bool ceil_mode);
 // Routes each gradient to its window's maximum, recomputed from src (inputs must have no ties).
-cv::Mat max_pool_backward(const cv::Mat& src, const cv::Mat& diff_dst, int kernel, int stride, int pad,
-                          bool ceil_mode);
+cv::Mat max_pool_backward(const cv::Mat& src, const cv::Mat& diff_dst, int kernel, int stride, int pad, bool ceil_mode);
 cv::Mat avg_pool_forward(const cv::Mat& src, int kernel, int stride, int pad, bool count_include_pad);
-cv::Mat avg_pool_backward(const cv::Mat& diff_dst, const std::vector<int>& src_shape, int kernel, int stride,
-                          int pad, bool count_include_pad);
+cv::Mat avg_pool_backward(const cv::Mat& diff_dst, const std::vector<int>& src_shape, int kernel, int stride, int pad,
+                          bool count_include_pad);
 
 // ---- Batch norm over (N, H, W) per channel: src [N, C, H, W], gamma/beta/mean/var [C]
 

@@ -6,7 +6,7 @@
 namespace cvtl::test {
 
 struct RunResult {
-    int exit_code = -1;   // -signal when killed
+    int exit_code = -1;  // -signal when killed
     std::string out, err;
 };
 

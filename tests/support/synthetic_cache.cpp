@@ -33,11 +33,13 @@ void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) 
             cv::Mat values(full, CV_32F);
             const size_t per_row = values.total() / static_cast<size_t>(spec.rows_per_class);
             // The second signed entry: channel 1 at channel 0's position (a 3x3 convolution sees both).
-            const size_t plane = spec.shapes[t].size() == 3 ? static_cast<size_t>(spec.shapes[t][1] * spec.shapes[t][2]) : 1;
+            const size_t plane =
+                spec.shapes[t].size() == 3 ? static_cast<size_t>(spec.shapes[t][1] * spec.shapes[t][2]) : 1;
             cv::Mat mean(1, static_cast<int>(per_row), CV_32F);
             rng.fill(mean, cv::RNG::UNIFORM, 0.0, kind == "means" ? spec.separation : 0.0);
             for (int i = 0; i < spec.rows_per_class; ++i) {
-                cv::Mat row(1, static_cast<int>(per_row), CV_32F, values.ptr<float>() + static_cast<size_t>(i) * per_row);
+                cv::Mat row(1, static_cast<int>(per_row), CV_32F,
+                            values.ptr<float>() + static_cast<size_t>(i) * per_row);
                 rng.fill(row, cv::RNG::NORMAL, 0.0, 1.0);
                 if (kind == "xor") {
                     const float a = rng.uniform(0, 2) ? 1.0f : -1.0f, b = c == 0 ? a : -a;

@@ -5,13 +5,13 @@
 namespace cvtl::test {
 
 struct SyntheticCache {
-    std::string model;                 // fixture model the cache claims to come from ("" : none)
-    std::vector<std::string> taps;     // tap names
+    std::string model;                     // fixture model the cache claims to come from ("" : none)
+    std::vector<std::string> taps;         // tap names
     std::vector<std::vector<int>> shapes;  // one sample's shape per tap
     int classes = 3;
     int rows_per_class = 20;
     int val_per_class = 5;
-    float separation = 3.0f;           // class mean offset in units of the noise
+    float separation = 3.0f;  // class mean offset in units of the noise
     // Per tap (empty: "means" everywhere): "means" (a class mean pattern plus noise), "noise" (no class
     // signal at all) or "xor" (2 classes: noise plus two entries at the same position of channels 0
     // and 1 whose signs agree for class 0 and differ for class 1, which no linear model separates).

@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
     std::sort(stock_ms.begin(), stock_ms.end());
     std::sort(ours_ms.begin(), ours_ms.end());
     const double s = stock_ms[stock_ms.size() / 2], o = ours_ms[ours_ms.size() / 2];
-    std::printf("{\"batch\": %d, \"threads\": %d, \"stock_ms_per_image\": %.1f, \"layer_factory_ms_per_image\": %.1f, "
-                "\"speedup\": %.2f, \"max_abs_diff\": %.3g}\n",
-                batch, threads, s, o, s / o, cv::norm(a, b, cv::NORM_INF));
+    std::printf(
+        "{\"batch\": %d, \"threads\": %d, \"stock_ms_per_image\": %.1f, \"layer_factory_ms_per_image\": %.1f, "
+        "\"speedup\": %.2f, \"max_abs_diff\": %.3g}\n",
+        batch, threads, s, o, s / o, cv::norm(a, b, cv::NORM_INF));
     return 0;
 }

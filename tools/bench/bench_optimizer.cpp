@@ -83,7 +83,8 @@ double copy_rate(size_t bytes, int reps) {
         const auto n = static_cast<std::ptrdiff_t>(bytes);
         constexpr std::ptrdiff_t kChunk = 1 << 22;
 #pragma omp parallel for schedule(static)
-        for (std::ptrdiff_t i = 0; i < n; i += kChunk) std::memcpy(dst.data() + i, src.data() + i, std::min(kChunk, n - i));
+        for (std::ptrdiff_t i = 0; i < n; i += kChunk)
+            std::memcpy(dst.data() + i, src.data() + i, std::min(kChunk, n - i));
         if (r > 0) rates.push_back(2.0 * static_cast<double>(bytes) / seconds_since(start));
     }
     if (dst[bytes / 2] != 1) throw cvtl::Error("copy check failed");
@@ -139,14 +140,16 @@ void run(const Options& o) {
     size_t count = 0;
     for (const auto& p : params) count += p.value.total();
     const double copy = copy_rate(count * sizeof(float), o.reps);
-    json out = {{"impl", "cvtl"}, {"parameters", count}, {"threads", o.threads},
-                {"copy_GBps", rounded(copy / 1e9, 0.01)}};
+    json out = {
+        {"impl", "cvtl"}, {"parameters", count}, {"threads", o.threads}, {"copy_GBps", rounded(copy / 1e9, 0.01)}};
     std::stringstream list(o.kinds);
     for (std::string kind; std::getline(list, kind, ',');) {
         const double s = step_seconds(kind, params, o.reps);
         const double bytes = bytes_per_param(kind) * static_cast<double>(count);
-        out[kind] = {{"ms", rounded(s * 1e3, 0.01)}, {"GB", rounded(bytes / 1e9)},
-                     {"GBps", rounded(bytes / s / 1e9, 0.01)}, {"of_copy", rounded(bytes / s / copy)}};
+        out[kind] = {{"ms", rounded(s * 1e3, 0.01)},
+                     {"GB", rounded(bytes / 1e9)},
+                     {"GBps", rounded(bytes / s / 1e9, 0.01)},
+                     {"of_copy", rounded(bytes / s / copy)}};
     }
     std::vector<cv::Mat> m, v;
     for (const auto& p : params) {
@@ -155,7 +158,8 @@ void run(const Options& o) {
     }
     const double s7 = stream7_seconds(params, m, v, o.reps);
     const double bytes7 = 28.0 * static_cast<double>(count);
-    out["stream7"] = {{"ms", rounded(s7 * 1e3, 0.01)}, {"GBps", rounded(bytes7 / s7 / 1e9, 0.01)},
+    out["stream7"] = {{"ms", rounded(s7 * 1e3, 0.01)},
+                      {"GBps", rounded(bytes7 / s7 / 1e9, 0.01)},
                       {"of_copy", rounded(bytes7 / s7 / copy)}};
     std::cout << out.dump() << std::endl;
 }
@@ -166,7 +170,8 @@ int main(int argc, char** argv) {
     CLI::App app{"The optimizer step of a wide classifier against this machine's copy bandwidth (one JSON line)"};
     Options o;
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app.add_option("--layers", o.layers, "comma-separated IN x OUT of the fully connected layers")->capture_default_str();
+    app.add_option("--layers", o.layers, "comma-separated IN x OUT of the fully connected layers")
+        ->capture_default_str();
     app.add_option("--threads", o.threads, "OpenMP threads")->capture_default_str();
     app.add_option("--reps", o.reps, "timed steps (the median is reported)")->capture_default_str();
     app.add_option("--kinds", o.kinds, "comma-separated optimizers: sgd, adam, adamw")->capture_default_str();

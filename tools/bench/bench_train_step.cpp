@@ -56,10 +56,10 @@ struct Options {
     int threads = 2;
     std::string precision = "f32";  // f32 | bf16: the arithmetic of the products (Network::set_precision)
     std::string optimizer = "sgd";  // sgd (momentum 0.9) | adam | adamw, weight decay 5e-4 for all
-    int warmup = 3;        // untimed steps first: primitive creation, first-touch of buffers
-    int reps = 5;          // ms_per_image is the median over these
-    int min_steps = 2;     // each repetition runs at least this many steps ...
-    double min_rep_s = 1;  // ... and at least this long
+    int warmup = 3;                 // untimed steps first: primitive creation, first-touch of buffers
+    int reps = 5;                   // ms_per_image is the median over these
+    int min_steps = 2;              // each repetition runs at least this many steps ...
+    double min_rep_s = 1;           // ... and at least this long
     bool profile = false;
     std::string frozen_model;  // ONNX VGG-16; empty: no frozen-forward timing
     int frozen_batch = 16;
@@ -118,7 +118,8 @@ CpuSample cpu_sample() {
 json foreign_cpu_percent(const CpuSample& a, const CpuSample& b) {
     const double seconds = std::chrono::duration<double>(b.at - a.at).count();
     if (seconds < 1) return json();
-    const double capacity = seconds * static_cast<double>(sysconf(_SC_CLK_TCK)) * std::max(1u, std::thread::hardware_concurrency());
+    const double capacity =
+        seconds * static_cast<double>(sysconf(_SC_CLK_TCK)) * std::max(1u, std::thread::hardware_concurrency());
     return rounded(std::max(0.0, 100.0 * static_cast<double>((b.machine - a.machine) - (b.own - a.own)) / capacity), 1);
 }
 
@@ -153,10 +154,16 @@ std::vector<Case> make_cases(const Options& o) {
             c.spec.input_shape = {512, 14, 14};
             c.spec.input_tap = "pool4";
             for (int i = 1; i <= 3; ++i)
-                c.spec.layers.push_back({"block5.conv" + std::to_string(i), "block5", "conv2d",
-                                         {{"in", 512}, {"out", 512}, {"kernel", 3}, {"stride", 1}, {"pad", 1}, {"relu", true}}});
-            c.spec.layers.push_back({"block5.pool", "block5", "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}});
-            c.spec.layers.push_back({"classifier.avgpool", "classifier", "avg_pool",
+                c.spec.layers.push_back(
+                    {"block5.conv" + std::to_string(i),
+                     "block5",
+                     "conv2d",
+                     {{"in", 512}, {"out", 512}, {"kernel", 3}, {"stride", 1}, {"pad", 1}, {"relu", true}}});
+            c.spec.layers.push_back(
+                {"block5.pool", "block5", "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}});
+            c.spec.layers.push_back({"classifier.avgpool",
+                                     "classifier",
+                                     "avg_pool",
                                      {{"kernel", 1}, {"stride", 1}, {"pad", 0}, {"include_pad", true}}});
             add_classifier(c.spec.layers);
         } else if (id == "c") {
@@ -164,7 +171,8 @@ std::vector<Case> make_cases(const Options& o) {
             c.batch = o.batch_c;
             c.spec.input_shape = {4096};
             c.spec.input_tap = "fc7";
-            c.spec.layers.push_back({"probe.linear", "classifier", "linear", {{"in", 4096}, {"out", kClasses}, {"relu", false}}});
+            c.spec.layers.push_back(
+                {"probe.linear", "classifier", "linear", {{"in", 4096}, {"out", kClasses}, {"relu", false}}});
         } else {
             throw cvtl::Error("--cases expects a comma-separated list of a, b, c; found '" + id + "'");
         }
@@ -188,8 +196,8 @@ struct StepTimes {
 };
 
 // One step as the trainer runs it (pipeline/train/trainer.cpp); returns how long each phase took.
-StepTimes train_step(cvtl::Network& net, cvtl::Optimizer& optimizer, const cv::Mat& input, const std::vector<int>& labels,
-                     cv::Mat& diff) {
+StepTimes train_step(cvtl::Network& net, cvtl::Optimizer& optimizer, const cv::Mat& input,
+                     const std::vector<int>& labels, cv::Mat& diff) {
     StepTimes t;
     auto mark = Clock::now();
     const cv::Mat& logits = net.forward(input, true);
@@ -231,11 +239,23 @@ json time_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer, co
     std::vector<json> reps;
     for (double v : per_image) reps.push_back(rounded(v));
     const double ms = median(per_image);
-    return {{"impl", "cvtl"}, {"case", c.id}, {"what", c.what}, {"batch", c.batch}, {"threads", o.threads},
-            {"precision", o.precision}, {"optimizer", o.optimizer}, {"ms_per_image", rounded(ms)}, {"images_per_s", rounded(1000 / ms, 2)}, {"ms_per_image_reps", reps},
-            {"steps", steps.size()}, {"foreign_cpu_percent", foreign},
-            {"phase_ms_per_step", {{"forward", phase(&StepTimes::forward)}, {"loss", phase(&StepTimes::loss)},
-                                   {"backward", phase(&StepTimes::backward)}, {"optimizer", phase(&StepTimes::optimizer)}}}};
+    return {{"impl", "cvtl"},
+            {"case", c.id},
+            {"what", c.what},
+            {"batch", c.batch},
+            {"threads", o.threads},
+            {"precision", o.precision},
+            {"optimizer", o.optimizer},
+            {"ms_per_image", rounded(ms)},
+            {"images_per_s", rounded(1000 / ms, 2)},
+            {"ms_per_image_reps", reps},
+            {"steps", steps.size()},
+            {"foreign_cpu_percent", foreign},
+            {"phase_ms_per_step",
+             {{"forward", phase(&StepTimes::forward)},
+              {"loss", phase(&StepTimes::loss)},
+              {"backward", phase(&StepTimes::backward)},
+              {"optimizer", phase(&StepTimes::optimizer)}}}};
 }
 
 // Wraps a set-up layer: forwards every call to it and records how long forward and backward took, so a
@@ -286,12 +306,19 @@ json profile_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer,
     json layers = json::array();
     for (size_t i = 0; i < timed.size(); ++i) {
         const TimedLayer& l = *timed[i];
-        layers.push_back({{"layer", net.entries()[i].spec.name}, {"type", l.type()}, {"forward_ms", rounded(median(l.forward_ms))},
+        layers.push_back({{"layer", net.entries()[i].spec.name},
+                          {"type", l.type()},
+                          {"forward_ms", rounded(median(l.forward_ms))},
                           {"backward_ms", l.backward_ms.empty() ? json() : rounded(median(l.backward_ms))},
                           {"diff_src", l.diff_src_asked}});
     }
-    return {{"impl", "cvtl"}, {"case", c.id}, {"batch", c.batch}, {"threads", o.threads}, {"profile_ms_per_step", layers},
-            {"loss_ms", rounded(median(loss))}, {"optimizer_ms", rounded(median(opt))}};
+    return {{"impl", "cvtl"},
+            {"case", c.id},
+            {"batch", c.batch},
+            {"threads", o.threads},
+            {"profile_ms_per_step", layers},
+            {"loss_ms", rounded(median(loss))},
+            {"optimizer_ms", rounded(median(opt))}};
 }
 
 // cv::dnn forward of `net` up to each tap on random 224x224 images; one batch per repetition.
@@ -302,8 +329,11 @@ json time_frozen(const Options& o) {
     cv::Mat blob(std::vector<int>{o.frozen_batch, 3, kSize, kSize}, CV_32F);
     cv::randn(blob, 0.0, 1.0);
     model.net.setInput(blob);
-    json out = {{"impl", "cvtl"}, {"case", "frozen"}, {"engine", "cv::dnn (OpenCV " CV_VERSION ")"},
-                {"batch", o.frozen_batch}, {"threads", o.threads}};
+    json out = {{"impl", "cvtl"},
+                {"case", "frozen"},
+                {"engine", "cv::dnn (OpenCV " CV_VERSION ")"},
+                {"batch", o.frozen_batch},
+                {"threads", o.threads}};
     const CpuSample before = cpu_sample();
     for (const char* tap : {"pool4", "pool5"}) {
         const std::string& layer = map.tap(tap).layer_name;
@@ -325,11 +355,13 @@ json time_frozen(const Options& o) {
 
 void run(const Options& o) {
     if (o.threads < 1 || o.reps < 1 || o.min_steps < 1 || o.warmup < 0 || o.frozen_batch < 1 || o.frozen_reps < 1)
-        throw cvtl::Error("--threads, --reps, --min-steps, --frozen-batch and --frozen-reps expect at least 1, --warmup at least 0");
+        throw cvtl::Error(
+            "--threads, --reps, --min-steps, --frozen-batch and --frozen-reps expect at least 1, --warmup at least 0");
     cvtl::set_engine_threads(o.threads);
     cv::setNumThreads(o.threads);
     for (const Case& c : make_cases(o)) {
-        if (c.batch < 1) throw cvtl::Error("case " + c.id + ": the batch must be at least 1, found " + std::to_string(c.batch));
+        if (c.batch < 1)
+            throw cvtl::Error("case " + c.id + ": the batch must be at least 1, found " + std::to_string(c.batch));
         cvtl::Network net(c.spec);
         cvtl::load_weights(net, cvtl::fresh_weights(c.spec, 0));
         net.set_precision(cvtl::parse_precision(o.precision));
@@ -352,8 +384,11 @@ void run(const Options& o) {
 int main(int argc, char** argv) {
     CLI::App app{"Per-image training-step time of cvtl's cached heads on VGG-16 shapes (one JSON line per case)"};
     Options o;
-    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later option overrides, as in Python's argparse
-    app.add_option("--cases", o.cases, "comma-separated: a (classifier on pool5), b (finetune block5 on pool4), c (probe on fc7); empty: none")
+    app.option_defaults()->multi_option_policy(
+        CLI::MultiOptionPolicy::TakeLast);  // a later option overrides, as in Python's argparse
+    app.add_option(
+           "--cases", o.cases,
+           "comma-separated: a (classifier on pool5), b (finetune block5 on pool4), c (probe on fc7); empty: none")
         ->capture_default_str();
     app.add_option("--batch-a", o.batch_a, "batch of case a")->capture_default_str();
     app.add_option("--batch-b", o.batch_b, "batch of case b")->capture_default_str();
@@ -369,7 +404,8 @@ int main(int argc, char** argv) {
     app.add_option("--frozen-model", o.frozen_model, "ONNX VGG-16: also time the cv::dnn forward to pool4 and pool5")
         ->check(CLI::ExistingFile);
     app.add_option("--frozen-batch", o.frozen_batch, "batch of the frozen forward")->capture_default_str();
-    app.add_option("--frozen-reps", o.frozen_reps, "timed batches of the frozen forward (median)")->capture_default_str();
+    app.add_option("--frozen-reps", o.frozen_reps, "timed batches of the frozen forward (median)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         run(o);

@@ -25,15 +25,20 @@ cvtl::NetworkSpec vgg16(double width, int size, int classes) {
         const std::string block = "block" + std::to_string(b + 1);
         const int out = std::max(1, static_cast<int>(widths[b] * width));
         for (int c = 0; c < convs[b]; ++c) {
-            spec.layers.push_back({block + ".conv" + std::to_string(c + 1), block, "conv2d",
-                                   {{"in", in}, {"out", out}, {"kernel", 3}, {"stride", 1}, {"pad", 1}, {"relu", true}}});
+            spec.layers.push_back(
+                {block + ".conv" + std::to_string(c + 1),
+                 block,
+                 "conv2d",
+                 {{"in", in}, {"out", out}, {"kernel", 3}, {"stride", 1}, {"pad", 1}, {"relu", true}}});
             in = out;
         }
-        spec.layers.push_back({block + ".pool", block, "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}});
+        spec.layers.push_back(
+            {block + ".pool", block, "max_pool", {{"kernel", 2}, {"stride", 2}, {"pad", 0}, {"ceil", false}}});
         size /= 2;
     }
     spec.layers.push_back({"classifier.flatten", "classifier", "flatten", nlohmann::json::object()});
-    spec.layers.push_back({"classifier.fc8", "classifier", "linear", {{"in", in * size * size}, {"out", classes}, {"relu", false}}});
+    spec.layers.push_back(
+        {"classifier.fc8", "classifier", "linear", {{"in", in * size * size}, {"out", classes}, {"relu", false}}});
     return spec;
 }
 
@@ -46,9 +51,13 @@ int main(int argc, char** argv) {
     int size = 224, classes = 10;
     std::uint64_t seed = 0;
     app.add_option("output", out, "ONNX file to write")->required();
-    app.add_option("--width", width, "Channel multiplier (1: VGG-16's 64..512)")->capture_default_str()->check(CLI::Range(0.01, 1.0));
+    app.add_option("--width", width, "Channel multiplier (1: VGG-16's 64..512)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.01, 1.0));
     app.add_option("--size", size, "Input size (a multiple of 32)")->capture_default_str()->check(CLI::Range(32, 1024));
-    app.add_option("--classes", classes, "Outputs of the classifier")->capture_default_str()->check(CLI::Range(2, 100000));
+    app.add_option("--classes", classes, "Outputs of the classifier")
+        ->capture_default_str()
+        ->check(CLI::Range(2, 100000));
     app.add_option("--seed", seed, "Seed of the weights")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {

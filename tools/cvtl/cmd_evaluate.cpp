@@ -12,8 +12,10 @@ namespace cvtl::cli {
 
 void add_evaluate(CLI::App& app) {
     auto o = std::make_shared<EvaluateOptions>();
-    CLI::App* cmd = app.add_subcommand("evaluate", "Evaluate a model on labelled images (class-per-folder tree or CSV)");
-    cmd->add_option("MODEL", o->model, "cvtl export (.onnx with its .json), or a source model with --labels")->required();
+    CLI::App* cmd =
+        app.add_subcommand("evaluate", "Evaluate a model on labelled images (class-per-folder tree or CSV)");
+    cmd->add_option("MODEL", o->model, "cvtl export (.onnx with its .json), or a source model with --labels")
+        ->required();
     cmd->add_option("DATA", o->data, "Class-per-folder tree or CSV of path,label[,split]")->required();
     cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
     cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
@@ -21,11 +23,16 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--preset", o->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, o->classifier.weights);
-    cmd->add_option("--engine", o->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
-    cmd->add_option("--precision", o->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")->capture_default_str();
-    cmd->add_option("--backend", o->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();
+    cmd->add_option("--engine", o->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")
+        ->capture_default_str();
+    cmd->add_option("--precision", o->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")
+        ->capture_default_str();
+    cmd->add_option("--backend", o->classifier.engine.backend,
+                    "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")
+        ->capture_default_str();
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
+        ->capture_default_str();
     add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
         o->comm = Communicator::world();
@@ -36,10 +43,12 @@ void add_evaluate(CLI::App& app) {
         if (!o->comm.root()) return;
         std::printf("%-20s %8s %10s %8s\n", "class", "support", "precision", "recall");
         for (const auto& c : s.classes)
-            if (c.support > 0) std::printf("%-20s %8lld %10.4f %8.4f\n", c.name.c_str(), static_cast<long long>(c.support), c.precision, c.recall);
-        std::printf("evaluated %s images (%s skipped) in %.1f s: accuracy %.4f, top-%d %.4f%s%s\n", group_digits(s.images).c_str(),
-                    group_digits(s.skipped).c_str(), s.seconds, s.accuracy, s.top_k, s.top_k_accuracy,
-                    o->report.empty() ? "" : "; report ", o->report.c_str());
+            if (c.support > 0)
+                std::printf("%-20s %8lld %10.4f %8.4f\n", c.name.c_str(), static_cast<long long>(c.support),
+                            c.precision, c.recall);
+        std::printf("evaluated %s images (%s skipped) in %.1f s: accuracy %.4f, top-%d %.4f%s%s\n",
+                    group_digits(s.images).c_str(), group_digits(s.skipped).c_str(), s.seconds, s.accuracy, s.top_k,
+                    s.top_k_accuracy, o->report.empty() ? "" : "; report ", o->report.c_str());
     });
 }
 

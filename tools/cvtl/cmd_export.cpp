@@ -10,7 +10,8 @@ namespace cvtl::cli {
 
 void add_export(CLI::App& app) {
     auto o = std::make_shared<ExportOptions>();
-    CLI::App* cmd = app.add_subcommand("export", "Package a run as ONNX (frozen source layers + trained layers + Softmax) with a sidecar NAME.json");
+    CLI::App* cmd = app.add_subcommand(
+        "export", "Package a run as ONNX (frozen source layers + trained layers + Softmax) with a sidecar NAME.json");
     cmd->add_option("RUN", o->run, "Run directory written by cvtl train")->required();
     cmd->add_option("-o,--output", o->output, "ONNX file to write")->required();
     cmd->add_option("--model", o->model, "Source model for the frozen layers (default: the one the run recorded)");
@@ -19,9 +20,11 @@ void add_export(CLI::App& app) {
     cmd->add_flag("--force", o->force, "Overwrite an existing output");
     cmd->callback([o] {
         const ExportSummary s = run_export(*o);
-        std::printf("exported %d frozen + %d trained layers to %s (%s) and %s; cv::dnn matches cvtl within %.1e on %d samples\n",
-                    s.frozen_layers, s.trained_layers, s.onnx.c_str(), human_bytes(static_cast<double>(s.bytes)).c_str(),
-                    s.sidecar.c_str(), s.max_difference, s.verified_samples);
+        std::printf(
+            "exported %d frozen + %d trained layers to %s (%s) and %s; cv::dnn matches cvtl within %.1e on %d "
+            "samples\n",
+            s.frozen_layers, s.trained_layers, s.onnx.c_str(), human_bytes(static_cast<double>(s.bytes)).c_str(),
+            s.sidecar.c_str(), s.max_difference, s.verified_samples);
     });
 }
 

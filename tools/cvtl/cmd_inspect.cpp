@@ -42,13 +42,15 @@ void run(const InspectArgs& args) {
         long long values = 1;
         for (int d : t.shape) values *= d;
         std::printf("%-7s %-10s %-8s %-13d %s\n", t.name.c_str(), shape_text(t.shape).c_str(),
-                    group_digits(values).c_str(), t.layer_id, t.layer_id ? t.layer_name.c_str() : "(preprocessed image)");
+                    group_digits(values).c_str(), t.layer_id,
+                    t.layer_id ? t.layer_name.c_str() : "(preprocessed image)");
     }
     std::printf("\n%-11s %-9s %-7s %-13s %s\n", "block", "layers", "weighted", "parameters", "layer types");
     long long total = 0;
     for (const Block& b : map.blocks) {
         std::string types;
-        for (int id = b.first_layer; id <= b.last_layer; ++id) types += (types.empty() ? "" : " ") + map.layer_types[id];
+        for (int id = b.first_layer; id <= b.last_layer; ++id)
+            types += (types.empty() ? "" : " ") + map.layer_types[id];
         if (types.size() > 70) types = types.substr(0, 67) + "...";
         std::printf("%-11s %3d-%-5d %-8d %-13s %s\n", b.name.c_str(), b.first_layer, b.last_layer, b.convolutions,
                     group_digits(b.parameters).c_str(), types.c_str());
@@ -61,7 +63,8 @@ void run(const InspectArgs& args) {
 
 void add_inspect(CLI::App& app) {
     auto args = std::make_shared<InspectArgs>();
-    CLI::App* cmd = app.add_subcommand("inspect", "Show a model's block map: taps, layer ranges, output shapes, parameters");
+    CLI::App* cmd =
+        app.add_subcommand("inspect", "Show a model's block map: taps, layer ranges, output shapes, parameters");
     cmd->add_option("MODEL", args->model, "Source model (.onnx, or a Caffe .prototxt)")->required();
     cmd->add_option("--size", args->size, "Input size S (default: the model's declared size)");
     add_weights_option(cmd, args->weights);

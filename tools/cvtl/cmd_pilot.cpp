@@ -30,22 +30,24 @@ void print_choice(const PilotOptions& o, const PilotSummary& s) {
     std::printf("pilot: %lld of %lld images, probes scored on %s (extraction %.1f s, sweep %.1f s)\n",
                 static_cast<long long>(s.sample_images), static_cast<long long>(s.dataset_images), s.mode.c_str(),
                 s.extract_seconds, s.sweep_seconds);
-    std::printf("\n%-7s %-7s %-7s %-6s %-12s %-12s %s\n", "tap", "score", "spread", "folds", "per image", "all images", "kept?");
+    std::printf("\n%-7s %-7s %-7s %-6s %-12s %-12s %s\n", "tap", "score", "spread", "folds", "per image", "all images",
+                "kept?");
     for (const TapEvidence& t : s.choice.taps) {
         const double all = static_cast<double>(t.bytes_per_image) * static_cast<double>(s.dataset_images);
         const std::string score = t.scored ? std::to_string(t.score).substr(0, 6) : "-";
         const std::string spread = t.scored ? std::to_string(t.spread).substr(0, 6) : "-";
         std::printf("%-7s %-7s %-7s %-6d %-12s %-12s %s: %s\n", t.tap.c_str(), score.c_str(), spread.c_str(), t.folds,
-                    human_bytes(static_cast<double>(t.bytes_per_image)).c_str(), human_bytes(all).c_str(), t.kept ? "yes" : "no",
-                    t.why.c_str());
+                    human_bytes(static_cast<double>(t.bytes_per_image)).c_str(), human_bytes(all).c_str(),
+                    t.kept ? "yes" : "no", t.why.c_str());
     }
     std::string taps;
     for (const std::string& t : s.choice.kept) taps += (taps.empty() ? "" : ",") + t;
-    std::printf("\nkeep %s: %s for %lld images (%s); then:\n  cvtl extract %s %s -o CACHE.h5 --taps %s%s\n", taps.c_str(),
-                human_bytes(static_cast<double>(s.choice.kept_bytes)).c_str(), static_cast<long long>(s.dataset_images),
-                o.extract.dtype.c_str(), o.extract.model.c_str(), o.extract.data.c_str(), taps.c_str(),
-                o.extract.dtype == "f16" ? " --dtype f16" : "");
-    std::printf("evidence in %s/pilot.json; the probes' ranking in %s/sweep/sweep.md\n", o.output.c_str(), o.output.c_str());
+    std::printf("\nkeep %s: %s for %lld images (%s); then:\n  cvtl extract %s %s -o CACHE.h5 --taps %s%s\n",
+                taps.c_str(), human_bytes(static_cast<double>(s.choice.kept_bytes)).c_str(),
+                static_cast<long long>(s.dataset_images), o.extract.dtype.c_str(), o.extract.model.c_str(),
+                o.extract.data.c_str(), taps.c_str(), o.extract.dtype == "f16" ? " --dtype f16" : "");
+    std::printf("evidence in %s/pilot.json; the probes' ranking in %s/sweep/sweep.md\n", o.output.c_str(),
+                o.output.c_str());
 }
 
 void run(PilotArgs& args) {
@@ -65,16 +67,23 @@ void run(PilotArgs& args) {
 void add_pilot(CLI::App& app) {
     auto args = std::make_shared<PilotArgs>();
     PilotOptions& o = args->options;
-    CLI::App* cmd = app.add_subcommand("pilot", "Measure which taps are worth caching on a sample of the data, before extracting them all");
+    CLI::App* cmd = app.add_subcommand(
+        "pilot", "Measure which taps are worth caching on a sample of the data, before extracting them all");
     cmd->add_option("MODEL", o.extract.model, "Source model (.onnx, or a Caffe .prototxt)")->required();
-    cmd->add_option("DATA", o.extract.data, "Class-per-folder tree or CSV, as cvtl extract takes it (test samples are left out)")->required();
+    cmd->add_option("DATA", o.extract.data,
+                    "Class-per-folder tree or CSV, as cvtl extract takes it (test samples are left out)")
+        ->required();
     cmd->add_option("-o,--output", o.output, "Pilot directory (sample.csv, pilot.h5, sweep/, pilot.json)")->required();
-    cmd->add_option("--images", o.images, "Labelled images in the sample, split over the classes by their sizes")->capture_default_str();
-    cmd->add_option("--taps", args->taps, "Candidate taps, each scored by a linear probe")->capture_default_str();
-    cmd->add_option("--tolerance", o.tolerance, "Keep taps whose probe scores at most this far below the best")->capture_default_str();
-    cmd->add_option("--disk-budget", args->disk_budget_gib, "GiB the kept taps may take for the whole dataset (0: no limit)")
+    cmd->add_option("--images", o.images, "Labelled images in the sample, split over the classes by their sizes")
         ->capture_default_str();
-    cmd->add_option("--dtype", o.extract.dtype, "Storage type the whole extraction will use (f32 or f16): the sizes above are in it")
+    cmd->add_option("--taps", args->taps, "Candidate taps, each scored by a linear probe")->capture_default_str();
+    cmd->add_option("--tolerance", o.tolerance, "Keep taps whose probe scores at most this far below the best")
+        ->capture_default_str();
+    cmd->add_option("--disk-budget", args->disk_budget_gib,
+                    "GiB the kept taps may take for the whole dataset (0: no limit)")
+        ->capture_default_str();
+    cmd->add_option("--dtype", o.extract.dtype,
+                    "Storage type the whole extraction will use (f32 or f16): the sizes above are in it")
         ->capture_default_str();
     cmd->add_option("--budget", o.budget_minutes, "Minutes for the probe sweep")->capture_default_str();
     cmd->add_option("--folds", o.folds, "Cross-validation folds of the probe sweep (0: auto)")->capture_default_str();

@@ -27,8 +27,10 @@ struct PredictArgs {
 
 void add_predict(CLI::App& app) {
     auto a = std::make_shared<PredictArgs>();
-    CLI::App* cmd = app.add_subcommand("predict", "Classify images with a cvtl export (or a source model with --labels)");
-    cmd->add_option("MODEL", a->model, "cvtl export (.onnx with its .json), or a source model with --labels")->required();
+    CLI::App* cmd =
+        app.add_subcommand("predict", "Classify images with a cvtl export (or a source model with --labels)");
+    cmd->add_option("MODEL", a->model, "cvtl export (.onnx with its .json), or a source model with --labels")
+        ->required();
     cmd->add_option("IMAGE_OR_DIR", a->inputs, "Image files or folders (searched recursively)")->required();
     cmd->add_option("--top-k", a->top_k, "Classes to show per image")->capture_default_str();
     cmd->add_flag("--json", a->json, "One JSON object per image");
@@ -36,9 +38,13 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, a->classifier.weights);
-    cmd->add_option("--engine", a->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
-    cmd->add_option("--precision", a->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")->capture_default_str();
-    cmd->add_option("--backend", a->classifier.engine.backend, "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")->capture_default_str();
+    cmd->add_option("--engine", a->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")
+        ->capture_default_str();
+    cmd->add_option("--precision", a->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")
+        ->capture_default_str();
+    cmd->add_option("--backend", a->classifier.engine.backend,
+                    "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")
+        ->capture_default_str();
     cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
     cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
     cmd->callback([a] {
@@ -46,7 +52,8 @@ void add_predict(CLI::App& app) {
         TerminalEvents terminal;
         a->classifier.events = terminal.events();
         const ThreadPolicy policy(a->threads);
-        for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
+        for (const Prediction& p :
+             run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
             if (!p.error.empty()) {
                 ++failed;
                 std::fprintf(stderr, "cvtl: warning: skipped %s: %s\n", p.path.c_str(), p.error.c_str());
@@ -63,7 +70,8 @@ void add_predict(CLI::App& app) {
                 std::printf("\n");
             }
         }
-        if (failed) throw cvtl::Error(std::to_string(failed) + " image(s) could not be classified (see the warnings above)");
+        if (failed)
+            throw cvtl::Error(std::to_string(failed) + " image(s) could not be classified (see the warnings above)");
     });
 }
 

@@ -45,20 +45,21 @@ void run(TrainArgs& args) {
     events.planned = [&](const TrainOptions& r) {
         epochs = r.epochs;
         if (!o.comm.root()) return;
-        std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n", r.optimizer.kind.c_str(),
-                    r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay, r.batch, r.epochs);
+        std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n",
+                    r.optimizer.kind.c_str(), r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay,
+                    r.batch, r.epochs);
         std::fflush(stdout);
     };
     events.epoch_done = [&](const EpochMetrics& m) {
         if (!o.comm.root()) return;
         terminal.finish();
-        std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s", m.epoch,
-                    epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate, m.seconds,
-                    m.images_per_second);
+        std::printf("epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.1f s  %.0f images/s",
+                    m.epoch, epochs, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.learning_rate,
+                    m.seconds, m.images_per_second);
         // Data-parallel: where rank 0's step time went, the measure of what the gradient sums cost.
         if (o.comm.distributed())
-            std::printf("  (compute %.2f s, waiting for gradient sums %.2f s, optimizer %.2f s)", m.compute_seconds, m.reduce_seconds,
-                        m.optimizer_seconds);
+            std::printf("  (compute %.2f s, waiting for gradient sums %.2f s, optimizer %.2f s)", m.compute_seconds,
+                        m.reduce_seconds, m.optimizer_seconds);
         std::printf("\n");
         std::fflush(stdout);
     };
@@ -68,11 +69,14 @@ void run(TrainArgs& args) {
     if (!o.comm.root()) return;
     if (s.ranks > 1)
         std::printf("data-parallel on %d ranks: each step summed %s of gradients in %zu bucket%s\n", s.ranks,
-                    human_bytes(static_cast<double>(s.allreduce_bytes)).c_str(), s.allreduce_buckets, s.allreduce_buckets == 1 ? "" : "s");
-    std::printf("trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch %d%s; run in %s\n",
-                group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(), group_digits(s.train_rows).c_str(),
-                group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(), s.best_val_accuracy, s.best_epoch,
-                s.early_stopped ? " (early stop)" : "", o.output.c_str());
+                    human_bytes(static_cast<double>(s.allreduce_bytes)).c_str(), s.allreduce_buckets,
+                    s.allreduce_buckets == 1 ? "" : "s");
+    std::printf(
+        "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch "
+        "%d%s; run in %s\n",
+        group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(),
+        group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(),
+        s.best_val_accuracy, s.best_epoch, s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
 
 }  // namespace
@@ -80,13 +84,17 @@ void run(TrainArgs& args) {
 void add_train(CLI::App& app) {
     auto args = std::make_shared<TrainArgs>();
     TrainOptions& o = args->options;
-    CLI::App* cmd = app.add_subcommand("train", "Train a new classifier, fine-tune the top blocks, or train from scratch, from a cache");
+    CLI::App* cmd = app.add_subcommand(
+        "train", "Train a new classifier, fine-tune the top blocks, or train from scratch, from a cache");
     cmd->add_option("CACHE", o.cache, "Activation cache written by cvtl extract")->required();
     cmd->add_option("-o,--output", o.output, "Run directory (model.h5, checkpoint.h5, metrics, plots)")->required();
-    cmd->add_option("--strategy", o.strategy, "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)")
+    cmd->add_option("--strategy", o.strategy,
+                    "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)")
         ->capture_default_str();
-    cmd->add_option("--from-block", o.from_block, "finetune: first trained block K (reads pool{K-1})")->capture_default_str();
-    cmd->add_option("--head", o.head, "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)")
+    cmd->add_option("--from-block", o.from_block, "finetune: first trained block K (reads pool{K-1})")
+        ->capture_default_str();
+    cmd->add_option("--head", o.head,
+                    "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)")
         ->capture_default_str();
     cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
     cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
@@ -98,21 +106,30 @@ void add_train(CLI::App& app) {
     cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate (default 1e-3)");
     cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine (default cosine)");
     cmd->add_option("--warmup", o.schedule.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
-    cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")->capture_default_str();
+    cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")
+        ->capture_default_str();
     cmd->add_option("--gamma", o.schedule.gamma, "step schedule: decay factor")->capture_default_str();
     cmd->add_option("--momentum", o.optimizer.momentum, "SGD momentum")->capture_default_str();
     cmd->add_flag("--nesterov", o.optimizer.nesterov, "SGD with Nesterov momentum");
-    cmd->add_option("--weight-decay", o.optimizer.weight_decay, "L2 (sgd, adam) or decoupled (adamw); never on biases or norms (default 0)");
-    cmd->add_option("--lr-mult", args->lr_mult, "Per-block learning-rate multiplier, e.g. block5=0.1 (0 freezes); repeatable");
+    cmd->add_option("--weight-decay", o.optimizer.weight_decay,
+                    "L2 (sgd, adam) or decoupled (adamw); never on biases or norms (default 0)");
+    cmd->add_option("--lr-mult", args->lr_mult,
+                    "Per-block learning-rate multiplier, e.g. block5=0.1 (0 freezes); repeatable");
     cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
-    cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")->capture_default_str();
+    cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")
+        ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
     // Hidden: the resume tests (mpirun included) stop a run after some epochs, as if it was killed.
-    cmd->add_option("--stop-after-epochs", o.stop_after_epochs, "Stop after this many epochs, as if interrupted (tests)")->group("");
-    cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")->capture_default_str();
-    cmd->add_option("--precision", o.precision, "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
+    cmd->add_option("--stop-after-epochs", o.stop_after_epochs,
+                    "Stop after this many epochs, as if interrupted (tests)")
+        ->group("");
+    cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
         ->capture_default_str();
-    cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")->capture_default_str();
+    cmd->add_option("--precision", o.precision,
+                    "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
+        ->capture_default_str();
+    cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")
+        ->capture_default_str();
     cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");
     cmd->add_flag("--force", o.force, "Start over in a run directory that already holds a run");
     cmd->callback([args] { run(*args); });

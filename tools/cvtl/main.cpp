@@ -40,18 +40,19 @@ std::array<double, 3> parse_triplet(const std::string& text, const std::string& 
 }
 
 void add_weights_option(CLI::App* cmd, std::string& weights) {
-    cmd->add_option("--weights", weights,
-                    "Caffe weights (.caffemodel) when not next to the .prototxt (train, sweep, export: default the recorded file)");
+    cmd->add_option(
+        "--weights", weights,
+        "Caffe weights (.caffemodel) when not next to the .prototxt (train, sweep, export: default the recorded file)");
 }
 
 void add_max_image_option(CLI::App* cmd, std::uint64_t& bytes) {
     cmd->add_option_function<double>(
-           "--max-image-mb",
-           [&bytes](double mb) {
-               if (!(mb > 0) || mb > 1e6) throw Error("--max-image-mb must be in (0, 1e6], got " + std::to_string(mb));
-               bytes = static_cast<std::uint64_t>(mb * 1048576.0);
-           },
-           "Skip image files larger than this many MiB (default " + std::to_string(kDefaultMaxImageBytes >> 20) + ")");
+        "--max-image-mb",
+        [&bytes](double mb) {
+            if (!(mb > 0) || mb > 1e6) throw Error("--max-image-mb must be in (0, 1e6], got " + std::to_string(mb));
+            bytes = static_cast<std::uint64_t>(mb * 1048576.0);
+        },
+        "Skip image files larger than this many MiB (default " + std::to_string(kDefaultMaxImageBytes >> 20) + ")");
 }
 
 int fail(std::string message, int code) {
@@ -138,13 +139,17 @@ int run_cli(CLI::App& app, int argc, char** argv, const cvtl::Communicator& worl
     } catch (const cvtl::Error& e) {
         return fail_alone(cvtl::cli::as_flags(e.message()), cvtl::cli::kExitInput);
     } catch (const cv::Exception& e) {
-        return fail_alone("OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"), cvtl::cli::kExitInput);
+        return fail_alone(
+            "OpenCV could not process the input: " + e.err + (e.func.empty() ? "" : " (in " + e.func + ")"),
+            cvtl::cli::kExitInput);
     } catch (const nlohmann::json::exception& e) {
         return fail_alone(std::string("malformed JSON in an input file: ") + e.what(), cvtl::cli::kExitInput);
     } catch (const std::bad_alloc&) {
-        return fail_alone("out of memory; lower --batch or --memory, or use a machine with more memory", cvtl::cli::kExitInternal);
+        return fail_alone("out of memory; lower --batch or --memory, or use a machine with more memory",
+                          cvtl::cli::kExitInternal);
     } catch (const std::exception& e) {
-        return fail_alone(std::string("internal error: ") + e.what() + " (please report it with the command line)", cvtl::cli::kExitInternal);
+        return fail_alone(std::string("internal error: ") + e.what() + " (please report it with the command line)",
+                          cvtl::cli::kExitInternal);
     }
     return 0;
 }

@@ -12,9 +12,13 @@ namespace cvtl {
 
 std::string format_duration(double seconds) {
     char buf[32];
-    if (seconds < 60) std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-    else if (seconds < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
-    else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600, static_cast<int>(seconds) / 60 % 60);
+    if (seconds < 60)
+        std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    else if (seconds < 3600)
+        std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600,
+                      static_cast<int>(seconds) / 60 % 60);
     return buf;
 }
 
@@ -31,8 +35,14 @@ double log_interval() {
 }  // namespace
 
 Progress::Progress(std::string label, std::int64_t total, std::int64_t already_done, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), already_done_(already_done), terminal_(isatty(STDERR_FILENO) == 1),
-      log_seconds_(log_interval()), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      already_done_(already_done),
+      terminal_(isatty(STDERR_FILENO) == 1),
+      log_seconds_(log_interval()),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 double Progress::seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -56,7 +66,7 @@ void Progress::update(std::int64_t done, const std::string& item, double eta_sec
     const auto now = std::chrono::steady_clock::now();
     if (done < total_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
     last_draw_ = now;
-    std::fprintf(stderr, "\r%s   ", status(done, "").c_str());   // the live line as it was: the item shows in logs
+    std::fprintf(stderr, "\r%s   ", status(done, "").c_str());  // the live line as it was: the item shows in logs
     std::fflush(stderr);
     drawn_ = true;
 }
@@ -79,7 +89,8 @@ std::string cli::as_flags(const std::string& message) {
     return render_options(message, [](const std::string& option) { return "--" + option; });
 }
 
-TerminalEvents::TerminalEvents(std::string prefix, std::string unit) : prefix_(std::move(prefix)), unit_(std::move(unit)) {}
+TerminalEvents::TerminalEvents(std::string prefix, std::string unit)
+    : prefix_(std::move(prefix)), unit_(std::move(unit)) {}
 
 Events TerminalEvents::events() {
     Events e;

@@ -20,7 +20,7 @@ public:
     Progress(std::string label, std::int64_t total, std::int64_t already_done = 0, std::string unit = "images");
     // `eta_seconds` >= 0: the job's own estimate of the time left, shown instead of the rate's.
     void update(std::int64_t done, const std::string& item = "", double eta_seconds = -1);
-    void finish();   // clears the line
+    void finish();  // clears the line
     double seconds() const;
 
 private:
@@ -43,7 +43,7 @@ public:
     explicit TerminalEvents(std::string prefix = "", std::string unit = "images");
     // Bound to this object: it must outlive every use.
     Events events();
-    void finish();   // clears the progress line
+    void finish();  // clears the progress line
 
 private:
     void warning(const std::string& line);

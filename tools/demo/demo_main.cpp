@@ -39,7 +39,7 @@ struct Settings {
     std::string models = "samples/models";
     std::string commit = "unknown";
     bool full = false;
-    bool quick = false;     // CI: n = 10, 4-epoch trainings, 20 test images per class
+    bool quick = false;  // CI: n = 10, 4-epoch trainings, 20 test images per class
     int threads = 0;
     std::string precision = "f32";  // f32 | bf16: extraction, training and evaluation
     std::vector<int> n_list;        // --n: exactly these n (empty: as --full/--quick say)
@@ -60,10 +60,12 @@ std::string prepare_data(const Settings& s) {
     const std::string dir = s.work + "/data-" + s.scenario + (s.quick ? "-quick" : "");
     if (fs::exists(dir + "/.complete")) return dir;
     fs::remove_all(dir);
-    std::string cmd = tool_path("cvtl-fashion-mnist") + " '" + dir + "' --scenario " + s.scenario + (s.quick ? " --n 10 --test-per-class 20" : " --n 10,100,1000");
+    std::string cmd = tool_path("cvtl-fashion-mnist") + " '" + dir + "' --scenario " + s.scenario +
+                      (s.quick ? " --n 10 --test-per-class 20" : " --n 10,100,1000");
     std::printf("preparing data: %s\n", cmd.c_str());
     std::fflush(stdout);
-    if (std::system(cmd.c_str()) != 0) throw Error("preparing the Fashion-MNIST PNG trees failed (is dataset-fashion-mnist installed?)");
+    if (std::system(cmd.c_str()) != 0)
+        throw Error("preparing the Fashion-MNIST PNG trees failed (is dataset-fashion-mnist installed?)");
     std::ofstream(dir + "/.complete") << "done\n";
     return dir;
 }
@@ -74,7 +76,8 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
     ExtractOptions x;
     x.model = model;
     x.data = data + "/p2/train-n" + std::to_string(n);
-    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) + (views > 1 ? "-views" + std::to_string(views) : "") + ".h5";
+    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) +
+               (views > 1 ? "-views" + std::to_string(views) : "") + ".h5";
     if (views > 1) x.views = views, x.augment = s.augment;
     x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
     x.preset = "raw";
@@ -87,16 +90,18 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
     const ExtractSummary xs = run_extraction(x, {});
     CacheRun c;
     c.n = n, c.views = views, c.path = x.output, c.extract_seconds = seconds_since(t);
-    c.file_bytes = fs::file_size(x.output);   // what the cache costs on disk, compression and HDF5 overhead included
+    c.file_bytes = fs::file_size(x.output);  // what the cache costs on disk, compression and HDF5 overhead included
     const CacheInfo info = read_cache_info(x.output);
     c.rows = info.rows, c.view_rows = info.view_rows, c.view_bytes = info.view_bytes;
-    std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(), c.extract_seconds);
+    std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(),
+                c.extract_seconds);
     if (views > 1) std::printf("    K = %d: %lld view rows, %.1f MB on disk\n", views, c.view_rows, c.file_bytes / 1e6);
     return c;
 }
 
 std::string sweep_dir(const Settings& s, int n, int views) {
-    return s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n) + (views > 1 ? "-views" + std::to_string(views) : "");
+    return s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n) +
+           (views > 1 ? "-views" + std::to_string(views) : "");
 }
 
 std::string strategy_label(const SweepCandidate& c) {
@@ -108,7 +113,8 @@ std::string strategy_label(const SweepCandidate& c) {
 
 // One cvtl sweep over the cache (every candidate, chosen on validation or cross-validation), then
 // each family's chosen model tested once on P2's test set.
-std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& cache, const std::string& p2_test, SweepSummary& out) {
+std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& cache, const std::string& p2_test,
+                                           SweepSummary& out) {
     const int n = cache.n;
     SweepOptions o;
     o.cache = cache.path;
@@ -117,7 +123,7 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
     o.precision = s.precision;
     o.export_step = sweep_export_step();
     o.export_families = true;
-    o.epoch_gate = false;   // the report compares every strategy's best: none may be cut short
+    o.epoch_gate = false;  // the report compares every strategy's best: none may be cut short
     o.force = true;
     if (s.quick) o.steps = 4;  // CI: the shortest schedule (4 epochs), every candidate still trained
     out = run_sweep(o, {});
@@ -125,7 +131,8 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
                 out.trials[0].candidate.name.c_str());
     std::vector<StrategyResult> results;
     for (const SweepExport& e : out.exports) {
-        const auto t = std::find_if(out.trials.begin(), out.trials.end(), [&](const SweepTrial& x) { return x.candidate.name == e.trial; });
+        const auto t = std::find_if(out.trials.begin(), out.trials.end(),
+                                    [&](const SweepTrial& x) { return x.candidate.name == e.trial; });
         StrategyResult r;
         r.strategy = strategy_label(t->candidate);
         r.key = e.family;
@@ -139,7 +146,8 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
         r.trained_parameters = t->trained_parameters;
         r.train_seconds = e.seconds;
         for (const auto& x : out.trials) r.grid_seconds += x.candidate.family == e.family ? x.seconds : 0;
-        r.hyper = t->candidate.name + ", " + std::to_string(t->chosen_epoch) + " of " + std::to_string(t->epochs) + " epochs";
+        r.hyper =
+            t->candidate.name + ", " + std::to_string(t->chosen_epoch) + " of " + std::to_string(t->epochs) + " epochs";
         r.chosen = &e == &out.exports.front();
         r.model = e.onnx;
         EvaluateOptions ev;
@@ -150,7 +158,8 @@ std::vector<StrategyResult> sweep_and_test(const Settings& s, const CacheRun& ca
         ev.classifier.engine.precision = s.precision;
         r.test_accuracy = run_evaluation(ev, {}).accuracy;
         std::printf("  -> %-34s n=%-5d%s val %.4f test %.4f (%s)\n", r.strategy.c_str(), n,
-                    cache.views > 1 ? (" K=" + std::to_string(cache.views)).c_str() : "", r.val_accuracy, r.test_accuracy, r.hyper.c_str());
+                    cache.views > 1 ? (" K=" + std::to_string(cache.views)).c_str() : "", r.val_accuracy,
+                    r.test_accuracy, r.hyper.c_str());
         std::fflush(stdout);
         results.push_back(r);
     }
@@ -172,21 +181,27 @@ long long count_files(const std::string& dir) {
 }
 
 void add_options(CLI::App& app, Settings& s) {
-    app.add_option("--scenario", s.scenario, "coarse-fine (P1: 4 coarse classes, P2: the 10 fine ones) or disjoint (5 + 5 classes)")
+    app.add_option("--scenario", s.scenario,
+                   "coarse-fine (P1: 4 coarse classes, P2: the 10 fine ones) or disjoint (5 + 5 classes)")
         ->capture_default_str();
     app.add_flag("--full", s.full, "Every n (10, 100, 1000) instead of n = 100");
     app.add_flag("--quick", s.quick, "Smoke run: n = 10, 4-epoch trainings, 20 test images per class");
     app.add_option("--work", s.work, "Working folder (data, caches, runs, models)")->capture_default_str();
-    app.add_option("--report", s.report, "Markdown report to write (a PNG plot goes next to it)")->capture_default_str();
+    app.add_option("--report", s.report, "Markdown report to write (a PNG plot goes next to it)")
+        ->capture_default_str();
     app.add_option("--models", s.models, "Folder of the pretrained source models")->capture_default_str();
     app.add_option("--commit", s.commit, "Commit recorded in the report")->capture_default_str();
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
-    app.add_option("--precision", s.precision, "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
+    app.add_option("--precision", s.precision,
+                   "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
         ->capture_default_str();
-    app.add_option("--n", s.n_list, "Exactly these n, comma-separated, from 10, 100, 1000 (10 with --quick)")->delimiter(',');
-    app.add_option("--views", s.views, "K > 1: also extract K views of every training image per n and compare K = 1 with K")
+    app.add_option("--n", s.n_list, "Exactly these n, comma-separated, from 10, 100, 1000 (10 with --quick)")
+        ->delimiter(',');
+    app.add_option("--views", s.views,
+                   "K > 1: also extract K views of every training image per n and compare K = 1 with K")
         ->capture_default_str();
-    app.add_option("--augment", s.augment, "SPEC of the augmented views 1..K-1 (docs/architecture.md)")->capture_default_str();
+    app.add_option("--augment", s.augment, "SPEC of the augmented views 1..K-1 (docs/architecture.md)")
+        ->capture_default_str();
 }
 
 // Refuses what would fail only after minutes of work: an n without a prepared tree, a bad SPEC.
@@ -195,11 +210,12 @@ void check_settings(Settings& s) {
     if (s.full && !s.n_list.empty()) throw Error("--full and --n both choose the n's; give one");
     const std::vector<int> prepared = s.quick ? std::vector<int>{10} : std::vector<int>{10, 100, 1000};
     for (int n : s.n_list)
-        if (std::find(prepared.begin(), prepared.end(), n) == prepared.end()) throw Error("--n " + std::to_string(n) + ": the demo's data has n = 10, 100, 1000 (10 with --quick)");
+        if (std::find(prepared.begin(), prepared.end(), n) == prepared.end())
+            throw Error("--n " + std::to_string(n) + ": the demo's data has n = 10, 100, 1000 (10 with --quick)");
     std::sort(s.n_list.begin(), s.n_list.end());
     s.n_list.erase(std::unique(s.n_list.begin(), s.n_list.end()), s.n_list.end());
     if (s.views < 1) throw Error("--views must be at least 1");
-    if (s.views > 1) s.augment = parse_augment_spec(s.augment).to_string();   // canonical, as the report states it
+    if (s.views > 1) s.augment = parse_augment_spec(s.augment).to_string();  // canonical, as the report states it
 }
 
 // What the report says about the run before any result: scenario, machine, date, the n's, the classes.
@@ -210,15 +226,20 @@ demo::DemoReport report_header(const Settings& s, const std::string& model, cons
     r.source_model = model;
     r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
     if (s.precision != "f32") {
-        if (!cpu_has_bf16()) throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
+        if (!cpu_has_bf16())
+            throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
         r.machine += ", `--precision " + s.precision + "` (extraction, training and evaluation)";
     }
     char date[32];
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
     r.date = date;
-    r.ns = !s.n_list.empty() ? s.n_list : s.quick ? std::vector<int>{10} : s.full ? std::vector<int>{10, 100, 1000} : std::vector<int>{100};
-    r.sweep_n = std::find(r.ns.begin(), r.ns.end(), 100) != r.ns.end() ? 100 : r.ns.front();   // the ranking shown in full
+    r.ns = !s.n_list.empty() ? s.n_list
+           : s.quick         ? std::vector<int>{10}
+           : s.full          ? std::vector<int>{10, 100, 1000}
+                             : std::vector<int>{100};
+    r.sweep_n =
+        std::find(r.ns.begin(), r.ns.end(), 100) != r.ns.end() ? 100 : r.ns.front();  // the ranking shown in full
     r.views = s.views;
     if (s.views > 1) r.augment = s.augment;
     r.p1_classes = class_folders(data + "/p1/test");
@@ -241,14 +262,19 @@ double evaluate_on_p1(const Settings& s, const std::string& model, const std::st
 }
 
 std::string selection_text(bool quick) {
-    return "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear probe on "
-           "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training from "
+    return "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear "
+           "probe on "
+           "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training "
+           "from "
            "scratch, each with Adam at two learning rates, a cosine schedule over about " +
            std::string(quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
-           ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val when "
+           ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val "
+           "when "
            "the validation split has under 200 images, with successive halving; otherwise the validation split), ties "
-           "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled images "
-           "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any choice.";
+           "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled "
+           "images "
+           "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any "
+           "choice.";
 }
 // One n: the plain cache and its sweep (the demo's tables); with --views, then the K-view cache and
 // the same sweep, so the two differ only in the views the training streams draw from.
@@ -271,18 +297,20 @@ void run_n(const Settings& s, const std::string& data, const std::string& model,
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"cvtl's demo: transfer learning on Fashion-MNIST with every strategy, reported in build/demo/demo-results.md"};
+    CLI::App app{
+        "cvtl's demo: transfer learning on Fashion-MNIST with every strategy, reported in build/demo/demo-results.md"};
     Settings s;
     add_options(app, s);
     CLI11_PARSE(app, argc, argv);
     try {
         const auto start = std::chrono::steady_clock::now();
-        const ThreadPolicy policy(s.threads);   // every stage below runs under it
+        const ThreadPolicy policy(s.threads);  // every stage below runs under it
         check_settings(s);
         const std::string model = s.models + "/fmnist-vgg16-" + s.scenario + ".onnx";
         const std::string labels = s.models + "/fmnist-vgg16-" + s.scenario + ".labels.txt";
         if (!fs::exists(model) || !fs::exists(labels))
-            throw Error(model + " or its labels are missing (tools/pretrain/pretrain_vgg16.py --scenario " + s.scenario + " makes them)");
+            throw Error(model + " or its labels are missing (tools/pretrain/pretrain_vgg16.py --scenario " +
+                        s.scenario + " makes them)");
         fs::create_directories(s.work);
         const std::string data = prepare_data(s);
         demo::DemoReport r = report_header(s, model, data);

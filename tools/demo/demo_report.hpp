@@ -8,14 +8,14 @@
 namespace cvtl::demo {
 
 struct StrategyResult {
-    std::string strategy;       // e.g. "2 classifier (pool5)", "3 finetune from block 3 (pool2)"
-    std::string key;            // the sweep's family: probe, classifier, finetune, scratch
-    int n = 0;                  // labelled images per class
+    std::string strategy;  // e.g. "2 classifier (pool5)", "3 finetune from block 3 (pool2)"
+    std::string key;       // the sweep's family: probe, classifier, finetune, scratch
+    int n = 0;             // labelled images per class
     std::string tap;
     double test_accuracy = 0;
-    double val_accuracy = 0;    // the sweep's score: mean validation accuracy over `folds` folds
+    double val_accuracy = 0;  // the sweep's score: mean validation accuracy over `folds` folds
     int folds = 1;
-    bool chosen = false;        // the sweep's overall choice at this n
+    bool chosen = false;  // the sweep's overall choice at this n
     long long trained_parameters = 0;
     double train_seconds = 0;   // retraining the chosen candidate on all labelled images
     double grid_seconds = 0;    // every candidate of this family in the sweep
@@ -29,32 +29,32 @@ struct StrategyResult {
 struct CacheRun {
     int n = 0, views = 1;
     std::string path;
-    double extract_seconds = 0;       // wall time of run_extraction
+    double extract_seconds = 0;         // wall time of run_extraction
     unsigned long long file_bytes = 0;  // the cache file on disk
     long long rows = 0, view_rows = 0;  // rows in /taps, and in /views (K-1 per training image)
     unsigned long long view_bytes = 0;  // stored bytes of /views
-    double sweep_seconds = 0;         // the sweep over this cache (every candidate)
+    double sweep_seconds = 0;           // the sweep over this cache (every candidate)
 };
 
 struct DemoReport {
     std::string scenario, date, commit, machine;
     std::string source_model;
-    double p1_accuracy = 0;     // strategy 1 on P1's test set
+    double p1_accuracy = 0;  // strategy 1 on P1's test set
     std::vector<std::string> p1_classes, p2_classes;
     long long p2_test_images = 0;
     std::vector<int> ns;
-    std::vector<double> extract_seconds;   // per n: the one extraction every strategy reads
-    std::vector<StrategyResult> main;      // each strategy's chosen model, for every n
-    SweepSummary sweep;                    // the whole sweep at the sweep n (its ranking and plot)
+    std::vector<double> extract_seconds;  // per n: the one extraction every strategy reads
+    std::vector<StrategyResult> main;     // each strategy's chosen model, for every n
+    SweepSummary sweep;                   // the whole sweep at the sweep n (its ranking and plot)
     std::string sweep_dir;
     int sweep_n = 0;
-    std::string selection;      // how hyper-parameters were chosen
+    std::string selection;  // how hyper-parameters were chosen
     double total_seconds = 0;
     // --views K > 1: the same sweep on a second cache with K views per training image, per n.
     int views = 1;
-    std::string augment;                   // canonical SPEC of views 1..K-1
-    std::vector<CacheRun> caches;          // per n: the K = 1 cache, then the K-view one
-    std::vector<StrategyResult> with_views;   // each strategy's chosen model from the K-view cache
+    std::string augment;                     // canonical SPEC of views 1..K-1
+    std::vector<CacheRun> caches;            // per n: the K = 1 cache, then the K-view one
+    std::vector<StrategyResult> with_views;  // each strategy's chosen model from the K-view cache
 };
 
 // Writes the markdown report and, next to it, STEM-accuracy.png; returns the markdown text.

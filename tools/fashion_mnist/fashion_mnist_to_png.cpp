@@ -30,7 +30,8 @@ namespace {
 
 const std::vector<std::string> kFine = {"T-shirt_top", "Trouser", "Pullover", "Dress", "Coat",
                                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle_boot"};
-const std::vector<std::string> kCoarse = {"tops", "bottoms", "tops", "tops", "tops", "footwear", "tops", "footwear", "bags", "footwear"};
+const std::vector<std::string> kCoarse = {"tops",     "bottoms", "tops",     "tops", "tops",
+                                          "footwear", "tops",    "footwear", "bags", "footwear"};
 // Yosinski et al.'s split, on Fashion-MNIST's labels.
 const std::vector<int> kDisjointP1 = {0, 1, 2, 3, 4};
 const std::vector<int> kDisjointP2 = {5, 6, 7, 8, 9};
@@ -48,11 +49,12 @@ std::vector<unsigned char> read_gz(const std::string& path) {
 }
 
 std::uint32_t big_endian(const std::vector<unsigned char>& d, size_t at) {
-    return (std::uint32_t(d[at]) << 24) | (std::uint32_t(d[at + 1]) << 16) | (std::uint32_t(d[at + 2]) << 8) | d[at + 3];
+    return (std::uint32_t(d[at]) << 24) | (std::uint32_t(d[at + 1]) << 16) | (std::uint32_t(d[at + 2]) << 8) |
+           d[at + 3];
 }
 
 struct Split {
-    std::vector<cv::Mat> images;   // 32x32 CV_8UC1
+    std::vector<cv::Mat> images;  // 32x32 CV_8UC1
     std::vector<int> labels;
 };
 
@@ -96,15 +98,18 @@ int main(int argc, char** argv) {
     bool with_p1_train = false;
     app.add_option("OUT", out, "Output folder")->required();
     app.add_option("--source", source, "Folder with the *-idx?-ubyte.gz files")->capture_default_str();
-    app.add_option("--scenario", scenario, "coarse-fine (P1: 4 coarse classes; P2: 10 fine) or disjoint (5 + 5 classes)")
+    app.add_option("--scenario", scenario,
+                   "coarse-fine (P1: 4 coarse classes; P2: 10 fine) or disjoint (5 + 5 classes)")
         ->capture_default_str();
     app.add_option("--n", ns, "P2 training images per class (one tree per value)")->delimiter(',');
     app.add_option("--seed", seed, "Seed of the P2 subsets")->capture_default_str();
     app.add_flag("--p1-train", with_p1_train, "Also write P1's 60,000 training images (OUT/p1/train)");
-    app.add_option("--test-per-class", test_per_class, "Only the first K test images of each class (0: all)")->capture_default_str();
+    app.add_option("--test-per-class", test_per_class, "Only the first K test images of each class (0: all)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
-        if (scenario != "coarse-fine" && scenario != "disjoint") throw std::runtime_error("unknown --scenario " + scenario);
+        if (scenario != "coarse-fine" && scenario != "disjoint")
+            throw std::runtime_error("unknown --scenario " + scenario);
         const bool disjoint = scenario == "disjoint";
         const Split train = read_split(source, "train"), test = read_split(source, "t10k");
         const fs::path root(out);
@@ -113,12 +118,15 @@ int main(int argc, char** argv) {
         auto in_p2 = [&](int label) { return !disjoint || contains(kDisjointP2, label); };
         size_t written = 0;
         for (size_t i = 0; i < train.images.size() && with_p1_train; ++i)
-            if (in_p1(train.labels[i])) write_image(root / "p1/train", p1_class(train.labels[i]), i, train.images[i]), ++written;
+            if (in_p1(train.labels[i]))
+                write_image(root / "p1/train", p1_class(train.labels[i]), i, train.images[i]), ++written;
         std::vector<int> test_taken(10, 0);
         for (size_t i = 0; i < test.images.size(); ++i) {
             if (test_per_class > 0 && test_taken[size_t(test.labels[i])]++ >= test_per_class) continue;
-            if (in_p1(test.labels[i])) write_image(root / "p1/test", p1_class(test.labels[i]), i, test.images[i]), ++written;
-            if (in_p2(test.labels[i])) write_image(root / "p2/test", kFine[size_t(test.labels[i])], i, test.images[i]), ++written;
+            if (in_p1(test.labels[i]))
+                write_image(root / "p1/test", p1_class(test.labels[i]), i, test.images[i]), ++written;
+            if (in_p2(test.labels[i]))
+                write_image(root / "p2/test", kFine[size_t(test.labels[i])], i, test.images[i]), ++written;
         }
         // One seeded permutation per class: each n takes its first n images, so smaller sets nest in larger ones.
         for (int label = 0; label < 10; ++label) {
@@ -129,9 +137,13 @@ int main(int argc, char** argv) {
             std::mt19937_64 rng(seed * 100 + std::uint64_t(label));
             for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
             for (int n : ns) {
-                if (n < 1 || size_t(n) > idx.size()) throw std::runtime_error("--n " + std::to_string(n) + " is outside 1.." + std::to_string(idx.size()));
+                if (n < 1 || size_t(n) > idx.size())
+                    throw std::runtime_error("--n " + std::to_string(n) + " is outside 1.." +
+                                             std::to_string(idx.size()));
                 for (int k = 0; k < n; ++k)
-                    write_image(root / ("p2/train-n" + std::to_string(n)), kFine[size_t(label)], idx[size_t(k)], train.images[idx[size_t(k)]]), ++written;
+                    write_image(root / ("p2/train-n" + std::to_string(n)), kFine[size_t(label)], idx[size_t(k)],
+                                train.images[idx[size_t(k)]]),
+                        ++written;
             }
         }
         std::printf("wrote %zu PNG images under %s (scenario %s)\n", written, out.c_str(), scenario.c_str());

@@ -12,7 +12,9 @@ namespace {
 class BatchNormKind final : public LayerKind {
 public:
     const char* name() const override { return kind::batch_norm; }
-    std::string layer_name(const std::string& block, int ordinal, int) const override { return block + "." + "bn" + std::to_string(ordinal); }
+    std::string layer_name(const std::string& block, int ordinal, int) const override {
+        return block + "." + "bn" + std::to_string(ordinal);
+    }
     std::vector<std::string> opencv_types() const override { return {"BatchNorm"}; }
 
     // cv::dnn keeps [mean, var, (scale), (shift)], each with C values.
@@ -33,7 +35,8 @@ public:
     }
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
-        if (in.empty() || in[0] != a.at("channels").get<int>()) throw Error("a batch norm needs " + a.at("channels").dump() + " channels");
+        if (in.empty() || in[0] != a.at("channels").get<int>())
+            throw Error("a batch norm needs " + a.at("channels").dump() + " channels");
         return in;
     }
 
@@ -52,7 +55,8 @@ public:
     // The convolution before a batch norm folds it (conv2d_kind); the fast path has no batch norm of its own.
     void check_plannable(const std::vector<LayerSpec>& layers, size_t i) const override {
         if (i == 0 || !layer_is(layers, i - 1, kind::conv2d))
-            throw Error("layer " + layers[i].name + ": the fast path folds batch norm into the convolution before it, and there is none");
+            throw Error("layer " + layers[i].name +
+                        ": the fast path folds batch norm into the convolution before it, and there is none");
     }
     size_t plan(InferencePlan&, const std::vector<LayerSpec>& layers, size_t i) const override {
         check_plannable(layers, i);
@@ -62,7 +66,8 @@ public:
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
         const int c = l.args.at("channels");
         for (const char* p : {".gamma", ".beta", ".running_mean", ".running_var"}) g.initializer(l.name + p, {c});
-        g.node("BatchNormalization", l.name, {l.name + ".gamma", l.name + ".beta", l.name + ".running_mean", l.name + ".running_var"},
+        g.node("BatchNormalization", l.name,
+               {l.name + ".gamma", l.name + ".beta", l.name + ".running_mean", l.name + ".running_var"},
                {{"epsilon", l.args.at("eps").get<float>()}});
     }
 };

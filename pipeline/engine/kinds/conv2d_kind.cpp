@@ -32,7 +32,9 @@ void fold_batch_norm(const WeightMap& w, const LayerSpec& bn, cv::Mat& weights, 
 class Conv2dKind final : public LayerKind {
 public:
     const char* name() const override { return kind::conv2d; }
-    std::string layer_name(const std::string& block, int ordinal, int) const override { return block + "." + "conv" + std::to_string(ordinal); }
+    std::string layer_name(const std::string& block, int ordinal, int) const override {
+        return block + "." + "conv" + std::to_string(ordinal);
+    }
     std::vector<std::string> opencv_types() const override { return {"Convolution"}; }
     bool fuses_relu() const override { return true; }
 
@@ -44,8 +46,9 @@ public:
         const int k = square_param(conv->kernel_size, "kernel", layer.name);
         const int stride = conv->strides.empty() ? 1 : square_param(conv->strides, "stride", layer.name);
         const int pad = conv->pads_begin.empty() ? 0 : square_param(conv->pads_begin, "padding", layer.name);
-        if (conv->pads_end != conv->pads_begin || (!conv->dilations.empty() && square_param(conv->dilations, "dilation", layer.name) != 1) ||
-            w.dims != 4 || w.size[1] != in[0])
+        if (conv->pads_end != conv->pads_begin ||
+            (!conv->dilations.empty() && square_param(conv->dilations, "dilation", layer.name) != 1) || w.dims != 4 ||
+            w.size[1] != in[0])
             throw Error(where + ": only plain convolutions (symmetric padding, no dilation, no groups) are trainable");
         const int out = w.size[0];
         return {name(),
@@ -55,12 +58,14 @@ public:
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
         const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-        if (in.size() != 3 || in[0] != a.at("in").get<int>()) throw Error("a convolution needs [" + a.at("in").dump() + ", H, W] inputs");
+        if (in.size() != 3 || in[0] != a.at("in").get<int>())
+            throw Error("a convolution needs [" + a.at("in").dump() + ", H, W] inputs");
         return {a.at("out").get<int>(), window_output_size(in[1], k, s, p), window_output_size(in[2], k, s, p)};
     }
 
     std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
-        return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"), a.at("relu"));
+        return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"),
+                                        a.at("relu"));
     }
 
     // He-normal over fan-out with the ReLU gain, zero bias: torchvision's VGG initialisation.
@@ -78,9 +83,11 @@ public:
         const LayerSpec& l = layers[i];
         const bool bn = layer_is(layers, i + 1, kind::batch_norm);
         const bool next_relu = layer_is(layers, i + (bn ? 2 : 1), kind::relu);
-        cv::Mat weights = plan.weights().at(l.name + ".weights").clone(), bias = plan.weights().at(l.name + ".bias").clone();
+        cv::Mat weights = plan.weights().at(l.name + ".weights").clone(),
+                bias = plan.weights().at(l.name + ".bias").clone();
         if (bn) fold_batch_norm(plan.weights(), layers[i + 1], weights, bias);
-        plan.convolution(weights, bias, l.args.at("kernel"), l.args.at("stride"), l.args.at("pad"), l.args.at("relu").get<bool>() || next_relu);
+        plan.convolution(weights, bias, l.args.at("kernel"), l.args.at("stride"), l.args.at("pad"),
+                         l.args.at("relu").get<bool>() || next_relu);
         return 1 + (bn ? 1 : 0) + (next_relu ? 1 : 0);
     }
 
@@ -90,7 +97,9 @@ public:
         g.initializer(l.name + ".weights", {out, in, k, k});
         g.initializer(l.name + ".bias", {out});
         g.node("Conv", l.name, {l.name + ".weights", l.name + ".bias"},
-               {{"kernel_shape", std::vector<int>{k, k}}, {"strides", std::vector<int>{s, s}}, {"pads", std::vector<int>{p, p, p, p}}});
+               {{"kernel_shape", std::vector<int>{k, k}},
+                {"strides", std::vector<int>{s, s}},
+                {"pads", std::vector<int>{p, p, p, p}}});
         if (a.at("relu").get<bool>()) g.node("Relu", l.name + ".relu", {});
     }
 };

@@ -12,7 +12,9 @@ public:
     const char* name() const override { return kind::dropout; }
     std::vector<std::string> opencv_types() const override { return {"Dropout", "Identity"}; }
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override { return {}; }
-    std::unique_ptr<Layer> make(const nlohmann::json& a) const override { return std::make_unique<Dropout>(a.at("p"), a.at("seed")); }
+    std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
+        return std::make_unique<Dropout>(a.at("p"), a.at("seed"));
+    }
     size_t plan(InferencePlan&, const std::vector<LayerSpec>&, size_t) const override { return 1; }
     void export_onnx(OnnxGraph&, const LayerSpec&) const override {}
 };

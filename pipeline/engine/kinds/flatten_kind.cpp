@@ -10,7 +10,9 @@ class FlattenKind final : public LayerKind {
 public:
     const char* name() const override { return kind::flatten; }
     std::vector<std::string> opencv_types() const override { return {"Flatten", "Reshape"}; }
-    Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override { return {name(), nlohmann::json::object(), {}}; }
+    Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override {
+        return {name(), nlohmann::json::object(), {}};
+    }
     std::vector<int> output_shape(const nlohmann::json&, const std::vector<int>& in) const override {
         return {element_count(in)};
     }

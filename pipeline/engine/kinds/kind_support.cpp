@@ -7,7 +7,8 @@ namespace cvtl {
 int square_param(const std::vector<size_t>& per_axis, const std::string& what, const std::string& layer) {
     if (per_axis.empty()) return 0;
     for (size_t x : per_axis)
-        if (x != per_axis[0]) throw Error("layer " + layer + " has a non-square " + what + "; cvtl trains square VGG layers only");
+        if (x != per_axis[0])
+            throw Error("layer " + layer + " has a non-square " + what + "; cvtl trains square VGG layers only");
     return static_cast<int>(per_axis[0]);
 }
 

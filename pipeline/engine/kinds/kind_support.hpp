@@ -12,7 +12,6 @@ namespace cvtl {
 // average pooling share the type name "Pooling", and torchvision's adaptive average pool exports as one.
 inline constexpr int kOpenCvMaxPool = 0;
 
-
 // The one value of a per-axis parameter (kernel, stride, padding); throws when the axes differ,
 // since cvtl trains square layers only. 0 for an empty list.
 int square_param(const std::vector<size_t>& per_axis, const std::string& what, const std::string& layer);

@@ -26,18 +26,23 @@ public:
         for (int d : in) inputs *= d;
         const int out = w.size[0];
         if (w.total() != static_cast<size_t>(inputs) * static_cast<size_t>(out))
-            throw Error(where + " expects " + std::to_string(w.total() / static_cast<size_t>(std::max(out, 1))) + " inputs, the layer before gives " +
-                        std::to_string(inputs));
-        return {name(), {{"in", inputs}, {"out", out}, {"relu", false}}, {{"weights", reshaped_copy(w, {out, inputs})}, {"bias", bias_or_zero(layer, out)}}};
+            throw Error(where + " expects " + std::to_string(w.total() / static_cast<size_t>(std::max(out, 1))) +
+                        " inputs, the layer before gives " + std::to_string(inputs));
+        return {name(),
+                {{"in", inputs}, {"out", out}, {"relu", false}},
+                {{"weights", reshaped_copy(w, {out, inputs})}, {"bias", bias_or_zero(layer, out)}}};
     }
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
         const int n = element_count(in);
-        if (n != a.at("in").get<int>()) throw Error("a fully connected layer needs " + a.at("in").dump() + " inputs, got " + std::to_string(n));
+        if (n != a.at("in").get<int>())
+            throw Error("a fully connected layer needs " + a.at("in").dump() + " inputs, got " + std::to_string(n));
         return {a.at("out").get<int>()};
     }
 
-    std::unique_ptr<Layer> make(const nlohmann::json& a) const override { return std::make_unique<Linear>(a.at("in"), a.at("out"), a.at("relu")); }
+    std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
+        return std::make_unique<Linear>(a.at("in"), a.at("out"), a.at("relu"));
+    }
 
     // PyTorch's nn.Linear default, U(-1/sqrt(in), 1/sqrt(in)) for weights and bias: it keeps the logits'
     // scale at any width. torchvision's N(0, 0.01) was tuned for 4096-wide layers and leaves a narrow
@@ -58,7 +63,8 @@ public:
         const bool next_relu = layer_is(layers, i + 1, kind::relu);
         const cv::Mat& weights = plan.weights().at(l.name + ".weights");
         if (static_cast<int>(weights.total()) != l.args.at("in").get<int>() * l.args.at("out").get<int>())
-            throw Error("layer " + l.name + ": weights do not match " + l.args.at("in").dump() + "x" + l.args.at("out").dump());
+            throw Error("layer " + l.name + ": weights do not match " + l.args.at("in").dump() + "x" +
+                        l.args.at("out").dump());
         plan.inner_product(weights, plan.weights().at(l.name + ".bias"), l.args.at("relu").get<bool>() || next_relu);
         return next_relu ? 2 : 1;
     }

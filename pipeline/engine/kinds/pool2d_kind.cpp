@@ -26,7 +26,10 @@ protected:
     void export_pool(OnnxGraph& g, const LayerSpec& l, const char* op, const char* flag, bool value) const {
         const int k = l.args.at("kernel"), s = l.args.at("stride"), p = l.args.at("pad");
         g.node(op, l.name, {},
-               {{"kernel_shape", std::vector<int>{k, k}}, {"strides", std::vector<int>{s, s}}, {"pads", std::vector<int>{p, p, p, p}}, {flag, value ? 1 : 0}});
+               {{"kernel_shape", std::vector<int>{k, k}},
+                {"strides", std::vector<int>{s, s}},
+                {"pads", std::vector<int>{p, p, p, p}},
+                {flag, value ? 1 : 0}});
     }
     static void plan_pool(InferencePlan& plan, const nlohmann::json& a, InferencePlan::Pooling alg) {
         plan.pooling(alg, a.at("kernel"), a.at("stride"), a.at("pad"), ceil_of(a));
@@ -48,11 +51,15 @@ public:
         const int k = global ? in[1] : square_param(pool->kernel_size, "kernel", layer.name);
         const int stride = global ? 1 : square_param(pool->strides, "stride", layer.name);
         const int pad = global || pool->pads_begin.empty() ? 0 : square_param(pool->pads_begin, "padding", layer.name);
-        if (pool->type == kOpenCvMaxPool) return {name(), {{"kernel", k}, {"stride", stride}, {"pad", pad}, {"ceil", pool->ceilMode}}, {}};
+        if (pool->type == kOpenCvMaxPool)
+            return {name(), {{"kernel", k}, {"stride", stride}, {"pad", pad}, {"ceil", pool->ceilMode}}, {}};
         // Average pooling is trained and exported in floor mode only: refuse a ceil mode that changes the size.
-        if (pool->ceilMode && window_output_size(in[1], k, stride, pad, true) != window_output_size(in[1], k, stride, pad, false))
+        if (pool->ceilMode &&
+            window_output_size(in[1], k, stride, pad, true) != window_output_size(in[1], k, stride, pad, false))
             throw Error(where + ": average pooling in ceil mode is not supported for training");
-        return {kind::avg_pool, {{"kernel", k}, {"stride", stride}, {"pad", pad}, {"include_pad", pool->avePoolPaddedArea}}, {}};
+        return {kind::avg_pool,
+                {{"kernel", k}, {"stride", stride}, {"pad", pad}, {"include_pad", pool->avePoolPaddedArea}},
+                {}};
     }
 
     std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
@@ -62,7 +69,9 @@ public:
         plan_pool(plan, layers[i].args, InferencePlan::Pooling::max);
         return 1;
     }
-    void export_onnx(OnnxGraph& g, const LayerSpec& l) const override { export_pool(g, l, "MaxPool", "ceil_mode", ceil_of(l.args)); }
+    void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
+        export_pool(g, l, "MaxPool", "ceil_mode", ceil_of(l.args));
+    }
 };
 
 class AvgPoolKind final : public Pool2dKind {
@@ -74,7 +83,8 @@ public:
     }
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
         const bool include = layers[i].args.at("include_pad").get<bool>();
-        plan_pool(plan, layers[i].args, include ? InferencePlan::Pooling::avg_include_pad : InferencePlan::Pooling::avg_exclude_pad);
+        plan_pool(plan, layers[i].args,
+                  include ? InferencePlan::Pooling::avg_include_pad : InferencePlan::Pooling::avg_exclude_pad);
         return 1;
     }
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {

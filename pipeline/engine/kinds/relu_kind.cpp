@@ -9,7 +9,9 @@ class ReluKind final : public LayerKind {
 public:
     const char* name() const override { return kind::relu; }
     std::vector<std::string> opencv_types() const override { return {"ReLU"}; }
-    Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override { return {name(), nlohmann::json::object(), {}}; }
+    Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override {
+        return {name(), nlohmann::json::object(), {}};
+    }
     std::unique_ptr<Layer> make(const nlohmann::json&) const override { return std::make_unique<ReLU>(); }
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>&, size_t) const override {
         plan.relu();

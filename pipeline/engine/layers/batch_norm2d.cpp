@@ -33,7 +33,8 @@ struct BatchNorm2d::Forward {
 struct BatchNorm2d::Backward {
     int n;
     dnnl::batch_normalization_backward primitive;
-    memory src, mean, variance, scale, shift, diff_dst, diff_src, diff_scale, diff_shift;  // shift: unread, but oneDNN requires it
+    memory src, mean, variance, scale, shift, diff_dst, diff_src, diff_scale,
+        diff_shift;           // shift: unread, but oneDNN requires it
     cv::Mat unused_diff_src;  // [N, C, H, W]: oneDNN always writes diff_src, even when the caller needs none
 };
 
@@ -87,8 +88,7 @@ std::unique_ptr<BatchNorm2d::Backward> BatchNorm2d::make_backward(int n) const {
     return std::unique_ptr<Backward>(new Backward{
         n, dnnl::batch_normalization_backward(pd), user_memory(data), user_memory(channel, batch_mean_.data),
         user_memory(channel, batch_var_.data), user_memory(channel), user_memory(channel), user_memory(data),
-        user_memory(data),
-        user_memory(channel), user_memory(channel), cv::Mat()});
+        user_memory(data), user_memory(channel), user_memory(channel), cv::Mat()});
 }
 
 void BatchNorm2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {

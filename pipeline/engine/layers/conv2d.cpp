@@ -51,7 +51,11 @@ struct Conv2d::Backward {
 };
 
 Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pad, bool fused_relu)
-    : in_channels_(in_channels), out_channels_(out_channels), kernel_(kernel), stride_(stride), pad_(pad),
+    : in_channels_(in_channels),
+      out_channels_(out_channels),
+      kernel_(kernel),
+      stride_(stride),
+      pad_(pad),
       fused_relu_(fused_relu) {
     check_at_least(in_channels, 1, "conv2d", "in_channels");
     check_at_least(out_channels, 1, "conv2d", "out_channels");
@@ -80,7 +84,8 @@ std::vector<int> Conv2d::setup(const std::vector<int>& src_shape) {
                     std::to_string(src_shape[0]));
     if (src_shape[1] + 2 * pad_ < kernel_ || src_shape[2] + 2 * pad_ < kernel_)
         throw Error("conv2d expects a padded input of at least " + std::to_string(kernel_) + "x" +
-                    std::to_string(kernel_) + ", found " + shape_string(src_shape) + " with pad " + std::to_string(pad_));
+                    std::to_string(kernel_) + ", found " + shape_string(src_shape) + " with pad " +
+                    std::to_string(pad_));
     src_shape_ = src_shape;
     dst_shape_ = {out_channels_, window_output_size(src_shape[1], kernel_, stride_, pad_),
                   window_output_size(src_shape[2], kernel_, stride_, pad_)};
@@ -97,9 +102,9 @@ std::unique_ptr<Conv2d::Forward> Conv2d::make_forward(int n, bool train) const {
     const memory::dims bias{out_channels_};
     const memory::data_type operand = operand_type(precision_);
     const dnnl::convolution_forward::desc desc(
-        train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-        conv_algorithm, any_desc(src, operand), any_desc(weights, operand), plain_desc(bias), any_desc(dst),
-        {stride_, stride_}, {pad_, pad_}, {pad_, pad_});
+        train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, conv_algorithm,
+        any_desc(src, operand), any_desc(weights, operand), plain_desc(bias), any_desc(dst), {stride_, stride_},
+        {pad_, pad_}, {pad_, pad_});
     dnnl::primitive_attr attr;
     if (fused_relu_) {
         dnnl::post_ops ops;
@@ -108,8 +113,7 @@ std::unique_ptr<Conv2d::Forward> Conv2d::make_forward(int n, bool train) const {
     }
     dnnl::convolution_forward::primitive_desc pd(desc, attr, onednn_engine());
     return std::unique_ptr<Forward>(new Forward{
-        n, pd, dnnl::convolution_forward(pd),
-        Staged(plain_desc(src), pd.src_desc(), Direction::to_primitive),
+        n, pd, dnnl::convolution_forward(pd), Staged(plain_desc(src), pd.src_desc(), Direction::to_primitive),
         Staged(plain_desc(weights), pd.weights_desc(), Direction::to_primitive),
         Staged(plain_desc(dst), pd.dst_desc(), Direction::to_user), user_memory(plain_desc(bias))});
 }
@@ -124,28 +128,26 @@ std::unique_ptr<Conv2d::Backward> Conv2d::make_backward(int n) const {
     const memory::data_type operand = operand_type(precision_);
 
     const dnnl::convolution_backward_data::primitive_desc data_pd(
-        {conv_algorithm, any_desc(src), any_desc(weights, operand), any_desc(dst, operand), strides, padding,
-         padding},
+        {conv_algorithm, any_desc(src), any_desc(weights, operand), any_desc(dst, operand), strides, padding, padding},
         onednn_engine(), fwd.pd);
     const dnnl::convolution_backward_weights::primitive_desc weights_pd(
-        {conv_algorithm, any_desc(src, operand), any_desc(weights), plain_desc(bias), any_desc(dst, operand),
-         strides, padding, padding},
+        {conv_algorithm, any_desc(src, operand), any_desc(weights), plain_desc(bias), any_desc(dst, operand), strides,
+         padding, padding},
         onednn_engine(), fwd.pd);
 
     const bool diff_dst_shared = data_pd.diff_dst_desc() == weights_pd.diff_dst_desc();
     const bool src_from_forward = weights_pd.src_desc() == fwd.pd.src_desc();
     const bool weights_from_forward = data_pd.weights_desc() == fwd.pd.weights_desc();
     auto b = std::unique_ptr<Backward>(new Backward{
-        n, dnnl::convolution_backward_data(data_pd), dnnl::convolution_backward_weights(weights_pd),
-        diff_dst_shared, Staged(plain_desc(dst), weights_pd.diff_dst_desc(), Direction::to_primitive),
+        n, dnnl::convolution_backward_data(data_pd), dnnl::convolution_backward_weights(weights_pd), diff_dst_shared,
+        Staged(plain_desc(dst), weights_pd.diff_dst_desc(), Direction::to_primitive),
         diff_dst_shared ? Staged() : Staged(plain_desc(dst), data_pd.diff_dst_desc(), Direction::to_primitive),
         src_from_forward, weights_from_forward,
         src_from_forward ? Staged() : Staged(plain_desc(src), weights_pd.src_desc(), Direction::to_primitive),
-        weights_from_forward ? Staged()
-                             : Staged(plain_desc(weights), data_pd.weights_desc(), Direction::to_primitive),
+        weights_from_forward ? Staged() : Staged(plain_desc(weights), data_pd.weights_desc(), Direction::to_primitive),
         Staged(plain_desc(src), data_pd.diff_src_desc(), Direction::to_user),
-        Staged(plain_desc(weights), weights_pd.diff_weights_desc(), Direction::to_user),
-        user_memory(plain_desc(bias)), cv::Mat()});
+        Staged(plain_desc(weights), weights_pd.diff_weights_desc(), Direction::to_user), user_memory(plain_desc(bias)),
+        cv::Mat()});
     if (fused_relu_) {
         const int shape[] = {n, out_channels_, dst_shape_[1], dst_shape_[2]};
         b->masked_diff_dst.create(4, shape, CV_32F);
@@ -197,9 +199,9 @@ void Conv2d::backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& dif
     const memory src_mem = b.src_from_forward ? fwd.src.again(src.data) : b.src.in(src.data);
     b.diff_bias.set_data_handle(bias_.grad.data);
     b.weights_primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
-                               {DNNL_ARG_DIFF_DST, diff_dst_w},
-                               {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights.out(weights_.grad.data)},
-                               {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
+                                         {DNNL_ARG_DIFF_DST, diff_dst_w},
+                                         {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights.out(weights_.grad.data)},
+                                         {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
     b.diff_weights.finish();
 
     if (need_diff_src) {
@@ -208,8 +210,8 @@ void Conv2d::backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& dif
         const memory weights_mem = b.weights_from_forward ? fwd.weights.again(weights_.value.data)
                                                           : b.weights_for_data.in(weights_.value.data);
         b.data_primitive.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst_d},
-                                {DNNL_ARG_WEIGHTS, weights_mem},
-                                {DNNL_ARG_DIFF_SRC, b.diff_src.out(diff_src.data)}});
+                                          {DNNL_ARG_WEIGHTS, weights_mem},
+                                          {DNNL_ARG_DIFF_SRC, b.diff_src.out(diff_src.data)}});
         b.diff_src.finish();
     }
     stream.wait();

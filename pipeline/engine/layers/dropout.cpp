@@ -8,10 +8,7 @@
 
 namespace cvtl {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 Dropout::Dropout(float p, std::uint64_t seed) : p_(p), seed_(seed) {
     if (!(p >= 0.0f && p < 1.0f)) throw Error("dropout expects p in [0, 1), found " + std::to_string(p));

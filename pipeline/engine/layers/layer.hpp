@@ -15,11 +15,11 @@ namespace cvtl {
 
 // A learned tensor with its gradient and per-parameter multipliers.
 struct Param {
-    std::string name;        // e.g. "weights", "bias", "gamma", "beta"
-    cv::Mat value;           // float32, layer-specific shape (documented on each layer)
-    cv::Mat grad;            // same shape; assigned (not accumulated) by backward()
-    float lr_mult = 1.0f;    // learning-rate multiplier; 0 freezes the parameter
-    float decay_mult = 1.0f; // weight-decay multiplier; 0 for biases and normalisation parameters
+    std::string name;         // e.g. "weights", "bias", "gamma", "beta"
+    cv::Mat value;            // float32, layer-specific shape (documented on each layer)
+    cv::Mat grad;             // same shape; assigned (not accumulated) by backward()
+    float lr_mult = 1.0f;     // learning-rate multiplier; 0 freezes the parameter
+    float decay_mult = 1.0f;  // weight-decay multiplier; 0 for biases and normalisation parameters
 };
 
 class Layer {

@@ -99,11 +99,11 @@ std::unique_ptr<Linear::Backward> Linear::make_backward(int n) const {
         {plain_desc(src), operand_desc(weights, tag::ab), operand_desc(dst, tag::ab)}, onednn_engine(), hint);
     const dnnl::inner_product_backward_weights::primitive_desc weights_pd(
         {operand_desc(src, tag::ab), plain_desc(weights), bias, operand_desc(dst, tag::ab)}, onednn_engine(), hint);
-    auto b = std::unique_ptr<Backward>(new Backward{
-        n, dnnl::inner_product_backward_data(data_pd), dnnl::inner_product_backward_weights(weights_pd),
-        Staged(plain_desc(dst), operand_desc(dst, tag::ab), Direction::to_primitive),
-        user_memory(operand_desc(src, tag::ab)), user_memory(operand_desc(weights, tag::ab)), user_memory(plain_desc(src)),
-        user_memory(plain_desc(weights)), user_memory(bias), cv::Mat()});
+    auto b = std::unique_ptr<Backward>(
+        new Backward{n, dnnl::inner_product_backward_data(data_pd), dnnl::inner_product_backward_weights(weights_pd),
+                     Staged(plain_desc(dst), operand_desc(dst, tag::ab), Direction::to_primitive),
+                     user_memory(operand_desc(src, tag::ab)), user_memory(operand_desc(weights, tag::ab)),
+                     user_memory(plain_desc(src)), user_memory(plain_desc(weights)), user_memory(bias), cv::Mat()});
     if (fused_relu_) b->masked_diff_dst.create(n, out_features_, CV_32F);
     return b;
 }
@@ -122,8 +122,9 @@ void Linear::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     const memory weights_mem = f.weights.in(weights_.value.data);
     f.bias.set_data_handle(bias_.value.data);
     f.dst.set_data_handle(dst.data);
-    f.primitive.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem},
-                                 {DNNL_ARG_BIAS, f.bias}, {DNNL_ARG_DST, f.dst}});
+    f.primitive.execute(
+        stream,
+        {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, f.bias}, {DNNL_ARG_DST, f.dst}});
     stream.wait();
     if (precision_ == Precision::bf16) clear_vector_upper_state();
     trained_n_ = train ? n : 0;
@@ -155,16 +156,16 @@ void Linear::backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& dif
     b.diff_weights.set_data_handle(weights_.grad.data);
     b.diff_bias.set_data_handle(bias_.grad.data);
     b.weights_primitive.execute(stream, {{DNNL_ARG_SRC, b.src},
-                               {DNNL_ARG_DIFF_DST, diff_dst_mem},
-                               {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
-                               {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
+                                         {DNNL_ARG_DIFF_DST, diff_dst_mem},
+                                         {DNNL_ARG_DIFF_WEIGHTS, b.diff_weights},
+                                         {DNNL_ARG_DIFF_BIAS, b.diff_bias}});
     if (need_diff_src) {
         make_output(diff_src, n, src_shape_, diff_dst);
         b.diff_src.set_data_handle(diff_src.data);
         b.weights.set_data_handle(f.weights.again(weights_.value.data).get_data_handle());
-        b.data_primitive.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst_mem},
-                                {DNNL_ARG_WEIGHTS, b.weights},
-                                {DNNL_ARG_DIFF_SRC, b.diff_src}});
+        b.data_primitive.execute(
+            stream,
+            {{DNNL_ARG_DIFF_DST, diff_dst_mem}, {DNNL_ARG_WEIGHTS, b.weights}, {DNNL_ARG_DIFF_SRC, b.diff_src}});
     }
     stream.wait();
     if (precision_ == Precision::bf16) clear_vector_upper_state();

@@ -11,10 +11,14 @@ using tag = dnnl::memory::format_tag;
 
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
     switch (dims.size()) {
-        case 1: return {dims, dnnl::memory::data_type::f32, tag::a};
-        case 2: return {dims, dnnl::memory::data_type::f32, tag::ab};
-        case 4: return {dims, dnnl::memory::data_type::f32, tag::abcd};
-        default: throw Error("plain_desc expects 1, 2 or 4 dimensions, found " + std::to_string(dims.size()));
+        case 1:
+            return {dims, dnnl::memory::data_type::f32, tag::a};
+        case 2:
+            return {dims, dnnl::memory::data_type::f32, tag::ab};
+        case 4:
+            return {dims, dnnl::memory::data_type::f32, tag::abcd};
+        default:
+            throw Error("plain_desc expects 1, 2 or 4 dimensions, found " + std::to_string(dims.size()));
     }
 }
 

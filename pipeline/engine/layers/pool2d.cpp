@@ -13,9 +13,7 @@ namespace cvtl {
 
 using dnnl::memory;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct Pool2d::Forward {
     int n;
@@ -71,13 +69,19 @@ std::unique_ptr<Pool2d::Forward> Pool2d::make_forward(int n, bool train) const {
     const memory::dims padding_r{window_right_padding(src_shape_[1], dst_shape_[1], kernel_, stride_, pad_),
                                  window_right_padding(src_shape_[2], dst_shape_[2], kernel_, stride_, pad_)};
     const dnnl::pooling_forward::primitive_desc pd(
-        {train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, algorithm, src, dst,
-         {stride_, stride_}, {kernel_, kernel_}, {pad_, pad_}, padding_r},
+        {train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+         algorithm,
+         src,
+         dst,
+         {stride_, stride_},
+         {kernel_, kernel_},
+         {pad_, pad_},
+         padding_r},
         onednn_engine());
     const bool keeps_workspace = train && kind_ == Kind::max;
-    return std::unique_ptr<Forward>(new Forward{
-        n, algorithm, padding_r, pd, dnnl::pooling_forward(pd), user_memory(src), user_memory(dst),
-        keeps_workspace ? memory(pd.workspace_desc(), onednn_engine()) : memory()});
+    return std::unique_ptr<Forward>(
+        new Forward{n, algorithm, padding_r, pd, dnnl::pooling_forward(pd), user_memory(src), user_memory(dst),
+                    keeps_workspace ? memory(pd.workspace_desc(), onednn_engine()) : memory()});
 }
 
 std::unique_ptr<Pool2d::Backward> Pool2d::make_backward(int n) const {
@@ -112,7 +116,8 @@ void Pool2d::backward(const cv::Mat& src, const cv::Mat&, const cv::Mat& diff_ds
     check_batch(diff_dst, n, dst_shape_, type() + " diff_dst");
     if (!need_diff_src) return;
     if (!train_forward_ || train_forward_->n != n)
-        throw Error(type() + " backward expects a training forward of batch " + std::to_string(n) + " first, found none");
+        throw Error(type() + " backward expects a training forward of batch " + std::to_string(n) +
+                    " first, found none");
     if (!backward_ || backward_->n != n) backward_ = make_backward(n);
     make_output(diff_src, n, src_shape_, diff_dst);
 

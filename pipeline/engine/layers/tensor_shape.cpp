@@ -54,8 +54,8 @@ void check_param(Param& param, const std::vector<int>& shape, const std::string&
 
 Param make_param(const std::string& name, const std::vector<int>& shape, float value, float decay_mult) {
     const int dims = static_cast<int>(shape.size());
-    return Param{name, cv::Mat(dims, shape.data(), CV_32F, cv::Scalar(value)), cv::Mat::zeros(dims, shape.data(), CV_32F),
-                 1.0f, decay_mult};
+    return Param{name, cv::Mat(dims, shape.data(), CV_32F, cv::Scalar(value)),
+                 cv::Mat::zeros(dims, shape.data(), CV_32F), 1.0f, decay_mult};
 }
 
 void make_output(cv::Mat& dst, int n, const std::vector<int>& sample, const cv::Mat& input) {
