@@ -9,8 +9,7 @@ TEST_SUITE("unit") {
     TEST_CASE("CVTL_ASSERT and CVTL_INTERNAL raise internal errors naming the source line - not input errors") {
         CHECK_NOTHROW(CVTL_ASSERT(1 + 1 == 2));
         CHECK_THROWS_WITH_AS(CVTL_ASSERT(1 + 1 == 3),
-                             doctest::Contains("assertion failed: 1 + 1 == 3 (tests/test_error.cpp:"),
-                             InternalError);
+                             doctest::Contains("assertion failed: 1 + 1 == 3 (tests/test_error.cpp:"), InternalError);
         CHECK_THROWS_WITH_AS(CVTL_INTERNAL("a bucket was not filled"), doctest::Contains("a bucket was not filled ("),
                              InternalError);
         bool caught_as_input_error = false;

@@ -8,6 +8,7 @@
 #include "plugin/head_builder.hpp"
 #include "plugin/onnx_export.hpp"
 #include "support/reference.hpp"
+#include "support/subprocess.hpp"
 #include "support/trained_runs.hpp"
 
 #include <doctest/doctest.h>
@@ -152,6 +153,21 @@ TEST_SUITE("unit") {
             CHECK(predictions[i].path == test::fixture("images/" + paths[i]));
             CHECK(predictions[i].top[0].first == names[static_cast<size_t>(best.x)]);
         }
+    }
+
+    TEST_CASE("cvtl predict skips images over --max-image-mb unread - and says so") {
+        test::TempDir dir;
+        test::write_file(dir / "labels.txt", "zero\none\ntwo\nthree\nfour\n");
+        const std::string image =
+            test::fixture("images/" + test::read_string_list(test::fixture_cache(dir), cache::kSamplesPath)[0]);
+        const auto r = test::run_cvtl({"predict", test::fixture("tiny_vgg16.onnx"), image, "--labels",
+                                       dir / "labels.txt", "--max-image-mb", "0.0001"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("skipped") != std::string::npos);
+        CHECK(r.err.find("--max-image-mb") != std::string::npos);
+        const auto ok =
+            test::run_cvtl({"predict", test::fixture("tiny_vgg16.onnx"), image, "--labels", dir / "labels.txt"});
+        CHECK(ok.exit_code == 0);
     }
 
     TEST_CASE("evaluate refuses data whose classes the model does not know") {

@@ -40,11 +40,13 @@ Dataset unlabelled_images(const std::vector<std::string>& inputs) {
 }  // namespace
 
 std::vector<Prediction> run_prediction(const std::string& model_path, const std::vector<std::string>& inputs, int top_k,
-                                       const ClassifierOptions& classifier, int batch, int threads) {
+                                       const ClassifierOptions& classifier, int batch, int threads,
+                                       std::uint64_t max_image_bytes) {
     ClassifierOptions with_threads = classifier;
     with_threads.engine.threads = threads;
     ClassifierModel model = open_classifier(model_path, with_threads);
-    const Dataset data = unlabelled_images(inputs);
+    Dataset data = unlabelled_images(inputs);
+    data.max_image_bytes = max_image_bytes;
     if (data.samples.empty()) throw Error("no images to classify in the given paths");
     std::vector<Prediction> out(data.samples.size());
     run_image_batches(

@@ -1,6 +1,9 @@
 #pragma once
 // cvtl predict: classify image files and folders through the batch pipeline.
+#include "pipeline/data/image_decode.hpp"  // kDefaultMaxImageBytes
 #include "pipeline/deploy/classifier_model.hpp"
+
+#include <cstdint>
 
 #include <string>
 #include <utility>
@@ -14,8 +17,10 @@ struct Prediction {
     std::vector<std::pair<std::string, float>> top;  // best first
 };
 
-// Classifies image files and the images under folders (recursively), in the order given.
+// Classifies image files and the images under folders (recursively), in the order given. A file
+// larger than `max_image_bytes` is skipped unread (its Prediction says why).
 std::vector<Prediction> run_prediction(const std::string& model, const std::vector<std::string>& inputs, int top_k,
-                                       const ClassifierOptions& classifier, int batch, int threads);
+                                       const ClassifierOptions& classifier, int batch, int threads,
+                                       std::uint64_t max_image_bytes = kDefaultMaxImageBytes);
 
 }  // namespace cvtl

@@ -36,6 +36,9 @@ PER_CLASS=${PER_CLASS:-200} TEST_PER_CLASS=${TEST_PER_CLASS:-50} T=${THREADS:-2}
 PHASES=${PHASES:-"extract sweep sweep-b10 probes export evaluate peer"}
 read -r -a sweep_args <<<"${SWEEP_ARGS:-}"
 [ -x "$CVTL" ] || { echo "real_scale: build cvtl first ($CVTL missing)" >&2; exit 1; }
+# The commit the binaries were built from is the one checked out now (build first, then run this).
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
+[ -z "$(git -C "$ROOT" status --porcelain -- plugin pipeline tools CMakeLists.txt)" ] || COMMIT="$COMMIT + local changes"
 mkdir -p "$WORK"
 cd "$WORK"
 wants() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -111,5 +114,5 @@ if wants peer; then
 fi
 
 # The checks, computed from the files above.
-BEST_PROBE=$best_probe COMMIT=$(git -C "$ROOT" rev-parse --short HEAD) CPU="$(lscpu | sed -n 's/^Model name: *//p')" \
+BEST_PROBE=$best_probe COMMIT=$COMMIT CPU="$(lscpu | sed -n 's/^Model name: *//p')" \
   $PY "$HERE/real_scale_report.py" | tee results.md

@@ -23,15 +23,21 @@ def load_phases():
 
 
 def prediction_ratios(sweep):
-    """actual/predicted seconds per fold, for candidates whose folds all ran their whole schedule."""
+    """actual/predicted seconds per fold: for candidates whose folds ran their whole schedule, and for
+    trainings the epoch gate stopped (their prediction scaled by the epochs they ran; sweeps since
+    2026-12-03 record those seconds)."""
     state = json.load(open(f"{sweep}/sweep.json"))
+    epochs = int(state["settings"]["epochs"])
     out = {}
     for row in csv.DictReader(open(f"{sweep}/sweep.csv")):
         folds = state["trials"].get(row["candidate"], [])
         predicted = float(row["predicted_fold_seconds"] or 0)
-        whole = [f for f in folds if len(f["val_accuracy"]) == int(row["epochs"])]
+        whole = [f for f in folds if len(f["val_accuracy"]) == epochs]
+        stopped = state.get("abandoned", {}).get(row["candidate"])
         if predicted > 0 and whole:
             out[row["candidate"]] = statistics.mean(f["seconds"] for f in whole) / predicted
+        elif predicted > 0 and isinstance(stopped, dict) and stopped.get("epochs", 0) > 0 and stopped.get("seconds", 0) > 0:
+            out[row["candidate"] + " (stopped)"] = stopped["seconds"] / (predicted * stopped["epochs"] / epochs)
     return out
 
 
@@ -56,7 +62,7 @@ def main():
         if ratios:
             worst = max(ratios.items(), key=lambda kv: max(kv[1], 1 / kv[1]))
             lines.append(check(all(0.5 <= r <= 2 for r in ratios.values()),
-                               f"actual/predicted seconds per fold of {len(ratios)} candidates that ran their whole schedule: "
+                               f"actual/predicted seconds per fold of {len(ratios)} trainings (whole, or stopped and scaled by epochs): "
                                f"{min(ratios.values()):.2f} to {max(ratios.values()):.2f} (worst {worst[0]}); within 2x"))
         best = os.path.getsize("sweep-default/best.onnx")
         lines.append(check(sweep["peak"] <= 2 * best,

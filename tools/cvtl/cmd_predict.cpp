@@ -21,6 +21,7 @@ struct PredictArgs {
     ClassifierOptions classifier;
     int top_k = 1, batch = 16, threads = 0;
     bool json = false;
+    std::uint64_t max_image_bytes = kDefaultMaxImageBytes;
 };
 
 }  // namespace
@@ -47,16 +48,17 @@ void add_predict(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
     cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
+    add_max_image_option(cmd, a->max_image_bytes);
     cmd->callback([a] {
         int failed = 0;
         TerminalEvents terminal;
         a->classifier.events = terminal.events();
         const ThreadPolicy policy(a->threads);
-        for (const Prediction& p :
-             run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch, a->threads)) {
+        for (const Prediction& p : run_prediction(a->model, a->inputs, std::max(1, a->top_k), a->classifier, a->batch,
+                                                  a->threads, a->max_image_bytes)) {
             if (!p.error.empty()) {
                 ++failed;
-                std::fprintf(stderr, "cvtl: warning: skipped %s: %s\n", p.path.c_str(), p.error.c_str());
+                std::fprintf(stderr, "cvtl: warning: skipped %s: %s\n", p.path.c_str(), cli::as_flags(p.error).c_str());
                 if (a->json) std::printf("%s\n", nlohmann::json{{"path", p.path}, {"error", p.error}}.dump().c_str());
                 continue;
             }
