@@ -56,12 +56,19 @@ TEST_SUITE("unit") {
               "pool4");
     }
 
-    TEST_CASE("the pilot refuses when no tap was scored or the best tap alone passes the disk budget") {
+    TEST_CASE(
+        "the pilot keeps the best tap that fits when none within the tolerance does - and refuses when none fits") {
         TapEvidence unscored;
         unscored.tap = "pool1";
         CHECK_THROWS_WITH_AS(choose_taps({unscored}, 10, 0.02, 0), doctest::Contains("scored no tap"), Error);
-        CHECK_THROWS_WITH_AS(choose_taps({scored("pool3", 0.9, 1 << 20)}, 2048, 0.02, 1u << 30),
-                             doctest::Contains("alone needs 2.00 GiB"), Error);
+        const std::vector<TapEvidence> evidence{scored("pool1", 0.95, 3u << 20), scored("pool3", 0.90, 1u << 20),
+                                                scored("pool5", 0.80, 1u << 18)};
+        const TapChoice fits = choose_taps(evidence, 1024, 0.02, 2u << 30);  // pool1 needs 3 GiB, pool3 1 GiB
+        CHECK(fits.kept == std::vector<std::string>{"pool3"});
+        CHECK(fits.kept_bytes == 1024ull << 20);
+        CHECK(find(fits, "pool3").why.find("pool1 scored 0.950 but needs 3.00 GiB") != std::string::npos);
+        CHECK_THROWS_WITH_AS(choose_taps(evidence, 1024, 0.02, 1u << 20), doctest::Contains("no candidate tap fits"),
+                             Error);
     }
 
     TEST_CASE("the pilot's sample is stratified - seeded - and never holds a test sample") {

@@ -25,6 +25,24 @@ bool ranks_higher(const TapEvidence& a, const TapEvidence& b) {
 
 }  // namespace
 
+// When no tap within the tolerance fits the disk budget, the best-scoring tap that fits at all is
+// kept: the budget is the user's constraint, the tolerance only the pilot's default.
+static void keep_best_that_fits(std::vector<TapEvidence>& ranked, TapChoice& choice, std::uint64_t images,
+                                std::uint64_t disk_budget) {
+    for (TapEvidence& t : ranked) {
+        if (!t.scored || t.bytes_per_image * images > disk_budget) continue;
+        t.kept = true;
+        t.why = "the best probe score among the taps that fit the disk budget (" + ranked.front().tap + " scored " +
+                fixed(ranked.front().score) + " but needs " +
+                gib(static_cast<double>(ranked.front().bytes_per_image * images)) + ")";
+        choice.kept.push_back(t.tap);
+        choice.kept_bytes = t.bytes_per_image * images;
+        return;
+    }
+    throw Error("no candidate tap fits the {disk-budget} of " + gib(static_cast<double>(disk_budget)) + " for " +
+                std::to_string(images) + " images; raise it, or extract with {dtype} f16");
+}
+
 TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance,
                       std::uint64_t disk_budget) {
     std::stable_sort(evidence.begin(), evidence.end(), ranks_higher);
@@ -41,10 +59,6 @@ TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, do
             t.why = "its probe scored " + fixed(best - t.score) + " below the best, more than the tolerance " +
                     fixed(tolerance);
         } else if (disk_budget > 0 && choice.kept_bytes + bytes > disk_budget) {
-            if (choice.kept.empty())
-                throw Error("the best tap, " + t.tap + ", alone needs " + gib(static_cast<double>(bytes)) + " for " +
-                            std::to_string(images) + " images, over the {disk-budget} of " +
-                            gib(static_cast<double>(disk_budget)) + "; raise it, or extract with {dtype} f16");
             t.why = "within the tolerance, but " + gib(static_cast<double>(bytes)) + " more would pass the disk budget";
         } else {
             t.kept = true;
@@ -54,6 +68,7 @@ TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, do
             choice.kept_bytes += bytes;
         }
     }
+    if (choice.kept.empty()) keep_best_that_fits(evidence, choice, n, disk_budget);
     std::sort(choice.kept.begin(), choice.kept.end(),
               [](const std::string& a, const std::string& b) { return tap_position(a) < tap_position(b); });
     choice.taps = std::move(evidence);

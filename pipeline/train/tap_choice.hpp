@@ -11,8 +11,10 @@ namespace cvtl {
 
 struct TapEvidence {
     std::string tap;
-    bool scored = false;           // a probe on it finished in the pilot
-    double score = 0, spread = 0;  // its best probe's mean validation accuracy, and the spread over folds
+    bool scored = false;  // a probe on it finished in the pilot
+    double score = 0;     // its best probe's validation accuracy on the fold every probe was trained on
+    double cv_score = 0;  // that probe's mean over the folds it reached (information: folds differ)
+    double spread = 0;    // and the spread over those folds
     int folds = 0;
     std::string candidate;              // that probe
     std::uint64_t bytes_per_image = 0;  // at the dtype of the planned extraction
@@ -28,7 +30,8 @@ struct TapChoice {
 };
 
 // `images`: the dataset's images (every split: extraction caches them all). `disk_budget` in bytes,
-// 0 for none. Throws cvtl::Error when no tap was scored, or when the best tap alone exceeds the budget.
+// 0 for none; when no tap within the tolerance fits it, the best-scoring tap that fits is kept.
+// Throws cvtl::Error when no tap was scored, or when none fits the budget.
 TapChoice choose_taps(std::vector<TapEvidence> evidence, std::int64_t images, double tolerance,
                       std::uint64_t disk_budget);
 

@@ -56,7 +56,18 @@ std::uint64_t bytes_per_image(const CacheTapInfo& tap, const std::string& dtype)
     return values * (dtype == "f16" ? 2 : 4);
 }
 
-// Each candidate tap's best probe (the sweep ranks its trials best first) and its cost.
+// A trial's best validation accuracy on the first fold. Every probe is trained on that fold (the
+// sweep's first rung), but only the leaders go on to more folds, and a mean over five folds cannot
+// be compared with one fold's score (the leaders of one fold regress towards their mean on the
+// others): taps are compared on the fold they all share.
+double first_fold_score(const SweepTrial& t) {
+    for (const SweepFold& f : t.folds)
+        if (f.fold == 0 && !f.val_accuracy.empty())
+            return *std::max_element(f.val_accuracy.begin(), f.val_accuracy.end());
+    return std::nan("");
+}
+
+// Each candidate tap's best probe on the first fold, its cross-validated score, and its cost.
 std::vector<TapEvidence> evidence(const PilotOptions& o, const SweepSummary& sweep, const CacheInfo& cache) {
     std::vector<TapEvidence> out;
     for (const std::string& tap : o.extract.taps) {
@@ -65,10 +76,11 @@ std::vector<TapEvidence> evidence(const PilotOptions& o, const SweepSummary& swe
         for (const CacheTapInfo& t : cache.taps)
             if (t.name == tap) e.bytes_per_image = bytes_per_image(t, o.extract.dtype);
         for (const SweepTrial& t : sweep.trials) {
-            if (t.candidate.tap != tap || std::isnan(t.score)) continue;
-            e.scored = true, e.score = t.score, e.spread = std::isnan(t.spread) ? 0 : t.spread;
+            const double first = first_fold_score(t);
+            if (t.candidate.tap != tap || std::isnan(first) || (e.scored && first <= e.score)) continue;
+            e.scored = true, e.score = first;
+            e.cv_score = t.score, e.spread = std::isnan(t.spread) ? 0 : t.spread;
             e.folds = static_cast<int>(t.folds.size()), e.candidate = t.candidate.name;
-            break;
         }
         out.push_back(e);
     }
@@ -81,6 +93,7 @@ nlohmann::json summary_json(const PilotOptions& o, const PilotSummary& s) {
         taps.push_back({{"tap", t.tap},
                         {"scored", t.scored},
                         {"score", t.score},
+                        {"cv_score", t.cv_score},
                         {"spread", t.spread},
                         {"folds", t.folds},
                         {"candidate", t.candidate},

@@ -30,13 +30,14 @@ void print_choice(const PilotOptions& o, const PilotSummary& s) {
     std::printf("pilot: %lld of %lld images, probes scored on %s (extraction %.1f s, sweep %.1f s)\n",
                 static_cast<long long>(s.sample_images), static_cast<long long>(s.dataset_images), s.mode.c_str(),
                 s.extract_seconds, s.sweep_seconds);
-    std::printf("\n%-7s %-7s %-7s %-6s %-12s %-12s %s\n", "tap", "score", "spread", "folds", "per image", "all images",
+    std::printf("\n%-7s %-7s %-15s %-12s %-12s %s\n", "tap", "fold 1", "CV (folds)", "per image", "all images",
                 "kept?");
     for (const TapEvidence& t : s.choice.taps) {
         const double all = static_cast<double>(t.bytes_per_image) * static_cast<double>(s.dataset_images);
         const std::string score = t.scored ? std::to_string(t.score).substr(0, 6) : "-";
-        const std::string spread = t.scored ? std::to_string(t.spread).substr(0, 6) : "-";
-        std::printf("%-7s %-7s %-7s %-6d %-12s %-12s %s: %s\n", t.tap.c_str(), score.c_str(), spread.c_str(), t.folds,
+        char cv[48] = "-";
+        if (t.scored) std::snprintf(cv, sizeof cv, "%.4f (%d)", t.cv_score, t.folds);
+        std::printf("%-7s %-7s %-15s %-12s %-12s %s: %s\n", t.tap.c_str(), score.c_str(), cv,
                     human_bytes(static_cast<double>(t.bytes_per_image)).c_str(), human_bytes(all).c_str(),
                     t.kept ? "yes" : "no", t.why.c_str());
     }
@@ -55,10 +56,18 @@ void run(PilotArgs& args) {
     o.extract.taps = split_taps(args.taps);
     if (args.disk_budget_gib < 0) throw Error("{disk-budget} must be 0 (none) or a positive number of GiB");
     o.disk_budget = static_cast<std::uint64_t>(args.disk_budget_gib * 1024.0 * 1024.0 * 1024.0);
-    TerminalEvents terminal;
+    // Two kinds of work, each counted in its own unit: the extraction's images, the sweep's trainings.
+    TerminalEvents extraction, sweep("sweep ", "trainings");
+    Events events = extraction.events();
+    events.progress = [&, images = extraction.events(), trainings = sweep.events()](const JobProgress& p) {
+        if (p.stage == "extract") return images.report(p);
+        extraction.finish();
+        trainings.report(p);
+    };
     const ThreadPolicy policy(o.extract.threads);
-    const PilotSummary s = run_pilot(o, terminal.events());
-    terminal.finish();
+    const PilotSummary s = run_pilot(o, events);
+    extraction.finish();
+    sweep.finish();
     print_choice(o, s);
 }
 
