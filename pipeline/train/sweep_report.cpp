@@ -80,11 +80,13 @@ std::map<std::string, const SweepTrial*> best_per_family(const SweepSummary& s) 
 std::string findings(const SweepSummary& s) {
     if (s.winner < 0) return "- No candidate finished; nothing was chosen.\n";
     const SweepTrial& w = s.trials[static_cast<size_t>(s.winner)];
-    std::string out = "- Chosen: **" + w.candidate.name + "** (" + w.candidate.family + " reading " + w.candidate.tap +
-                      "), validation score " + score_text(w) + " over " + std::to_string(w.folds.size()) +
-                      " fold(s) at epoch " + std::to_string(w.chosen_epoch) + " of " + std::to_string(w.epochs) +
-                      "; retrained on all " + std::to_string(s.labelled_rows) + " labelled samples for " +
-                      std::to_string(w.chosen_epoch) + " epochs.\n";
+    std::string out =
+        "- Chosen: **" + w.candidate.name + "** (" + w.candidate.family + " reading " + w.candidate.tap +
+        "), validation score " + score_text(w) + " over " + std::to_string(w.folds.size()) + " fold(s) at epoch " +
+        std::to_string(w.chosen_epoch) + " of " + std::to_string(w.epochs) +
+        (s.final_run.empty() ? "; not retrained (the caller asked for the ranking only).\n"
+                             : "; retrained on all " + std::to_string(s.labelled_rows) + " labelled samples for " +
+                                   std::to_string(w.chosen_epoch) + " epochs.\n");
     for (const auto& [family, t] : best_per_family(s)) {
         if (t == &w) continue;
         const double gap = 100 * (w.score - t->score);
@@ -142,12 +144,13 @@ std::string sweep_markdown(const SweepSummary& s) {
     if (!s.plan.candidates.empty())
         out += "The plan, measured in " + format("%.1f", s.plan.calibration_seconds) +
                " s before any candidate trained, predicted " + format("%.0f", s.plan.total_seconds) +
-               " s for every rung, the retraining and the export, if nothing was skipped.\n\n";
+               " s for every rung" + (s.final_run.empty() ? "" : ", the retraining and the export") +
+               ", if nothing was skipped.\n\n";
     if (s.directory_bytes > 0)
         out += "The sweep directory holds " +
                format("%.1f", static_cast<double>(s.directory_bytes) / (1024.0 * 1024.0)) +
-               " MiB besides these reports: each fold keeps its curves and metrics only, the retrained winner its "
-               "model.h5.\n\n";
+               " MiB besides these reports: each fold keeps its curves and metrics only" +
+               (s.final_run.empty() ? std::string(".\n\n") : std::string(", the retrained winner its model.h5.\n\n"));
     if (s.winner >= 0 && !s.onnx.empty())
         out += "Exported: `" + s.onnx + "` (sidecar `" + s.sidecar + "`), from `" + s.final_run +
                "`; cv::dnn matches cvtl within " + format("%.2g", s.export_difference) + ".\n\n";
