@@ -83,8 +83,9 @@ phase() {
 }
 
 wants extract && phase extract cache.h5 "$CVTL" extract "$MODEL" data/train -o cache.h5 --threads "$T" --force
-wants sweep && phase sweep sweep-default "$CVTL" sweep cache.h5 -o sweep-default --threads "$T" --force ${sweep_args[@]+"${sweep_args[@]}"}
-wants sweep-b10 && phase sweep-b10 sweep-b10 "$CVTL" sweep cache.h5 -o sweep-b10 --budget 10 --threads "$T" --force ${sweep_args[@]+"${sweep_args[@]}"}
+# Each sweep starts in an empty directory: its peak size must not count an earlier run's files.
+wants sweep && rm -rf sweep-default && phase sweep sweep-default "$CVTL" sweep cache.h5 -o sweep-default --threads "$T" --force ${sweep_args[@]+"${sweep_args[@]}"}
+wants sweep-b10 && rm -rf sweep-b10 && phase sweep-b10 sweep-b10 "$CVTL" sweep cache.h5 -o sweep-b10 --budget 10 --threads "$T" --force ${sweep_args[@]+"${sweep_args[@]}"}
 if wants probes; then
   for tap in pool4 pool5; do
     phase "probe-$tap" "probe-$tap" "$CVTL" train cache.h5 -o "probe-$tap" --strategy classifier --head linear --tap "$tap" \
