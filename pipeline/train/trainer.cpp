@@ -5,6 +5,7 @@
 #include "pipeline/dist/gradient_reducer.hpp"
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
+#include "pipeline/train/validation_pass.hpp"
 #include "pipeline/train/train_defaults.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/core/hashing.hpp"
@@ -78,56 +79,6 @@ SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
                     recorded + "), not " + path + " (sha256 " + model.sha256.substr(0, 12) +
                     "...); pass the model the cache was made from");
     return model;
-}
-
-struct EvalResult {
-    double loss = std::numeric_limits<double>::quiet_NaN();
-    double accuracy = std::numeric_limits<double>::quiet_NaN();
-    Confusion confusion;
-};
-
-// Sums every rank's loss, counts and confusion matrix (data-parallel evaluation: each rank scored
-// its slice of every batch).
-void sum_over_ranks(const Communicator& comm, double& loss, long long& correct, long long& seen, Confusion& confusion) {
-    if (!comm.distributed()) return;
-    std::vector<double> totals{loss, static_cast<double>(correct), static_cast<double>(seen)};
-    for (const auto& row : confusion)
-        for (long long v : row) totals.push_back(static_cast<double>(v));  // counts stay exact below 2^53
-    comm.sum(totals.data(), totals.size());
-    loss = totals[0];
-    correct = static_cast<long long>(totals[1]);
-    seen = static_cast<long long>(totals[2]);
-    size_t k = 3;
-    for (auto& row : confusion)
-        for (long long& v : row) v = static_cast<long long>(totals[k++]);
-}
-
-EvalResult evaluate(Network& net, BatchStream& stream, size_t classes, const Communicator& comm) {
-    EvalResult r;
-    r.confusion.assign(classes, std::vector<long long>(classes, 0));
-    if (stream.size() == 0) return r;
-    stream.start_epoch(0);
-    Batch batch;
-    double loss = 0;
-    long long correct = 0, seen = 0;
-    cv::Mat diff;
-    while (stream.next(batch)) {
-        const BatchSlice slice = slice_for(batch, comm);
-        if (slice.rows == 0) continue;
-        const cv::Mat& logits = net.forward(slice.data, false);
-        loss += softmax_cross_entropy(logits, slice.labels, diff) * static_cast<double>(slice.rows);
-        for (int i = 0; i < logits.rows; ++i) {
-            cv::Point best;
-            cv::minMaxLoc(logits.row(i), nullptr, nullptr, nullptr, &best);
-            correct += best.x == slice.labels[static_cast<size_t>(i)];
-            ++r.confusion[static_cast<size_t>(slice.labels[static_cast<size_t>(i)])][static_cast<size_t>(best.x)];
-        }
-        seen += slice.rows;
-    }
-    sum_over_ranks(comm, loss, correct, seen, r.confusion);
-    r.loss = loss / static_cast<double>(seen);
-    r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-    return r;
 }
 
 nlohmann::json dropout_calls(Network& net) {
@@ -339,7 +290,7 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
     m.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
     m.learning_rate = lr;
     m.images_per_second = static_cast<double>(seen) / std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    const EvalResult v = evaluate(l.net, l.val, l.classes, l.comm);
+    const EvalResult v = validation_pass(l.net, l.val, l.classes, l.comm);
     m.val_loss = v.loss;
     m.val_accuracy = v.accuracy;
     m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -530,7 +481,7 @@ void report_kept_model(Network& net, TrainData& data, const TrainOptions& o, con
     // might not see.
     if (o.comm.root()) load_weights(net, load_run_state(files.model).weights);
     for (auto& [name, p] : net.named_params()) o.comm.broadcast(p->value.ptr<float>(), p->value.total());
-    const EvalResult kept = evaluate(net, *data.val, data.classes, o.comm);
+    const EvalResult kept = validation_pass(net, *data.val, data.classes, o.comm);
     const bool has_val = data.val->size() > 0;
     if (has_val && o.comm.root()) write_confusion(o.output, "confusion", kept.confusion, data.reader->info().classes);
     summary.best_val_accuracy = has_val ? kept.accuracy : std::numeric_limits<double>::quiet_NaN();
