@@ -92,7 +92,7 @@ void add_pilot(CLI::App& app) {
                     "GiB the kept taps may take for the whole dataset (0: no limit)")
         ->capture_default_str();
     cmd->add_option("--dtype", o.extract.dtype,
-                    "Storage type the whole extraction will use (f32 or f16): the sizes above are in it")
+                    "Storage type the whole extraction will use (f32 or f16); the sizes reported are in it")
         ->capture_default_str();
     cmd->add_option("--budget", o.budget_minutes, "Minutes for the probe sweep")->capture_default_str();
     cmd->add_option("--folds", o.folds, "Cross-validation folds of the probe sweep (0: auto)")->capture_default_str();
