@@ -16,8 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -28,59 +26,11 @@ namespace {
 namespace fs = boost::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Fold counts at which candidates are compared: 1, about half, all (successive halving over folds).
-std::vector<int> rung_fold_counts(int k) {
-    if (k <= 1) return {1};
-    std::vector<int> r{1};
-    const int half = (k + 1) / 2;
-    if (half > 1 && half < k) r.push_back(half);
-    r.push_back(k);
-    return r;
-}
-
-// Candidates promoted out of `n`: the best third, at least two (so the next rung still compares).
-size_t promoted(size_t n) { return std::min(n, std::max<size_t>(2, (n + 2) / 3)); }
-
-inline constexpr const char* kGateNote = "stopped at epoch ";
-
 // What the epoch gate saw when it stopped a training.
 struct EpochGate {
     int epoch = 0;
     double best = 0, leader = 0;
 };
-
-// A training the epoch gate stopped, as sweep.json keeps it: no fold result, but its note and the
-// time it took (the report counts it). Sweeps before the time was kept recorded the note alone.
-struct AbandonedTraining {
-    std::string note;
-    double seconds = 0;
-    int epochs = 0;
-};
-
-AbandonedTraining abandoned_from_json(const nlohmann::json& j, const std::string& state) {
-    const std::string damaged =
-        state + " is damaged (an abandoned training's record); pass {force} to start the sweep over";
-    AbandonedTraining a;
-    if (j.is_string())
-        a.note = j.get<std::string>();
-    else if (j.is_object() && j.contains("note") && j.at("note").is_string()) {
-        a.note = j.at("note").get<std::string>();
-        a.seconds = j.value("seconds", 0.0);
-        a.epochs = j.value("epochs", 0);
-    } else {
-        throw Error(damaged);
-    }
-    if (a.note.rfind(kGateNote, 0) != 0 || a.note.size() > 1000 || !(a.seconds >= 0 && a.seconds < 1e9) ||
-        a.epochs < 0 || a.epochs > 100000)
-        throw Error(damaged);
-    return a;
-}
-
-std::string format_fixed(double v, int digits) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
 
 class Sweep {
 public:
@@ -201,20 +151,7 @@ nlohmann::json Sweep::settings() const {
 
 void Sweep::save_state() const {
     if (!o_.comm.root()) return;  // mpirun: one writer
-    nlohmann::json trials = nlohmann::json::object(), abandoned = nlohmann::json::object();
-    for (const auto& t : s_.trials) {
-        nlohmann::json folds = nlohmann::json::array();
-        for (const auto& f : t.folds) folds.push_back(fold_json(f));
-        trials[t.candidate.name] = folds;
-        if (t.note.rfind(kGateNote, 0) == 0)
-            abandoned[t.candidate.name] = {
-                {"note", t.note}, {"seconds", t.stopped_seconds}, {"epochs", t.stopped_epochs}};
-    }
-    write_json_atomically(o_.output + "/sweep.json", {{"format", kStateFormat},
-                                                      {"version", kStateVersion},
-                                                      {"settings", settings()},
-                                                      {"trials", trials},
-                                                      {"abandoned", abandoned}});
+    write_json_atomically(o_.output + "/sweep.json", state_json(settings(), s_.trials));
 }
 
 // A directory holding the same sweep resumes it; another sweep is refused unless --force. Under
@@ -238,30 +175,9 @@ void Sweep::reset_directory() const {
 }
 
 void Sweep::read_saved_state() {
-    const std::string state = o_.output + "/sweep.json";
-    if (!fs::exists(state)) return;
-    nlohmann::json j;
-    try {
-        std::ifstream in(state);
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(state + " is not valid JSON (" + e.what() + "); pass {force} to start the sweep over");
-    }
-    if (!j.is_object() || j.value("format", "") != kStateFormat || j.value("version", 0) != kStateVersion ||
-        !j.contains("trials"))
-        throw Error(state + " is not a cvtl sweep state of a known version; pass {force} to start the sweep over");
-    if (j.value("settings", nlohmann::json()) != settings())
-        throw Error(o_.output +
-                    " holds a sweep with other settings (cache, model, folds, seed, batch, steps, precision, "
-                    "candidates or the epoch gate); "
-                    "pass {force} to start over, or another output directory");
-    for (auto& [name, folds] : j.at("trials").items())
-        for (const auto& f : folds) saved_[name].push_back(fold_from_json(f, state));
-    // Trainings the epoch gate stopped (no fold result): not trained again on a resume.
-    const nlohmann::json abandoned = j.value("abandoned", nlohmann::json::object());
-    if (!abandoned.is_object())
-        throw Error(state + " is damaged (its abandoned trainings); pass {force} to start the sweep over");
-    for (const auto& [name, record] : abandoned.items()) abandoned_[name] = abandoned_from_json(record, state);
+    SavedSweep saved = read_state(o_.output, settings());
+    saved_ = std::move(saved.folds);
+    abandoned_ = std::move(saved.abandoned);
 }
 
 const SweepTrial* Sweep::leader() const {
@@ -394,8 +310,8 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
         if (ts.abandoned) {
             t.status = "eliminated";
             t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) +
-                     ": best validation accuracy " + format_fixed(gate->best, 4) +
-                     ", more than two standard errors below the leader's " + format_fixed(gate->leader, 4);
+                     ": best validation accuracy " + fixed_digits(gate->best, 4) +
+                     ", more than two standard errors below the leader's " + fixed_digits(gate->leader, 4);
             save_state();
             return;
         }

@@ -3,6 +3,7 @@
 #include <boost/filesystem.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 
 namespace cvtl {
@@ -57,6 +58,23 @@ double predict_fold_seconds(const FoldCost& cost, int epochs, std::int64_t train
     const double epoch = static_cast<double>(train_rows) * cost.train_seconds_per_row +
                          static_cast<double>(val_rows) * cost.val_seconds_per_row;
     return cost.setup_seconds + std::max(1, epochs) * epoch;
+}
+
+std::vector<int> rung_fold_counts(int k) {
+    if (k <= 1) return {1};
+    std::vector<int> r{1};
+    const int half = (k + 1) / 2;
+    if (half > 1 && half < k) r.push_back(half);
+    r.push_back(k);
+    return r;
+}
+
+std::size_t promoted(std::size_t n) { return std::min(n, std::max<std::size_t>(2, (n + 2) / 3)); }
+
+std::string fixed_digits(double v, int digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
 }
 
 }  // namespace cvtl

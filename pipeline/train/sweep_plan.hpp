@@ -11,6 +11,7 @@
 // the first calibration of a sweep runs twice, since it also pays the process's own start-up.
 #include "pipeline/train/trainer.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,5 +46,14 @@ struct SweepPlan {
     double calibration_seconds = 0;
     double budget_seconds = 0;  // 0: none
 };
+
+// Fold counts at which candidates are compared: 1, about half, all (successive halving over folds).
+std::vector<int> rung_fold_counts(int k);
+
+// Candidates promoted out of `n`: the best third, at least two (so the next rung still compares).
+std::size_t promoted(std::size_t n);
+
+// "0.8632": a score in a note.
+std::string fixed_digits(double v, int digits);
 
 }  // namespace cvtl

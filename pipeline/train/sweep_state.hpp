@@ -6,12 +6,38 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace cvtl {
 
 inline constexpr const char* kStateFormat = "cvtl-sweep";
 inline constexpr int kStateVersion = 1;
+// How the note of a training the epoch gate stopped begins.
+inline constexpr const char* kGateNote = "stopped at epoch ";
+
+// A training the epoch gate stopped, as sweep.json keeps it: no fold result, but its note and the
+// time it took (the report counts it). Sweeps before the time was kept recorded the note alone.
+struct AbandonedTraining {
+    std::string note;
+    double seconds = 0;
+    int epochs = 0;
+};
+
+// What an interrupted sweep left: each candidate's finished folds, and the trainings the gate stopped.
+struct SavedSweep {
+    std::map<std::string, std::vector<SweepFold>> folds;
+    std::map<std::string, AbandonedTraining> abandoned;
+};
+
+// sweep.json's contents: the settings (a resume must match them), every trial's folds, and its
+// stopped training when the gate stopped it.
+nlohmann::json state_json(const nlohmann::json& settings, const std::vector<SweepTrial>& trials);
+
+// DIR/sweep.json read back, every record checked; empty when there is none. Throws cvtl::Error
+// naming the file and the fix when it is damaged, of another version, or of other settings.
+SavedSweep read_state(const std::string& dir, const nlohmann::json& settings);
 
 nlohmann::json fold_json(const SweepFold& f);
 
