@@ -1,19 +1,23 @@
 #include "plugin/block_map.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/engine/kinds/kind_support.hpp"
+#include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/core/error.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
-#include <set>
-
 namespace cvtl {
 namespace {
 
-const std::set<std::string> kFeatureTypes = {"Convolution", "ReLU",    "BatchNorm", "Scale",
-                                             "Pooling",     "Dropout", "Identity",  "Permute"};
-const std::set<std::string> kClassifierTypes = {"Pooling", "Flatten",  "Reshape", "InnerProduct", "ReLU",
-                                                "Dropout", "Identity", "Softmax", "Permute"};
+// Whether the layer kinds (pipeline/engine/kinds/) accept cv::dnn type `type` inside a block of
+// convolutions (in_features) or in the classifier: the block map keeps no list of its own.
+bool accepted(const std::string& type, bool in_features) {
+    const LayerKind* kind = layer_kind_for_opencv(type);
+    if (!kind) return false;
+    const BlockRoles roles = kind->block_roles();
+    return in_features ? roles.in_features : roles.in_classifier;
+}
 
 bool is_max_pool(cv::dnn::Net& net, int id) {
     auto* pool = dynamic_cast<cv::dnn::PoolingLayer*>(net.getLayer(id).get());
@@ -40,12 +44,6 @@ std::string join_types(const std::vector<std::string>& types) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& tap_names() {
-    static const std::vector<std::string> names = {"input", "pool1", "pool2", "pool3", "pool4",
-                                                   "pool5", "fc6",   "fc7",   "logits"};
-    return names;
-}
 
 bool BlockMap::has_tap(const std::string& name) const {
     for (const Tap& t : taps)
@@ -79,23 +77,23 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
 
     std::vector<int> pools;
     for (int id = 1; id <= last; ++id)
-        if (map.layer_types[id] == "Pooling" && is_max_pool(net, id)) pools.push_back(id);
+        if (opencv_type_is(map.layer_types[id], kind::max_pool) && is_max_pool(net, id)) pools.push_back(id);
     if (pools.size() != 5) throw not_vgg("found " + std::to_string(pools.size()) + " max-pool layers");
 
-    map.taps.push_back({"input", 0, "", {3, input_size, input_size}});
+    map.taps.push_back({tap::input, 0, "", {3, input_size, input_size}});
     int first = 1;
     for (int b = 0; b < 5; ++b) {
         Block block{"block" + std::to_string(b + 1), first, pools[b], 0, 0};
         for (int id = first; id <= pools[b]; ++id) {
             const std::string& type = map.layer_types[id];
-            if (!kFeatureTypes.count(type) || (type == "Pooling" && id != pools[b]))
+            if (!accepted(type, true) || (opencv_type_is(type, kind::max_pool) && id != pools[b]))
                 throw not_vgg("layer " + name_of(id) + " of type " + type + " inside " + block.name);
-            block.convolutions += type == "Convolution";
+            block.convolutions += opencv_type_is(type, kind::conv2d);
             block.parameters += stored_values(net, id);
         }
         if (block.convolutions == 0) throw not_vgg(block.name + " has no convolution");
-        const std::string tap = "pool" + std::to_string(b + 1);
-        map.taps.push_back({tap, pools[b], name_of(pools[b]), sample_shape(net, pools[b], input_size)});
+        map.taps.push_back(
+            {tap::block_output(b + 1), pools[b], name_of(pools[b]), sample_shape(net, pools[b], input_size)});
         map.blocks.push_back(block);
         first = pools[b] + 1;
     }
@@ -104,9 +102,8 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     std::vector<int> fully_connected;
     for (int id = first; id <= last; ++id) {
         const std::string& type = map.layer_types[id];
-        if (!kClassifierTypes.count(type))
-            throw not_vgg("layer " + name_of(id) + " of type " + type + " in the classifier");
-        if (type == "InnerProduct") fully_connected.push_back(id);
+        if (!accepted(type, false)) throw not_vgg("layer " + name_of(id) + " of type " + type + " in the classifier");
+        if (opencv_type_is(type, kind::linear)) fully_connected.push_back(id);
         classifier.parameters += stored_values(net, id);
     }
     classifier.convolutions = static_cast<int>(fully_connected.size());
@@ -116,12 +113,11 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     // fc6/fc7 are the hidden layers' outputs after their ReLU.
     for (size_t k = 0; k + 1 < fully_connected.size() && k < 2; ++k) {
         int id = fully_connected[k];
-        if (id + 1 <= last && map.layer_types[id + 1] == "ReLU") ++id;
-        const std::string tap = "fc" + std::to_string(k + 6);
-        map.taps.push_back({tap, id, name_of(id), sample_shape(net, id, input_size)});
+        if (id + 1 <= last && opencv_type_is(map.layer_types[id + 1], kind::relu)) ++id;
+        map.taps.push_back({tap::hidden(static_cast<int>(k) + 1), id, name_of(id), sample_shape(net, id, input_size)});
     }
     const int logits = fully_connected.back();
-    map.taps.push_back({"logits", logits, name_of(logits), sample_shape(net, logits, input_size)});
+    map.taps.push_back({tap::logits, logits, name_of(logits), sample_shape(net, logits, input_size)});
     return map;
 }
 

@@ -34,9 +34,6 @@ struct BlockMap {
     const Tap& tap(const std::string& name) const;  // throws cvtl::Error naming the known taps
 };
 
-// Every tap name cvtl knows, in network order.
-const std::vector<std::string>& tap_names();
-
 // Finds the five convolutional blocks structurally (the max-pool layers, in order) and the
 // classifier after them, whatever the exporter named the layers. `model_label` names the model
 // in errors. Throws cvtl::Error describing what was found when the network is not VGG-shaped.

@@ -2,11 +2,20 @@
 
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
+#include "plugin/tap_name.hpp"
 
 #include <opencv2/dnn/all_layers.hpp>
 
 namespace cvtl {
 namespace {
+
+// Fully connected layers are named as in VGG papers, fc6, fc7, fc8, after the five blocks.
+std::string fully_connected_name(int index) { return "classifier.fc" + std::to_string(index); }
+
+// Blocks are named block1..block5 as in the block map; their max-pool layer is named by its kind.
+std::string block_pool_name(int block) {
+    return layer_kind(kind::max_pool).layer_name("block" + std::to_string(block), 1, 0);
+}
 
 // Translation state: the network being built and what the next layer sees. The layer kinds translate
 // each cv::dnn layer (pipeline/engine/kinds/); the builder decides names, fuses ReLUs, replaces the
@@ -20,15 +29,15 @@ struct Builder {
     Head head{};
     std::vector<int> shape{};              // one sample's current shape
     std::map<std::string, int> ordinal{};  // layers of each kind so far in the current block
-    int fc_index = 5;                      // fully connected layers are named fc6, fc7, ... as in VGG papers
+    int fc_index = 5;                      // the last fully connected layer's number (fully_connected_name)
 
     std::string block_of(int id) const {
         for (const Block& b : map.blocks)
             if (id >= b.first_layer && id <= b.last_layer) return b.name;
         return "classifier";
     }
-    bool next_is(int id, const char* type) const {
-        return id + 1 <= last && map.layer_types[static_cast<size_t>(id + 1)] == type;
+    bool next_is(int id, const char* kind_name) const {
+        return id + 1 <= last && opencv_type_is(map.layer_types[static_cast<size_t>(id + 1)], kind_name);
     }
 
     void add(const std::string& name, const std::string& block, Translation t) {
@@ -45,13 +54,13 @@ struct Builder {
     // hidden ones keep their weights and get dropout after them, as torchvision's VGG.
     int fully_connected(int id, Translation t) {
         flatten();
-        const std::string name = "classifier.fc" + std::to_string(++fc_index);
+        const std::string name = fully_connected_name(++fc_index);
         if (id == last_fc && !options.keep_source_output && !stop_early) {
             add(name, "classifier", {kind::linear, {{"in", shape[0]}, {"out", options.classes}, {"relu", false}}, {}});
             head.new_layers.push_back(name);
             return 0;
         }
-        const bool relu = next_is(id, "ReLU");
+        const bool relu = next_is(id, kind::relu);
         t.args["relu"] = relu;
         add(name, "classifier", std::move(t));
         if (options.dropout > 0 && id + (relu ? 1 : 0) < last_fc && !stop_early)
@@ -72,7 +81,7 @@ struct Builder {
         if (t.kind.empty()) return 0;
         if (t.kind == kind::flatten) return flatten(), 0;
         if (t.kind == kind::linear) return fully_connected(id, std::move(t));
-        const bool fuse = layer_kind(t.kind).fuses_relu() && next_is(id, "ReLU");
+        const bool fuse = layer_kind(t.kind).fuses_relu() && next_is(id, kind::relu);
         if (fuse) t.args["relu"] = true;
         const std::string name = layer_kind(t.kind).layer_name(block, ++ordinal[t.kind], id);
         add(name, block, std::move(t));
@@ -85,20 +94,20 @@ struct Builder {
 Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& options) {
     if (options.classes < 2 && !options.keep_source_output && options.until_tap.empty())
         throw Error("the new classifier needs at least 2 classes, got " + std::to_string(options.classes));
-    const Tap& tap = map.tap(options.from_tap);
-    if (tap.name == "fc6" || tap.name == "fc7" || tap.name == "logits")
+    const Tap& from = map.tap(options.from_tap);
+    if (tap::in_classifier(from.name))
         throw Error(
-            "tap " + tap.name +
+            "tap " + from.name +
             " is inside the classifier; train from input or pool1..pool5, or use a linear probe ({head} linear)");
     Builder b{net, map, options};
-    b.shape = tap.shape;
-    b.head.spec.input_shape = tap.shape;
-    b.head.spec.input_tap = tap.name;
-    b.last_fc = map.tap("logits").layer_id;
+    b.shape = from.shape;
+    b.head.spec.input_shape = from.shape;
+    b.head.spec.input_tap = from.name;
+    b.last_fc = map.tap(tap::logits).layer_id;
     b.stop_early = !options.until_tap.empty();
     b.last = b.stop_early ? map.tap(options.until_tap).layer_id : b.last_fc;
     std::string current_block;
-    for (int id = tap.layer_id + 1; id <= b.last; ++id) {
+    for (int id = from.layer_id + 1; id <= b.last; ++id) {
         const std::string block = b.block_of(id);
         if (block != current_block) {
             current_block = block;
@@ -107,6 +116,19 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
         id += b.translate(id, block);
     }
     return b.head;
+}
+
+int head_layer_at_tap(const NetworkSpec& spec, const std::string& tap) {
+    const int depth = tap::depth(tap);
+    std::string name;  // the layer's name; empty for the logits, the last fully connected layer
+    if (depth > 0 && !tap::in_classifier(tap)) name = block_pool_name(depth);
+    for (int k = 1; k <= 2; ++k)
+        if (tap == tap::hidden(k)) name = fully_connected_name(5 + k);
+    for (size_t i = spec.layers.size(); i-- > 0;) {
+        if (!name.empty() && spec.layers[i].name == name) return static_cast<int>(i);
+        if (tap == tap::logits && layer_is(spec.layers, i, kind::linear)) return static_cast<int>(i);
+    }
+    throw Error("the network does not reach tap " + tap);
 }
 
 Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shape, int classes) {

@@ -34,6 +34,11 @@ struct Head {
 // Throws cvtl::Error naming the layer when something cannot be translated.
 Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& options);
 
+// Index of the layer whose output is `tap` (pool1..pool5, fc6, fc7, logits) in a spec that build_head
+// made from the network input; throws cvtl::Error when the spec does not reach it. The head builder
+// names the layers, so it alone maps taps to them.
+int head_layer_at_tap(const NetworkSpec& spec, const std::string& tap);
+
 // A linear probe: flatten (when the tap is spatial) and one new fully connected layer.
 Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shape, int classes);
 

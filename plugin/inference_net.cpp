@@ -48,19 +48,6 @@ InferenceNet::InferenceNet(const NetworkSpec& spec, const WeightMap& weights, Pr
 
 InferenceNet::~InferenceNet() = default;
 
-int InferenceNet::tap_layer(const NetworkSpec& spec, const std::string& tap) {
-    std::string name;
-    if (tap.rfind("pool", 0) == 0)
-        name = "block" + tap.substr(4) + ".pool";
-    else if (tap == "fc6" || tap == "fc7")
-        name = "classifier." + tap;
-    for (size_t i = spec.layers.size(); i-- > 0;) {
-        if (!name.empty() && spec.layers[i].name == name) return static_cast<int>(i);
-        if (tap == "logits" && layer_is(spec.layers, i, kind::linear)) return static_cast<int>(i);
-    }
-    throw Error("the network does not reach tap " + tap);
-}
-
 // Builds a plan layer by layer: each layer's kind adds its steps (pipeline/engine/kinds/) through the
 // InferencePlan operations below, which share the activation threaded through (its memory and one
 // sample's shape) and the plan's memory helpers.

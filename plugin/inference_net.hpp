@@ -28,10 +28,6 @@ public:
     // the value after that layer), each f32 [N, ...] plain, in the order asked.
     std::vector<cv::Mat> forward(const cv::Mat& input, const std::vector<int>& outputs);
 
-    // Index of the layer whose output is `tap` (pool1..pool5, fc6, fc7, logits) in a spec built
-    // from the network input; throws cvtl::Error when the spec does not reach it.
-    static int tap_layer(const NetworkSpec& spec, const std::string& tap);
-
 private:
     struct Plan;
     class PlanBuilder;

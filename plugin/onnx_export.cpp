@@ -24,18 +24,11 @@ public:
     void initializer(const std::string& name, const std::vector<int>& shape) override {
         auto it = weights_.find(name);
         if (it == weights_.end()) throw Error("export: no weights for " + name);
-        const cv::Mat& m = it->second;
-        size_t count = 1;
-        for (int d : shape) count *= static_cast<size_t>(d);
-        if (m.total() != count)
-            throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " +
-                        std::to_string(count));
-        onnx::TensorProto* t = graph_->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::FLOAT);
-        for (int d : shape) t->add_dims(d);
-        const cv::Mat c = m.isContinuous() ? m : m.clone();
-        t->set_raw_data(std::string(reinterpret_cast<const char*>(c.ptr<float>()), count * sizeof(float)));
+        tensor(name, shape, it->second);
+    }
+
+    void constant(const std::string& name, const cv::Mat& value) override {
+        tensor(name, {static_cast<int>(value.total())}, value);
     }
 
     void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
@@ -51,6 +44,20 @@ public:
     }
 
 private:
+    void tensor(const std::string& name, const std::vector<int>& shape, const cv::Mat& m) {
+        size_t count = 1;
+        for (int d : shape) count *= static_cast<size_t>(d);
+        if (m.total() != count)
+            throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " +
+                        std::to_string(count));
+        onnx::TensorProto* t = graph_->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (int d : shape) t->add_dims(d);
+        const cv::Mat c = m.isContinuous() ? m : m.clone();
+        t->set_raw_data(std::string(reinterpret_cast<const char*>(c.ptr<float>()), count * sizeof(float)));
+    }
+
     static void set_attribute(onnx::AttributeProto* a, const std::string& name, const Attribute& value) {
         a->set_name(name);
         if (const int* i = std::get_if<int>(&value)) {

@@ -1,4 +1,5 @@
 #include "plugin/block_map.hpp"
+#include "plugin/tap_name.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 #include "support/fixtures.hpp"
@@ -38,9 +39,9 @@ TEST_SUITE("unit") {
             CHECK(map.blocks[5].convolutions == 3);
             for (size_t b = 1; b < map.blocks.size(); ++b)
                 CHECK(map.blocks[b].first_layer == map.blocks[b - 1].last_layer + 1);
-            REQUIRE(map.taps.size() == tap_names().size());
+            REQUIRE(map.taps.size() == tap::all().size());
             for (size_t i = 0; i < map.taps.size(); ++i) {
-                CHECK(map.taps[i].name == tap_names()[i]);
+                CHECK(map.taps[i].name == tap::all()[i]);
                 CHECK(map.taps[i].shape == reference_shape(c.ref, map.taps[i].name));
             }
             // The tap of poolK is the last layer of blockK.

@@ -8,6 +8,7 @@
 #include "pipeline/engine/weights.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "plugin/block_map.hpp"
+#include "plugin/tap_name.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
 #include "pipeline/core/sha256.hpp"
@@ -119,7 +120,7 @@ TEST_SUITE("parity") {
         BlockMap map = map_vgg_blocks(model.net, model.input_size, kName);
         const std::string ref = test::fixture(kRef);
         const cv::Mat input = test::read_tensor(ref, "input");
-        std::vector<std::string> taps = tap_names();
+        std::vector<std::string> taps = tap::all();
         taps.erase(taps.begin());  // the input is not computed
         const std::vector<cv::Mat> stock = forward_taps(model.net, map, taps, input);
         std::string warnings;

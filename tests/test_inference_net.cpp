@@ -43,7 +43,7 @@ TEST_SUITE("parity") {
             FastPath fast = fast_path(model.net, map, Precision::f32);
             const cv::Mat input = test::read_tensor(ref, "input");
             std::vector<int> layers;
-            for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(fast.spec, t));
+            for (const auto& t : kTaps) layers.push_back(head_layer_at_tap(fast.spec, t));
             const auto ours = fast.net->forward(input, layers);
             const auto stock = forward_taps(model.net, map, kTaps, input);
             for (size_t i = 0; i < kTaps.size(); ++i) {
@@ -55,7 +55,7 @@ TEST_SUITE("parity") {
             }
             // Another batch size re-plans; one sample gives the batch's first row.
             const std::vector<cv::Range> first{cv::Range(0, 1), cv::Range::all(), cv::Range::all(), cv::Range::all()};
-            const auto single = fast.net->forward(input(first).clone(), {InferenceNet::tap_layer(fast.spec, "logits")});
+            const auto single = fast.net->forward(input(first).clone(), {head_layer_at_tap(fast.spec, "logits")});
             CHECK(test::diff(single[0], ours.back().row(0).clone()).max_abs <= 1e-4);
         }
     }
@@ -71,7 +71,7 @@ TEST_SUITE("parity") {
         FastPath bf16 = fast_path(model.net, map, Precision::bf16);
         const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
         std::vector<int> layers;
-        for (const auto& t : kTaps) layers.push_back(InferenceNet::tap_layer(f32.spec, t));
+        for (const auto& t : kTaps) layers.push_back(head_layer_at_tap(f32.spec, t));
         const auto a = f32.net->forward(input, layers), b = bf16.net->forward(input, layers);
         for (size_t i = 0; i < kTaps.size(); ++i) {
             CAPTURE(kTaps[i]);
@@ -103,7 +103,7 @@ TEST_SUITE("unit") {
         BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
         const cv::Mat input = test::read_tensor(test::fixture("tiny_vgg16.ref.h5"), "input");
         FastPath a = fast_path(model.net, map, Precision::f32), b = fast_path(model.net, map, Precision::f32);
-        const std::vector<int> logits{InferenceNet::tap_layer(a.spec, "logits")};
+        const std::vector<int> logits{head_layer_at_tap(a.spec, "logits")};
         const cv::Mat expected = a.net->forward(input, logits)[0].clone();
         std::vector<cv::Mat> from_a, from_b;
         auto run = [&](FastPath& f, std::vector<cv::Mat>& out) {

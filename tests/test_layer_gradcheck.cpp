@@ -10,6 +10,7 @@
 // (batch norm) and 1.4e-5 (conv2d), so the margin is 50x while a wrong term gives errors near 1.
 // Kinks are avoided rather than tolerated: a point is skipped when the perturbation flips the sign of any
 // pre-activation, and max pooling gets inputs spaced 0.05 apart, more than the 2 * step a move can close.
+#include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/avg_pool2d.hpp"
 #include "pipeline/engine/layers/batch_norm2d.hpp"
 #include "pipeline/engine/layers/conv2d.hpp"
@@ -230,6 +231,14 @@ TEST_SUITE("gradcheck") {
         norm.params()[0]->value = test::random_tensor({3}, 13, 0.5f, 1.5f);
         norm.params()[1]->value = test::random_tensor({3}, 14);
         check_gradients(norm, test::random_tensor({2, 3, 3, 2}, 15, -2.0f, 2.0f));
+    }
+
+    TEST_CASE("scale gradients match finite differences (the kind's own layer, made through the registry)") {
+        const std::unique_ptr<Layer> scale = layer_kind("scale").make({{"channels", 3}});
+        scale->setup({3, 2, 3});
+        scale->params()[0]->value = test::random_tensor({3}, 17, 0.5f, 1.5f);
+        scale->params()[1]->value = test::random_tensor({3}, 18);
+        check_gradients(*scale, test::random_tensor({2, 3, 2, 3}, 19, -2.0f, 2.0f));
     }
 
     TEST_CASE("softmax cross-entropy gradient matches finite differences") {

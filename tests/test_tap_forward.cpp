@@ -1,4 +1,5 @@
 #include "plugin/block_map.hpp"
+#include "plugin/tap_name.hpp"
 #include "plugin/model_loader.hpp"
 #include "plugin/tap_forward.hpp"
 #include "support/fixtures.hpp"
@@ -17,7 +18,7 @@ TEST_SUITE("parity") {
             SourceModel model = load_model(test::fixture(name + ".onnx"));
             BlockMap map = map_vgg_blocks(model.net, model.input_size, name);
             const cv::Mat input = test::read_tensor(ref, "input");
-            const std::vector<std::string> taps = tap_names();
+            const std::vector<std::string> taps = tap::all();
             const std::vector<cv::Mat> outs = forward_taps(model.net, map, taps, input);
             REQUIRE(outs.size() == taps.size());
             for (size_t i = 0; i < taps.size(); ++i) {

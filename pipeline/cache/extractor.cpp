@@ -1,4 +1,5 @@
 #include "pipeline/cache/extractor.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/cache/disk_space.hpp"
 
@@ -32,7 +33,7 @@ namespace {
 std::vector<std::string> ordered_taps(const std::vector<std::string>& requested, const BlockMap& map) {
     if (requested.empty()) throw Error("{taps} is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
     std::vector<std::string> taps;
-    for (const std::string& name : tap_names()) {
+    for (const std::string& name : tap::all()) {
         if (std::find(requested.begin(), requested.end(), name) == requested.end()) continue;
         map.tap(name);  // throws when this model lacks it (e.g. fc6 on a one-layer classifier)
         taps.push_back(name);

@@ -1,4 +1,5 @@
 #include "pipeline/cache/tap_engine.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/data/batch_runner.hpp"
 #include "plugin/backend.hpp"
@@ -36,17 +37,17 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
         try {
             // The network up to the deepest tap read, weights copied from the cv::dnn layers.
             std::string deepest;
-            for (const std::string& t : tap_names())
-                if (t != "input" && std::find(taps_.begin(), taps_.end(), t) != taps_.end()) deepest = t;
+            for (const std::string& t : tap::all())
+                if (t != tap::input && std::find(taps_.begin(), taps_.end(), t) != taps_.end()) deepest = t;
             if (!deepest.empty()) {
                 HeadOptions o;
-                o.from_tap = "input";
+                o.from_tap = tap::input;
                 o.keep_source_output = true;
-                if (deepest != "logits") o.until_tap = deepest;
+                if (deepest != tap::logits) o.until_tap = deepest;
                 Head head = build_head(model.net, map, o);
                 fast_ = std::make_unique<InferenceNet>(head.spec, head.source_weights, precision);
                 for (const std::string& t : taps_)
-                    layers_.push_back(t == "input" ? -1 : InferenceNet::tap_layer(head.spec, t));
+                    layers_.push_back(t == tap::input ? -1 : head_layer_at_tap(head.spec, t));
             }
         } catch (const Error& e) {
             events.warning(std::string("the oneDNN fast path cannot run this model (") + e.message() +

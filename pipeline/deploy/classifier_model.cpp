@@ -1,4 +1,5 @@
 #include "pipeline/deploy/classifier_model.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/deploy/model_description.hpp"
 
@@ -105,7 +106,7 @@ void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
         if (options.engine.engine == "opencv") throw;
         return stock();  // not VGG-shaped: stock cv::dnn runs it as it is
     }
-    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{"logits"}, options.engine,
+    m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{tap::logits}, options.engine,
                                            options.events);
 }
 

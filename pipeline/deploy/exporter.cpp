@@ -1,4 +1,5 @@
 #include "pipeline/deploy/exporter.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
@@ -89,7 +90,7 @@ void write_sidecar(const std::string& path, const nlohmann::json& meta, bool hea
        << "input"
        << "output"
        << "prob";
-    fs << "input_tap" << (head_only ? meta.at("tap").get<std::string>() : std::string("input"));
+    fs << "input_tap" << (head_only ? meta.at("tap").get<std::string>() : std::string(tap::input));
     fs << "classes" << meta.at("classes").get<std::vector<std::string>>();
     fs << "preprocess"
        << "{";
@@ -133,7 +134,7 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
 // Puts the frozen part below the tap, straight from the source model, in front of the trained layers.
 void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, NetworkSpec& spec, WeightMap& weights,
                            ExportSummary& summary) {
-    const std::string tap = meta.at("tap");
+    const std::string run_tap = meta.at("tap");
     const std::string recorded = meta.value("source_model", "");
     const ModelFiles files = choose_model({o.model, o.weights}, {recorded, meta.value("source_model_weights", "")});
     const std::string& path = files.path;
@@ -147,12 +148,12 @@ void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, N
     const int size = meta.at("preprocess").at("size");
     BlockMap map = map_vgg_blocks(model.net, size, path);
     HeadOptions frozen_options;
-    frozen_options.from_tap = "input";
-    frozen_options.until_tap = tap;
+    frozen_options.from_tap = tap::input;
+    frozen_options.until_tap = run_tap;
     Head frozen = build_head(model.net, map, frozen_options);
     const std::vector<LayerSpec> trained = spec.layers;
     spec.input_shape = frozen.spec.input_shape;
-    spec.input_tap = "input";
+    spec.input_tap = tap::input;
     spec.layers = frozen.spec.layers;
     spec.layers.insert(spec.layers.end(), trained.begin(), trained.end());
     for (const auto& [name, value] : frozen.source_weights) weights.emplace(name, value);
@@ -186,18 +187,18 @@ ExportSummary run_export(const ExportOptions& o) {
     ExportSummary summary;
     const RunState state = checked_run(o, summary);
     const nlohmann::json& meta = state.meta;
-    const std::string tap = meta.at("tap");
+    const std::string run_tap = meta.at("tap");
     NetworkSpec spec = NetworkSpec::from_json(state.spec);
     WeightMap weights = state.weights;
     summary.trained_layers = static_cast<int>(spec.layers.size());
-    if (!o.head_only && tap != "input") prepend_frozen_layers(o, meta, spec, weights, summary);
+    if (!o.head_only && run_tap != tap::input) prepend_frozen_layers(o, meta, spec, weights, summary);
 
     const std::map<std::string, std::string> metadata = {
         {"cvtl.classes", meta.at("classes").dump()},
         {"cvtl.preprocess", meta.at("preprocess").dump()},
         {"cvtl.strategy", meta.at("strategy").get<std::string>()},
         {"cvtl.source_sha256", meta.at("source_sha256").get<std::string>()},
-        {"cvtl.tap", o.head_only ? tap : std::string("input")},
+        {"cvtl.tap", o.head_only ? run_tap : std::string(tap::input)},
         {"cvtl.version", kVersion}};
     const std::string bytes = serialize_onnx(spec, weights, metadata);
     write_verified(o, bytes, spec, weights, meta, summary);

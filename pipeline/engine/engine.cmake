@@ -13,6 +13,8 @@ add_library(cvtl_engine STATIC
   pipeline/engine/kinds/flatten_kind.cpp
   pipeline/engine/kinds/linear_kind.cpp
   pipeline/engine/kinds/dropout_kind.cpp
+  pipeline/engine/kinds/scale_kind.cpp
+  pipeline/engine/kinds/untrained_kinds.cpp
   pipeline/engine/layers/onednn_context.cpp
   pipeline/engine/layers/onednn_memory.cpp
   pipeline/engine/layers/precision.cpp

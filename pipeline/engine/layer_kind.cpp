@@ -2,6 +2,8 @@
 
 #include "pipeline/core/error.hpp"
 
+#include <algorithm>
+
 namespace cvtl {
 
 // Each kind's file defines one of these.
@@ -13,15 +15,18 @@ const LayerKind& avg_pool_kind();
 const LayerKind& flatten_kind();
 const LayerKind& linear_kind();
 const LayerKind& dropout_kind();
+const LayerKind& scale_kind();
+const LayerKind& softmax_kind();
+const LayerKind& permute_kind();
 
 namespace {
 
 // The one list of kinds. Explicit rather than self-registering: objects of a static library that
 // nothing references are dropped by the linker, and their registration with them.
 const std::vector<const LayerKind*>& all_kinds() {
-    static const std::vector<const LayerKind*> kinds{&conv2d_kind(),   &batch_norm_kind(), &relu_kind(),
-                                                     &max_pool_kind(), &avg_pool_kind(),   &flatten_kind(),
-                                                     &linear_kind(),   &dropout_kind()};
+    static const std::vector<const LayerKind*> kinds{
+        &conv2d_kind(), &batch_norm_kind(), &relu_kind(),  &max_pool_kind(), &avg_pool_kind(), &flatten_kind(),
+        &linear_kind(), &dropout_kind(),    &scale_kind(), &softmax_kind(),  &permute_kind()};
     return kinds;
 }
 
@@ -50,6 +55,22 @@ const LayerKind* layer_kind_for_opencv(const std::string& opencv_type) {
 
 bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name) {
     return i < layers.size() && layers[i].type == name;
+}
+
+void check_folds_into_convolution(const std::vector<LayerSpec>& layers, size_t i) {
+    size_t j = i;
+    while (j > 0 && layer_kind(layers[j - 1].type).is_channel_affine()) --j;
+    if (j == 0 || !layer_is(layers, j - 1, kind::conv2d)) {
+        std::string what = layers[i].type;  // "batch_norm" reads "batch norm"
+        std::replace(what.begin(), what.end(), '_', ' ');
+        throw Error("layer " + layers[i].name + ": the fast path folds " + what +
+                    " into the convolution before it, and there is none");
+    }
+}
+
+bool opencv_type_is(const std::string& opencv_type, const char* name) {
+    const LayerKind* k = layer_kind_for_opencv(opencv_type);
+    return k && std::string(k->name()) == name;
 }
 
 }  // namespace cvtl

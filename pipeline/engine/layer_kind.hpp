@@ -2,7 +2,8 @@
 // One descriptor per layer kind (docs/architecture.md, "Layer kinds"). Everything cvtl knows about a
 // kind lives in its file under pipeline/engine/kinds/: how it is recognised in a cv::dnn net, its
 // output shape, its trainable layer and initial values, its step in the fast inference plan, and its
-// ONNX nodes. Adding a kind means adding one file and one line to the list in layer_kind.cpp.
+// ONNX nodes. Adding a kind means adding one file and one line to the list in layer_kind.cpp (and the
+// file to engine.cmake); the block map, head builder, fast path and exporter ask the descriptors.
 //
 // The engines that use the descriptors (the head builder, the fast path, the exporter) implement the
 // small interfaces below; the descriptors never see oneDNN plans or ONNX protobufs directly.
@@ -71,9 +72,18 @@ public:
     virtual ~OnnxGraph() = default;
     // The weight `name` (a WeightMap key) as an initializer of this shape; throws when it does not fit.
     virtual void initializer(const std::string& name, const std::vector<int>& shape) = 0;
+    // A fixed 1-D initializer that is not a weight (a constant operand).
+    virtual void constant(const std::string& name, const cv::Mat& value) = 0;
     // A node reading the current value then `inputs`; its output, named `name`, becomes the current value.
     virtual void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
                       const std::map<std::string, Attribute>& attributes = {}) = 0;
+};
+
+// Where a recognised cv::dnn layer may stand in a VGG-shaped source: among a block's convolutions,
+// and/or in the classifier after the last block.
+struct BlockRoles {
+    bool in_features = false;
+    bool in_classifier = false;
 };
 
 class LayerKind {
@@ -83,6 +93,8 @@ public:
 
     // The cv::dnn layer types this kind recognises (cv::dnn::Layer::type strings).
     virtual std::vector<std::string> opencv_types() const { return {}; }
+    // Where the block map accepts those layers (plugin/block_map).
+    virtual BlockRoles block_roles() const = 0;
     // One recognised cv::dnn layer, whose input has one sample's shape `in`. Throws cvtl::Error (naming
     // what is unsupported) when cvtl cannot train it.
     virtual Translation translate(cv::dnn::Layer& layer, const std::vector<int>& in) const;
@@ -101,6 +113,11 @@ public:
     virtual void initialise(const LayerSpec&, std::mt19937_64&, WeightMap&) const {}
     // Whether a ReLU right after this layer may be fused into it (by a "relu" argument or at inference).
     virtual bool fuses_relu() const { return false; }
+    // Whether inference computes y = scale[c] * x + shift[c] (batch norm, Caffe's Scale): the fast path
+    // folds such layers into the convolution before them, so they need no step of their own.
+    virtual bool is_channel_affine() const { return false; }
+    // That map's [C] factors from the layer's weights; only called when is_channel_affine().
+    virtual void channel_affine(const WeightMap&, const LayerSpec&, cv::Mat& /*scale*/, cv::Mat& /*shift*/) const {}
 
     // Throws cvtl::Error when the fast path cannot run layers[i] where it stands. Checked when a fast path
     // is made, before any plan, so callers can fall back to stock cv::dnn instead of failing mid-job.
@@ -117,5 +134,10 @@ const LayerKind& layer_kind(const std::string& name);
 const LayerKind* layer_kind_for_opencv(const std::string& opencv_type);
 // Whether layers[i] exists and is of kind `name`.
 bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name);
+// Throws cvtl::Error unless layers[i], a channel-affine layer, follows a convolution through channel-affine
+// layers only: the fast path can fold it there and nowhere else.
+void check_folds_into_convolution(const std::vector<LayerSpec>& layers, size_t i);
+// Whether cv::dnn layer type `opencv_type` is recognised as kind `name`.
+bool opencv_type_is(const std::string& opencv_type, const char* name);
 
 }  // namespace cvtl

@@ -1,5 +1,5 @@
 # cvtl as an installable library (included by the top-level CMakeLists.txt):
-#  - libcvtl.so.<major> (SONAME) made of the static libraries (core, engine, plugin, pipeline);
+#  - libcvtl.so.<major> (SONAME) made of the static libraries (core, engine, plugin, and a library per pipeline folder);
 #  - public headers under <prefix>/include/cvtl/{plugin,pipeline}/ and <prefix>/include/cvtl/version.hpp;
 #  - a CMake package: find_package(cvtl) -> cvtl::cvtl; a pkg-config file cvtl.pc;
 #  - the cvtl tool; CPack's .deb with dependencies found by dpkg-shlibdeps.
@@ -9,9 +9,13 @@ include(CMakePackageConfigHelpers)
 add_library(cvtl_shared SHARED tools/packaging/library_version.cpp)
 # The static libraries' every object goes in, not only those the one source file above needs
 # (their own dependencies follow as ordinary link libraries).
-set(cvtl_archives $<TARGET_FILE:cvtl_pipeline> $<TARGET_FILE:cvtl_plugin> $<TARGET_FILE:cvtl_engine> $<TARGET_FILE:cvtl_core>)
+set(cvtl_static_targets ${CVTL_PIPELINE_TARGETS} cvtl_plugin cvtl_engine cvtl_core)
+set(cvtl_archives "")
+foreach(target ${cvtl_static_targets})
+  list(APPEND cvtl_archives $<TARGET_FILE:${target}>)
+endforeach()
 target_link_options(cvtl_shared PRIVATE "LINKER:--whole-archive" ${cvtl_archives} "LINKER:--no-whole-archive")
-add_dependencies(cvtl_shared cvtl_pipeline cvtl_plugin cvtl_engine cvtl_core)
+add_dependencies(cvtl_shared ${cvtl_static_targets})
 set_property(TARGET cvtl_shared APPEND PROPERTY LINK_DEPENDS ${cvtl_archives})
 target_link_libraries(cvtl_shared PRIVATE onnx onnx_proto protobuf::libprotobuf OpenSSL::Crypto OpenMP::OpenMP_CXX PkgConfig::PLPLOT MPI::MPI_C)
 # What an app that includes cvtl's headers needs too (the headers use these libraries' types).

@@ -6,18 +6,33 @@
 
 #include <opencv2/dnn/all_layers.hpp>
 
+#include <cmath>
+
 namespace cvtl {
 namespace {
 
-class BatchNormKind final : public LayerKind {
+// 1 / the factor of a Caffe BatchNorm's third blob (0 stands for 1, as in Caffe); 1 for other sources.
+float caffe_average_factor(const cv::dnn::Layer& layer, const cv::dnn::BatchNormLayer& bn) {
+    if (bn.hasWeights || bn.hasBias || layer.blobs.size() != 3 || layer.blobs[2].total() != 1) return 1.0f;
+    const float factor = layer.blobs[2].ptr<float>()[0];
+    if (!std::isfinite(factor) || factor < 0)
+        throw Error("layer " + layer.name + " (" + layer.type + ") has a moving-average factor of " +
+                    std::to_string(factor) + "; the model file is damaged");
+    return factor == 0 ? 1.0f : 1.0f / factor;
+}
+
+class BatchNormKind final : public ChannelAffineKind {
 public:
+    BlockRoles block_roles() const override { return {true, false}; }
     const char* name() const override { return kind::batch_norm; }
     std::string layer_name(const std::string& block, int ordinal, int) const override {
         return block + "." + "bn" + std::to_string(ordinal);
     }
     std::vector<std::string> opencv_types() const override { return {"BatchNorm"}; }
 
-    // cv::dnn keeps [mean, var, (scale), (shift)], each with C values.
+    // cv::dnn keeps [mean, var, (scale), (shift)], each with C values. A Caffe BatchNorm, which has no
+    // scale or shift, keeps a third blob: the factor its running sums are divided by (Caffe stores
+    // sums, not averages; OpenCV divides at inference and leaves the blobs as read).
     Translation translate(cv::dnn::Layer& layer, const std::vector<int>& in) const override {
         auto* bn = dynamic_cast<cv::dnn::BatchNormLayer*>(&layer);
         const std::string where = "layer " + layer.name + " (" + layer.type + ")";
@@ -27,8 +42,9 @@ public:
             throw Error(where + " lacks the scale or shift it declares");
         size_t next = 2;
         Translation t{name(), {{"channels", c}, {"eps", bn->epsilon}, {"momentum", 0.1}}, {}};
-        t.values["running_mean"] = reshaped_copy(layer.blobs[0], {c});
-        t.values["running_var"] = reshaped_copy(layer.blobs[1], {c});
+        const float factor = caffe_average_factor(layer, *bn);
+        t.values["running_mean"] = reshaped_copy(layer.blobs[0], {c}) * factor;
+        t.values["running_var"] = reshaped_copy(layer.blobs[1], {c}) * factor;
         t.values["gamma"] = bn->hasWeights ? reshaped_copy(layer.blobs[next++], {c}) : filled(c, 1);
         t.values["beta"] = bn->hasBias ? reshaped_copy(layer.blobs[next], {c}) : filled(c, 0);
         return t;
@@ -52,15 +68,20 @@ public:
         w[l.name + ".running_var"] = filled(c, 1);
     }
 
-    // The convolution before a batch norm folds it (conv2d_kind); the fast path has no batch norm of its own.
-    void check_plannable(const std::vector<LayerSpec>& layers, size_t i) const override {
-        if (i == 0 || !layer_is(layers, i - 1, kind::conv2d))
-            throw Error("layer " + layers[i].name +
-                        ": the fast path folds batch norm into the convolution before it, and there is none");
-    }
-    size_t plan(InferencePlan&, const std::vector<LayerSpec>& layers, size_t i) const override {
-        check_plannable(layers, i);
-        return 1;  // not reached: conv2d_kind consumed it
+    // y = gamma (x - mean) / sqrt(var + eps) + beta, as inference computes it.
+    void channel_affine(const WeightMap& w, const LayerSpec& bn, cv::Mat& scale, cv::Mat& shift) const override {
+        const int c = bn.args.at("channels");
+        const float eps = bn.args.at("eps").get<float>();
+        const float* gamma = w.at(bn.name + ".gamma").ptr<float>();
+        const float* beta = w.at(bn.name + ".beta").ptr<float>();
+        const float* mean = w.at(bn.name + ".running_mean").ptr<float>();
+        const float* var = w.at(bn.name + ".running_var").ptr<float>();
+        scale = filled(c, 0);
+        shift = filled(c, 0);
+        for (int o = 0; o < c; ++o) {
+            scale.ptr<float>()[o] = gamma[o] / std::sqrt(var[o] + eps);
+            shift.ptr<float>()[o] = beta[o] - mean[o] * scale.ptr<float>()[o];
+        }
     }
 
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {

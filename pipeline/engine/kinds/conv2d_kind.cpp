@@ -12,25 +12,20 @@
 namespace cvtl {
 namespace {
 
-// The convolution's weights after folding the batch norm that follows it, as inference computes
-// y = gamma (x - mean) / sqrt(var + eps) + beta.
-void fold_batch_norm(const WeightMap& w, const LayerSpec& bn, cv::Mat& weights, cv::Mat& bias) {
-    const float eps = bn.args.at("eps").get<float>();
-    const float* gamma = w.at(bn.name + ".gamma").ptr<float>();
-    const float* beta = w.at(bn.name + ".beta").ptr<float>();
-    const float* mean = w.at(bn.name + ".running_mean").ptr<float>();
-    const float* var = w.at(bn.name + ".running_var").ptr<float>();
+// The convolution's weights after folding a per-channel affine map y = scale * x + shift after it.
+void fold_channel_affine(const cv::Mat& scale, const cv::Mat& shift, cv::Mat& weights, cv::Mat& bias) {
     const size_t out = bias.total(), per = weights.total() / out;
     for (size_t o = 0; o < out; ++o) {
-        const float s = gamma[o] / std::sqrt(var[o] + eps);
+        const float s = scale.ptr<float>()[o];
         float* row = weights.ptr<float>() + o * per;
         for (size_t i = 0; i < per; ++i) row[i] *= s;
-        bias.ptr<float>()[o] = (bias.ptr<float>()[o] - mean[o]) * s + beta[o];
+        bias.ptr<float>()[o] = bias.ptr<float>()[o] * s + shift.ptr<float>()[o];
     }
 }
 
 class Conv2dKind final : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {true, false}; }
     const char* name() const override { return kind::conv2d; }
     std::string layer_name(const std::string& block, int ordinal, int) const override {
         return block + "." + "conv" + std::to_string(ordinal);
@@ -78,17 +73,22 @@ public:
         w[l.name + ".bias"] = filled(out, 0);
     }
 
-    // Folds a following batch norm and fuses a following ReLU: one oneDNN primitive for up to three layers.
+    // Folds the channel-affine layers after it (batch norm, scale) and fuses a ReLU after those: one
+    // oneDNN primitive for the whole run of layers.
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
         const LayerSpec& l = layers[i];
-        const bool bn = layer_is(layers, i + 1, kind::batch_norm);
-        const bool next_relu = layer_is(layers, i + (bn ? 2 : 1), kind::relu);
         cv::Mat weights = plan.weights().at(l.name + ".weights").clone(),
                 bias = plan.weights().at(l.name + ".bias").clone();
-        if (bn) fold_batch_norm(plan.weights(), layers[i + 1], weights, bias);
+        size_t next = i + 1;
+        for (; next < layers.size() && layer_kind(layers[next].type).is_channel_affine(); ++next) {
+            cv::Mat scale, shift;
+            layer_kind(layers[next].type).channel_affine(plan.weights(), layers[next], scale, shift);
+            fold_channel_affine(scale, shift, weights, bias);
+        }
+        const bool next_relu = layer_is(layers, next, kind::relu);
         plan.convolution(weights, bias, l.args.at("kernel"), l.args.at("stride"), l.args.at("pad"),
                          l.args.at("relu").get<bool>() || next_relu);
-        return 1 + (bn ? 1 : 0) + (next_relu ? 1 : 0);
+        return next - i + (next_relu ? 1 : 0);
     }
 
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {

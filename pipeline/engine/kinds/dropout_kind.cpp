@@ -9,6 +9,7 @@ namespace {
 
 class DropoutKind final : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {true, true}; }
     const char* name() const override { return kind::dropout; }
     std::vector<std::string> opencv_types() const override { return {"Dropout", "Identity"}; }
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override { return {}; }

@@ -8,6 +8,7 @@ namespace {
 
 class FlattenKind final : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {false, true}; }
     const char* name() const override { return kind::flatten; }
     std::vector<std::string> opencv_types() const override { return {"Flatten", "Reshape"}; }
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override {

@@ -13,6 +13,7 @@ namespace {
 
 class LinearKind final : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {false, true}; }
     const char* name() const override { return kind::linear; }
     std::vector<std::string> opencv_types() const override { return {"InnerProduct"}; }
     bool fuses_relu() const override { return true; }

@@ -16,6 +16,7 @@ bool ceil_of(const nlohmann::json& a) { return a.contains("ceil") && a.at("ceil"
 
 class Pool2dKind : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {true, true}; }
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
         const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
         if (in.size() != 3) throw Error("pooling needs [C, H, W] inputs");

@@ -7,6 +7,7 @@ namespace {
 
 class ReluKind final : public LayerKind {
 public:
+    BlockRoles block_roles() const override { return {true, true}; }
     const char* name() const override { return kind::relu; }
     std::vector<std::string> opencv_types() const override { return {"ReLU"}; }
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override {
