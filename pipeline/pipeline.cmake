@@ -16,7 +16,7 @@ add_library(cvtl_data STATIC
 target_link_libraries(cvtl_data
   PUBLIC cvtl_plugin cvtl_core opencv_core opencv_imgproc opencv_imgcodecs Boost::filesystem TBB::tbb
          nlohmann_json::nlohmann_json
-  PRIVATE OpenSSL::Crypto)
+)
 
 # dist: the processes of an mpirun job and data-parallel gradients (Open MPI's C interface).
 add_library(cvtl_dist STATIC

@@ -1,4 +1,5 @@
 #include "plugin/head_builder.hpp"
+#include "pipeline/core/shape.hpp"
 
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
@@ -136,8 +137,7 @@ Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shap
     Head head{};
     head.spec.input_shape = tap_shape;
     head.spec.input_tap = tap;
-    int features = 1;
-    for (int d : tap_shape) features *= d;
+    const int features = static_cast<int>(shape_count(tap_shape));
     if (tap_shape.size() > 1)
         head.spec.layers.push_back({"probe.flatten", "classifier", kind::flatten, nlohmann::json::object()});
     head.spec.layers.push_back(

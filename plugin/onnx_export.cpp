@@ -1,4 +1,5 @@
 #include "plugin/onnx_export.hpp"
+#include "pipeline/core/shape.hpp"
 
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
@@ -45,8 +46,7 @@ public:
 
 private:
     void tensor(const std::string& name, const std::vector<int>& shape, const cv::Mat& m) {
-        size_t count = 1;
-        for (int d : shape) count *= static_cast<size_t>(d);
+        const size_t count = shape_count(shape);
         if (m.total() != count)
             throw Error("export: " + name + " holds " + std::to_string(m.total()) + " values, expected " +
                         std::to_string(count));

@@ -1,4 +1,5 @@
 #include "pipeline/cache/cache_file.hpp"
+#include "pipeline/core/shape.hpp"
 
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
@@ -48,11 +49,7 @@ hsize_t samples_per_chunk(size_t sample_bytes, std::int64_t dataset_size) {
     return static_cast<hsize_t>(std::max<size_t>(1, k));
 }
 
-size_t sample_values(const TapLayout& tap) {
-    size_t n = 1;
-    for (int d : tap.shape) n *= static_cast<size_t>(d);
-    return n;
-}
+size_t sample_values(const TapLayout& tap) { return shape_count(tap.shape); }
 
 void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     h5::set_string(file, cache::kAttrFormat, cache::kFormat);
@@ -65,7 +62,8 @@ void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     h5::set_string(file, cache::kAttrTaps, taps_json(config.taps).dump());
     h5::set_string(file, cache::kAttrDtype, config.dtype);
     h5::set_string(file, cache::kAttrPrecision, config.precision);
-    h5::set_string(file, cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none");
+    h5::set_string(file, cache::kAttrCompression,
+                   config.compress ? cache::kCompressionDeflate : cache::kCompressionNone);
     h5::set_string(file, cache::kAttrDataset, config.dataset);
     h5::set_string(file, cache::kAttrDatasetFingerprint, config.dataset_fingerprint);
     h5::set_int(file, cache::kAttrDatasetSize, config.dataset_size);
@@ -126,23 +124,23 @@ void CacheFile::create_layout(const CacheConfig& config) {
     const auto h5 = h5_.access();
     H5::H5File& file = h5->file;
     write_root_attributes(file, config);
-    H5::Group samples = file.createGroup("/samples");
-    h5::create_growing_1d(samples, "path", h5::vlen_string(), 1024);
-    h5::create_growing_1d(samples, "label", H5::PredType::STD_I32LE, 4096);
-    h5::create_growing_1d(samples, "split", H5::PredType::STD_U8LE, 4096);
-    h5::create_growing_1d(samples, "size", H5::PredType::STD_U64LE, 4096);
-    h5::create_growing_1d(samples, "mtime_ns", H5::PredType::STD_I64LE, 4096);
-    h5::create_growing_1d(samples, "sha256", h5::vlen_string(), 1024);
-    H5::Group skipped = file.createGroup("/skipped");
-    h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256);
-    h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
+    H5::Group samples = file.createGroup(cache::kSamplesGroup);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesPath), h5::vlen_string(), 1024);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesLabel), H5::PredType::STD_I32LE, 4096);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesSplit), H5::PredType::STD_U8LE, 4096);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesSize), H5::PredType::STD_U64LE, 4096);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesMtime), H5::PredType::STD_I64LE, 4096);
+    h5::create_growing_1d(samples, cache::leaf(cache::kSamplesSha256), h5::vlen_string(), 1024);
+    H5::Group skipped = file.createGroup(cache::kSkippedGroup);
+    h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedPath), h5::vlen_string(), 256);
+    h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedReason), h5::vlen_string(), 256);
     write_classes(file, config.classes);
     H5::Group taps = file.createGroup(cache::kTapsGroup);
     for (const TapLayout& tap : config.taps)
         h5->taps.push_back(create_tap(taps, tap, config, half_, config.dataset_size));
     H5::Group views = file.createGroup(cache::kViewsGroup);
-    h5::create_growing_1d(views, "sample", H5::PredType::STD_I64LE, 4096);
-    h5::create_growing_1d(views, "view", H5::PredType::STD_U8LE, 4096);
+    h5::create_growing_1d(views, cache::leaf(cache::kViewsSample), H5::PredType::STD_I64LE, 4096);
+    h5::create_growing_1d(views, cache::leaf(cache::kViewsIndex), H5::PredType::STD_U8LE, 4096);
     H5::Group view_taps = file.createGroup(cache::kViewTapsGroup);
     const std::int64_t view_rows = config.dataset_size * std::max(0, config.views - 1);
     for (const TapLayout& tap : config.taps)
@@ -277,7 +275,8 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
     differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
     differs(cache::kAttrDtype, config.dtype, "{dtype}");
     differs(cache::kAttrPrecision, config.precision, "{precision}");
-    differs(cache::kAttrCompression, config.compress ? "shuffle+deflate" : "none", "compression setting");
+    differs(cache::kAttrCompression, config.compress ? cache::kCompressionDeflate : cache::kCompressionNone,
+            "compression setting");
     differs(cache::kAttrDatasetFingerprint, config.dataset_fingerprint,
             "dataset or split (files, labels or {val-fraction}/{seed} changed)");
     differs(cache::kAttrViews, views_json(config), "set of views ({views}, {augment} or {seed})");
@@ -326,7 +325,7 @@ std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group,
         full.insert(full.end(), tap.shape.begin(), tap.shape.end());
         cv::Mat values(full, CV_32F);
         if (n > 0) {
-            const H5::DataSet ds = file.openDataSet(group + "/" + tap.name);
+            const H5::DataSet ds = file.openDataSet(cache::tap_path(group, tap.name));
             if (config.dtype == "f16") {
                 cv::Mat halves(full, CV_16F);
                 read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data);

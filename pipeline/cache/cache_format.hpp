@@ -37,7 +37,12 @@ inline constexpr const char* kAttrCvtlVersion = "cvtl_version";
 inline constexpr const char* kAttrCreated = "created";
 inline constexpr const char* kAttrComplete = "complete";
 
+// Values of kAttrCompression.
+inline constexpr const char* kCompressionNone = "none";
+inline constexpr const char* kCompressionDeflate = "shuffle+deflate";
+
 // Datasets and groups.
+inline constexpr const char* kSamplesGroup = "/samples";
 inline constexpr const char* kSamplesPath = "/samples/path";
 inline constexpr const char* kSamplesLabel = "/samples/label";
 inline constexpr const char* kSamplesSplit = "/samples/split";
@@ -46,6 +51,7 @@ inline constexpr const char* kSamplesMtime = "/samples/mtime_ns";  // its modifi
 inline constexpr const char* kSamplesSha256 = "/samples/sha256";   // hex digest of its content
 inline constexpr const char* kClasses = "/classes";
 inline constexpr const char* kTapsGroup = "/taps";
+inline constexpr const char* kSkippedGroup = "/skipped";
 inline constexpr const char* kSkippedPath = "/skipped/path";  // files that could not be decoded
 inline constexpr const char* kSkippedReason = "/skipped/reason";
 inline constexpr const char* kProgress = "/progress";
@@ -61,6 +67,18 @@ inline constexpr const char* kAttrDone = "done";        // rows in /samples and 
 inline constexpr const char* kAttrNextInput = "next";   // dataset entries consumed (written + skipped)
 inline constexpr const char* kAttrSkipped = "skipped";  // rows in /skipped
 inline constexpr const char* kAttrViewRows = "views";   // rows in /views (version 2)
+
+// The name of a dataset inside its group ("/samples/path" -> "path"): datasets are created by this
+// name in their group, and read by their full path.
+constexpr const char* leaf(const char* path) {
+    const char* name = path;
+    for (const char* c = path; *c; ++c)
+        if (*c == '/') name = c + 1;
+    return name;
+}
+
+// A tap's dataset in /taps or /views/taps.
+inline std::string tap_path(const std::string& group, const std::string& tap) { return group + "/" + tap; }
 
 // Tap dataset attributes.
 inline constexpr const char* kAttrTapLayer = "source_layer";

@@ -139,13 +139,13 @@ std::vector<h5::VirtualSource> sources(const std::vector<Shard>& shards, const s
 }
 
 void map_samples(H5::H5File& file, const std::vector<Shard>& shards, const std::string& output) {
-    H5::Group samples = file.createGroup("/samples");
+    H5::Group samples = file.createGroup(cache::kSamplesGroup);
     const std::pair<const char*, const H5::DataType*> columns[] = {
-        {"path", &h5::vlen_string()},       {"label", &H5::PredType::STD_I32LE},    {"split", &H5::PredType::STD_U8LE},
-        {"size", &H5::PredType::STD_U64LE}, {"mtime_ns", &H5::PredType::STD_I64LE}, {"sha256", &h5::vlen_string()}};
+        {cache::kSamplesPath, &h5::vlen_string()},        {cache::kSamplesLabel, &H5::PredType::STD_I32LE},
+        {cache::kSamplesSplit, &H5::PredType::STD_U8LE},  {cache::kSamplesSize, &H5::PredType::STD_U64LE},
+        {cache::kSamplesMtime, &H5::PredType::STD_I64LE}, {cache::kSamplesSha256, &h5::vlen_string()}};
     for (const auto& c : columns)
-        h5::create_virtual(samples, c.first, *c.second, {},
-                           sources(shards, output, std::string("/samples/") + c.first, false));
+        h5::create_virtual(samples, cache::leaf(c.first), *c.second, {}, sources(shards, output, c.first, false));
 }
 
 void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& shards, const std::string& output,
@@ -157,7 +157,7 @@ void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& sha
     for (const CacheTapInfo& t : shards[0].info.taps) {
         const std::vector<hsize_t> sample(t.dims.begin() + 1, t.dims.end());
         H5::DataSet ds = h5::create_virtual(taps, t.name, stored, sample,
-                                            sources(shards, output, std::string(group) + "/" + t.name, views));
+                                            sources(shards, output, cache::tap_path(group, t.name), views));
         h5::set_string(ds, cache::kAttrTapLayer, t.layer);
         h5::set_string(ds, cache::kAttrTapShape, nlohmann::json(std::vector<hsize_t>(sample)).dump());
     }
@@ -182,9 +182,10 @@ void write_view_rows(H5::H5File& file, const std::vector<Shard>& shards, const s
         for (std::int64_t r : local) rows.push_back(r + offset);
         offset += s.info.rows;
     }
-    H5::DataSet sample = h5::create_growing_1d(views, "sample", H5::PredType::STD_I64LE, 4096);
+    H5::DataSet sample = h5::create_growing_1d(views, cache::leaf(cache::kViewsSample), H5::PredType::STD_I64LE, 4096);
     h5::write_rows(sample, 0, rows.size(), H5::PredType::NATIVE_INT64, rows.data());
-    h5::create_virtual(views, "view", H5::PredType::STD_U8LE, {}, sources(shards, output, cache::kViewsIndex, true));
+    h5::create_virtual(views, cache::leaf(cache::kViewsIndex), H5::PredType::STD_U8LE, {},
+                       sources(shards, output, cache::kViewsIndex, true));
 }
 
 void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shards,
@@ -196,9 +197,9 @@ void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shar
         reasons.insert(reasons.end(), s.info.skipped_reasons.begin(), s.info.skipped_reasons.end());
         rows += s.info.rows, consumed += s.info.consumed, views += s.info.view_rows;
     }
-    H5::Group skipped = file.createGroup("/skipped");
-    H5::DataSet p = h5::create_growing_1d(skipped, "path", h5::vlen_string(), 256),
-                r = h5::create_growing_1d(skipped, "reason", h5::vlen_string(), 256);
+    H5::Group skipped = file.createGroup(cache::kSkippedGroup);
+    H5::DataSet p = h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedPath), h5::vlen_string(), 256),
+                r = h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedReason), h5::vlen_string(), 256);
     h5::write_strings(p, 0, paths);
     h5::write_strings(r, 0, reasons);
     H5::Group progress = file.createGroup(cache::kProgress);

@@ -1,4 +1,5 @@
 #include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/core/shape.hpp"
 
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
@@ -38,9 +39,9 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     try {
         h5_.open([&] {
             H5::H5File file(path, H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, access);
-            H5::DataSet data = file.openDataSet(std::string(cache::kTapsGroup) + "/" + tap);
+            H5::DataSet data = file.openDataSet(cache::tap_path(cache::kTapsGroup, tap));
             H5::DataSet views =
-                info_.version >= 2 ? file.openDataSet(std::string(cache::kViewTapsGroup) + "/" + tap) : H5::DataSet();
+                info_.version >= 2 ? file.openDataSet(cache::tap_path(cache::kViewTapsGroup, tap)) : H5::DataSet();
             return Open{file, data, views};
         });
         const auto h5 = h5_.access();
@@ -66,11 +67,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
                         std::to_string(info_.classes.size()) + " classes");
 }
 
-size_t CacheReader::sample_values() const {
-    size_t n = 1;
-    for (int d : sample_shape_) n *= static_cast<size_t>(d);
-    return n;
-}
+size_t CacheReader::sample_values() const { return shape_count(sample_shape_); }
 
 // Which view rows belong to which row. /views/sample is read from the file: it must be in row order,
 // in range, and give a row no more than K-1 views, or training would read past what it owns.

@@ -1,4 +1,5 @@
 #include "pipeline/cache/extractor.hpp"
+#include "pipeline/core/shape.hpp"
 #include "plugin/tap_name.hpp"
 
 #include "pipeline/cache/disk_space.hpp"
@@ -85,8 +86,7 @@ ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
     plan.rows = plan.images + plan.train_images * (config.views - 1);
     std::uint64_t row_bytes = 0;
     for (const TapLayout& t : config.taps) {
-        std::uint64_t values = 1;
-        for (int d : t.shape) values *= static_cast<std::uint64_t>(d);
+        const std::uint64_t values = shape_count(t.shape);
         plan.tap_row_bytes.emplace_back(t.name, values * (config.dtype == "f16" ? 2 : 4));
         row_bytes += plan.tap_row_bytes.back().second;
     }

@@ -6,41 +6,32 @@
 
 #include <array>
 #include <fstream>
-#include <memory>
 
 namespace cvtl {
-namespace {
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+        throw Error("sha256: OpenSSL could not initialise a digest");
+}
 
-class Digest {
-public:
-    Digest() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-            throw Error("sha256: OpenSSL could not initialise a digest");
+void Sha256::update(const char* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+
+std::string Sha256::hex() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md.data(), &len);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += digits[md[i] >> 4];
+        out += digits[md[i] & 15];
     }
-    void update(const char* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
-    std::string hex() {
-        std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(ctx_.get(), md.data(), &len);
-        static const char* digits = "0123456789abcdef";
-        std::string out;
-        for (unsigned int i = 0; i < len; ++i) {
-            out += digits[md[i] >> 4];
-            out += digits[md[i] & 15];
-        }
-        return out;
-    }
-
-private:
-    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
-}  // namespace
+    return out;
+}
 
 std::string sha256_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("cannot read " + path + ": no such file or no permission");
-    Digest digest;
+    Sha256 digest;
     std::array<char, 1 << 16> buffer{};
     while (in) {
         in.read(buffer.data(), buffer.size());
@@ -52,7 +43,7 @@ std::string sha256_file(const std::string& path) {
 std::string sha256_bytes(const std::string& bytes) { return sha256_bytes(bytes.data(), bytes.size()); }
 
 std::string sha256_bytes(const char* data, size_t size) {
-    Digest digest;
+    Sha256 digest;
     digest.update(data, size);
     return digest.hex();
 }

@@ -1,6 +1,7 @@
 #include "pipeline/data/file_stamp.hpp"
 
-#include <openssl/evp.h>
+#include "pipeline/core/sha256.hpp"
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -12,23 +13,15 @@ namespace {
 
 // Streams the file through SHA-256 in 64 KiB reads: memory stays flat whatever the file's size.
 std::string hash_stream(std::FILE* f, std::uint64_t max_bytes) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";
-    std::vector<unsigned char> buf(64 * 1024);
+    Sha256 digest;
+    std::vector<char> buf(64 * 1024);
     std::uint64_t total = 0;
     for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) {
         total += n;
         if (total > max_bytes) return "";  // decoding refuses such a file unread; so does the stamp
-        EVP_DigestUpdate(ctx.get(), buf.data(), n);
+        digest.update(buf.data(), n);
     }
-    if (std::ferror(f)) return "";
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), digest, &len);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-    return out;
+    return std::ferror(f) ? "" : digest.hex();
 }
 
 }  // namespace

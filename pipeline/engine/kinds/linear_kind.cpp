@@ -1,5 +1,6 @@
 // Kind linear: a fully connected layer y = W x + b (W [out, in]), optionally followed by a fused ReLU.
 #include "pipeline/engine/kinds/kind_support.hpp"
+#include "pipeline/core/shape.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/linear.hpp"
 #include "pipeline/engine/layers/tensor_shape.hpp"
@@ -23,8 +24,7 @@ public:
         const std::string where = "layer " + layer.name + " (" + layer.type + ")";
         if (layer.blobs.empty()) throw Error(where + " has no weights cvtl can read");
         const cv::Mat& w = layer.blobs[0];  // [out, in]
-        int inputs = 1;
-        for (int d : in) inputs *= d;
+        const int inputs = static_cast<int>(shape_count(in));
         const int out = w.size[0];
         if (w.total() != static_cast<size_t>(inputs) * static_cast<size_t>(out))
             throw Error(where + " expects " + std::to_string(w.total() / static_cast<size_t>(std::max(out, 1))) +

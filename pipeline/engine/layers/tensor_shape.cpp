@@ -1,4 +1,5 @@
 #include "pipeline/engine/layers/tensor_shape.hpp"
+#include "pipeline/core/shape.hpp"
 
 #include "pipeline/core/error.hpp"
 
@@ -12,11 +13,7 @@ std::string shape_string(const std::vector<int>& shape) {
 
 std::vector<int> mat_shape(const cv::Mat& m) { return std::vector<int>(m.size.p, m.size.p + m.dims); }
 
-int element_count(const std::vector<int>& shape) {
-    int count = 1;
-    for (int d : shape) count *= d;
-    return count;
-}
+int element_count(const std::vector<int>& shape) { return static_cast<int>(shape_count(shape)); }
 
 void check_at_least(int value, int min, const std::string& layer, const std::string& name) {
     if (value < min)
