@@ -2,6 +2,8 @@
 #include "pipeline/core/shape.hpp"
 
 #include "pipeline/core/error.hpp"
+#include "pipeline/engine/kinds/dropout_kind.hpp"
+#include "pipeline/engine/kinds/linear_kind.hpp"
 #include "pipeline/engine/layer_kind.hpp"
 #include "plugin/tap_name.hpp"
 
@@ -57,7 +59,7 @@ struct Builder {
         flatten();
         const std::string name = fully_connected_name(++fc_index);
         if (id == last_fc && !options.keep_source_output && !stop_early) {
-            add(name, "classifier", {kind::linear, {{"in", shape[0]}, {"out", options.classes}, {"relu", false}}, {}});
+            add(name, "classifier", {kind::linear, LinearArgs{shape[0], options.classes, false}.json(), {}});
             head.new_layers.push_back(name);
             return 0;
         }
@@ -67,7 +69,7 @@ struct Builder {
         if (options.dropout > 0 && id + (relu ? 1 : 0) < last_fc && !stop_early)
             add("classifier.dropout" + std::to_string(fc_index), "classifier",
                 {kind::dropout,
-                 {{"p", options.dropout}, {"seed", options.seed * 1000 + static_cast<std::uint64_t>(fc_index)}},
+                 DropoutArgs{options.dropout, options.seed * 1000 + static_cast<std::uint64_t>(fc_index)}.json(),
                  {}});
         return relu ? 1 : 0;
     }
@@ -141,7 +143,7 @@ Head build_linear_probe(const std::string& tap, const std::vector<int>& tap_shap
     if (tap_shape.size() > 1)
         head.spec.layers.push_back({"probe.flatten", "classifier", kind::flatten, nlohmann::json::object()});
     head.spec.layers.push_back(
-        {"probe.linear", "classifier", kind::linear, {{"in", features}, {"out", classes}, {"relu", false}}});
+        {"probe.linear", "classifier", kind::linear, LinearArgs{features, classes, false}.json()});
     head.new_layers.push_back("probe.linear");
     return head;
 }

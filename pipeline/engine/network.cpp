@@ -28,6 +28,8 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s) {
         return kind.make(s.args);
     } catch (const nlohmann::json::exception& e) {
         throw Error("layer " + s.name + " (" + s.type + ") has malformed arguments " + s.args.dump() + ": " + e.what());
+    } catch (const Error& e) {  // a kind's typed arguments refused a value
+        throw Error("layer " + s.name + ": " + e.message());
     }
 }
 

@@ -21,6 +21,18 @@ float caffe_average_factor(const cv::dnn::Layer& layer, const cv::dnn::BatchNorm
     return factor == 0 ? 1.0f : 1.0f / factor;
 }
 
+// A batch norm's arguments: channels, the epsilon added to the variance, the running statistics' momentum.
+struct BatchNormArgs {
+    int channels = 0;
+    float eps = 1e-5f, momentum = 0.1f;
+
+    static BatchNormArgs read(const nlohmann::json& a) {
+        const ArgReader r(a, kind::batch_norm);
+        return {r.integer("channels", 1), r.number("eps", 0.0f, 1.0f), r.number("momentum", 0.0f, 1.0f)};
+    }
+    nlohmann::json json() const { return {{"channels", channels}, {"eps", eps}, {"momentum", momentum}}; }
+};
+
 class BatchNormKind final : public ChannelAffineKind {
 public:
     BlockRoles block_roles() const override { return {true, false}; }
@@ -41,7 +53,7 @@ public:
         if (layer.blobs.size() < 2 + static_cast<size_t>(bn->hasWeights) + static_cast<size_t>(bn->hasBias))
             throw Error(where + " lacks the scale or shift it declares");
         size_t next = 2;
-        Translation t{name(), {{"channels", c}, {"eps", bn->epsilon}, {"momentum", 0.1}}, {}};
+        Translation t{name(), BatchNormArgs{c, bn->epsilon, 0.1f}.json(), {}};
         const float factor = caffe_average_factor(layer, *bn);
         t.values["running_mean"] = reshaped_copy(layer.blobs[0], {c}) * factor;
         t.values["running_var"] = reshaped_copy(layer.blobs[1], {c}) * factor;
@@ -51,17 +63,18 @@ public:
     }
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
-        if (in.empty() || in[0] != a.at("channels").get<int>())
-            throw Error("a batch norm needs " + a.at("channels").dump() + " channels");
+        const int c = BatchNormArgs::read(a).channels;
+        if (in.empty() || in[0] != c) throw Error("a batch norm needs " + std::to_string(c) + " channels");
         return in;
     }
 
     std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
-        return std::make_unique<BatchNorm2d>(a.at("channels"), a.at("eps"), a.at("momentum"));
+        const BatchNormArgs b = BatchNormArgs::read(a);
+        return std::make_unique<BatchNorm2d>(b.channels, b.eps, b.momentum);
     }
 
     void initialise(const LayerSpec& l, std::mt19937_64&, WeightMap& w) const override {
-        const int c = l.args.at("channels");
+        const int c = BatchNormArgs::read(l.args).channels;
         w[l.name + ".gamma"] = filled(c, 1);
         w[l.name + ".beta"] = filled(c, 0);
         w[l.name + ".running_mean"] = filled(c, 0);
@@ -70,8 +83,9 @@ public:
 
     // y = gamma (x - mean) / sqrt(var + eps) + beta, as inference computes it.
     void channel_affine(const WeightMap& w, const LayerSpec& bn, cv::Mat& scale, cv::Mat& shift) const override {
-        const int c = bn.args.at("channels");
-        const float eps = bn.args.at("eps").get<float>();
+        const BatchNormArgs a = BatchNormArgs::read(bn.args);
+        const int c = a.channels;
+        const float eps = a.eps;
         const float* gamma = w.at(bn.name + ".gamma").ptr<float>();
         const float* beta = w.at(bn.name + ".beta").ptr<float>();
         const float* mean = w.at(bn.name + ".running_mean").ptr<float>();
@@ -85,11 +99,11 @@ public:
     }
 
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
-        const int c = l.args.at("channels");
+        const int c = BatchNormArgs::read(l.args).channels;
         for (const char* p : {".gamma", ".beta", ".running_mean", ".running_var"}) g.initializer(l.name + p, {c});
         g.node("BatchNormalization", l.name,
                {l.name + ".gamma", l.name + ".beta", l.name + ".running_mean", l.name + ".running_var"},
-               {{"epsilon", l.args.at("eps").get<float>()}});
+               {{"epsilon", BatchNormArgs::read(l.args).eps}});
     }
 };
 

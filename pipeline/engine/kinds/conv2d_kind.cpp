@@ -23,6 +23,22 @@ void fold_channel_affine(const cv::Mat& scale, const cv::Mat& shift, cv::Mat& we
     }
 }
 
+// A conv2d's arguments: input and output channels, square kernel, stride, symmetric padding, and
+// whether a ReLU is fused after it.
+struct Conv2dArgs {
+    int in = 0, out = 0, kernel = 0, stride = 1, pad = 0;
+    bool relu = false;
+
+    static Conv2dArgs read(const nlohmann::json& a) {
+        const ArgReader r(a, kind::conv2d);
+        return {r.integer("in", 1),     r.integer("out", 1), r.integer("kernel", 1),
+                r.integer("stride", 1), r.integer("pad", 0), r.flag("relu")};
+    }
+    nlohmann::json json() const {
+        return {{"in", in}, {"out", out}, {"kernel", kernel}, {"stride", stride}, {"pad", pad}, {"relu", relu}};
+    }
+};
+
 class Conv2dKind final : public LayerKind {
 public:
     BlockRoles block_roles() const override { return {true, false}; }
@@ -47,25 +63,27 @@ public:
             throw Error(where + ": only plain convolutions (symmetric padding, no dilation, no groups) are trainable");
         const int out = w.size[0];
         return {name(),
-                {{"in", in[0]}, {"out", out}, {"kernel", k}, {"stride", stride}, {"pad", pad}, {"relu", false}},
+                Conv2dArgs{in[0], out, k, stride, pad, false}.json(),
                 {{"weights", reshaped_copy(w, {out, in[0], k, k})}, {"bias", bias_or_zero(layer, out)}}};
     }
 
-    std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
-        const int k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
-        if (in.size() != 3 || in[0] != a.at("in").get<int>())
-            throw Error("a convolution needs [" + a.at("in").dump() + ", H, W] inputs");
-        return {a.at("out").get<int>(), window_output_size(in[1], k, s, p), window_output_size(in[2], k, s, p)};
+    std::vector<int> output_shape(const nlohmann::json& args, const std::vector<int>& in) const override {
+        const Conv2dArgs a = Conv2dArgs::read(args);
+        if (in.size() != 3 || in[0] != a.in)
+            throw Error("a convolution needs [" + std::to_string(a.in) + ", H, W] inputs");
+        return {a.out, window_output_size(in[1], a.kernel, a.stride, a.pad),
+                window_output_size(in[2], a.kernel, a.stride, a.pad)};
     }
 
-    std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
-        return std::make_unique<Conv2d>(a.at("in"), a.at("out"), a.at("kernel"), a.at("stride"), a.at("pad"),
-                                        a.at("relu"));
+    std::unique_ptr<Layer> make(const nlohmann::json& args) const override {
+        const Conv2dArgs a = Conv2dArgs::read(args);
+        return std::make_unique<Conv2d>(a.in, a.out, a.kernel, a.stride, a.pad, a.relu);
     }
 
     // He-normal over fan-out with the ReLU gain, zero bias: torchvision's VGG initialisation.
     void initialise(const LayerSpec& l, std::mt19937_64& rng, WeightMap& w) const override {
-        const int out = l.args.at("out"), in = l.args.at("in"), k = l.args.at("kernel");
+        const Conv2dArgs a = Conv2dArgs::read(l.args);
+        const int out = a.out, in = a.in, k = a.kernel;
         cv::Mat weights(std::vector<int>{out, in, k, k}, CV_32F);
         std::normal_distribution<float> dist(0.0f, static_cast<float>(std::sqrt(2.0 / (out * k * k))));
         for (size_t i = 0; i < weights.total(); ++i) weights.ptr<float>()[i] = dist(rng);
@@ -77,6 +95,7 @@ public:
     // oneDNN primitive for the whole run of layers.
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
         const LayerSpec& l = layers[i];
+        const Conv2dArgs a = Conv2dArgs::read(l.args);
         cv::Mat weights = plan.weights().at(l.name + ".weights").clone(),
                 bias = plan.weights().at(l.name + ".bias").clone();
         size_t next = i + 1;
@@ -86,21 +105,20 @@ public:
             fold_channel_affine(scale, shift, weights, bias);
         }
         const bool next_relu = layer_is(layers, next, kind::relu);
-        plan.convolution(weights, bias, l.args.at("kernel"), l.args.at("stride"), l.args.at("pad"),
-                         l.args.at("relu").get<bool>() || next_relu);
+        plan.convolution(weights, bias, a.kernel, a.stride, a.pad, a.relu || next_relu);
         return next - i + (next_relu ? 1 : 0);
     }
 
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
-        const auto& a = l.args;
-        const int in = a.at("in"), out = a.at("out"), k = a.at("kernel"), s = a.at("stride"), p = a.at("pad");
+        const Conv2dArgs a = Conv2dArgs::read(l.args);
+        const int in = a.in, out = a.out, k = a.kernel, s = a.stride, p = a.pad;
         g.initializer(l.name + ".weights", {out, in, k, k});
         g.initializer(l.name + ".bias", {out});
         g.node("Conv", l.name, {l.name + ".weights", l.name + ".bias"},
                {{"kernel_shape", std::vector<int>{k, k}},
                 {"strides", std::vector<int>{s, s}},
                 {"pads", std::vector<int>{p, p, p, p}}});
-        if (a.at("relu").get<bool>()) g.node("Relu", l.name + ".relu", {});
+        if (a.relu) g.node("Relu", l.name + ".relu", {});
     }
 };
 

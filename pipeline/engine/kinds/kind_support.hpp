@@ -2,7 +2,10 @@
 // Small helpers the kind descriptors share: reading cv::dnn layer parameters and making tensors.
 #include "pipeline/engine/layer_kind.hpp"
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+
+#include <cstdint>
 #include <opencv2/dnn.hpp>
 
 #include <string>
@@ -17,6 +20,26 @@ inline constexpr int kOpenCvMaxPool = 0;
 // The one value of a per-axis parameter (kernel, stride, padding); throws when the axes differ,
 // since cvtl trains square layers only. 0 for an empty list.
 int square_param(const std::vector<size_t>& per_axis, const std::string& what, const std::string& layer);
+
+// A stored layer's arguments (LayerSpec::args, read back from run files: untrusted), read into a kind's
+// typed arguments struct with one check per value. Throws cvtl::Error naming the kind and argument;
+// the network adds the layer's name (make_layer).
+class ArgReader {
+public:
+    ArgReader(const nlohmann::json& args, const char* kind) : args_(args), kind_(kind) {}
+    int integer(const char* name, int min) const;
+    float number(const char* name, float min, float max) const;
+    bool flag(const char* name) const;
+    // An optional flag: `absent` when the arguments lack it (runs written before it existed).
+    bool flag(const char* name, bool absent) const;
+    std::uint64_t unsigned_integer(const char* name) const;
+
+private:
+    const nlohmann::json& value(const char* name) const;
+    [[noreturn]] void wrong(const char* name, const std::string& expected) const;
+    const nlohmann::json& args_;
+    const char* kind_;
+};
 
 // A kind that is a per-channel affine map at inference (batch norm, scale): it has no step of its own
 // in the fast path, which folds it into the convolution before it (conv2d_kind).

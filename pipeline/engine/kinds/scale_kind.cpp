@@ -92,6 +92,9 @@ cv::Mat per_channel(const cv::Mat& blob, int c, const std::string& where) {
     return reshaped_copy(blob, {c});
 }
 
+// A scale's one argument: its channels.
+int channels_of(const nlohmann::json& args) { return ArgReader(args, kScale).integer("channels", 1); }
+
 class ScaleKind final : public ChannelAffineKind {
 public:
     const char* name() const override { return kScale; }
@@ -121,15 +124,15 @@ public:
     }
 
     std::vector<int> output_shape(const nlohmann::json& a, const std::vector<int>& in) const override {
-        if (in.empty() || in[0] != a.at("channels").get<int>())
-            throw Error("a scale needs " + a.at("channels").dump() + " channels");
+        if (in.empty() || in[0] != channels_of(a))
+            throw Error("a scale needs " + std::to_string(channels_of(a)) + " channels");
         return in;
     }
     std::unique_ptr<Layer> make(const nlohmann::json& a) const override {
-        return std::make_unique<ChannelScale>(a.at("channels").get<int>());
+        return std::make_unique<ChannelScale>(channels_of(a));
     }
     void initialise(const LayerSpec& l, std::mt19937_64&, WeightMap& w) const override {
-        const int c = l.args.at("channels");
+        const int c = channels_of(l.args);
         w[l.name + ".weights"] = filled(c, 1);
         w[l.name + ".bias"] = filled(c, 0);
     }
@@ -142,7 +145,7 @@ public:
     // ONNX has no per-channel scale operator that stock OpenCV 4.6 imports as one; a BatchNormalization
     // with mean 0, variance 1 and epsilon 0 is exactly weights * x + bias, and every runtime reads it.
     void export_onnx(OnnxGraph& g, const LayerSpec& l) const override {
-        const int c = l.args.at("channels");
+        const int c = channels_of(l.args);
         g.initializer(l.name + ".weights", {c});
         g.initializer(l.name + ".bias", {c});
         g.constant(l.name + ".zero_mean", filled(c, 0));
