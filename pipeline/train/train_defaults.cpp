@@ -6,7 +6,7 @@
 
 namespace cvtl {
 
-TrainDefaults defaults_for(const std::string& strategy, const std::string& head) {
+TrainDefaults defaults_for(Strategy strategy, ClassifierHead head) {
     // Adam at 1e-3 for every strategy: on the measured tasks validation chose 1e-3 over 3e-4 for the
     // probe, the classifier and fine-tuning alike, in cvtl and in PyTorch (docs/defaults.md). The
     // signature keeps the strategy so that a future measurement can split them.

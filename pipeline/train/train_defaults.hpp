@@ -6,6 +6,8 @@
 // strategy measured on the demo's scenarios and on tasks made from Fashion-MNIST's training
 // images, never on a test split (docs/defaults.md has the evidence).
 #include "pipeline/engine/optimizer.hpp"
+#include "pipeline/train/classifier_head.hpp"
+#include "pipeline/train/strategy.hpp"
 
 #include <cstdint>
 #include <string>
@@ -19,8 +21,7 @@ struct TrainDefaults {
     std::string schedule = "cosine";
 };
 
-// `strategy` classifier|finetune|scratch, `head` source|linear.
-TrainDefaults defaults_for(const std::string& strategy, const std::string& head);
+TrainDefaults defaults_for(Strategy strategy, ClassifierHead head);
 
 // Optimizer steps the automatic epoch count aims for, whatever the dataset size.
 inline constexpr int kDefaultSteps = 800;

@@ -24,8 +24,8 @@ std::string fixture_cache(const TempDir& dir) {
     return o.output;
 }
 
-std::string train_fixture_run(const std::string& cache, const std::string& run_dir, const std::string& strategy,
-                              const std::string& head, int from_block, int epochs) {
+std::string train_fixture_run(const std::string& cache, const std::string& run_dir, Strategy strategy,
+                              ClassifierHead head, int from_block, int epochs) {
     TrainOptions o;
     o.cache = cache;
     o.output = run_dir;

@@ -1,6 +1,7 @@
 // cvtl train CACHE.h5 -o RUN --strategy classifier|finetune|scratch: retrain from cached activations.
 #include "tools/cvtl/commands.hpp"
 
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/train/trainer.hpp"
 #include "pipeline/core/error.hpp"
@@ -74,7 +75,7 @@ void run(TrainArgs& args) {
     std::printf(
         "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch "
         "%d%s; run in %s\n",
-        group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(),
+        group_digits(s.trained_parameters).c_str(), to_string(o.strategy), s.tap.c_str(),
         group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(),
         s.best_val_accuracy, s.best_epoch, s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
@@ -88,14 +89,12 @@ void add_train(CLI::App& app) {
         "train", "Train a new classifier, fine-tune the top blocks, or train from scratch, from a cache");
     cmd->add_option("CACHE", o.cache, "Activation cache written by cvtl extract")->required();
     cmd->add_option("-o,--output", o.output, "Run directory (model.h5, checkpoint.h5, metrics, plots)")->required();
-    cmd->add_option("--strategy", o.strategy,
-                    "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)")
-        ->capture_default_str();
+    add_named_option(cmd, "--strategy", o.strategy, parse_strategy,
+                     "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)");
     cmd->add_option("--from-block", o.from_block, "finetune: first trained block K (reads pool{K-1})")
         ->capture_default_str();
-    cmd->add_option("--head", o.head,
-                    "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)")
-        ->capture_default_str();
+    add_named_option(cmd, "--head", o.head, parse_classifier_head,
+                     "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)");
     cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
     cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
     add_weights_option(cmd, o.weights);
@@ -125,9 +124,8 @@ void add_train(CLI::App& app) {
         ->group("");
     cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
         ->capture_default_str();
-    cmd->add_option("--precision", o.precision,
-                    "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
-        ->capture_default_str();
+    add_named_option(cmd, "--precision", o.precision, parse_precision,
+                     "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)");
     cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")
         ->capture_default_str();
     cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");

@@ -1,0 +1,21 @@
+#pragma once
+// An option whose value is one of a concept's names (pipeline/core/vocabulary.hpp): the command line
+// holds the name, the options struct the enum. A name the concept does not know is the library's
+// one-line cvtl::Error (exit 1, as for any bad option value), listing the names it accepts.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace cvtl::cli {
+
+// `parse` is the concept's parse_X; the help shows the current value of `value` as the default.
+template <typename E>
+CLI::Option* add_named_option(CLI::App* cmd, const std::string& flag, E& value,
+                              E (*parse)(const std::string&, const std::string&), const std::string& help) {
+    return cmd
+        ->add_option_function<std::string>(
+            flag, [&value, parse](const std::string& text) { value = parse(text, ""); }, help)
+        ->default_str(to_string(value));
+}
+
+}  // namespace cvtl::cli
