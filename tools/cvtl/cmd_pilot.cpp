@@ -3,6 +3,7 @@
 
 #include "pipeline/train/tap_pilot.hpp"
 #include "plugin/thread_policy.hpp"
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 
@@ -99,7 +100,7 @@ void add_pilot(CLI::App& app) {
     cmd->add_option("--preset", o.extract.preset, "Preprocessing: torchvision, caffe or raw")->capture_default_str();
     cmd->add_option("--size", o.extract.size, "Input size S (default: the model's declared size)");
     cmd->add_option("--batch", o.extract.batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o.extract.threads, "Threads (0: every core)")->capture_default_str();
+    add_threads_option(cmd, o.extract.threads, "Threads (0: every core)");
     cmd->add_option("--seed", o.extract.seed, "Seed of the sample, the split and the folds")->capture_default_str();
     add_weights_option(cmd, o.extract.weights);
     cmd->add_flag("--force", o.force, "Start over in a directory that holds another pilot");

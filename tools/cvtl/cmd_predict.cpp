@@ -1,6 +1,6 @@
 // cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
 #include "tools/cvtl/commands.hpp"
-#include "tools/cvtl/named_option.hpp"
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/progress.hpp"
 
 #include "pipeline/deploy/evaluator.hpp"
@@ -40,14 +40,9 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, a->classifier.weights);
-    add_named_option(cmd, "--engine", a->classifier.engine.engine, parse_engine,
-                     "onednn (cvtl's fast path) or opencv (stock cv::dnn)");
-    add_named_option(cmd, "--precision", a->classifier.engine.precision, parse_precision,
-                     "f32, or bf16 on CPUs with AVX512-BF16");
-    add_named_option(cmd, "--backend", a->classifier.engine.backend, parse_backend,
-                     "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16");
+    add_engine_options(cmd, a->classifier.engine);
     cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
+    add_threads_option(cmd, a->threads, "Threads (0: every core)");
     add_max_image_option(cmd, a->max_image_bytes);
     cmd->callback([a] {
         int failed = 0;

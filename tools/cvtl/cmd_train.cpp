@@ -1,6 +1,7 @@
 // cvtl train CACHE.h5 -o RUN --strategy classifier|finetune|scratch: retrain from cached activations.
 #include "tools/cvtl/commands.hpp"
 
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/train/trainer.hpp"
@@ -122,10 +123,9 @@ void add_train(CLI::App& app) {
     cmd->add_option("--stop-after-epochs", o.stop_after_epochs,
                     "Stop after this many epochs, as if interrupted (tests)")
         ->group("");
-    cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
-        ->capture_default_str();
-    add_named_option(cmd, "--precision", o.precision, parse_precision,
-                     "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)");
+    add_threads_option(cmd, o.threads);
+    add_precision_option(cmd, o.precision,
+                         "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)");
     cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")
         ->capture_default_str();
     cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");
