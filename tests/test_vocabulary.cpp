@@ -61,6 +61,7 @@ TEST_SUITE("unit") {
         check_vocabulary(kEngineNames, parse_engine, "'engine'");
         check_vocabulary(kBackendNames, parse_backend, "'backend'");
         check_vocabulary(kPrecisionNames, parse_precision, "'precision'");
+        check_vocabulary(kRunKindNames, parse_run_kind, "run file kind");
     }
 
     TEST_CASE("the names are the ones on disk and on the command line") {
@@ -73,7 +74,6 @@ TEST_SUITE("unit") {
     TEST_CASE("a run whose recorded strategy is unknown is refused by export - naming the file") {
         test::TempDir dir;
         RunState s;
-        s.kind = "model";
         s.meta = {{"strategy", "transfer"}, {"tap", "pool5"}};
         s.spec = {{"layers", nlohmann::json::array()}};
         std::filesystem::create_directories(dir / "run");

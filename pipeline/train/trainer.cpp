@@ -307,7 +307,8 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, Networ
         {"since_best", best.since},
         {"early_stopped", best.early_stopped},
         {"history", h}};
-    save_run_state(path, RunState{"checkpoint", meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
+    save_run_state(path,
+                   RunState{RunKind::checkpoint, meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
 }
 
 BestSoFar restore_checkpoint(const RunState& saved, Network& net, Optimizer& optimizer, TrainSummary& summary) {
@@ -406,7 +407,8 @@ void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const 
         if (writes && o.keep != TrainOptions::Keep::nothing)
             save_run_state(
                 files.model,
-                RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+                RunState{
+                    RunKind::model, files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
     } else {
         ++best.since;
     }
