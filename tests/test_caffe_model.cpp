@@ -111,7 +111,7 @@ std::vector<std::string> extract_args(const SplitModel& m, const std::string& ca
 TEST_SUITE("parity") {
     TEST_CASE("a Caffe model loads with its declared input size and every tap equals PyTorch's on both engines") {
         SourceModel model = load_model(test::fixture(kName + ".prototxt"));
-        CHECK(model.format == "caffe");
+        CHECK(model.format == ModelFormat::caffe);
         CHECK(model.input_size == 57);  // from the Input layer: no --size needed
         CHECK(model.weights == test::fixture(kName + ".caffemodel"));
         CHECK(model.sha256 ==

@@ -9,6 +9,7 @@
 #include "pipeline/train/strategy.hpp"
 #include "pipeline/train/trial_status.hpp"
 #include "plugin/backend.hpp"
+#include "plugin/model_format.hpp"
 #include "support/fixtures.hpp"
 #include "support/subprocess.hpp"
 
@@ -62,6 +63,7 @@ TEST_SUITE("unit") {
         check_vocabulary(kBackendNames, parse_backend, "'backend'");
         check_vocabulary(kPrecisionNames, parse_precision, "'precision'");
         check_vocabulary(kRunKindNames, parse_run_kind, "run file kind");
+        check_vocabulary(kModelFormatNames, parse_model_format, "model format");
     }
 
     TEST_CASE("the names are the ones on disk and on the command line") {

@@ -126,7 +126,7 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
     ClassifierModel m;
     m.source = std::make_shared<SourceModel>(load_model(path, options.weights));
     const bool is_export = read_sidecar(fs::path(path).replace_extension(".json").string(), m) ||
-                           (m.source->format == "onnx" && read_metadata(path, m));
+                           (m.source->format == ModelFormat::onnx && read_metadata(path, m));
     if (is_export) {
         m.outputs_probabilities = true;
         if (!options.labels.empty()) m.classes = read_labels(options.labels);
