@@ -35,9 +35,9 @@ TrainOptions options_for(const std::string& cache, const std::string& out) {
     o.batch = 8;
     o.threads = 2;
     // The engine's own behaviour under SGD, independent of the per-strategy defaults.
-    o.optimizer.kind = "sgd";
+    o.optimizer.kind = OptimizerKind::sgd;
     o.optimizer.weight_decay = 5e-4;
-    o.schedule.kind = "cosine";
+    o.schedule.kind = ScheduleKind::cosine;
     o.schedule.base_lr = 0.02;
     o.seed = 5;
     return o;
@@ -73,7 +73,7 @@ TEST_SUITE("slow") {
             o.head = c.head;
             o.from_block = c.from_block;
             // Adam: the fixture's random source weights shrink activations, which plain SGD crawls through.
-            o.optimizer.kind = "adam";
+            o.optimizer.kind = OptimizerKind::adam;
             o.schedule.base_lr = 3e-3;
             o.epochs = 20;
             const TrainSummary s = run_training(o, {});
@@ -111,7 +111,7 @@ TEST_SUITE("slow") {
         const std::string cache = separable_cache(dir);
         TrainOptions f32 = options_for(cache, dir / "f32");
         f32.strategy = Strategy::finetune;
-        f32.optimizer.kind = "adam";
+        f32.optimizer.kind = OptimizerKind::adam;
         f32.schedule.base_lr = 3e-3;
         f32.epochs = 20;
         TrainOptions bf16 = f32;
@@ -145,7 +145,7 @@ TEST_SUITE("slow") {
         test::TempDir dir;
         const std::string cache = separable_cache(dir);
         TrainOptions o = options_for(cache, dir / "run");
-        o.optimizer.kind = "adam";
+        o.optimizer.kind = OptimizerKind::adam;
         o.schedule.base_lr = 3e-3;
         o.epochs = 12;
         o.dropout = 0;
@@ -232,7 +232,7 @@ TEST_SUITE("unit") {
         const std::string cache = separable_cache(dir);
         TrainOptions o = options_for(cache, dir / "run");
         o.epochs = 6;
-        o.schedule.kind = "step";
+        o.schedule.kind = ScheduleKind::step;
         o.schedule.step_epochs = 1;
         o.schedule.gamma = 1e8;  // the learning rate explodes after the first epoch
         CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("try a lower learning rate"), Error);

@@ -4,6 +4,8 @@
 #include "pipeline/cache/engine.hpp"
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/engine/layers/precision.hpp"
+#include "pipeline/engine/optimizer_kind.hpp"
+#include "pipeline/engine/schedule_kind.hpp"
 #include "pipeline/train/classifier_head.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "pipeline/train/strategy.hpp"
@@ -64,6 +66,8 @@ TEST_SUITE("unit") {
         check_vocabulary(kPrecisionNames, parse_precision, "'precision'");
         check_vocabulary(kRunKindNames, parse_run_kind, "run file kind");
         check_vocabulary(kModelFormatNames, parse_model_format, "model format");
+        check_vocabulary(kOptimizerKindNames, parse_optimizer_kind, "'optimizer'");
+        check_vocabulary(kScheduleKindNames, parse_schedule_kind, "'schedule'");
     }
 
     TEST_CASE("the names are the ones on disk and on the command line") {

@@ -239,9 +239,9 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     to.batch = o_.batch;
     to.threads = o_.threads;
     to.precision = o_.precision;
-    to.optimizer.kind = "adam";
+    to.optimizer.kind = OptimizerKind::adam;
     to.optimizer.weight_decay = 0;
-    to.schedule.kind = "cosine";
+    to.schedule.kind = ScheduleKind::cosine;
     to.schedule.base_lr = c.lr;
     to.seed = o_.seed;
     to.memory_gb = o_.memory_gb;

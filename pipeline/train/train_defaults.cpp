@@ -22,14 +22,14 @@ int epochs_for_steps(std::int64_t train_rows, int batch, int steps) {
 
 OptimizerConfig unset_optimizer() {
     OptimizerConfig c;
-    c.kind = "";
+    c.kind.reset();
     c.weight_decay = std::numeric_limits<double>::quiet_NaN();
     return c;
 }
 
 Schedule unset_schedule() {
     Schedule s;
-    s.kind = "";
+    s.kind.reset();
     s.base_lr = 0;
     return s;
 }

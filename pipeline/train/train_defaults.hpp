@@ -15,10 +15,10 @@
 namespace cvtl {
 
 struct TrainDefaults {
-    std::string optimizer = "adam";
+    OptimizerKind optimizer = OptimizerKind::adam;
     double lr = 1e-3;
     double weight_decay = 0;
-    std::string schedule = "cosine";
+    ScheduleKind schedule = ScheduleKind::cosine;
 };
 
 TrainDefaults defaults_for(Strategy strategy, ClassifierHead head);
@@ -31,7 +31,7 @@ inline constexpr int kDefaultSteps = 800;
 int epochs_for_steps(std::int64_t train_rows, int batch, int steps);
 
 // Sentinels meaning "the strategy's default" in TrainOptions.
-OptimizerConfig unset_optimizer();  // kind "", weight_decay NaN
-Schedule unset_schedule();          // kind "", base_lr 0
+OptimizerConfig unset_optimizer();  // no kind, weight_decay NaN
+Schedule unset_schedule();          // no kind, base_lr 0
 
 }  // namespace cvtl

@@ -154,9 +154,9 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
             {"options",
              {{"epochs", o.epochs},
               {"batch", o.batch},
-              {"optimizer", o.optimizer.kind},
+              {"optimizer", to_string(o.optimizer.kind.value())},
               {"lr", o.schedule.base_lr},
-              {"schedule", o.schedule.kind},
+              {"schedule", to_string(o.schedule.kind.value())},
               {"warmup", o.schedule.warmup_epochs},
               {"weight_decay", o.optimizer.weight_decay},
               {"momentum", o.optimizer.momentum},
@@ -524,9 +524,9 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
 
 TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
     const TrainDefaults d = defaults_for(o.strategy, o.head);
-    if (o.optimizer.kind.empty()) o.optimizer.kind = d.optimizer;
+    if (!o.optimizer.kind) o.optimizer.kind = d.optimizer;
     if (std::isnan(o.optimizer.weight_decay)) o.optimizer.weight_decay = d.weight_decay;
-    if (o.schedule.kind.empty()) o.schedule.kind = d.schedule;
+    if (!o.schedule.kind) o.schedule.kind = d.schedule;
     if (o.schedule.base_lr == 0) o.schedule.base_lr = d.lr;
     if (o.batch < 1) throw Error("the batch size must be at least 1, got " + std::to_string(o.batch));
     if (o.steps < 1) throw Error("the step budget must be at least 1, got " + std::to_string(o.steps));

@@ -36,8 +36,8 @@ struct TrainOptions {
     int batch = 32;
     int threads = 0;                       // 0: every core
     Precision precision = Precision::f32;  // bf16: products in bf16 on CPUs with AVX512-BF16; else f32 + warning
-    OptimizerConfig optimizer = unset_optimizer();  // kind "" / weight_decay NaN: the strategy's default
-    Schedule schedule = unset_schedule();           // kind "" / base_lr 0: the strategy's default
+    OptimizerConfig optimizer = unset_optimizer();  // no kind / weight_decay NaN: the strategy's default
+    Schedule schedule = unset_schedule();           // no kind / base_lr 0: the strategy's default
     std::map<std::string, double> lr_mult;          // block1..block5, classifier -> multiplier (0 freezes)
     int patience = 0;                               // early stopping: epochs without a better val accuracy; 0 off
     float dropout = 0.5f;

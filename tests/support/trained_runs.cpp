@@ -35,7 +35,7 @@ std::string train_fixture_run(const std::string& cache, const std::string& run_d
     o.epochs = epochs;
     o.batch = 4;
     o.threads = 2;
-    o.optimizer.kind = "adam";
+    o.optimizer.kind = OptimizerKind::adam;
     o.schedule.base_lr = 3e-3;
     o.dropout = 0.0f;
     o.seed = 1;

@@ -48,8 +48,8 @@ void run(TrainArgs& args) {
         epochs = r.epochs;
         if (!o.comm.root()) return;
         std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n",
-                    r.optimizer.kind.c_str(), r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay,
-                    r.batch, r.epochs);
+                    to_string(r.optimizer.kind.value()), r.schedule.base_lr, to_string(r.schedule.kind.value()),
+                    r.optimizer.weight_decay, r.batch, r.epochs);
         std::fflush(stdout);
     };
     events.epoch_done = [&](const EpochMetrics& m) {
@@ -102,9 +102,10 @@ void add_train(CLI::App& app) {
     cmd->add_option("--epochs", o.epochs, "Epochs (default: about --steps optimizer steps, 4 to 100 epochs)");
     cmd->add_option("--steps", o.steps, "Step budget behind the default epoch count")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
-    cmd->add_option("--optimizer", o.optimizer.kind, "sgd, adam or adamw (default adam)");
+    add_named_option(cmd, "--optimizer", o.optimizer.kind, parse_optimizer_kind, "sgd, adam or adamw (default adam)");
     cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate (default 1e-3)");
-    cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine (default cosine)");
+    add_named_option(cmd, "--schedule", o.schedule.kind, parse_schedule_kind,
+                     "constant, step or cosine (default cosine)");
     cmd->add_option("--warmup", o.schedule.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
     cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")
         ->capture_default_str();
