@@ -52,6 +52,17 @@ TEST_SUITE("unit") {
         test::write_file(dir / "x.h5", "not hdf5");
         CHECK_THROWS_WITH_AS(load_run_state(dir / "x.h5"), doctest::Contains("not a cvtl run file"), Error);
         CHECK_THROWS_WITH_AS(load_run_state(dir / "none.h5"), doctest::Contains("does not exist"), Error);
+        // A run file whose kind is neither model nor checkpoint: the error names the file and the kinds.
+        save_run_state(dir / "odd.h5", RunState{});
+        {
+            H5::H5File f(dir / "odd.h5", H5F_ACC_RDWR);
+            H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+            f.removeAttr("kind");
+            f.createAttribute("kind", t, H5::DataSpace(H5S_SCALAR)).write(t, std::string("snapshot"));
+        }
+        const std::string odd =
+            "unknown run file kind 'snapshot' in " + (dir / "odd.h5") + " (expected model or checkpoint)";
+        CHECK_THROWS_WITH_AS(load_run_state(dir / "odd.h5"), odd.c_str(), Error);
     }
 
 }  // TEST_SUITE
