@@ -499,7 +499,7 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
     PreparedRun p;
     const CacheInfo info = read_cache_info(requested.cache);
     summary.tap = tap_for(requested, info);
-    summary.precision = to_string(precision);
+    summary.precision = precision;
     p.data = open_data(requested, summary.tap);
     p.options = resolve_defaults(requested, p.data.train->size());
     const TrainOptions& o = p.options;

@@ -86,7 +86,7 @@ struct TrainSummary {
     std::int64_t trained_parameters = 0;
     std::int64_t train_rows = 0, val_rows = 0;
     std::string tap;
-    std::string precision;  // what the products ran in: f32 or bf16
+    Precision precision = Precision::f32;  // what the products ran in (f32 where the CPU lacks bf16)
     double seconds = 0;
     bool early_stopped = false;
     bool resumed = false;

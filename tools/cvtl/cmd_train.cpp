@@ -77,7 +77,7 @@ void run(TrainArgs& args) {
         "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch "
         "%d%s; run in %s\n",
         group_digits(s.trained_parameters).c_str(), to_string(o.strategy), s.tap.c_str(),
-        group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(),
+        group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, to_string(s.precision),
         s.best_val_accuracy, s.best_epoch, s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
 
