@@ -42,7 +42,7 @@ int declared_input_size(cv::dnn::Net& net) {
 
 SourceModel load_caffe(const std::string& path, const std::string& weights) {
     SourceModel model;
-    model.format = "caffe";
+    model.format = ModelFormat::caffe;
     model.weights = weights.empty() ? std::filesystem::path(path).replace_extension(".caffemodel").string() : weights;
     if (!std::filesystem::is_regular_file(model.weights))
         throw Error("Caffe model " + path + " needs its weights: " + model.weights +
@@ -60,7 +60,7 @@ SourceModel load_caffe(const std::string& path, const std::string& weights) {
 SourceModel load_onnx(const std::string& path) {
     SourceModel model;
     model.path = path;
-    model.format = "onnx";
+    model.format = ModelFormat::onnx;
     const MappedFile file(path);
     // cv::dnn answers an empty file with an assertion of its own; the user needs to hear what it is.
     if (file.size() == 0)

@@ -1,4 +1,6 @@
 #pragma once
+#include "plugin/model_format.hpp"
+
 #include <opencv2/dnn.hpp>
 
 #include <string>
@@ -10,15 +12,15 @@ struct SourceModel {
     cv::dnn::Net net;
     std::string path;     // the file the user named
     std::string weights;  // Caffe: the .caffemodel read with the prototxt; empty for ONNX
-    std::string format;   // "onnx", "caffe" or "tensorflow"
-    std::string sha256;   // of the weights file; binds caches and runs to this model
+    ModelFormat format = ModelFormat::onnx;
+    std::string sha256;  // of the weights file; binds caches and runs to this model
     int input_size =
         0;  // declared square input size (ONNX input, Caffe Input layer or input_shape), 0 when the model does not say
     int repaired_nodes = 0;  // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
 };
 
-// Loads ONNX (.onnx), Caffe (.prototxt with a .caffemodel next to it, or `weights`) or
-// TensorFlow (.pb) through cv::dnn::readNet. Throws cvtl::Error naming the file on failure.
+// Loads ONNX (.onnx) or Caffe (.prototxt with a .caffemodel next to it, or `weights`) through
+// cv::dnn. Throws cvtl::Error naming the file on failure (TensorFlow's .pb with the fix: convert it).
 SourceModel load_model(const std::string& path, const std::string& weights = "");
 
 // Which source model a later command (train, sweep, export) loads: the one named on its command

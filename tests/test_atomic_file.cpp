@@ -90,7 +90,8 @@ TEST_SUITE("unit") {
     TEST_CASE("an export killed mid-write leaves the previous model, and the next export replaces it whole") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
-        const std::string run = test::train_fixture_run(cache, dir / "run", "classifier", "linear", 5, 1);
+        const std::string run =
+            test::train_fixture_run(cache, dir / "run", Strategy::classifier, ClassifierHead::linear, 5, 1);
         const std::string onnx = dir / "model.onnx", sidecar = dir / "model.json";
         test::write_file(onnx, "the previous model");
         test::write_file(sidecar, "{}");

@@ -53,7 +53,7 @@ TEST_SUITE("parity") {
         std::string warnings;
         Events events;
         events.warn = [&](const std::string& w) { warnings += w; };
-        TapEngine fast(model, map, taps, {"onednn", "f32", "cpu", 2}, events);
+        TapEngine fast(model, map, taps, {Engine::onednn, Precision::f32, Backend::cpu, 2}, events);
         const std::vector<cv::Mat> fast_out = fast(input);
         CHECK(warnings.empty());  // the fast path folded BatchNorm and Scale: no fallback to stock cv::dnn
         for (size_t i = 0; i < taps.size(); ++i) {

@@ -112,7 +112,7 @@ std::vector<std::string> extract_args(const SplitModel& m, const std::string& ca
 TEST_SUITE("parity") {
     TEST_CASE("a Caffe model loads with its declared input size and every tap equals PyTorch's on both engines") {
         SourceModel model = load_model(test::fixture(kName + ".prototxt"));
-        CHECK(model.format == "caffe");
+        CHECK(model.format == ModelFormat::caffe);
         CHECK(model.input_size == 57);  // from the Input layer: no --size needed
         CHECK(model.weights == test::fixture(kName + ".caffemodel"));
         CHECK(model.sha256 ==
@@ -126,7 +126,7 @@ TEST_SUITE("parity") {
         std::string warnings;
         Events events;
         events.warn = [&](const std::string& w) { warnings += w; };
-        TapEngine fast(model, map, taps, {"onednn", "f32", "cpu", 2}, events);
+        TapEngine fast(model, map, taps, {Engine::onednn, Precision::f32, Backend::cpu, 2}, events);
         const std::vector<cv::Mat> fast_out = fast(input);
         CHECK(warnings.empty());  // no fallback to stock cv::dnn
         CHECK(fast.description() == "onednn f32");

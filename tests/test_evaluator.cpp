@@ -25,7 +25,8 @@ using namespace cvtl;
 namespace {
 
 std::string exported_model(const test::TempDir& dir, const std::string& cache) {
-    const std::string run = test::train_fixture_run(cache, dir / "run", "finetune", "source", 4, 12);
+    const std::string run =
+        test::train_fixture_run(cache, dir / "run", Strategy::finetune, ClassifierHead::source, 4, 12);
     ExportOptions o;
     o.run = run;
     o.output = dir / "model.onnx";
@@ -110,7 +111,8 @@ TEST_SUITE("unit") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
         // A whole network ending in Softmax, without cvtl's metadata: a plain source model to cvtl.
-        const std::string run = test::train_fixture_run(cache, dir / "run", "scratch", "source", 5, 1);
+        const std::string run =
+            test::train_fixture_run(cache, dir / "run", Strategy::scratch, ClassifierHead::source, 5, 1);
         const RunState state = load_run_state(run + "/model.h5");
         test::write_file(dir / "plain.onnx", serialize_onnx(NetworkSpec::from_json(state.spec), state.weights, {}));
         test::write_file(dir / "labels.txt", "cat\ndog\nfish\n");
@@ -119,8 +121,8 @@ TEST_SUITE("unit") {
         e.output = dir / "export.onnx";
         run_export(e);
         const auto exported = run_prediction(e.output, {test::fixture("images/cat")}, 3, {}, 4, 2);
-        for (const std::string engine : {"onednn", "opencv"}) {
-            CAPTURE(engine);
+        for (const Engine engine : {Engine::onednn, Engine::opencv}) {
+            CAPTURE(to_string(engine));
             ClassifierOptions plain;
             plain.labels = dir / "labels.txt";
             plain.preset = "torchvision";

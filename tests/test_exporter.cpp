@@ -59,16 +59,20 @@ TEST_SUITE("parity") {
         CacheReader inputs(cache, "input");
         const cv::Mat images = inputs.read_rows(0, inputs.rows());
         struct Case {
-            std::string strategy, head;
+            Strategy strategy;
+            ClassifierHead head;
             int from_block;
         };
         for (const Case& c :
-             {Case{"classifier", "source", 5}, Case{"classifier", "linear", 5}, Case{"finetune", "source", 5},
-              Case{"finetune", "source", 4}, Case{"scratch", "source", 5}}) {
-            CAPTURE(c.strategy);
-            CAPTURE(c.head);
+             {Case{Strategy::classifier, ClassifierHead::source, 5},
+              Case{Strategy::classifier, ClassifierHead::linear, 5},
+              Case{Strategy::finetune, ClassifierHead::source, 5}, Case{Strategy::finetune, ClassifierHead::source, 4},
+              Case{Strategy::scratch, ClassifierHead::source, 5}}) {
+            CAPTURE(to_string(c.strategy));
+            CAPTURE(to_string(c.head));
             CAPTURE(c.from_block);
-            const std::string name = c.strategy + c.head + std::to_string(c.from_block);
+            const std::string name =
+                to_string(c.strategy) + std::string(to_string(c.head)) + std::to_string(c.from_block);
             const std::string run = test::train_fixture_run(cache, dir / name, c.strategy, c.head, c.from_block, 2);
             ExportOptions o;
             o.run = run;
@@ -93,7 +97,8 @@ TEST_SUITE("parity") {
     TEST_CASE("frozen layers in the export are bit-identical to the source model's weights") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
-        const std::string run = test::train_fixture_run(cache, dir / "run", "finetune", "source", 5, 1);
+        const std::string run =
+            test::train_fixture_run(cache, dir / "run", Strategy::finetune, ClassifierHead::source, 5, 1);
         ExportOptions o;
         o.run = run;
         o.output = dir / "m.onnx";
@@ -126,7 +131,8 @@ TEST_SUITE("unit") {
     TEST_CASE("the export carries its classes and preprocessing in metadata and in a FileStorage sidecar") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
-        const std::string run = test::train_fixture_run(cache, dir / "run", "classifier", "source", 5, 1);
+        const std::string run =
+            test::train_fixture_run(cache, dir / "run", Strategy::classifier, ClassifierHead::source, 5, 1);
         ExportOptions o;
         o.run = run;
         o.output = dir / "m.onnx";
@@ -146,7 +152,8 @@ TEST_SUITE("unit") {
     TEST_CASE("bad runs and outputs give clear errors and overwrite nothing") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
-        const std::string run = test::train_fixture_run(cache, dir / "run", "classifier", "source", 5, 1);
+        const std::string run =
+            test::train_fixture_run(cache, dir / "run", Strategy::classifier, ClassifierHead::source, 5, 1);
         ExportOptions o;
         o.run = run;
         o.output = dir / "m.onnx";

@@ -55,7 +55,7 @@ TEST_SUITE("parity") {
         test::TempDir dir;
         ExtractOptions fast = fixture_options(test::fixture("images"), dir / "fast.h5");
         ExtractOptions stock = fixture_options(test::fixture("images"), dir / "stock.h5");
-        stock.engine = "opencv";
+        stock.engine = Engine::opencv;
         CHECK(run_extraction(fast, {}).backend == "onednn f32");
         CHECK(run_extraction(stock, {}).backend == "opencv cpu");
         for (const std::string tap : {"pool4", "pool5", "fc7"}) {
@@ -71,7 +71,7 @@ TEST_SUITE("parity") {
     TEST_CASE("the cache records its precision and refuses to mix precisions") {
         test::TempDir dir;
         ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
-        o.precision = "bf16";
+        o.precision = Precision::bf16;
         std::vector<std::string> warnings;
         Events events;
         events.warn = [&](const std::string& w) { warnings.push_back(w); };
@@ -85,7 +85,7 @@ TEST_SUITE("parity") {
             double range = 0;
             cv::minMaxIdx(cv::abs(ref), nullptr, &range);
             CHECK(test::diff(test::read_tensor(dir / "c.h5", "/taps/pool5"), ref).max_abs <= 1e-2 * range);
-            o.precision = "f32";
+            o.precision = Precision::f32;
             o.force = false;
             CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("another 'precision'"), Error);
         } else {
@@ -96,7 +96,7 @@ TEST_SUITE("parity") {
     TEST_CASE("f16 storage stays within half precision of f32") {
         test::TempDir dir;
         ExtractOptions o = fixture_options(test::fixture("images"), dir / "h.h5");
-        o.dtype = "f16";
+        o.dtype = Dtype::f16;
         o.compress = true;
         run_extraction(o, {});
         const cv::Mat half = test::read_tensor(dir / "h.h5", "/taps/pool5");
@@ -175,17 +175,14 @@ TEST_SUITE("unit") {
         o.taps = {"pool9"};
         CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("unknown tap 'pool9'"), Error);
         o.taps = {"pool5"};
-        o.dtype = "f64";
-        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("'dtype'"), Error);
-        o.dtype = "f32";
-        o.backend = "tpu";
-        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("unknown 'backend' 'tpu'"), Error);
+        CHECK_THROWS_WITH_AS(parse_dtype("f64"), doctest::Contains("'dtype'"), Error);
+        CHECK_THROWS_WITH_AS(parse_backend("tpu"), doctest::Contains("unknown 'backend' 'tpu'"), Error);
     }
 
     TEST_CASE("an unavailable backend falls back to the CPU with a warning") {
         test::TempDir dir;
         ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
-        o.backend = "cuda";  // Debian's OpenCV has no CUDA backend
+        o.backend = Backend::cuda;  // Debian's OpenCV has no CUDA backend
         std::vector<std::string> warnings;
         Events events;
         events.warn = [&](const std::string& w) { warnings.push_back(w); };

@@ -48,7 +48,7 @@ TEST_SUITE("unit") {
     TEST_CASE("load_model repairs on the fly") {
         SourceModel model = load_model(test::fixture("tiny_vgg11_zero_bias.onnx"));
         CHECK(model.repaired_nodes > 0);
-        CHECK(model.format == "onnx");
+        CHECK(model.format == ModelFormat::onnx);
         CHECK(model.sha256.size() == 64);
     }
 

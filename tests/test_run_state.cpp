@@ -18,7 +18,7 @@ TEST_SUITE("unit") {
     TEST_CASE("run state round trip") {
         test::TempDir dir;
         RunState s;
-        s.kind = "checkpoint";
+        s.kind = RunKind::checkpoint;
         s.meta = {{"strategy", "finetune"}, {"classes", {"a", "b"}}};
         s.spec = {{"layers", nlohmann::json::array()}};
         s.progress = {{"epoch", 3}};
@@ -28,7 +28,7 @@ TEST_SUITE("unit") {
         s.optimizer["block5.conv1.weights/first"] = w * 2;
         save_run_state(dir / "c.h5", s);
         const RunState r = load_run_state(dir / "c.h5");
-        CHECK(r.kind == "checkpoint");
+        CHECK(r.kind == RunKind::checkpoint);
         CHECK(r.meta == s.meta);
         CHECK(r.progress.at("epoch") == 3);
         CHECK(r.weights.at("block5.conv1.weights").size == w.size);
@@ -52,6 +52,17 @@ TEST_SUITE("unit") {
         test::write_file(dir / "x.h5", "not hdf5");
         CHECK_THROWS_WITH_AS(load_run_state(dir / "x.h5"), doctest::Contains("not a cvtl run file"), Error);
         CHECK_THROWS_WITH_AS(load_run_state(dir / "none.h5"), doctest::Contains("does not exist"), Error);
+        // A run file whose kind is neither model nor checkpoint: the error names the file and the kinds.
+        save_run_state(dir / "odd.h5", RunState{});
+        {
+            H5::H5File f(dir / "odd.h5", H5F_ACC_RDWR);
+            H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+            f.removeAttr("kind");
+            f.createAttribute("kind", t, H5::DataSpace(H5S_SCALAR)).write(t, std::string("snapshot"));
+        }
+        const std::string odd =
+            "unknown run file kind 'snapshot' in " + (dir / "odd.h5") + " (expected model or checkpoint)";
+        CHECK_THROWS_WITH_AS(load_run_state(dir / "odd.h5"), odd.c_str(), Error);
     }
 
 }  // TEST_SUITE
@@ -67,7 +78,7 @@ TEST_SUITE("unit") {
         spec.shapes = {{8, 2, 2}};
         test::write_synthetic_cache(dir / "c.h5", spec);
         RunState s;
-        s.kind = "checkpoint";
+        s.kind = RunKind::checkpoint;
         s.weights["fc.weights"] = cv::Mat(std::vector<int>{4, 4}, CV_32F, cv::Scalar(1));
         const h5::File file(dir / "c.h5", H5F_ACC_RDONLY);
         std::atomic<bool> saved{false};
@@ -84,7 +95,7 @@ TEST_SUITE("unit") {
         }
         writer.join();
         CHECK(saved);
-        CHECK(load_run_state(dir / "r.h5").kind == "checkpoint");
+        CHECK(load_run_state(dir / "r.h5").kind == RunKind::checkpoint);
     }
 
 }  // TEST_SUITE

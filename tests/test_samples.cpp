@@ -34,7 +34,7 @@ TEST_SUITE("unit") {
         test::TempDir dir;
         const std::string cache = test::fixture_cache(dir);
         ExportOptions o;
-        o.run = test::train_fixture_run(cache, dir / "run", "finetune", "source", 5, 6);
+        o.run = test::train_fixture_run(cache, dir / "run", Strategy::finetune, ClassifierHead::source, 5, 6);
         o.output = dir / "model.onnx";
         run_export(o);
         // 8-bit images: 16-bit ones are read differently by IMREAD_COLOR, as the sample documents.

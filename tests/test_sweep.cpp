@@ -140,7 +140,7 @@ TEST_SUITE("slow") {
             if (t.note.find("stopped at epoch") == std::string::npos) continue;
             ++gated;
             CAPTURE(t.candidate.name);
-            CHECK(t.status == "eliminated");
+            CHECK(t.status == TrialStatus::eliminated);
             CHECK(t.folds.empty());
             CHECK(t.candidate.family != "probe");  // the probes train first and set the bar
         }
@@ -247,7 +247,7 @@ TEST_SUITE("slow") {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         CHECK(seconds <= 4.8 + 3.0);  // the budget, plus at most one epoch and the export's check
         int unfinished = 0;
-        for (const auto& t : s.trials) unfinished += t.status == "skipped" || t.status == "cut";
+        for (const auto& t : s.trials) unfinished += t.status == TrialStatus::skipped || t.status == TrialStatus::cut;
         CHECK(unfinished > 0);
         CHECK(boost::filesystem::exists(o.output + "/best.onnx"));
         // A candidate the plan says cannot finish in what is left is never started: no fold, no run directory.
@@ -255,7 +255,7 @@ TEST_SUITE("slow") {
         for (const auto& t : s.trials) {
             if (t.note.find("predicted") == std::string::npos) continue;
             ++by_plan;
-            CHECK(t.status == "skipped");
+            CHECK(t.status == TrialStatus::skipped);
             CHECK(!boost::filesystem::exists(o.output + "/runs/" + t.candidate.name + "/fold-" +
                                              std::to_string(t.folds.size() + 1)));
             CHECK(t.predicted_fold_seconds > 0);

@@ -35,9 +35,9 @@ TrainOptions options_for(const std::string& cache, const std::string& out) {
     o.batch = 8;
     o.threads = 2;
     // The engine's own behaviour under SGD, independent of the per-strategy defaults.
-    o.optimizer.kind = "sgd";
+    o.optimizer.kind = OptimizerKind::sgd;
     o.optimizer.weight_decay = 5e-4;
-    o.schedule.kind = "cosine";
+    o.schedule.kind = ScheduleKind::cosine;
     o.schedule.base_lr = 0.02;
     o.seed = 5;
     return o;
@@ -59,20 +59,21 @@ TEST_SUITE("slow") {
         test::TempDir dir;
         const std::string cache = separable_cache(dir);
         struct Case {
-            std::string strategy;
-            std::string head;
+            Strategy strategy;
+            ClassifierHead head;
             int from_block;
         };
-        for (const Case& c :
-             {Case{"classifier", "source", 5}, Case{"classifier", "linear", 5}, Case{"finetune", "source", 5}}) {
-            CAPTURE(c.strategy);
-            CAPTURE(c.head);
-            TrainOptions o = options_for(cache, dir / (c.strategy + c.head));
+        for (const Case& c : {Case{Strategy::classifier, ClassifierHead::source, 5},
+                              Case{Strategy::classifier, ClassifierHead::linear, 5},
+                              Case{Strategy::finetune, ClassifierHead::source, 5}}) {
+            CAPTURE(to_string(c.strategy));
+            CAPTURE(to_string(c.head));
+            TrainOptions o = options_for(cache, dir / (to_string(c.strategy) + std::string(to_string(c.head))));
             o.strategy = c.strategy;
             o.head = c.head;
             o.from_block = c.from_block;
             // Adam: the fixture's random source weights shrink activations, which plain SGD crawls through.
-            o.optimizer.kind = "adam";
+            o.optimizer.kind = OptimizerKind::adam;
             o.schedule.base_lr = 3e-3;
             o.epochs = 20;
             const TrainSummary s = run_training(o, {});
@@ -88,7 +89,7 @@ TEST_SUITE("slow") {
         test::TempDir dir;
         const std::string cache = separable_cache(dir);
         TrainOptions whole = options_for(cache, dir / "whole");
-        whole.strategy = "finetune";
+        whole.strategy = Strategy::finetune;
         whole.epochs = 4;
         run_training(whole, {});
 
@@ -109,13 +110,13 @@ TEST_SUITE("slow") {
         test::TempDir dir;
         const std::string cache = separable_cache(dir);
         TrainOptions f32 = options_for(cache, dir / "f32");
-        f32.strategy = "finetune";
-        f32.optimizer.kind = "adam";
+        f32.strategy = Strategy::finetune;
+        f32.optimizer.kind = OptimizerKind::adam;
         f32.schedule.base_lr = 3e-3;
         f32.epochs = 20;
         TrainOptions bf16 = f32;
         bf16.output = dir / "bf16";
-        bf16.precision = "bf16";
+        bf16.precision = Precision::bf16;
         std::string warning;
         TrainEvents events;
         events.warn = [&](const std::string& line) { warning = line; };
@@ -137,20 +138,14 @@ TEST_SUITE("slow") {
         const double first_a = a.history.front().train_loss, first_b = b.history.front().train_loss;
         CHECK(std::abs(first_b - first_a) <= 0.02 * first_a);
         CHECK(first_b != first_a);
-        CHECK_THROWS_WITH_AS(
-            [&] {
-                TrainOptions bad = f32;
-                bad.precision = "f16";
-                run_training(bad, {});
-            }(),
-            doctest::Contains("unknown 'precision' 'f16'"), Error);
+        CHECK_THROWS_WITH_AS(parse_precision("f16"), doctest::Contains("unknown 'precision' 'f16'"), Error);
     }
 
     TEST_CASE("the kept epoch breaks validation-accuracy ties by the lower loss - not by the earlier epoch") {
         test::TempDir dir;
         const std::string cache = separable_cache(dir);
         TrainOptions o = options_for(cache, dir / "run");
-        o.optimizer.kind = "adam";
+        o.optimizer.kind = OptimizerKind::adam;
         o.schedule.base_lr = 3e-3;
         o.epochs = 12;
         o.dropout = 0;
@@ -195,14 +190,12 @@ TEST_SUITE("unit") {
         CHECK_THROWS_WITH_AS(run_training(other, {}), doctest::Contains("was made from another model"), Error);
 
         TrainOptions wrong_tap = o;
-        wrong_tap.strategy = "finetune";
+        wrong_tap.strategy = Strategy::finetune;
         wrong_tap.from_block = 4;  // needs pool3
         CHECK_THROWS_WITH_AS(run_training(wrong_tap, {}), doctest::Contains("has no tap 'pool3'"), Error);
 
+        CHECK_THROWS_WITH_AS(parse_strategy("transfer"), doctest::Contains("unknown 'strategy'"), Error);
         TrainOptions bad = o;
-        bad.strategy = "transfer";
-        CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("unknown 'strategy'"), Error);
-        bad = o;
         bad.lr_mult["block9"] = 0.1;
         CHECK_THROWS_WITH_AS(run_training(bad, {}), doctest::Contains("'lr-mult' names block9"), Error);
 
@@ -223,7 +216,7 @@ TEST_SUITE("unit") {
         if (cpu_has_bf16()) {
             TrainOptions other_precision = o;
             other_precision.resume = true;
-            other_precision.precision = "bf16";
+            other_precision.precision = Precision::bf16;
             CHECK_THROWS_WITH_AS(run_training(other_precision, {}),
                                  doctest::Contains("was started with precision \"f32\""), Error);
         }
@@ -239,7 +232,7 @@ TEST_SUITE("unit") {
         const std::string cache = separable_cache(dir);
         TrainOptions o = options_for(cache, dir / "run");
         o.epochs = 6;
-        o.schedule.kind = "step";
+        o.schedule.kind = ScheduleKind::step;
         o.schedule.step_epochs = 1;
         o.schedule.gamma = 1e8;  // the learning rate explodes after the first epoch
         CHECK_THROWS_WITH_AS(run_training(o, {}), doctest::Contains("try a lower learning rate"), Error);

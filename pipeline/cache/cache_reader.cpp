@@ -2,6 +2,7 @@
 #include "pipeline/core/shape.hpp"
 
 #include "pipeline/cache/cache_format.hpp"
+#include "pipeline/cache/dtype.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/core/error.hpp"
 
@@ -34,7 +35,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     if (info_.rows == 0) throw Error("cache " + path + " holds no samples");
     for (size_t i = 1; i < found->dims.size(); ++i) sample_shape_.push_back(static_cast<int>(found->dims[i]));
     chunk_rows_ = static_cast<std::int64_t>(found->chunk[0]);
-    half_ = found->dtype == "f16";
+    half_ = parse_dtype(found->dtype, path) == Dtype::f16;
 
     try {
         h5_.open([&] {

@@ -55,7 +55,7 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     config.model_weights = model.weights;
     config.preprocess = pre;
     for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
-    config.dtype = options.dtype;
+    config.dtype = to_string(options.dtype);
     config.precision = precision;
     config.compress = options.compress;
     config.dataset = options.data;
@@ -79,6 +79,7 @@ BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
 }
 
 ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
+    const std::size_t value_bytes = dtype_bytes(parse_dtype(config.dtype));
     ExtractPlan plan;
     plan.images = static_cast<std::int64_t>(data.samples.size());
     for (const Sample& s : data.samples) plan.train_images += s.split == Split::Train;
@@ -87,7 +88,7 @@ ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
     std::uint64_t row_bytes = 0;
     for (const TapLayout& t : config.taps) {
         const std::uint64_t values = shape_count(t.shape);
-        plan.tap_row_bytes.emplace_back(t.name, values * (config.dtype == "f16" ? 2 : 4));
+        plan.tap_row_bytes.emplace_back(t.name, values * value_bytes);
         row_bytes += plan.tap_row_bytes.back().second;
     }
     plan.bytes = row_bytes * static_cast<std::uint64_t>(plan.rows);

@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/cache/dtype.hpp"
+#include "pipeline/cache/tap_engine.hpp"
 #include "pipeline/core/events.hpp"
 #include "pipeline/dist/communicator.hpp"
 #include "pipeline/data/batch_runner.hpp"
@@ -25,10 +27,10 @@ struct ExtractOptions {
     std::optional<std::array<double, 3>> mean, std;
     int batch = 16;
     int threads = 0;  // 0: every core
-    std::string backend = "cpu";
-    std::string engine = "onednn";  // onednn (cvtl's fast path) | opencv (stock cv::dnn)
-    std::string precision = "f32";  // f32 | bf16 (onednn, CPUs with AVX512-BF16)
-    std::string dtype = "f32";
+    Backend backend = Backend::cpu;
+    Engine engine = Engine::onednn;
+    Precision precision = Precision::f32;  // bf16: onednn, CPUs with AVX512-BF16
+    Dtype dtype = Dtype::f32;
     bool compress = false;
     double val_fraction = 0.1;
     std::uint32_t seed = 0;           // of the split and of the augmented views

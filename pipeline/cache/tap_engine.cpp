@@ -20,20 +20,20 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
       engine_(choice.engine),
       backend_(choice.backend),
       threads_(resolve_threads(choice.threads)) {
-    if (engine_ != "onednn" && engine_ != "opencv")
-        throw Error("unknown {engine} '" + engine_ + "' (expected onednn or opencv)");
-    Precision precision = parse_precision(choice.precision);
-    if (engine_ == "onednn" && backend_ != "cpu") {
-        events.warning("{backend} " + backend_ + " runs on stock cv::dnn; using {engine} opencv");
-        engine_ = "opencv";
+    Precision precision = choice.precision;
+    if (engine_ == Engine::onednn && backend_ != Backend::cpu) {
+        events.warning(std::string("{backend} ") + to_string(backend_) +
+                       " runs on stock cv::dnn; using {engine} opencv");
+        engine_ = Engine::opencv;
     }
-    if (precision == Precision::bf16 && engine_ == "opencv") throw Error("{precision} bf16 needs {engine} onednn");
+    if (precision == Precision::bf16 && engine_ == Engine::opencv)
+        throw Error("{precision} bf16 needs {engine} onednn");
     if (precision == Precision::bf16 && !cpu_has_bf16()) {
         events.warning("this CPU has no AVX512-BF16: running in f32 (bf16 would be emulated and slower)");
         precision = Precision::f32;
     }
-    precision_ = precision == Precision::bf16 ? "bf16" : "f32";
-    if (engine_ == "onednn") {
+    precision_ = to_string(precision);
+    if (engine_ == Engine::onednn) {
         try {
             // The network up to the deepest tap read, weights copied from the cv::dnn layers.
             std::string deepest;
@@ -52,24 +52,24 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
         } catch (const Error& e) {
             events.warning(std::string("the oneDNN fast path cannot run this model (") + e.message() +
                            "); using stock cv::dnn");
-            engine_ = "opencv";
-            precision_ = "f32";
+            engine_ = Engine::opencv;
+            precision_ = to_string(Precision::f32);
             fast_.reset();
         }
     }
-    if (engine_ == "opencv") {
+    if (engine_ == Engine::opencv) {
         std::string warning;
         backend_ = select_backend(model.net, backend_, warning);
         if (!warning.empty()) events.warning(warning);
         // The cache records the arithmetic that produced it: CUDA's fp16 target computes in half precision.
-        if (backend_ == "cuda-fp16") precision_ = "f16";
+        if (backend_ == Backend::cuda_fp16) precision_ = "f16";
     }
 }
 
 TapEngine::~TapEngine() = default;
 
 std::vector<cv::Mat> TapEngine::operator()(const cv::Mat& blob) {
-    if (engine_ == "opencv") return forward_taps(model_.net, map_, taps_, blob);
+    if (engine_ == Engine::opencv) return forward_taps(model_.net, map_, taps_, blob);
     // OpenMP's team size is per calling thread, and pipeline stages move between TBB threads.
     set_engine_threads(threads_);
     std::vector<int> wanted;
@@ -83,7 +83,7 @@ std::vector<cv::Mat> TapEngine::operator()(const cv::Mat& blob) {
 }
 
 std::string TapEngine::description() const {
-    return engine_ == "onednn" ? "onednn " + precision_ : "opencv " + backend_;
+    return std::string(to_string(engine_)) + " " + (engine_ == Engine::onednn ? precision_ : to_string(backend_));
 }
 
 }  // namespace cvtl

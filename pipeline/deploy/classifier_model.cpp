@@ -99,11 +99,11 @@ void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
         select_backend(m.source->net, options.engine.backend, warning);
         warn(options, warning);
     };
-    if (options.engine.engine == "opencv" && options.engine.backend == "cpu") return stock();
+    if (options.engine.engine == Engine::opencv && options.engine.backend == Backend::cpu) return stock();
     try {
         m.map = std::make_shared<BlockMap>(map_vgg_blocks(m.source->net, m.preprocess.size, m.source->path));
     } catch (const Error&) {
-        if (options.engine.engine == "opencv") throw;
+        if (options.engine.engine == Engine::opencv) throw;
         return stock();  // not VGG-shaped: stock cv::dnn runs it as it is
     }
     m.engine = std::make_shared<TapEngine>(*m.source, *m.map, std::vector<std::string>{tap::logits}, options.engine,
@@ -127,7 +127,7 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
     ClassifierModel m;
     m.source = std::make_shared<SourceModel>(load_model(path, options.weights));
     const bool is_export = read_sidecar(fs::path(path).replace_extension(".json").string(), m) ||
-                           (m.source->format == "onnx" && read_metadata(path, m));
+                           (m.source->format == ModelFormat::onnx && read_metadata(path, m));
     if (is_export) {
         m.outputs_probabilities = true;
         if (!options.labels.empty()) m.classes = read_labels(options.labels);

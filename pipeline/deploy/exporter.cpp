@@ -3,6 +3,7 @@
 
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/train/run_state.hpp"
+#include "pipeline/train/strategy.hpp"
 #include "pipeline/core/atomic_file.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
@@ -116,7 +117,10 @@ RunState checked_run(const ExportOptions& o, ExportSummary& summary) {
             "run " + o.run +
             " is incomplete: no model.h5 (training saves it after its first epoch); finish or {resume} the training");
     RunState state = load_run_state(model_h5);
-    if (state.kind != "model") throw Error(model_h5 + " is a " + state.kind + ", not a trained model");
+    if (state.kind != RunKind::model)
+        throw Error(model_h5 + " is a " + to_string(state.kind) + ", not a trained model");
+    // The export copies the run's strategy into its sidecar and metadata: a damaged record stops it here.
+    parse_strategy(state.meta.at("strategy").get<std::string>(), model_h5);
     if (o.output.empty()) throw Error("export needs an {output} path for the ONNX model");
     summary.sidecar = fs::path(o.output).replace_extension(".json").string();
     if (summary.sidecar == o.output)

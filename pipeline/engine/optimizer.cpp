@@ -8,11 +8,10 @@
 namespace cvtl {
 
 Optimizer::Optimizer(const OptimizerConfig& config, NamedParams params) : config_(config) {
-    if (config.kind != "sgd" && config.kind != "adam" && config.kind != "adamw")
-        throw Error("unknown {optimizer} '" + config.kind + "' (expected sgd, adam or adamw)");
+    CVTL_ASSERT(config.kind.has_value());
     for (auto& [name, p] : params) {
         Slot s{name, p, cv::Mat::zeros(p->value.dims, p->value.size.p, CV_32F), {}};
-        if (config.kind != "sgd") s.second = cv::Mat::zeros(p->value.dims, p->value.size.p, CV_32F);
+        if (config.kind != OptimizerKind::sgd) s.second = cv::Mat::zeros(p->value.dims, p->value.size.p, CV_32F);
         slots_.push_back(std::move(s));
     }
 }
@@ -71,7 +70,7 @@ void Optimizer::step(double lr) {
         const float* g = p.grad.ptr<float>();
         float* m = s.first.ptr<float>();
         const auto n = static_cast<std::ptrdiff_t>(p.value.total());
-        if (c.kind == "sgd") {
+        if (c.kind == OptimizerKind::sgd) {
             const auto mu = static_cast<float>(c.momentum);
             const bool first = steps_ == 1;  // PyTorch: the first step seeds the momentum buffer
             if (mu == 0.0f)
@@ -86,7 +85,7 @@ void Optimizer::step(double lr) {
             const auto root_bias2 = static_cast<float>(std::sqrt(bias2));
             const auto eps = static_cast<float>(c.eps);
             float* v = s.second.ptr<float>();
-            if (c.kind == "adamw")
+            if (c.kind == OptimizerKind::adamw)
                 adam_update<true>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
             else
                 adam_update<false>(w, g, m, v, n, rate, decay, b1, b2, step_size, root_bias2, eps);
@@ -118,13 +117,11 @@ void Optimizer::load_state(const std::map<std::string, cv::Mat>& state) {
 
 double Schedule::at(double t) const {
     if (warmup_epochs > 0 && t < warmup_epochs) return base_lr * (t + 1e-3) / warmup_epochs;
-    if (kind == "constant") return base_lr;
-    if (kind == "step") return base_lr * std::pow(gamma, std::floor(t / std::max(1, step_epochs)));
-    if (kind == "cosine") {
-        const double span = std::max(1e-9, epochs - warmup_epochs);
-        return 0.5 * base_lr * (1.0 + std::cos(M_PI * std::min(1.0, (t - warmup_epochs) / span)));
-    }
-    throw Error("unknown {schedule} '" + kind + "' (expected constant, step or cosine)");
+    CVTL_ASSERT(kind.has_value());
+    if (kind == ScheduleKind::constant) return base_lr;
+    if (kind == ScheduleKind::step) return base_lr * std::pow(gamma, std::floor(t / std::max(1, step_epochs)));
+    const double span = std::max(1e-9, epochs - warmup_epochs);
+    return 0.5 * base_lr * (1.0 + std::cos(M_PI * std::min(1.0, (t - warmup_epochs) / span)));
 }
 
 }  // namespace cvtl

@@ -1,8 +1,11 @@
 #pragma once
 // SGD (momentum, Nesterov), Adam and AdamW over a network's parameters, PyTorch's update rules.
 #include "pipeline/engine/layers/layer.hpp"
+#include "pipeline/engine/optimizer_kind.hpp"
+#include "pipeline/engine/schedule_kind.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,7 +13,8 @@
 namespace cvtl {
 
 struct OptimizerConfig {
-    std::string kind = "sgd";                       // sgd | adam | adamw
+    // Empty only in TrainOptions, where it means the strategy's default (resolve_defaults fills it).
+    std::optional<OptimizerKind> kind = OptimizerKind::sgd;
     double momentum = 0.9;                          // sgd
     bool nesterov = false;                          // sgd
     double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
@@ -45,7 +49,7 @@ private:
 
 // Learning rate at a (fractional) epoch t in [0, epochs).
 struct Schedule {
-    std::string kind = "cosine";  // constant | step | cosine
+    std::optional<ScheduleKind> kind = ScheduleKind::cosine;  // empty as in OptimizerConfig
     double base_lr = 0.01;
     int epochs = 10;
     double warmup_epochs = 0;  // linear ramp from base_lr/warmup steps, before any schedule

@@ -47,7 +47,7 @@ void save_run_state(const std::string& path, const RunState& state) {
             H5::H5File& file = *h5;
             h5::set_string(file, "format", kRunFormat);
             h5::set_int(file, "version", kRunVersion);
-            h5::set_string(file, "kind", state.kind);
+            h5::set_string(file, "kind", to_string(state.kind));
             h5::set_string(file, "cvtl_version", kVersion);
             h5::set_string(file, "meta", state.meta.dump());
             h5::set_string(file, "spec", state.spec.dump());
@@ -87,7 +87,7 @@ RunState load_run_state(const std::string& path) {
             throw Error(path + " has run format version " + std::to_string(version) + " (made by cvtl " +
                         h5::get_string(file, "cvtl_version") + "); this cvtl reads version " +
                         std::to_string(kRunVersion));
-        state.kind = h5::get_string(file, "kind");
+        state.kind = parse_run_kind(h5::get_string(file, "kind"), path);
         state.meta = nlohmann::json::parse(h5::get_string(file, "meta"));
         state.spec = nlohmann::json::parse(h5::get_string(file, "spec"));
         state.progress = nlohmann::json::parse(h5::get_string(file, "progress"));

@@ -8,6 +8,7 @@
 //   /weights/<layer.param>      float32, the parameter's shape (also batch-norm running statistics)
 //   /optimizer/<layer.param>/first|second   optimizer state (checkpoints only)
 #include "pipeline/engine/weights.hpp"
+#include "pipeline/train/run_kind.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ inline constexpr const char* kRunFormat = "cvtl-run";
 inline constexpr int kRunVersion = 1;
 
 struct RunState {
-    std::string kind = "model";
+    RunKind kind = RunKind::model;
     nlohmann::json meta;
     nlohmann::json spec;
     nlohmann::json progress;

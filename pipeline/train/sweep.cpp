@@ -85,11 +85,7 @@ void Sweep::open_inputs() {
     std::vector<std::string> taps;
     for (const auto& t : info_.taps) taps.push_back(t.name);
     s_.trials.clear();
-    for (const auto& c : sweep_candidates(taps, o_.only)) {
-        SweepTrial t;
-        t.candidate = c;
-        s_.trials.push_back(t);
-    }
+    for (const auto& c : sweep_candidates(taps, o_.only)) s_.trials.emplace_back().candidate = c;
     if (s_.trials.empty())
         throw Error("cache " + o_.cache +
                     " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
@@ -144,7 +140,7 @@ nlohmann::json Sweep::settings() const {
             {"batch", o_.batch},
             {"steps", o_.steps},
             {"epochs", epochs_},
-            {"precision", o_.precision},
+            {"precision", to_string(o_.precision)},
             {"candidates", names},
             {"epoch_gate", o_.epoch_gate}};
 }
@@ -235,7 +231,7 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     to.output = run;
     to.strategy = c.strategy;
     to.head = c.head;
-    if (c.family == "probe") to.tap = c.tap;
+    if (c.head == ClassifierHead::linear) to.tap = c.tap;  // a probe reads the tap it was made for
     to.from_block = c.from_block;
     to.model = o_.model;
     to.weights = o_.weights;
@@ -243,9 +239,9 @@ TrainOptions Sweep::fold_options(const SweepTrial& t, const std::string& run) co
     to.batch = o_.batch;
     to.threads = o_.threads;
     to.precision = o_.precision;
-    to.optimizer.kind = "adam";
+    to.optimizer.kind = OptimizerKind::adam;
     to.optimizer.weight_decay = 0;
-    to.schedule.kind = "cosine";
+    to.schedule.kind = ScheduleKind::cosine;
     to.schedule.base_lr = c.lr;
     to.seed = o_.seed;
     to.memory_gb = o_.memory_gb;
@@ -261,7 +257,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
     const std::string run =
         o_.output + "/runs/" + t.candidate.name + (s_.folds > 1 ? "/fold-" + std::to_string(fold + 1) : "/split");
     if (const auto a = abandoned_.find(t.candidate.name); fold == 0 && a != abandoned_.end()) {
-        t.status = "eliminated";
+        t.status = TrialStatus::eliminated;
         t.note = a->second.note;
         t.stopped_seconds = a->second.seconds, t.stopped_epochs = a->second.epochs;
         score_trial(t);
@@ -280,14 +276,14 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
             }
     const double reserve = reserve_seconds();
     if (Clock::now() + std::chrono::duration<double>(reserve) >= deadline_) {
-        t.status = "skipped";
+        t.status = TrialStatus::skipped;
         t.note = "the time budget ran out before it";
         return;
     }
     // Never start what the plan says cannot finish: a cut training is time spent on nothing.
     const double left = std::chrono::duration<double>(deadline_ - Clock::now()).count() - reserve;
     if (deadline_ != Clock::time_point::max() && t.predicted_fold_seconds > left) {
-        t.status = "skipped";
+        t.status = TrialStatus::skipped;
         t.note = "predicted " + std::to_string(static_cast<long>(t.predicted_fold_seconds)) + " s per fold, " +
                  std::to_string(static_cast<long>(std::max(0.0, left))) + " s left in the budget";
         return;
@@ -308,7 +304,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
             score_trial(t);
         }
         if (ts.abandoned) {
-            t.status = "eliminated";
+            t.status = TrialStatus::eliminated;
             t.note = kGateNote + std::to_string(gate->epoch) + " of " + std::to_string(epochs_) +
                      ": best validation accuracy " + fixed_digits(gate->best, 4) +
                      ", more than two standard errors below the leader's " + fixed_digits(gate->leader, 4);
@@ -316,7 +312,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
             return;
         }
         if (ts.cut) {
-            t.status = "cut";
+            t.status = TrialStatus::cut;
             t.note = "stopped by the time budget after " + std::to_string(ts.history.size()) + " of " +
                      std::to_string(epochs_) + " epochs";
             return;
@@ -327,7 +323,7 @@ void Sweep::train_fold(SweepTrial& t, int fold) {
         t.trained_parameters = ts.trained_parameters;
         t.epochs = ts.epochs;
     } catch (const Error& e) {
-        t.status = "failed";
+        t.status = TrialStatus::failed;
         t.note = e.what();
         events_.warning(t.candidate.name + " failed: " + e.message());
     }
@@ -344,7 +340,7 @@ void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
     } else {
         for (size_t i : active) {
             SweepTrial& t = s_.trials[i];
-            for (int f = static_cast<int>(t.folds.size()); f < counts[rung] && t.status == "pending"; ++f) {
+            for (int f = static_cast<int>(t.folds.size()); f < counts[rung] && t.status == TrialStatus::pending; ++f) {
                 report(stage, t.candidate.name, f);
                 train_fold(t, f);
                 ++done_;
@@ -354,10 +350,11 @@ void Sweep::run_rung(std::vector<size_t>& active, size_t rung) {
     }
     std::vector<size_t> next;
     for (size_t i : active)
-        if (s_.trials[i].status == "pending") next.push_back(i);
+        if (s_.trials[i].status == TrialStatus::pending) next.push_back(i);
     std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return ranks_before(s_.trials[a], s_.trials[b]); });
     if (rung + 1 < counts.size()) {
-        for (size_t k = promoted(next.size()); k < next.size(); ++k) s_.trials[next[k]].status = "eliminated";
+        for (size_t k = promoted(next.size()); k < next.size(); ++k)
+            s_.trials[next[k]].status = TrialStatus::eliminated;
         next.resize(promoted(next.size()));
         std::sort(next.begin(), next.end(), [&](size_t a, size_t b) {
             return s_.trials[a].candidate.cost_rank < s_.trials[b].candidate.cost_rank;
@@ -373,7 +370,7 @@ nlohmann::json Sweep::train_job(size_t trial, int fold) {
     const size_t before = copy.folds.size();
     const int trainings = s_.trainings, resumed = s_.resumed;
     train_fold(copy, fold);
-    nlohmann::json r = {{"status", copy.status},
+    nlohmann::json r = {{"status", to_string(copy.status)},
                         {"note", copy.note},
                         {"trainings", s_.trainings - trainings},
                         {"resumed", s_.resumed - resumed},
@@ -395,7 +392,8 @@ void Sweep::apply_job(const nlohmann::json& r, size_t trial) {
         t.trained_parameters = r.at("parameters");
         t.epochs = r.at("epochs");
     }
-    if (r.at("status") != "pending" && t.status == "pending") t.status = r.at("status"), t.note = r.at("note");
+    const TrialStatus status = parse_trial_status(r.at("status").get<std::string>(), "a rank's record");
+    if (status != TrialStatus::pending && t.status == TrialStatus::pending) t.status = status, t.note = r.at("note");
     s_.trainings += r.at("trainings").get<int>();
     s_.resumed += r.at("resumed").get<int>();
     t.stopped_seconds += r.at("stopped_seconds").get<double>();
@@ -410,8 +408,8 @@ void Sweep::train_rung_on_ranks(const std::vector<size_t>& active, size_t rung) 
     const std::vector<int> counts = rung_fold_counts(s_.folds);
     std::vector<std::pair<size_t, int>> jobs;
     for (size_t i : active)
-        for (int f = static_cast<int>(s_.trials[i].folds.size()); f < counts[rung] && s_.trials[i].status == "pending";
-             ++f)
+        for (int f = static_cast<int>(s_.trials[i].folds.size());
+             f < counts[rung] && s_.trials[i].status == TrialStatus::pending; ++f)
             jobs.emplace_back(i, f);
     nlohmann::json mine = nlohmann::json::object();
     for (size_t j = static_cast<size_t>(o_.comm.rank()); j < jobs.size(); j += static_cast<size_t>(o_.comm.size())) {
@@ -580,7 +578,7 @@ SweepSummary Sweep::run() {
     std::vector<size_t> active(s_.trials.size());
     for (size_t i = 0; i < active.size(); ++i) active[i] = i;
     for (size_t r = 0; r < counts.size(); ++r) run_rung(active, r);
-    for (size_t i : active) s_.trials[i].status = "complete";
+    for (size_t i : active) s_.trials[i].status = TrialStatus::complete;
     // mpirun: rank 0 retrains, exports and reports; the others wait for its outcome.
     o_.comm.all_or_none([&] {
         if (!o_.comm.root()) return;

@@ -14,9 +14,11 @@
 // The winner is the best candidate among those evaluated on the most folds; it is retrained on every
 // labelled row with the same schedule and stopped at the epoch its folds chose.
 #include "pipeline/dist/communicator.hpp"
+#include "pipeline/engine/layers/precision.hpp"
 #include "pipeline/train/sweep_candidates.hpp"
 #include "pipeline/train/sweep_plan.hpp"
 #include "pipeline/train/train_defaults.hpp"
+#include "pipeline/train/trial_status.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -54,7 +56,7 @@ struct SweepOptions {
     int folds = 0;  // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
     std::vector<std::string> only;  // families or candidate names (empty: all)
     int threads = 0;
-    std::string precision = "f32";
+    Precision precision = Precision::f32;
     int batch = 32;
     int steps = kDefaultSteps;  // optimizer-step budget per training (sets the epoch count)
     std::uint64_t seed = 0;
@@ -84,7 +86,7 @@ struct SweepTrial {
     int epochs = 0;  // the schedule's length
     std::int64_t trained_parameters = 0;
     std::vector<SweepFold> folds;
-    std::string status = "pending";  // complete | eliminated | cut | skipped | failed
+    TrialStatus status = TrialStatus::pending;
     std::string note;
     // From the folds (NaN until one is trained):
     int chosen_epoch = 0;

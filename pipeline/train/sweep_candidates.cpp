@@ -49,20 +49,26 @@ std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& tap
     for (int p = 8; p >= 1; --p)
         for (const auto& t : taps)
             if (tap_position(t) == p)
-                add_grid(all, {"", "probe-" + t, "probe", "classifier", "linear", t, 5, p, 0, rank++}, kProbeRates);
+                add_grid(all,
+                         {"", "probe-" + t, "probe", Strategy::classifier, ClassifierHead::linear, t, 5, p, 0, rank++},
+                         kProbeRates);
     if (has(taps, "pool5"))
-        add_grid(all, {"", "classifier-pool5", "classifier", "classifier", "source", "pool5", 5, 5, 0, rank++},
+        add_grid(all,
+                 {"", "classifier-pool5", "classifier", Strategy::classifier, ClassifierHead::source, "pool5", 5, 5, 0,
+                  rank++},
                  kNetworkRates);
     // Fine-tuning from block K reads pool{K-1}: the fewer blocks trained, the cheaper.
     for (int k = 5; k >= 1; --k) {
         const std::string tap = k == 1 ? "input" : "pool" + std::to_string(k - 1);
         if (has(taps, tap))
             add_grid(all,
-                     {"", "finetune-b" + std::to_string(k), "finetune", "finetune", "source", tap, k, k - 1, 0, rank++},
+                     {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source, tap,
+                      k, k - 1, 0, rank++},
                      kNetworkRates);
     }
     if (has(taps, "input"))
-        add_grid(all, {"", "scratch", "scratch", "scratch", "source", "input", 1, 0, 0, rank++}, kNetworkRates);
+        add_grid(all, {"", "scratch", "scratch", Strategy::scratch, ClassifierHead::source, "input", 1, 0, 0, rank++},
+                 kNetworkRates);
     if (only.empty()) return all;
 
     std::vector<SweepCandidate> kept;

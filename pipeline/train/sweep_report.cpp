@@ -41,8 +41,8 @@ std::string csv(const SweepSummary& s) {
                (t.folds.empty() ? "," : format("%.6f", t.score) + "," + format("%.6f", t.spread)) + "," +
                std::to_string(t.folds.size()) + "," + std::to_string(t.chosen_epoch) + "," + std::to_string(t.epochs) +
                "," + (t.folds.empty() ? "" : format("%.6f", t.loss)) + "," + std::to_string(t.trained_parameters) +
-               "," + format("%.2f", t.seconds) + "," + format("%.2f", t.predicted_fold_seconds) + "," + t.status + "," +
-               csv_field(t.note) + "\n";
+               "," + format("%.2f", t.seconds) + "," + format("%.2f", t.predicted_fold_seconds) + "," +
+               to_string(t.status) + "," + csv_field(t.note) + "\n";
     }
     return out;
 }
@@ -62,8 +62,8 @@ std::string ranking(const SweepSummary& s) {
                (t.folds.empty() ? "–" : format("%.4f", t.loss)) + " | " + std::to_string(t.trained_parameters) + " | " +
                format("%.1f", t.seconds) + " | " +
                (t.folds.empty() ? "–" : format("%.1f", t.seconds / static_cast<double>(t.folds.size()))) + " / " +
-               format("%.1f", t.predicted_fold_seconds) + " | " + t.status + (t.note.empty() ? "" : ": " + t.note) +
-               " |\n";
+               format("%.1f", t.predicted_fold_seconds) + " | " + to_string(t.status) +
+               (t.note.empty() ? "" : ": " + t.note) + " |\n";
     }
     return out;
 }
@@ -98,8 +98,8 @@ std::string findings(const SweepSummary& s) {
     }
     int skipped = 0, failed = 0, eliminated = 0;
     for (const auto& t : s.trials)
-        skipped += t.status == "skipped" || t.status == "cut", failed += t.status == "failed",
-            eliminated += t.status == "eliminated";
+        skipped += t.status == TrialStatus::skipped || t.status == TrialStatus::cut,
+            failed += t.status == TrialStatus::failed, eliminated += t.status == TrialStatus::eliminated;
     if (eliminated)
         out += "- " + std::to_string(eliminated) +
                " candidates stopped early by successive halving (their score is over fewer folds).\n";

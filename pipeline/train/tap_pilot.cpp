@@ -46,14 +46,12 @@ void check_options(const PilotOptions& o) {
             throw Error(
                 "tap '" + t +
                 "' cannot be a pilot candidate (a linear probe reads pool1..pool5, fc6, fc7 or logits); fix {taps}");
-    if (o.extract.dtype != "f32" && o.extract.dtype != "f16")
-        throw Error("{dtype} must be f32 or f16, found '" + o.extract.dtype + "'");
 }
 
-std::uint64_t bytes_per_image(const CacheTapInfo& tap, const std::string& dtype) {
+std::uint64_t bytes_per_image(const CacheTapInfo& tap, Dtype dtype) {
     std::uint64_t values = 1;
     for (size_t d = 1; d < tap.dims.size(); ++d) values *= tap.dims[d];
-    return values * (dtype == "f16" ? 2 : 4);
+    return values * dtype_bytes(dtype);
 }
 
 // A trial's best validation accuracy on the first fold. Every probe is trained on that fold (the
@@ -106,7 +104,7 @@ nlohmann::json summary_json(const PilotOptions& o, const PilotSummary& s) {
             {"model", o.extract.model},
             {"sample_images", s.sample_images},
             {"dataset_images", s.dataset_images},
-            {"dtype", o.extract.dtype},
+            {"dtype", to_string(o.extract.dtype)},
             {"tolerance", o.tolerance},
             {"disk_budget", o.disk_budget},
             {"mode", s.mode},
@@ -171,7 +169,7 @@ PilotSummary run_pilot(const PilotOptions& o, const Events& events) {
     ExtractOptions e = o.extract;
     e.data = o.output + "/sample.csv";
     e.output = o.output + "/pilot.h5";
-    e.dtype = "f16";  // the pilot's own cache: half the disk of f32 (the sweep trains from f16 taps as from f32)
+    e.dtype = Dtype::f16;  // the pilot's own cache: half the disk of f32 (the sweep trains from f16 taps as from f32)
     e.views = 1, e.update = false, e.shard = 0, e.shards = 0, e.force = o.force;
     auto start = Clock::now();
     run_extraction(e, ExtractEvents(events));

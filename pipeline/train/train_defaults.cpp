@@ -6,7 +6,7 @@
 
 namespace cvtl {
 
-TrainDefaults defaults_for(const std::string& strategy, const std::string& head) {
+TrainDefaults defaults_for(Strategy strategy, ClassifierHead head) {
     // Adam at 1e-3 for every strategy: on the measured tasks validation chose 1e-3 over 3e-4 for the
     // probe, the classifier and fine-tuning alike, in cvtl and in PyTorch (docs/defaults.md). The
     // signature keeps the strategy so that a future measurement can split them.
@@ -22,14 +22,14 @@ int epochs_for_steps(std::int64_t train_rows, int batch, int steps) {
 
 OptimizerConfig unset_optimizer() {
     OptimizerConfig c;
-    c.kind = "";
+    c.kind.reset();
     c.weight_decay = std::numeric_limits<double>::quiet_NaN();
     return c;
 }
 
 Schedule unset_schedule() {
     Schedule s;
-    s.kind = "";
+    s.kind.reset();
     s.base_lr = 0;
     return s;
 }

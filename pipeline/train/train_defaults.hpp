@@ -6,6 +6,8 @@
 // strategy measured on the demo's scenarios and on tasks made from Fashion-MNIST's training
 // images, never on a test split (docs/defaults.md has the evidence).
 #include "pipeline/engine/optimizer.hpp"
+#include "pipeline/train/classifier_head.hpp"
+#include "pipeline/train/strategy.hpp"
 
 #include <cstdint>
 #include <string>
@@ -13,14 +15,13 @@
 namespace cvtl {
 
 struct TrainDefaults {
-    std::string optimizer = "adam";
+    OptimizerKind optimizer = OptimizerKind::adam;
     double lr = 1e-3;
     double weight_decay = 0;
-    std::string schedule = "cosine";
+    ScheduleKind schedule = ScheduleKind::cosine;
 };
 
-// `strategy` classifier|finetune|scratch, `head` source|linear.
-TrainDefaults defaults_for(const std::string& strategy, const std::string& head);
+TrainDefaults defaults_for(Strategy strategy, ClassifierHead head);
 
 // Optimizer steps the automatic epoch count aims for, whatever the dataset size.
 inline constexpr int kDefaultSteps = 800;
@@ -30,7 +31,7 @@ inline constexpr int kDefaultSteps = 800;
 int epochs_for_steps(std::int64_t train_rows, int batch, int steps);
 
 // Sentinels meaning "the strategy's default" in TrainOptions.
-OptimizerConfig unset_optimizer();  // kind "", weight_decay NaN
-Schedule unset_schedule();          // kind "", base_lr 0
+OptimizerConfig unset_optimizer();  // no kind, weight_decay NaN
+Schedule unset_schedule();          // no kind, base_lr 0
 
 }  // namespace cvtl

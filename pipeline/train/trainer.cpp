@@ -34,26 +34,22 @@ namespace fs = boost::filesystem;
 using Clock = std::chrono::steady_clock;
 
 std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
-    if (o.strategy == "classifier") {
-        if (o.head == "source") {
+    if (o.strategy == Strategy::classifier) {
+        if (o.head == ClassifierHead::source) {
             if (!o.tap.empty() && o.tap != "pool5")
                 throw Error("{tap} applies to {head} linear; the source classifier reads pool5");
             return "pool5";
         }
-        if (o.head != "linear") throw Error("unknown {head} '" + o.head + "' (expected source or linear)");
         if (!o.tap.empty()) return o.tap;
         for (const auto& t : info.taps)
             if (t.name == "fc7") return "fc7";
         return "pool5";
     }
     if (!o.tap.empty()) throw Error("{tap} applies to {strategy} classifier {head} linear only");
-    if (o.strategy == "finetune") {
-        if (o.from_block < 1 || o.from_block > 5)
-            throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
-        return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
-    }
-    if (o.strategy == "scratch") return "input";
-    throw Error("unknown {strategy} '" + o.strategy + "' (expected classifier, finetune or scratch)");
+    if (o.strategy == Strategy::scratch) return "input";
+    if (o.from_block < 1 || o.from_block > 5)
+        throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
+    return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
 }
 
 // The source model files: the options', else the cache's.
@@ -68,8 +64,8 @@ SourceModel source_model(const TrainOptions& o, const CacheInfo& info) {
     const ModelFiles files = model_files(o, info);
     const std::string& path = files.path;
     if (path.empty() || !fs::exists(path))
-        throw Error("strategy " + o.strategy + " needs the source model the cache was made from (" + recorded +
-                    " not found); pass {model} MODEL");
+        throw Error(std::string("strategy ") + to_string(o.strategy) +
+                    " needs the source model the cache was made from (" + recorded + " not found); pass {model} MODEL");
     const bool given =
         o.source && o.source->path == path && (files.weights.empty() || o.source->weights == files.weights);
     SourceModel model = given ? *o.source : load_model(path, files.weights);
@@ -118,7 +114,7 @@ struct BuiltNetwork {
 BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const std::string& tap,
                            const std::vector<int>& shape, int classes) {
     BuiltNetwork b;
-    if (o.strategy == "classifier" && o.head == "linear") {
+    if (o.strategy == Strategy::classifier && o.head == ClassifierHead::linear) {
         b.head = build_linear_probe(tap, shape, classes);
         b.model = model_files(o, info);  // for export's frozen part
         return b;
@@ -141,8 +137,8 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
                         const std::string& tap, int threads, Precision precision) {
     nlohmann::json mult = nlohmann::json::object();
     for (const auto& [block, m] : o.lr_mult) mult[block] = m;
-    return {{"strategy", o.strategy},
-            {"head", o.head},
+    return {{"strategy", to_string(o.strategy)},
+            {"head", to_string(o.head)},
             {"tap", tap},
             {"from_block", o.from_block},
             {"classes", reader.info().classes},
@@ -153,14 +149,14 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
             {"cache", o.cache},
             {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
             {"cvtl_version", kVersion},
-            {"source_weights", !b.head.source_weights.empty() && o.strategy != "scratch"},
+            {"source_weights", !b.head.source_weights.empty() && o.strategy != Strategy::scratch},
             {"custom_rows", !o.row_roles.empty()},
             {"options",
              {{"epochs", o.epochs},
               {"batch", o.batch},
-              {"optimizer", o.optimizer.kind},
+              {"optimizer", to_string(o.optimizer.kind.value())},
               {"lr", o.schedule.base_lr},
-              {"schedule", o.schedule.kind},
+              {"schedule", to_string(o.schedule.kind.value())},
               {"warmup", o.schedule.warmup_epochs},
               {"weight_decay", o.optimizer.weight_decay},
               {"momentum", o.optimizer.momentum},
@@ -170,7 +166,7 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
               {"seed", o.seed},
               {"stop_epoch", o.stop_epoch},
               {"threads", threads},
-              {"precision", precision_name(precision)}}}};
+              {"precision", to_string(precision)}}}};
 }
 
 // A resumed run must continue the same experiment: every option that shapes the trajectory matches.
@@ -311,7 +307,8 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, Networ
         {"since_best", best.since},
         {"early_stopped", best.early_stopped},
         {"history", h}};
-    save_run_state(path, RunState{"checkpoint", meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
+    save_run_state(path,
+                   RunState{RunKind::checkpoint, meta, spec.to_json(), progress, save_weights(net), optimizer.state()});
 }
 
 BestSoFar restore_checkpoint(const RunState& saved, Network& net, Optimizer& optimizer, TrainSummary& summary) {
@@ -352,8 +349,7 @@ void prepare_run_dir(const TrainOptions& o, const std::string& checkpoint_path) 
 }
 
 // bf16 only where the CPU has it: emulated bf16 would be slower than f32.
-Precision usable_precision(const std::string& requested, const TrainEvents& events) {
-    const Precision precision = parse_precision(requested);
+Precision usable_precision(Precision precision, const TrainEvents& events) {
     if (precision != Precision::bf16 || cpu_has_bf16()) return precision;
     events.warning("this CPU has no AVX512-BF16: training in f32 (bf16 would be emulated and slower)");
     return Precision::f32;
@@ -383,7 +379,7 @@ TrainData open_data(const TrainOptions& o, const std::string& tap) {
 // Source weights where the strategy keeps them, fresh seeded ones elsewhere.
 void initialise(Network& net, const BuiltNetwork& built, const TrainOptions& o, Precision precision) {
     WeightMap initial = fresh_weights(built.head.spec, o.seed);
-    if (o.strategy != "scratch")
+    if (o.strategy != Strategy::scratch)
         for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
     load_weights(net, initial);
     net.set_precision(precision);
@@ -411,7 +407,8 @@ void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const 
         if (writes && o.keep != TrainOptions::Keep::nothing)
             save_run_state(
                 files.model,
-                RunState{"model", files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
+                RunState{
+                    RunKind::model, files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
     } else {
         ++best.since;
     }
@@ -502,7 +499,7 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
     PreparedRun p;
     const CacheInfo info = read_cache_info(requested.cache);
     summary.tap = tap_for(requested, info);
-    summary.precision = precision_name(precision);
+    summary.precision = precision;
     p.data = open_data(requested, summary.tap);
     p.options = resolve_defaults(requested, p.data.train->size());
     const TrainOptions& o = p.options;
@@ -527,9 +524,9 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
 
 TrainOptions resolve_defaults(TrainOptions o, std::int64_t train_rows) {
     const TrainDefaults d = defaults_for(o.strategy, o.head);
-    if (o.optimizer.kind.empty()) o.optimizer.kind = d.optimizer;
+    if (!o.optimizer.kind) o.optimizer.kind = d.optimizer;
     if (std::isnan(o.optimizer.weight_decay)) o.optimizer.weight_decay = d.weight_decay;
-    if (o.schedule.kind.empty()) o.schedule.kind = d.schedule;
+    if (!o.schedule.kind) o.schedule.kind = d.schedule;
     if (o.schedule.base_lr == 0) o.schedule.base_lr = d.lr;
     if (o.batch < 1) throw Error("the batch size must be at least 1, got " + std::to_string(o.batch));
     if (o.steps < 1) throw Error("the step budget must be at least 1, got " + std::to_string(o.steps));

@@ -2,8 +2,11 @@
 #include "pipeline/core/events.hpp"
 // cvtl train: retrains the upper part of a VGG network from an activation cache.
 #include "pipeline/dist/communicator.hpp"
+#include "pipeline/engine/layers/precision.hpp"
 #include "pipeline/engine/optimizer.hpp"
+#include "pipeline/train/classifier_head.hpp"
 #include "pipeline/train/run_report.hpp"
+#include "pipeline/train/strategy.hpp"
 #include "pipeline/train/train_defaults.hpp"
 
 #include <chrono>
@@ -21,20 +24,20 @@ struct SourceModel;
 
 struct TrainOptions {
     std::string cache;
-    std::string output;                   // run directory
-    std::string strategy = "classifier";  // classifier | finetune | scratch
-    std::string head = "source";          // classifier strategy: source (hidden fc layers from the model) | linear
-    std::string tap;                      // linear head only: tap to probe (default fc7 if cached, else pool5)
-    int from_block = 5;                   // finetune: train blocks K..5 + classifier, reading pool{K-1}
-    std::string model;                    // source model; default: the file the cache was made from
+    std::string output;  // run directory
+    Strategy strategy = Strategy::classifier;
+    ClassifierHead head = ClassifierHead::source;  // the classifier strategy's
+    std::string tap;                               // linear head only: tap to probe (default fc7 if cached, else pool5)
+    int from_block = 5;                            // finetune: train blocks K..5 + classifier, reading pool{K-1}
+    std::string model;                             // source model; default: the file the cache was made from
     std::string weights;        // Caffe weights; default: the cache's when `model` is too, else next to `model`
     int epochs = 0;             // 0: about `steps` optimizer steps (epochs_for_steps)
     int steps = kDefaultSteps;  // the step budget behind the automatic epoch count
     int batch = 32;
-    int threads = 0;                // 0: every core
-    std::string precision = "f32";  // f32 | bf16 (products in bf16 on CPUs with AVX512-BF16; else f32 + warning)
-    OptimizerConfig optimizer = unset_optimizer();  // kind "" / weight_decay NaN: the strategy's default
-    Schedule schedule = unset_schedule();           // kind "" / base_lr 0: the strategy's default
+    int threads = 0;                       // 0: every core
+    Precision precision = Precision::f32;  // bf16: products in bf16 on CPUs with AVX512-BF16; else f32 + warning
+    OptimizerConfig optimizer = unset_optimizer();  // no kind / weight_decay NaN: the strategy's default
+    Schedule schedule = unset_schedule();           // no kind / base_lr 0: the strategy's default
     std::map<std::string, double> lr_mult;          // block1..block5, classifier -> multiplier (0 freezes)
     int patience = 0;                               // early stopping: epochs without a better val accuracy; 0 off
     float dropout = 0.5f;
@@ -83,7 +86,7 @@ struct TrainSummary {
     std::int64_t trained_parameters = 0;
     std::int64_t train_rows = 0, val_rows = 0;
     std::string tap;
-    std::string precision;  // what the products ran in: f32 or bf16
+    Precision precision = Precision::f32;  // what the products ran in (f32 where the CPU lacks bf16)
     double seconds = 0;
     bool early_stopped = false;
     bool resumed = false;

@@ -24,8 +24,8 @@ std::string fixture_cache(const TempDir& dir) {
     return o.output;
 }
 
-std::string train_fixture_run(const std::string& cache, const std::string& run_dir, const std::string& strategy,
-                              const std::string& head, int from_block, int epochs) {
+std::string train_fixture_run(const std::string& cache, const std::string& run_dir, Strategy strategy,
+                              ClassifierHead head, int from_block, int epochs) {
     TrainOptions o;
     o.cache = cache;
     o.output = run_dir;
@@ -35,7 +35,7 @@ std::string train_fixture_run(const std::string& cache, const std::string& run_d
     o.epochs = epochs;
     o.batch = 4;
     o.threads = 2;
-    o.optimizer.kind = "adam";
+    o.optimizer.kind = OptimizerKind::adam;
     o.schedule.base_lr = 3e-3;
     o.dropout = 0.0f;
     o.seed = 1;

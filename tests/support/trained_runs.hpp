@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/train/classifier_head.hpp"
+#include "pipeline/train/strategy.hpp"
 #include "support/fixtures.hpp"
 
 #include <opencv2/core.hpp>
@@ -12,8 +14,8 @@ namespace cvtl::test {
 std::string fixture_cache(const TempDir& dir);
 
 // Trains DIR/NAME from `cache` with Adam for `epochs` epochs; returns the run directory.
-std::string train_fixture_run(const std::string& cache, const std::string& run_dir, const std::string& strategy,
-                              const std::string& head = "source", int from_block = 5, int epochs = 8);
+std::string train_fixture_run(const std::string& cache, const std::string& run_dir, Strategy strategy,
+                              ClassifierHead head = ClassifierHead::source, int from_block = 5, int epochs = 8);
 
 // What an export of `run` (made from tiny_vgg16) must compute, from independent pieces: stock OpenCV
 // runs the source model up to the run's tap on `images`, then the trained layers (from model.h5)

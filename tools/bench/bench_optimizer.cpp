@@ -117,7 +117,7 @@ double stream7_seconds(std::vector<cvtl::Param>& params, std::vector<cv::Mat>& m
 
 double step_seconds(const std::string& kind, std::vector<cvtl::Param>& params, int reps) {
     cvtl::OptimizerConfig config;
-    config.kind = kind;
+    config.kind = cvtl::parse_optimizer_kind(kind);
     cvtl::Optimizer::NamedParams named;
     for (size_t k = 0; k < params.size(); ++k) named.emplace_back(std::to_string(k), &params[k]);
     cvtl::Optimizer optimizer(config, named);

@@ -366,7 +366,7 @@ void run(const Options& o) {
         cvtl::load_weights(net, cvtl::fresh_weights(c.spec, 0));
         net.set_precision(cvtl::parse_precision(o.precision));
         cvtl::OptimizerConfig config;  // sgd momentum 0.9 unless --optimizer; decay 5e-4
-        config.kind = o.optimizer;
+        config.kind = cvtl::parse_optimizer_kind(o.optimizer);
         cvtl::Optimizer optimizer(config, net.named_params());
         std::mt19937 rng(0);
         const cv::Mat input = random_input(c, rng);

@@ -2,6 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/deploy/evaluator.hpp"
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/thread_policy.hpp"
 
@@ -23,16 +24,9 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--preset", o->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, o->classifier.weights);
-    cmd->add_option("--engine", o->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")
-        ->capture_default_str();
-    cmd->add_option("--precision", o->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")
-        ->capture_default_str();
-    cmd->add_option("--backend", o->classifier.engine.backend,
-                    "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")
-        ->capture_default_str();
+    add_engine_options(cmd, o->classifier.engine);
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
-        ->capture_default_str();
+    add_threads_option(cmd, o->threads);
     add_max_image_option(cmd, o->max_image_bytes);
     cmd->callback([o] {
         o->comm = Communicator::world();

@@ -3,6 +3,8 @@
 
 #include "pipeline/cache/extractor.hpp"
 #include "pipeline/cache/shards.hpp"
+#include "tools/cvtl/engine_flags.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
@@ -131,16 +133,12 @@ void add_extract(CLI::App& app) {
     cmd->add_option("--mean", args->mean, "Override the preset's mean A,B,C (its channel order and scale)");
     cmd->add_option("--std", args->std, "Override the preset's std A,B,C");
     cmd->add_option("--batch", o.batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option(
-           "--threads", o.threads,
-           "Threads for decoding and the network, per rank under mpirun (0: every core, shared by a node's ranks)")
-        ->capture_default_str();
-    cmd->add_option("--backend", o.backend, "cpu, opencl, cuda or cuda-fp16 (unavailable ones fall back to cpu)")
-        ->capture_default_str();
-    cmd->add_option("--engine", o.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")->capture_default_str();
-    cmd->add_option("--precision", o.precision, "f32, or bf16 on CPUs with AVX512-BF16 (onednn engine)")
-        ->capture_default_str();
-    cmd->add_option("--dtype", o.dtype, "Storage type of the cached taps: f32 or f16")->capture_default_str();
+    add_threads_option(
+        cmd, o.threads,
+        "Threads for decoding and the network, per rank under mpirun (0: every core, shared by a node's ranks)");
+    add_engine_options(cmd, o.engine, o.precision, o.backend, "f32, or bf16 on CPUs with AVX512-BF16 (onednn engine)",
+                       "cpu, opencl, cuda or cuda-fp16 (unavailable ones fall back to cpu)");
+    add_named_option(cmd, "--dtype", o.dtype, parse_dtype, "Storage type of the cached taps: f32 or f16");
     cmd->add_flag("--compress", o.compress, "Store taps with shuffle+deflate (smaller, slower)");
     cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")
         ->capture_default_str();

@@ -32,7 +32,8 @@ void run(const InspectArgs& args) {
     } catch (const cv::Exception& e) {
         throw Error("model " + args.model + " cannot run at input size " + std::to_string(size) + ": " + e.err);
     }
-    std::printf("model    %s (%s, sha256 %.16s...)\n", args.model.c_str(), model.format.c_str(), model.sha256.c_str());
+    std::printf("model    %s (%s, sha256 %.16s...)\n", args.model.c_str(), to_string(model.format),
+                model.sha256.c_str());
     std::printf("input    3x%dx%d%s\n", size, size, model.input_size == size ? "" : " (from --size)");
     if (model.repaired_nodes)
         std::printf("repaired %d ONNX Identity nodes of shared initializers (stock OpenCV 4.6 cannot import them)\n",

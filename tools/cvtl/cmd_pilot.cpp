@@ -3,6 +3,8 @@
 
 #include "pipeline/train/tap_pilot.hpp"
 #include "plugin/thread_policy.hpp"
+#include "tools/cvtl/engine_flags.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 
 #include <cstdio>
@@ -45,8 +47,8 @@ void print_choice(const PilotOptions& o, const PilotSummary& s) {
     for (const std::string& t : s.choice.kept) taps += (taps.empty() ? "" : ",") + t;
     std::printf("\nkeep %s: %s for %lld images (%s); then:\n  cvtl extract %s %s -o CACHE.h5 --taps %s%s\n",
                 taps.c_str(), human_bytes(static_cast<double>(s.choice.kept_bytes)).c_str(),
-                static_cast<long long>(s.dataset_images), o.extract.dtype.c_str(), o.extract.model.c_str(),
-                o.extract.data.c_str(), taps.c_str(), o.extract.dtype == "f16" ? " --dtype f16" : "");
+                static_cast<long long>(s.dataset_images), to_string(o.extract.dtype), o.extract.model.c_str(),
+                o.extract.data.c_str(), taps.c_str(), o.extract.dtype == Dtype::f16 ? " --dtype f16" : "");
     std::printf("evidence in %s/pilot.json; the probes' ranking in %s/sweep/sweep.md\n", o.output.c_str(),
                 o.output.c_str());
 }
@@ -91,15 +93,14 @@ void add_pilot(CLI::App& app) {
     cmd->add_option("--disk-budget", args->disk_budget_gib,
                     "GiB the kept taps may take for the whole dataset (0: no limit)")
         ->capture_default_str();
-    cmd->add_option("--dtype", o.extract.dtype,
-                    "Storage type the whole extraction will use (f32 or f16); the sizes reported are in it")
-        ->capture_default_str();
+    add_named_option(cmd, "--dtype", o.extract.dtype, parse_dtype,
+                     "Storage type the whole extraction will use (f32 or f16); the sizes reported are in it");
     cmd->add_option("--budget", o.budget_minutes, "Minutes for the probe sweep")->capture_default_str();
     cmd->add_option("--folds", o.folds, "Cross-validation folds of the probe sweep (0: auto)")->capture_default_str();
     cmd->add_option("--preset", o.extract.preset, "Preprocessing: torchvision, caffe or raw")->capture_default_str();
     cmd->add_option("--size", o.extract.size, "Input size S (default: the model's declared size)");
     cmd->add_option("--batch", o.extract.batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", o.extract.threads, "Threads (0: every core)")->capture_default_str();
+    add_threads_option(cmd, o.extract.threads, "Threads (0: every core)");
     cmd->add_option("--seed", o.extract.seed, "Seed of the sample, the split and the folds")->capture_default_str();
     add_weights_option(cmd, o.extract.weights);
     cmd->add_flag("--force", o.force, "Start over in a directory that holds another pilot");

@@ -1,5 +1,6 @@
 // cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
 #include "tools/cvtl/commands.hpp"
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/progress.hpp"
 
 #include "pipeline/deploy/evaluator.hpp"
@@ -39,15 +40,9 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, a->classifier.weights);
-    cmd->add_option("--engine", a->classifier.engine.engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)")
-        ->capture_default_str();
-    cmd->add_option("--precision", a->classifier.engine.precision, "f32, or bf16 on CPUs with AVX512-BF16")
-        ->capture_default_str();
-    cmd->add_option("--backend", a->classifier.engine.backend,
-                    "cv::dnn backend for --engine opencv: cpu, opencl, cuda, cuda-fp16")
-        ->capture_default_str();
+    add_engine_options(cmd, a->classifier.engine);
     cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
-    cmd->add_option("--threads", a->threads, "Threads (0: every core)")->capture_default_str();
+    add_threads_option(cmd, a->threads, "Threads (0: every core)");
     add_max_image_option(cmd, a->max_image_bytes);
     cmd->callback([a] {
         int failed = 0;

@@ -2,6 +2,7 @@
 // cross-validation, export the winner to DIR/best.onnx.
 #include "tools/cvtl/commands.hpp"
 
+#include "tools/cvtl/engine_flags.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/deploy/sweep_export.hpp"
 #include "pipeline/train/sweep.hpp"
@@ -49,7 +50,9 @@ void run(SweepOptions& o) {
     if (!o.comm.root()) return;
     const SweepTrial& w = s.trials.at(static_cast<size_t>(s.winner));
     int unfinished = 0;
-    for (const auto& t : s.trials) unfinished += t.status == "skipped" || t.status == "cut" || t.status == "failed";
+    for (const auto& t : s.trials)
+        unfinished +=
+            t.status == TrialStatus::skipped || t.status == TrialStatus::cut || t.status == TrialStatus::failed;
     std::printf(
         "swept %zu candidates on %s: %d trainings in %.1f s%s%s\n", s.trials.size(), s.mode.c_str(), s.trainings,
         s.seconds, o.comm.distributed() ? (" on " + std::to_string(o.comm.size()) + " ranks").c_str() : "",
@@ -93,10 +96,8 @@ void add_sweep(CLI::App& app) {
     cmd->add_option("--steps", o->steps, "Optimizer steps per training (sets the epoch count)")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed for folds, initialisation, shuffling and dropout")->capture_default_str();
-    cmd->add_option("--threads", o->threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
-        ->capture_default_str();
-    cmd->add_option("--precision", o->precision, "f32, or bf16 products on CPUs with AVX512-BF16")
-        ->capture_default_str();
+    add_threads_option(cmd, o->threads);
+    add_precision_option(cmd, o->precision, "f32, or bf16 products on CPUs with AVX512-BF16");
     cmd->add_option("--memory", o->memory_gb, "GiB of cached activations to hold in memory (larger taps stream)")
         ->capture_default_str();
     cmd->add_flag("--force", o->force, "Start over in a directory that holds another sweep");

@@ -1,6 +1,8 @@
 // cvtl train CACHE.h5 -o RUN --strategy classifier|finetune|scratch: retrain from cached activations.
 #include "tools/cvtl/commands.hpp"
 
+#include "tools/cvtl/engine_flags.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "pipeline/train/trainer.hpp"
 #include "pipeline/core/error.hpp"
@@ -46,8 +48,8 @@ void run(TrainArgs& args) {
         epochs = r.epochs;
         if (!o.comm.root()) return;
         std::printf("%s, learning rate %g, %s schedule, weight decay %g, batch %d, %d epochs\n",
-                    r.optimizer.kind.c_str(), r.schedule.base_lr, r.schedule.kind.c_str(), r.optimizer.weight_decay,
-                    r.batch, r.epochs);
+                    to_string(r.optimizer.kind.value()), r.schedule.base_lr, to_string(r.schedule.kind.value()),
+                    r.optimizer.weight_decay, r.batch, r.epochs);
         std::fflush(stdout);
     };
     events.epoch_done = [&](const EpochMetrics& m) {
@@ -74,8 +76,8 @@ void run(TrainArgs& args) {
     std::printf(
         "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch "
         "%d%s; run in %s\n",
-        group_digits(s.trained_parameters).c_str(), o.strategy.c_str(), s.tap.c_str(),
-        group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, s.precision.c_str(),
+        group_digits(s.trained_parameters).c_str(), to_string(o.strategy), s.tap.c_str(),
+        group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, to_string(s.precision),
         s.best_val_accuracy, s.best_epoch, s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
 
@@ -88,23 +90,22 @@ void add_train(CLI::App& app) {
         "train", "Train a new classifier, fine-tune the top blocks, or train from scratch, from a cache");
     cmd->add_option("CACHE", o.cache, "Activation cache written by cvtl extract")->required();
     cmd->add_option("-o,--output", o.output, "Run directory (model.h5, checkpoint.h5, metrics, plots)")->required();
-    cmd->add_option("--strategy", o.strategy,
-                    "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)")
-        ->capture_default_str();
+    add_named_option(cmd, "--strategy", o.strategy, parse_strategy,
+                     "classifier (on pool5), finetune (blocks K..5 + classifier), scratch (every layer)");
     cmd->add_option("--from-block", o.from_block, "finetune: first trained block K (reads pool{K-1})")
         ->capture_default_str();
-    cmd->add_option("--head", o.head,
-                    "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)")
-        ->capture_default_str();
+    add_named_option(cmd, "--head", o.head, parse_classifier_head,
+                     "classifier: source (the model's hidden fc layers + a new output) or linear (a probe)");
     cmd->add_option("--tap", o.tap, "--head linear: tap to probe (default fc7 when cached, else pool5)");
     cmd->add_option("--model", o.model, "Source model (default: the file the cache was made from)");
     add_weights_option(cmd, o.weights);
     cmd->add_option("--epochs", o.epochs, "Epochs (default: about --steps optimizer steps, 4 to 100 epochs)");
     cmd->add_option("--steps", o.steps, "Step budget behind the default epoch count")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
-    cmd->add_option("--optimizer", o.optimizer.kind, "sgd, adam or adamw (default adam)");
+    add_named_option(cmd, "--optimizer", o.optimizer.kind, parse_optimizer_kind, "sgd, adam or adamw (default adam)");
     cmd->add_option("--lr", o.schedule.base_lr, "Base learning rate (default 1e-3)");
-    cmd->add_option("--schedule", o.schedule.kind, "constant, step or cosine (default cosine)");
+    add_named_option(cmd, "--schedule", o.schedule.kind, parse_schedule_kind,
+                     "constant, step or cosine (default cosine)");
     cmd->add_option("--warmup", o.schedule.warmup_epochs, "Linear warm-up epochs")->capture_default_str();
     cmd->add_option("--step-epochs", o.schedule.step_epochs, "step schedule: epochs between decays")
         ->capture_default_str();
@@ -123,11 +124,9 @@ void add_train(CLI::App& app) {
     cmd->add_option("--stop-after-epochs", o.stop_after_epochs,
                     "Stop after this many epochs, as if interrupted (tests)")
         ->group("");
-    cmd->add_option("--threads", o.threads, "Threads, per rank under mpirun (0: every core, shared by a node's ranks)")
-        ->capture_default_str();
-    cmd->add_option("--precision", o.precision,
-                    "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)")
-        ->capture_default_str();
+    add_threads_option(cmd, o.threads);
+    add_precision_option(cmd, o.precision,
+                         "f32, or bf16 products on CPUs with AVX512-BF16 (weights and gradients stay f32)");
     cmd->add_option("--memory", o.memory_gb, "GiB of cached activations to hold in memory (larger caches stream)")
         ->capture_default_str();
     cmd->add_flag("--resume", o.resume, "Continue the run directory's checkpoint");

@@ -10,6 +10,7 @@
 #include "pipeline/train/sweep.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layers/precision.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/demo/demo_report.hpp"
 #include "plugin/thread_policy.hpp"
 
@@ -41,9 +42,9 @@ struct Settings {
     bool full = false;
     bool quick = false;  // CI: n = 10, 4-epoch trainings, 20 test images per class
     int threads = 0;
-    std::string precision = "f32";  // f32 | bf16: extraction, training and evaluation
-    std::vector<int> n_list;        // --n: exactly these n (empty: as --full/--quick say)
-    int views = 1;                  // --views K > 1: every n also extracted and swept with K views
+    Precision precision = Precision::f32;  // extraction, training and evaluation
+    std::vector<int> n_list;               // --n: exactly these n (empty: as --full/--quick say)
+    int views = 1;                         // --views K > 1: every n also extracted and swept with K views
     std::string augment = "default";
 };
 
@@ -192,9 +193,8 @@ void add_options(CLI::App& app, Settings& s) {
     app.add_option("--models", s.models, "Folder of the pretrained source models")->capture_default_str();
     app.add_option("--commit", s.commit, "Commit recorded in the report")->capture_default_str();
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
-    app.add_option("--precision", s.precision,
-                   "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs")
-        ->capture_default_str();
+    cli::add_named_option(&app, "--precision", s.precision, parse_precision,
+                          "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs");
     app.add_option("--n", s.n_list, "Exactly these n, comma-separated, from 10, 100, 1000 (10 with --quick)")
         ->delimiter(',');
     app.add_option("--views", s.views,
@@ -225,10 +225,10 @@ demo::DemoReport report_header(const Settings& s, const std::string& model, cons
     r.commit = s.commit;
     r.source_model = model;
     r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
-    if (s.precision != "f32") {
-        if (!cpu_has_bf16())
-            throw Error("--precision " + s.precision + " needs a CPU with AVX512-BF16; this one lacks it");
-        r.machine += ", `--precision " + s.precision + "` (extraction, training and evaluation)";
+    if (s.precision != Precision::f32) {
+        const std::string name = to_string(s.precision);
+        if (!cpu_has_bf16()) throw Error("--precision " + name + " needs a CPU with AVX512-BF16; this one lacks it");
+        r.machine += ", `--precision " + name + "` (extraction, training and evaluation)";
     }
     char date[32];
     const std::time_t now = std::time(nullptr);

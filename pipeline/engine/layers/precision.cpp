@@ -6,14 +6,6 @@
 
 namespace cvtl {
 
-Precision parse_precision(const std::string& name) {
-    if (name == "f32") return Precision::f32;
-    if (name == "bf16") return Precision::bf16;
-    throw Error("unknown {precision} '" + name + "' (expected f32 or bf16)");
-}
-
-const char* precision_name(Precision precision) { return precision == Precision::bf16 ? "bf16" : "f32"; }
-
 bool cpu_has_bf16() {
     const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
     return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;

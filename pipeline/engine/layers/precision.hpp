@@ -1,5 +1,7 @@
 #pragma once
 // The arithmetic a network's matrix products (convolutions, fully connected layers) run in.
+#include "pipeline/core/vocabulary.hpp"
+
 #include <string>
 
 namespace cvtl {
@@ -8,9 +10,17 @@ namespace cvtl {
 // (what oneDNN's AVX512-BF16 kernels do); element-wise layers, losses and optimizers stay f32 either way.
 enum class Precision { f32, bf16 };
 
-// "f32" | "bf16"; throws cvtl::Error otherwise.
-Precision parse_precision(const std::string& name);
-const char* precision_name(Precision precision);
+inline constexpr NameTable<Precision, 2> kPrecisionNames{{
+    {Precision::f32, "f32"},
+    {Precision::bf16, "bf16"},
+}};
+
+inline const char* to_string(Precision precision) { return name_in(kPrecisionNames, precision); }
+
+// Throws cvtl::Error for an unknown name, naming `source` (the file it was read from) when given.
+inline Precision parse_precision(const std::string& text, const std::string& source = "") {
+    return value_in(kPrecisionNames, text, "{precision}", source);
+}
 
 // Whether this CPU runs bf16 products natively (AVX512-BF16 or newer), detected at run time.
 bool cpu_has_bf16();
