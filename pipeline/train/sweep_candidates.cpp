@@ -1,4 +1,5 @@
 #include "pipeline/train/sweep_candidates.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/core/error.hpp"
 
@@ -34,12 +35,7 @@ bool has(const std::vector<std::string>& taps, const std::string& name) {
 
 }  // namespace
 
-int tap_position(const std::string& tap) {
-    static const std::vector<std::string> order{"input", "pool1", "pool2", "pool3", "pool4",
-                                                "pool5", "fc6",   "fc7",   "logits"};
-    const auto it = std::find(order.begin(), order.end(), tap);
-    return it == order.end() ? -1 : static_cast<int>(it - order.begin());
-}
+int tap_position(const std::string& name) { return tap::depth(name); }
 
 std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps,
                                              const std::vector<std::string>& only) {
@@ -52,22 +48,24 @@ std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& tap
                 add_grid(all,
                          {"", "probe-" + t, "probe", Strategy::classifier, ClassifierHead::linear, t, 5, p, 0, rank++},
                          kProbeRates);
-    if (has(taps, "pool5"))
+    const std::string pool5 = tap::block_output(5);
+    if (has(taps, pool5))
         add_grid(all,
-                 {"", "classifier-pool5", "classifier", Strategy::classifier, ClassifierHead::source, "pool5", 5, 5, 0,
+                 {"", "classifier-" + pool5, "classifier", Strategy::classifier, ClassifierHead::source, pool5, 5, 5, 0,
                   rank++},
                  kNetworkRates);
     // Fine-tuning from block K reads pool{K-1}: the fewer blocks trained, the cheaper.
     for (int k = 5; k >= 1; --k) {
-        const std::string tap = k == 1 ? "input" : "pool" + std::to_string(k - 1);
-        if (has(taps, tap))
+        const std::string from = tap::block_input(k);
+        if (has(taps, from))
             add_grid(all,
-                     {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source, tap,
-                      k, k - 1, 0, rank++},
+                     {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source,
+                      from, k, k - 1, 0, rank++},
                      kNetworkRates);
     }
-    if (has(taps, "input"))
-        add_grid(all, {"", "scratch", "scratch", Strategy::scratch, ClassifierHead::source, "input", 1, 0, 0, rank++},
+    if (has(taps, tap::input))
+        add_grid(all,
+                 {"", "scratch", "scratch", Strategy::scratch, ClassifierHead::source, tap::input, 1, 0, 0, rank++},
                  kNetworkRates);
     if (only.empty()) return all;
 

@@ -1,4 +1,5 @@
 #include "pipeline/train/sweep_report.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/report/chart.hpp"
 #include "pipeline/core/error.hpp"
@@ -110,8 +111,7 @@ std::string findings(const SweepSummary& s) {
 
 // Best score per family at each cut point: x runs from the input to the deepest cut that was trained.
 LineChart cut_chart(const SweepSummary& s) {
-    static const std::vector<std::string> taps{"input", "pool1", "pool2", "pool3", "pool4",
-                                               "pool5", "fc6",   "fc7",   "logits"};
+    const std::vector<std::string>& taps = tap::all();
     int last = 0, scored = 0;
     for (const auto& t : s.trials)
         if (!t.folds.empty())

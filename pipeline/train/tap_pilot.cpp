@@ -1,4 +1,5 @@
 #include "pipeline/train/tap_pilot.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/train/sweep.hpp"
@@ -132,7 +133,11 @@ SweepOptions probe_sweep(const PilotOptions& o) {
 
 }  // namespace
 
-std::vector<std::string> default_pilot_taps() { return {"pool1", "pool2", "pool3", "pool4", "pool5"}; }
+std::vector<std::string> default_pilot_taps() {
+    std::vector<std::string> taps;
+    for (int b = 1; b <= 5; ++b) taps.push_back(tap::block_output(b));
+    return taps;
+}
 
 std::vector<Sample> pilot_sample(const Dataset& data, int images, std::uint32_t seed) {
     std::map<int, std::vector<const Sample*>> by_class;

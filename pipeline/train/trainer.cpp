@@ -1,4 +1,5 @@
 #include "pipeline/train/trainer.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/train/batch_stream.hpp"
 #include "pipeline/dist/batch_slice.hpp"
@@ -36,20 +37,20 @@ using Clock = std::chrono::steady_clock;
 std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
     if (o.strategy == Strategy::classifier) {
         if (o.head == ClassifierHead::source) {
-            if (!o.tap.empty() && o.tap != "pool5")
-                throw Error("{tap} applies to {head} linear; the source classifier reads pool5");
-            return "pool5";
+            if (!o.tap.empty() && o.tap != tap::block_output(5))
+                throw Error("{tap} applies to {head} linear; the source classifier reads " + tap::block_output(5));
+            return tap::block_output(5);
         }
         if (!o.tap.empty()) return o.tap;
         for (const auto& t : info.taps)
-            if (t.name == "fc7") return "fc7";
-        return "pool5";
+            if (t.name == tap::hidden(2)) return tap::hidden(2);
+        return tap::block_output(5);
     }
     if (!o.tap.empty()) throw Error("{tap} applies to {strategy} classifier {head} linear only");
-    if (o.strategy == Strategy::scratch) return "input";
+    if (o.strategy == Strategy::scratch) return tap::input;
     if (o.from_block < 1 || o.from_block > 5)
         throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
-    return o.from_block == 1 ? "input" : "pool" + std::to_string(o.from_block - 1);
+    return tap::block_input(o.from_block);
 }
 
 // The source model files: the options', else the cache's.
