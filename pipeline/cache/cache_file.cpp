@@ -24,7 +24,10 @@ std::string views_json(const CacheConfig& config) {
 
 std::string split_json(const CacheConfig& config) {
     // "hash": each sample's split is a function of its path and the seed alone (dataset.hpp).
-    return nlohmann::json{{"val_fraction", config.val_fraction}, {"seed", config.seed}, {"rule", "hash"}}.dump();
+    nlohmann::json j{{"val_fraction", config.val_fraction}, {"seed", config.seed}, {"rule", "hash"}};
+    // Only when asked for: a cache without a test share keeps the attribute it always had.
+    if (config.test_fraction > 0) j["test_fraction"] = config.test_fraction;
+    return j.dump();
 }
 
 nlohmann::json taps_json(const std::vector<TapLayout>& taps) {

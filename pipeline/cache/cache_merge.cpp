@@ -89,13 +89,14 @@ CacheConfig config_of(const CacheInfo& info) {
         c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
     c.dtype = a.value(cache::kAttrDtype, std::string("f32"));
     c.precision = a.value(cache::kAttrPrecision, std::string("f32"));
-    c.compress = a.value(cache::kAttrCompression, std::string()) == "shuffle+deflate";
+    c.compress = a.value(cache::kAttrCompression, std::string()) == cache::kCompressionDeflate;
     c.dataset = a.value(cache::kAttrDataset, std::string());
     c.dataset_fingerprint = a.value(cache::kAttrDatasetFingerprint, std::string());
     c.dataset_size = info.dataset_size;
     c.classes = info.classes;
     c.val_fraction = a.at(cache::kAttrSplit).value("val_fraction", 0.1);
     c.seed = a.at(cache::kAttrSplit).value("seed", 0u);
+    c.test_fraction = a.at(cache::kAttrSplit).value("test_fraction", 0.0);
     c.views = info.views;
     c.augment = info.augment;
     c.shard = a.contains(cache::kAttrShard) ? a[cache::kAttrShard].dump() : "";

@@ -35,6 +35,7 @@ struct CacheConfig {
     std::int64_t dataset_size = 0;
     std::vector<std::string> classes;
     double val_fraction = 0.1;
+    double test_fraction = 0;
     std::uint32_t seed = 0;        // of the split and of the views
     int views = 1;                 // K: views per training row, view 0 the plain image
     std::string augment = "none";  // the canonical SPEC of views 1..K-1

@@ -63,6 +63,7 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     config.dataset_size = static_cast<std::int64_t>(data.samples.size());
     config.classes = data.classes;
     config.val_fraction = options.val_fraction;
+    config.test_fraction = options.test_fraction;
     config.seed = options.seed;
     config.views = options.views;
     config.augment = options.views > 1 ? parse_augment_spec(options.augment).to_string() : "none";
@@ -254,7 +255,8 @@ ExtractSummary run_extraction(const ExtractOptions& options, const ExtractEvents
     comm.all_or_none([&] { m.emplace(open_model(options)); });
     const int threads = resolve_threads(options.threads);
     const Dataset data = scan_on_root(comm, [&] {
-        return scan_dataset(options.data, {options.val_fraction, options.seed, options.max_image_bytes});
+        return scan_dataset(options.data,
+                            {options.val_fraction, options.seed, options.max_image_bytes, options.test_fraction});
     });
     std::optional<TapEngine> engine;
     std::optional<CacheConfig> config;

@@ -33,6 +33,7 @@ struct ExtractOptions {
     Dtype dtype = Dtype::f32;
     bool compress = false;
     double val_fraction = 0.1;
+    double test_fraction = 0;         // held-out test share per class (never read by train or sweep)
     std::uint32_t seed = 0;           // of the split and of the augmented views
     int views = 1;                    // K: views of every training image (view 0 the plain image)
     std::string augment = "default";  // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1

@@ -103,15 +103,6 @@ Dataset scan_folder(const fs::path& root) {
     }
     return data;
 }
-
-Split parse_split(const std::string& text, const std::string& where) {
-    const std::string s = lower(text);
-    if (s == "train" || s == "0") return Split::Train;
-    if (s == "val" || s == "valid" || s == "validation" || s == "1") return Split::Val;
-    if (s == "test" || s == "2") return Split::Test;
-    throw Error(where + ": unknown split '" + text + "' (expected train, val or test)");
-}
-
 // Returns the dataset and whether the CSV gave the split of every row.
 std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
     std::ifstream in(csv.string());
@@ -162,26 +153,41 @@ std::pair<Dataset, bool> scan_csv(const fs::path& csv) {
 void draw_validation_split(Dataset& data, const ScanOptions& options) {
     if (options.val_fraction < 0.0 || options.val_fraction >= 1.0)
         throw Error("{val-fraction} must be in [0, 1), got " + std::to_string(options.val_fraction));
+    if (options.test_fraction < 0.0 || options.val_fraction + options.test_fraction >= 1.0)
+        throw Error("{test-fraction} must be at least 0 and leave training images beside {val-fraction}: " +
+                    std::to_string(options.val_fraction) + " + " + std::to_string(options.test_fraction) + " >= 1");
     std::vector<double> u(data.samples.size());
     std::vector<bool> has_train(data.classes.size(), false);
     for (size_t i = 0; i < data.samples.size(); ++i) {
         Sample& s = data.samples[i];
         u[i] = split_draw(options.seed, s.path);
-        s.split = u[i] < options.val_fraction ? Split::Val : Split::Train;
+        s.split = u[i] < options.val_fraction           ? Split::Val
+                  : u[i] >= 1.0 - options.test_fraction ? Split::Test
+                                                        : Split::Train;
         if (s.split == Split::Train) has_train[static_cast<size_t>(s.label)] = true;
     }
-    // A class always keeps a training sample: the one whose draw is largest (rare for classes of
-    // more than a few images; such a class's split can then change when images are added).
+    // A class always keeps a training sample: the validation sample whose draw is largest, else the
+    // test sample whose draw is smallest, i.e. the one nearest the training range (rare for classes
+    // of more than a few images; such a class's split can then change when images are added).
+    const auto nearest_train = [&](size_t i) { return data.samples[i].split == Split::Val ? u[i] : -u[i]; };
     std::vector<std::ptrdiff_t> largest(data.classes.size(), -1);
     for (size_t i = 0; i < data.samples.size(); ++i) {
         auto& l = largest[static_cast<size_t>(data.samples[i].label)];
-        if (l < 0 || u[i] > u[static_cast<size_t>(l)]) l = static_cast<std::ptrdiff_t>(i);
+        if (l < 0 || nearest_train(i) > nearest_train(static_cast<size_t>(l))) l = static_cast<std::ptrdiff_t>(i);
     }
     for (size_t c = 0; c < largest.size(); ++c)
         if (!has_train[c] && largest[c] >= 0) data.samples[static_cast<size_t>(largest[c])].split = Split::Train;
 }
 
 }  // namespace
+
+Split parse_split(const std::string& text, const std::string& where) {
+    const std::string s = lower(text);
+    if (s == "train" || s == "0") return Split::Train;
+    if (s == "val" || s == "valid" || s == "validation" || s == "1") return Split::Val;
+    if (s == "test" || s == "2") return Split::Test;
+    throw Error(where + ": unknown split '" + text + "' (expected train, val or test)");
+}
 
 double split_draw(std::uint32_t seed, const std::string& path) {
     const std::uint64_t h = splitmix64(splitmix64(0x73706C6974ull ^ seed) ^ fnv1a64(path));  // "split"

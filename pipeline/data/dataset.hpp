@@ -30,15 +30,21 @@ struct ScanOptions {
     double val_fraction = 0.1;  // per class, for samples whose split the source does not give
     std::uint32_t seed = 0;
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // larger files are skipped, not read
+    double test_fraction = 0;  // like val_fraction, held out for testing; val_fraction + test_fraction < 1
 };
 
 // Scans a class-per-folder tree (DATA/<class>/<image>, nested folders allowed) or a CSV of
 // path,label[,split] (split: train|val|test or 0|1|2; a header line is optional). When the source
-// gives no split, a sample is validation when split_draw(seed, path) < val_fraction: a function of
-// the sample alone, so adding or removing images never moves another image between splits, and the
-// same seed gives the same split on any machine. Each class keeps at least one training sample.
+// gives no split, a sample is validation when split_draw(seed, path) < val_fraction and test when
+// split_draw >= 1 - test_fraction: a function of the sample alone, so adding or removing images never
+// moves another image between splits, the same seed gives the same split on any machine, and a test
+// share taken later leaves the validation images where they were. Each class keeps at least one
+// training sample.
 // Throws cvtl::Error naming the folder or line when the source is unusable (e.g. an empty class).
 Dataset scan_dataset(const std::string& source, const ScanOptions& options);
+
+// "train"/"val"/"test" (or 0/1/2, "valid", "validation"; any case); throws cvtl::Error naming `where`.
+Split parse_split(const std::string& text, const std::string& where);
 
 // A sample's uniform draw in [0, 1): the top 53 bits of
 // splitmix64(splitmix64(0x73706C6974 ^ seed) ^ fnv1a64(path)).

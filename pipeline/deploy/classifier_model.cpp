@@ -53,6 +53,7 @@ bool read_sidecar(const std::string& json_path, ClassifierModel& m) {
     ModelDescription d = parse_sidecar(text, json_path);
     m.classes = std::move(d.classes);
     m.preprocess = d.preprocess;
+    m.tap = d.tap;
     m.origin = json_path;
     return true;
 }
@@ -62,6 +63,7 @@ bool read_metadata(const std::string& onnx_path, ClassifierModel& m) {
     if (!parse_metadata(read_onnx_metadata(onnx_path), onnx_path + " (metadata)", d)) return false;
     m.classes = std::move(d.classes);
     m.preprocess = d.preprocess;
+    m.tap = d.tap;
     m.origin = onnx_path + " (metadata)";
     return true;
 }

@@ -22,6 +22,7 @@ struct ClassifierModel {
     Preprocessing preprocess;
     bool outputs_probabilities = false;  // cvtl exports end in Softmax; source models give logits
     std::string origin;                  // where classes and preprocessing came from, for messages
+    std::string tap = "input";           // what it reads: images, or a tap's activations (a head-only export)
 
     // Class probabilities [N, classes] for a preprocessed batch [N, 3, S, S].
     cv::Mat probabilities(const cv::Mat& blob);

@@ -4,6 +4,7 @@
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/dist/batch_slice.hpp"
 #include "pipeline/dist/shared_dataset.hpp"
+#include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/core/error.hpp"
 
 #include <boost/filesystem.hpp>
@@ -104,54 +105,124 @@ void sum_over_ranks(const Communicator& comm, EvaluateSummary& s, std::int64_t& 
         for (long long& v : row) v = counts[k++];
 }
 
-}  // namespace
+// A cvtl cache rather than images: an HDF5 file (a class-per-folder tree is a folder, a list a CSV).
+bool is_cache_file(const std::string& path) {
+    boost::system::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return false;
+    try {
+        return h5::is_hdf5(path);
+    } catch (const H5::Exception&) {
+        return false;
+    }
+}
 
-EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
-    const auto start = std::chrono::steady_clock::now();
+// Counts of one evaluation: correct, in the top k, and the confusion matrix, row by row.
+struct Tally {
+    EvaluateSummary s;
+    std::int64_t correct = 0, in_top_k = 0;
+
+    Tally(size_t classes, int top_k) {
+        s.top_k = std::max(1, std::min(top_k, static_cast<int>(classes)));
+        s.confusion.assign(classes, std::vector<long long>(classes, 0));
+    }
+    void add(const cv::Mat& probability_row, int truth) {
+        const auto top = top_classes(probability_row, s.top_k);
+        correct += top[0] == truth;
+        in_top_k += std::find(top.begin(), top.end(), truth) != top.end();
+        ++s.confusion[static_cast<size_t>(truth)][static_cast<size_t>(top[0])];
+        ++s.images;
+    }
+};
+
+EvaluateSummary finish(Tally& t, const EvaluateOptions& o, const std::vector<std::string>& classes,
+                       std::chrono::steady_clock::time_point start) {
+    EvaluateSummary& s = t.s;
+    sum_over_ranks(o.comm, s, t.correct, t.in_top_k);
+    if (s.images == 0) throw Error("no image of " + o.data + " could be scored");
+    s.accuracy = static_cast<double>(t.correct) / static_cast<double>(s.images);
+    s.top_k_accuracy = static_cast<double>(t.in_top_k) / static_cast<double>(s.images);
+    s.classes = class_scores(s.confusion, classes);
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!o.report.empty() && o.comm.root()) write_report(o.report, o, s, classes);
+    return s;
+}
+
+ClassifierModel open_model(const EvaluateOptions& o, const Events& events) {
     ClassifierOptions classifier = o.classifier;
     classifier.engine.threads = o.threads;
     if (!classifier.events.warn) classifier.events = events;
-    ClassifierModel model = open_classifier(o.model, classifier);
+    return open_classifier(o.model, classifier);
+}
+
+// The cache's rows of the asked split, at the tap the model reads: no image is decoded again.
+EvaluateSummary evaluate_cached(const EvaluateOptions& o, const Events& events) {
+    const auto start = std::chrono::steady_clock::now();
+    ClassifierModel model = open_model(o, events);
+    std::unique_ptr<CacheReader> reader;
+    try {
+        reader = std::make_unique<CacheReader>(o.data, model.tap);
+    } catch (const Error& e) {
+        throw Error(o.model + " reads " + model.tap + ", which cache " + o.data + " lacks (" + e.message() +
+                    "); export the run with {head-only} to score a cached tap, or evaluate on the images");
+    }
+    Dataset classes_only;
+    classes_only.classes = reader->info().classes;
+    const std::vector<int> to_model = model_class_of(classes_only, model, o.data);
+    const auto wanted = static_cast<std::uint8_t>(o.split);
+    std::vector<std::int64_t> rows;
+    for (std::int64_t r = 0; r < reader->rows(); ++r)
+        if (reader->splits()[static_cast<size_t>(r)] == wanted) rows.push_back(r);
+    if (rows.empty())
+        throw Error("cache " + o.data +
+                    " has no rows of that split; held-out test rows come from {test-fraction} F at "
+                    "extraction, or from a CSV that marks them");
+    const auto [first, last] = slice_range(static_cast<std::int64_t>(rows.size()), o.comm.rank(), o.comm.size());
+    Tally t(model.classes.size(), o.top_k);
+    for (std::int64_t i = first; i < last;) {
+        std::int64_t n = 1;  // a run of consecutive rows, at most one batch
+        while (i + n < last && n < o.batch && rows[static_cast<size_t>(i + n)] == rows[static_cast<size_t>(i)] + n) ++n;
+        const cv::Mat probabilities = model.probabilities(reader->read_rows(rows[static_cast<size_t>(i)], n));
+        for (std::int64_t k = 0; k < n; ++k) {
+            const auto label = reader->labels()[static_cast<size_t>(rows[static_cast<size_t>(i + k)])];
+            t.add(probabilities.row(static_cast<int>(k)), to_model[static_cast<size_t>(label)]);
+        }
+        i += n;
+        events.report({"evaluate", i - first, last - first, 0, ""});
+    }
+    return finish(t, o, model.classes, start);
+}
+
+}  // namespace
+
+EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
+    if (is_cache_file(o.data)) return evaluate_cached(o, events);
+    const auto start = std::chrono::steady_clock::now();
+    ClassifierModel model = open_model(o, events);
     Dataset data = scan_on_root(o.comm, [&] { return scored_samples(o, events); });
     const std::vector<int> to_model = model_class_of(data, model, o.data);
     const auto [first, last] =
         slice_range(static_cast<std::int64_t>(data.samples.size()), o.comm.rank(), o.comm.size());
     data.samples = std::vector<Sample>(data.samples.begin() + first, data.samples.begin() + last);
-    const size_t k = model.classes.size();
-    EvaluateSummary s;
-    s.top_k = std::max(1, std::min(o.top_k, static_cast<int>(k)));
-    s.confusion.assign(k, std::vector<long long>(k, 0));
-    std::int64_t correct = 0, in_top_k = 0, done = 0;
+    Tally t(model.classes.size(), o.top_k);
+    std::int64_t done = 0;
     const auto total = static_cast<std::int64_t>(data.samples.size());
     run_image_batches(
         data, 0, model.preprocess, o.batch, o.threads,
         [&](const cv::Mat& blob, int) { return std::vector<cv::Mat>{model.probabilities(blob)}; },
         [&](ImageBatch& b) {
-            for (size_t i = 0; i < b.kept.size(); ++i) {
-                const int truth = to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)];
-                const auto top = top_classes(b.outputs[0].row(static_cast<int>(i)), s.top_k);
-                correct += top[0] == truth;
-                in_top_k += std::find(top.begin(), top.end(), truth) != top.end();
-                ++s.confusion[static_cast<size_t>(truth)][static_cast<size_t>(top[0])];
-            }
-            s.images += static_cast<std::int64_t>(b.kept.size());
+            for (size_t i = 0; i < b.kept.size(); ++i)
+                t.add(b.outputs[0].row(static_cast<int>(i)),
+                      to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)]);
             for (size_t i = 0; i < b.reasons.size(); ++i)
                 if (!b.reasons[i].empty()) {
-                    ++s.skipped;
+                    ++t.s.skipped;
                     events.warning("skipped " + data.file(data.samples[static_cast<size_t>(b.first) + i]) + ": " +
                                    b.reasons[i]);
                 }
             done += b.count;
             events.report({"evaluate", done, total, 0, ""});
         });
-    sum_over_ranks(o.comm, s, correct, in_top_k);
-    if (s.images == 0) throw Error("no image of " + o.data + " could be decoded");
-    s.accuracy = static_cast<double>(correct) / static_cast<double>(s.images);
-    s.top_k_accuracy = static_cast<double>(in_top_k) / static_cast<double>(s.images);
-    s.classes = class_scores(s.confusion, model.classes);
-    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!o.report.empty() && o.comm.root()) write_report(o.report, o, s, model.classes);
-    return s;
+    return finish(t, o, model.classes, start);
 }
 
 }  // namespace cvtl

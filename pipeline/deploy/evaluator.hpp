@@ -2,6 +2,7 @@
 // cvtl evaluate: score a classifier on labelled images through the batch pipeline.
 #include "pipeline/deploy/classifier_model.hpp"
 #include "pipeline/dist/communicator.hpp"
+#include "pipeline/data/dataset.hpp"
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/train/run_report.hpp"
 
@@ -14,8 +15,10 @@ namespace cvtl {
 
 struct EvaluateOptions {
     std::string model;
-    std::string data;  // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any)
-    std::string report;  // REPORT.json (+ REPORT-confusion.csv/png); "" : none
+    std::string data;  // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any);
+                       // or a cvtl cache (CACHE.h5): its rows of `split`, at the tap the model reads
+    Split split = Split::Test;  // of a cache: the held-out rows (extract's {test-fraction} or a CSV's test rows)
+    std::string report;         // REPORT.json (+ REPORT-confusion.csv/png); "" : none
     ClassifierOptions classifier;
     int batch = 16;
     int threads = 0;

@@ -17,6 +17,7 @@ inline constexpr std::size_t kMaxClasses = 1u << 20;
 struct ModelDescription {
     std::vector<std::string> classes;
     Preprocessing preprocess;
+    std::string tap = "input";  // what the model reads: images ("input"), or a tap's activations (--head-only)
 };
 
 // The sidecar's JSON text. Throws cvtl::Error naming `source` when it is not a cvtl-model sidecar

@@ -163,8 +163,8 @@ PilotSummary run_pilot(const PilotOptions& o, const Events& events) {
     boost::system::error_code ec;
     fs::create_directories(o.output, ec);
     if (ec) throw Error("cannot create the pilot directory " + o.output + ": " + ec.message());
-    const Dataset data =
-        scan_dataset(o.extract.data, {o.extract.val_fraction, o.extract.seed, o.extract.max_image_bytes});
+    const Dataset data = scan_dataset(
+        o.extract.data, {o.extract.val_fraction, o.extract.seed, o.extract.max_image_bytes, o.extract.test_fraction});
     const std::vector<Sample> sample = pilot_sample(data, o.images, o.extract.seed);
     write_sample_csv(o.output + "/sample.csv", data, sample);
 

@@ -3,6 +3,8 @@
 #include "pipeline/cache/cache_writer.hpp"
 #include "pipeline/core/sha256.hpp"
 
+#include <limits>
+
 namespace cvtl::test {
 
 void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) {
@@ -24,7 +26,7 @@ void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) 
         for (int i = 0; i < spec.rows_per_class; ++i) {
             rows.paths.push_back("class" + std::to_string(c) + "/" + std::to_string(i) + ".png");
             rows.labels.push_back(c);
-            rows.splits.push_back(i < spec.val_per_class ? 1 : 0);
+            rows.splits.push_back(i < spec.val_per_class ? 1 : i < spec.val_per_class + spec.test_per_class ? 2 : 0);
         }
         for (size_t t = 0; t < spec.shapes.size(); ++t) {
             const std::string kind = spec.kinds.empty() ? "means" : spec.kinds[t];
@@ -51,6 +53,8 @@ void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) 
                 row += mean;
                 cv::max(row, 0.0, row);
             }
+            for (int i = spec.val_per_class; i < spec.val_per_class + spec.test_per_class; ++i)
+                values.ptr<float>()[static_cast<size_t>(i) * per_row] = std::numeric_limits<float>::quiet_NaN();
             rows.taps.push_back(values);
         }
         writer.append(rows);

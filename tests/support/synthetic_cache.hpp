@@ -11,6 +11,9 @@ struct SyntheticCache {
     int classes = 3;
     int rows_per_class = 20;
     int val_per_class = 5;
+    // Rows after the validation ones marked test (split 2), each holding a NaN: a training or sweep that
+    // reads one of them ends with a non-finite loss.
+    int test_per_class = 0;
     float separation = 3.0f;  // class mean offset in units of the noise
     // Per tap (empty: "means" everywhere): "means" (a class mean pattern plus noise), "noise" (no class
     // signal at all) or "xor" (2 classes: noise plus two entries at the same position of channels 0

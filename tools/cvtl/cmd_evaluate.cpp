@@ -13,11 +13,19 @@ namespace cvtl::cli {
 
 void add_evaluate(CLI::App& app) {
     auto o = std::make_shared<EvaluateOptions>();
-    CLI::App* cmd =
-        app.add_subcommand("evaluate", "Evaluate a model on labelled images (class-per-folder tree or CSV)");
+    CLI::App* cmd = app.add_subcommand(
+        "evaluate", "Evaluate a model on labelled images (class-per-folder tree or CSV) or a cache's rows");
     cmd->add_option("MODEL", o->model, "cvtl export (.onnx with its .json), or a source model with --labels")
         ->required();
-    cmd->add_option("DATA", o->data, "Class-per-folder tree or CSV of path,label[,split]")->required();
+    cmd->add_option(
+           "DATA", o->data,
+           "Class-per-folder tree, CSV of path,label[,split], or a cache (CACHE.h5: its rows of --split at the "
+           "tap the model reads, no decoding)")
+        ->required();
+    cmd->add_option_function<std::string>(
+           "--split", [o](const std::string& text) { o->split = parse_split(text, "--split"); },
+           "Of a cache: train, val or test (extract --test-fraction's held-out rows)")
+        ->default_str("test");
     cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
     cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
     cmd->add_option("--labels", o->classifier.labels, "Class names, one per line (source models)");

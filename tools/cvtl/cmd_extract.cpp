@@ -142,6 +142,10 @@ void add_extract(CLI::App& app) {
     cmd->add_flag("--compress", o.compress, "Store taps with shuffle+deflate (smaller, slower)");
     cmd->add_option("--val-fraction", o.val_fraction, "Validation share per class when the data gives no split")
         ->capture_default_str();
+    cmd->add_option("--test-fraction", o.test_fraction,
+                    "Held-out test share per class when the data gives no split (train and sweep never read it; "
+                    "cvtl evaluate MODEL CACHE scores it)")
+        ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed of the train/val split and of the augmented views")->capture_default_str();
     cmd->add_option(
            "--views", o.views,
