@@ -107,7 +107,7 @@ TEST_SUITE("unit") {
         const auto rows = read_ints(dir / "views.h5", cache::kViewsSample);
         const auto index = read_ints(dir / "views.h5", cache::kViewsIndex);
         const cv::Mat stored = test::read_tensor(dir / "views.h5", "/views/taps/input");
-        const Preprocessing pre = make_preprocessing("torchvision", 32);
+        const Preprocessing pre = make_preprocessing(Preset::torchvision, 32);
         const AugmentSpec spec = parse_augment_spec("default");
         const size_t values = 3 * 32 * 32;
         for (size_t j = 0; j < rows.size(); ++j) {

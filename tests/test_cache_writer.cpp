@@ -22,7 +22,7 @@ CacheConfig small_config(const std::string& dtype = "f32", bool compress = false
     CacheConfig c;
     c.model_sha256 = std::string(64, 'a');
     c.model_file = "model.onnx";
-    c.preprocess = make_preprocessing("torchvision", 32);
+    c.preprocess = make_preprocessing(Preset::torchvision, 32);
     c.taps = {{"pool5", "onnx_node!pool", {4, 2, 2}}, {"fc7", "onnx_node!relu", {6}}};
     c.dtype = dtype;
     c.compress = compress;
@@ -172,7 +172,7 @@ TEST_SUITE("unit") {
         CHECK_THROWS_WITH_AS(CacheWriter(path, other_model, false), doctest::Contains("was made with another model"),
                              Error);
         CacheConfig other_pre = three;
-        other_pre.preprocess = make_preprocessing("caffe", 32);
+        other_pre.preprocess = make_preprocessing(Preset::caffe, 32);
         CHECK_THROWS_WITH_AS(CacheWriter(path, other_pre, false), doctest::Contains("another preprocessing"), Error);
         CacheConfig other_taps = three;
         other_taps.taps.pop_back();
@@ -357,7 +357,7 @@ TEST_SUITE("unit") {
         fresh();
         {
             H5::H5File f(dir / "c.h5", H5F_ACC_RDWR);
-            nlohmann::json p = make_preprocessing("torchvision", 32).to_json();
+            nlohmann::json p = make_preprocessing(Preset::torchvision, 32).to_json();
             p["std"] = {0, 1, 1};
             h5::set_string(f, cache::kAttrPreprocess, p.dump());
         }

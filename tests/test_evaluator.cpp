@@ -125,7 +125,7 @@ TEST_SUITE("unit") {
             CAPTURE(to_string(engine));
             ClassifierOptions plain;
             plain.labels = dir / "labels.txt";
-            plain.preset = "torchvision";
+            plain.preset = Preset::torchvision;
             plain.engine.engine = engine;
             const auto p = run_prediction(dir / "plain.onnx", {test::fixture("images/cat")}, 3, plain, 4, 2);
             REQUIRE(p.size() == exported.size());

@@ -161,7 +161,7 @@ TEST_SUITE("unit") {
         other.model = test::fixture("tiny_vgg11_bn.onnx");
         CHECK_THROWS_WITH_AS(run_extraction(other, {}), doctest::Contains("was made with another model"), Error);
         ExtractOptions other_preset = o;
-        other_preset.preset = "caffe";
+        other_preset.preset = Preset::caffe;
         CHECK_THROWS_WITH_AS(run_extraction(other_preset, {}), doctest::Contains("another preprocessing"), Error);
         CHECK(test::read_file(dir / "c.h5") == before);
         // --force replaces it deliberately.

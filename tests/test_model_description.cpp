@@ -12,7 +12,7 @@ namespace {
 nlohmann::json good_sidecar() {
     return {{"format", "cvtl-model"},
             {"classes", {"cat", "dog"}},
-            {"preprocess", make_preprocessing("torchvision", 32).to_json()}};
+            {"preprocess", make_preprocessing(Preset::torchvision, 32).to_json()}};
 }
 
 void refused(const nlohmann::json& sidecar, const char* why) {
@@ -26,7 +26,7 @@ TEST_SUITE("unit") {
     TEST_CASE("a sidecar as export writes it is read back") {
         const ModelDescription d = parse_sidecar(good_sidecar().dump(), "m.json");
         CHECK(d.classes == std::vector<std::string>{"cat", "dog"});
-        CHECK(d.preprocess == make_preprocessing("torchvision", 32));
+        CHECK(d.preprocess == make_preprocessing(Preset::torchvision, 32));
     }
 
     TEST_CASE("a damaged or foreign sidecar names the file and is refused") {
@@ -56,7 +56,7 @@ TEST_SUITE("unit") {
     TEST_CASE("ONNX metadata is validated like the sidecar") {
         ModelDescription d;
         CHECK_FALSE(parse_metadata({{"other", "x"}}, "m.onnx", d));
-        const std::string pre = make_preprocessing("caffe", 64).to_json().dump();
+        const std::string pre = make_preprocessing(Preset::caffe, 64).to_json().dump();
         REQUIRE(parse_metadata({{"cvtl.classes", R"(["a","b","c"])"}, {"cvtl.preprocess", pre}}, "m.onnx", d));
         CHECK(d.classes.size() == 3);
         CHECK(d.preprocess.size == 64);

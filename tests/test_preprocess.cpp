@@ -35,13 +35,13 @@ std::vector<std::string> fixture_files() {
 TEST_SUITE("parity") {
     TEST_CASE("each preset matches the fixture script's independent implementation") {
         // Fixture images include gray, alpha and 16-bit PNGs and landscape/portrait sizes.
-        for (const std::string preset : {"torchvision", "caffe", "raw"}) {
-            CAPTURE(preset);
+        for (const Preset preset : {Preset::torchvision, Preset::caffe, Preset::raw}) {
+            const std::string name = to_string(preset);
+            CAPTURE(name);
             const cv::Mat ours = preprocess_fixtures(make_preprocessing(preset, 64), fixture_files());
-            const test::Diff d =
-                test::diff(ours, test::read_tensor(test::fixture("extract.ref.h5"), preset + "/input"));
+            const test::Diff d = test::diff(ours, test::read_tensor(test::fixture("extract.ref.h5"), name + "/input"));
             // caffe values span about [-124, 152]; float32 rounding of x*a+b vs (x-m)/s stays far below this.
-            CHECK(d.max_abs <= (preset == "caffe" ? 1e-4 : 1e-5));
+            CHECK(d.max_abs <= (preset == Preset::caffe ? 1e-4 : 1e-5));
         }
     }
 
@@ -49,7 +49,7 @@ TEST_SUITE("parity") {
 
 TEST_SUITE("unit") {
     TEST_CASE("--mean and --std override the preset in its own order and scale") {
-        const Preprocessing p = make_preprocessing("torchvision", 32, std::array<double, 3>{0.5, 0.5, 0.5},
+        const Preprocessing p = make_preprocessing(Preset::torchvision, 32, std::array<double, 3>{0.5, 0.5, 0.5},
                                                    std::array<double, 3>{0.25, 0.5, 1.0});
         cv::Mat image(40, 40, CV_8UC3, cv::Scalar(0, 128, 255));  // BGR
         cv::Mat out(std::vector<int>{3, 32, 32}, CV_32F);
@@ -61,7 +61,7 @@ TEST_SUITE("unit") {
     }
 
     TEST_CASE("preprocessing round-trips through JSON and rejects bad values") {
-        const Preprocessing p = make_preprocessing("caffe", 224);
+        const Preprocessing p = make_preprocessing(Preset::caffe, 224);
         CHECK(Preprocessing::from_json(p.to_json(), "x.json") == p);
         // Numbers from a file are checked before they size a buffer or divide.
         for (const auto& entry : std::vector<std::pair<std::string, nlohmann::json>>{{"size", 37838},
@@ -74,7 +74,8 @@ TEST_SUITE("unit") {
                                                                                      {"scale", 1e-300},
                                                                                      {"mean", {0, "x", 0}},
                                                                                      {"mean", {1e300, 0, 0}},
-                                                                                     {"resize", "zoom"}}) {
+                                                                                     {"resize", "zoom"},
+                                                                                     {"preset", "imagenet"}}) {
             const std::string& key = entry.first;
             const nlohmann::json& value = entry.second;
             CAPTURE(key);
@@ -84,10 +85,9 @@ TEST_SUITE("unit") {
                                  doctest::Contains("x.json: its preprocessing record is"), Error);
         }
         CHECK_FALSE(p.rgb);
-        CHECK_THROWS_WITH_AS(make_preprocessing("imagenet", 224), doctest::Contains("unknown preprocessing preset"),
-                             Error);
-        CHECK_THROWS_AS(make_preprocessing("raw", 224, std::nullopt, std::array<double, 3>{1, 0, 1}), Error);
-        CHECK_THROWS_AS(make_preprocessing("raw", 2), Error);
+        CHECK_THROWS_WITH_AS(parse_preset("imagenet"), doctest::Contains("unknown preprocessing preset"), Error);
+        CHECK_THROWS_AS(make_preprocessing(Preset::raw, 224, std::nullopt, std::array<double, 3>{1, 0, 1}), Error);
+        CHECK_THROWS_AS(make_preprocessing(Preset::raw, 2), Error);
     }
 
     TEST_CASE("the torchvision resize keeps the aspect ratio and crops the centre") {
@@ -95,10 +95,10 @@ TEST_SUITE("unit") {
         cv::Mat image(50, 100, CV_8UC3, cv::Scalar(0, 0, 0));
         image.colRange(0, 50).setTo(cv::Scalar(255, 255, 255));
         cv::Mat out(std::vector<int>{3, 32, 32}, CV_32F);
-        preprocess_image(image, make_preprocessing("raw", 32), out.ptr<float>());
+        preprocess_image(image, make_preprocessing(Preset::raw, 32), out.ptr<float>());
         CHECK(out.ptr<float>()[0] == doctest::Approx(1.0));  // raw stretches: left half white
         Preprocessing tv =
-            make_preprocessing("torchvision", 32, std::array<double, 3>{0, 0, 0}, std::array<double, 3>{1, 1, 1});
+            make_preprocessing(Preset::torchvision, 32, std::array<double, 3>{0, 0, 0}, std::array<double, 3>{1, 1, 1});
         preprocess_image(image, tv, out.ptr<float>());
         CHECK(out.ptr<float>()[0] == doctest::Approx(1.0));   // column 21 of 74 is still in the white half
         CHECK(out.ptr<float>()[31] == doctest::Approx(0.0));  // column 52 is black

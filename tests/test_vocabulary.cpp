@@ -2,6 +2,7 @@
 // one-line error listing the accepted names, and a bad name read from a file names the file.
 #include "pipeline/cache/dtype.hpp"
 #include "pipeline/cache/engine.hpp"
+#include "pipeline/data/preset.hpp"
 #include "pipeline/deploy/exporter.hpp"
 #include "pipeline/engine/layers/precision.hpp"
 #include "pipeline/engine/optimizer_kind.hpp"
@@ -68,6 +69,7 @@ TEST_SUITE("unit") {
         check_vocabulary(kModelFormatNames, parse_model_format, "model format");
         check_vocabulary(kOptimizerKindNames, parse_optimizer_kind, "'optimizer'");
         check_vocabulary(kScheduleKindNames, parse_schedule_kind, "'schedule'");
+        check_vocabulary(kPresetNames, parse_preset, "preprocessing preset");
     }
 
     TEST_CASE("the names are the ones on disk and on the command line") {

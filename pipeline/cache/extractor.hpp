@@ -22,7 +22,7 @@ struct ExtractOptions {
     std::string data;     // class-per-folder tree or CSV
     std::string output;   // cache file
     std::vector<std::string> taps{"pool4", "pool5"};
-    std::string preset = "torchvision";
+    Preset preset = Preset::torchvision;
     int size = 0;  // 0: the model's declared input size
     std::optional<std::array<double, 3>> mean, std;
     int batch = 16;

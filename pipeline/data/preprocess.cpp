@@ -15,7 +15,7 @@ int round_half_up(double x) { return static_cast<int>(std::floor(x + 0.5)); }
 }  // namespace
 
 nlohmann::json Preprocessing::to_json() const {
-    return {{"preset", preset},
+    return {{"preset", to_string(preset)},
             {"size", size},
             {"resize", crop ? "shorter-side-256/224-center-crop" : "stretch"},
             {"channels", rgb ? "RGB" : "BGR"},
@@ -27,7 +27,7 @@ nlohmann::json Preprocessing::to_json() const {
 Preprocessing Preprocessing::from_json(const nlohmann::json& j, const std::string& source) {
     Preprocessing p;
     try {
-        p.preset = j.at("preset").get<std::string>();
+        p.preset = parse_preset(j.at("preset").get<std::string>());
         // Read as a 64-bit integer first: a float or a huge value must not be narrowed into range.
         if (!j.at("size").is_number_integer()) throw Error("the input size must be an integer");
         const std::int64_t size = j.at("size").get<std::int64_t>();
@@ -68,22 +68,20 @@ void Preprocessing::validate() const {
         if (!(s >= 1e-6 && s <= 1e6)) throw Error("std values must be in [1e-6, 1e6]");
 }
 
-Preprocessing make_preprocessing(const std::string& preset, int size, const std::optional<std::array<double, 3>>& mean,
+Preprocessing make_preprocessing(Preset preset, int size, const std::optional<std::array<double, 3>>& mean,
                                  const std::optional<std::array<double, 3>>& std) {
     Preprocessing p;
     p.preset = preset;
     p.size = size;
-    if (preset == "torchvision") {
+    if (preset == Preset::torchvision) {
         p.mean = {0.485, 0.456, 0.406};
         p.std = {0.229, 0.224, 0.225};
-    } else if (preset == "caffe") {
+    } else if (preset == Preset::caffe) {
         p.rgb = false;
         p.scale = 1.0;
         p.mean = {103.939, 116.779, 123.68};
-    } else if (preset == "raw") {
-        p.crop = false;
     } else {
-        throw Error("unknown preprocessing preset '" + preset + "' (expected torchvision, caffe or raw)");
+        p.crop = false;  // raw
     }
     if (mean) p.mean = *mean;
     if (std) p.std = *std;

@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/data/preset.hpp"
+
 #include <opencv2/core.hpp>
 
 #include <nlohmann/json.hpp>
@@ -15,13 +17,13 @@ namespace cvtl {
 inline constexpr int kMinInputSize = 8, kMaxInputSize = 4096;
 
 struct Preprocessing {
-    std::string preset;            // torchvision | caffe | raw
-    int size = 224;                // S: the network input is S x S
-    bool crop = true;              // resize the shorter side to round(S*256/224), then center-crop S x S;
-                                   // false: resize straight to S x S
-    bool rgb = true;               // channel order fed to the network (false keeps BGR)
-    double scale = 1.0 / 255.0;    // applied before mean/std
-    std::array<double, 3> mean{};  // in the network's channel order and after scaling
+    Preset preset = Preset::torchvision;  // the recipe the numbers below started from
+    int size = 224;                       // S: the network input is S x S
+    bool crop = true;                     // resize the shorter side to round(S*256/224), then center-crop S x S;
+                                          // false: resize straight to S x S
+    bool rgb = true;                      // channel order fed to the network (false keeps BGR)
+    double scale = 1.0 / 255.0;           // applied before mean/std
+    std::array<double, 3> mean{};         // in the network's channel order and after scaling
     std::array<double, 3> std{1.0, 1.0, 1.0};
 
     nlohmann::json to_json() const;
@@ -33,7 +35,7 @@ struct Preprocessing {
 };
 
 // The named preset at input size `size`, with optional --mean/--std overrides.
-Preprocessing make_preprocessing(const std::string& preset, int size,
+Preprocessing make_preprocessing(Preset preset, int size,
                                  const std::optional<std::array<double, 3>>& mean = std::nullopt,
                                  const std::optional<std::array<double, 3>>& std = std::nullopt);
 

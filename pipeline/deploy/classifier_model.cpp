@@ -143,7 +143,7 @@ ClassifierModel open_classifier(const std::string& path, const ClassifierOptions
     m.classes = read_labels(options.labels);
     const int size = options.size > 0 ? options.size : m.source->input_size;
     if (size <= 0) throw Error("model " + path + " does not declare its input size; pass {size} N");
-    m.preprocess = make_preprocessing(options.preset.empty() ? "torchvision" : options.preset, size);
+    m.preprocess = make_preprocessing(options.preset.value_or(Preset::torchvision), size);
     m.origin = options.labels;
     m.outputs_probabilities = ends_in_softmax(m.source->net);
     choose_engine(m, options);

@@ -7,6 +7,7 @@
 #include "plugin/model_loader.hpp"
 
 #include <memory>
+#include <optional>
 
 #include <functional>
 #include <string>
@@ -29,12 +30,12 @@ struct ClassifierModel {
 };
 
 struct ClassifierOptions {
-    std::string labels;   // one class name per line; required for plain source models
-    std::string weights;  // Caffe source models: the .caffemodel when not next to the .prototxt
-    std::string preset;   // plain source models: torchvision | caffe | raw (default torchvision)
-    int size = 0;         // plain source models: input size when the model does not declare it
-    EngineChoice engine;  // onednn (fast path, when the model is VGG-shaped) or opencv
-    Events events;        // the library never prints: warnings go here
+    std::string labels;            // one class name per line; required for plain source models
+    std::string weights;           // Caffe source models: the .caffemodel when not next to the .prototxt
+    std::optional<Preset> preset;  // plain source models (default torchvision)
+    int size = 0;                  // plain source models: input size when the model does not declare it
+    EngineChoice engine;           // onednn (fast path, when the model is VGG-shaped) or opencv
+    Events events;                 // the library never prints: warnings go here
 };
 
 // Throws cvtl::Error naming the file and the missing piece (e.g. "--labels FILE").

@@ -108,7 +108,7 @@ void root_attributes(H5::H5File& file, FuzzedDataProvider& in, const std::vector
         int_attribute(file, c::kAttrVersion, in);
     int_attribute(file, c::kAttrDatasetSize, in);
     int_attribute(file, c::kAttrComplete, in);
-    nlohmann::json pre = cvtl::make_preprocessing("torchvision", 32).to_json();
+    nlohmann::json pre = cvtl::make_preprocessing(cvtl::Preset::torchvision, 32).to_json();
     if (in.ConsumeIntegralInRange<int>(0, 7) == 0) pre["size"] = in.ConsumeIntegral<std::int64_t>();
     if (in.ConsumeIntegralInRange<int>(0, 7) == 0) pre["std"] = {in.ConsumeFloatingPoint<double>(), 1, 1};
     cvtl::h5::set_string(file, c::kAttrPreprocess,

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     }
     if (bgr.type() != CV_8UC3) std::abort();
     for (const bool crop : {false, true}) {
-        cvtl::Preprocessing p = cvtl::make_preprocessing("torchvision", 32);
+        cvtl::Preprocessing p = cvtl::make_preprocessing(cvtl::Preset::torchvision, 32);
         p.crop = crop;
         std::vector<float> planes(3 * 32 * 32);
         cvtl::preprocess_image(bgr, p, planes.data());

@@ -11,7 +11,7 @@ void write_synthetic_cache(const std::string& path, const SyntheticCache& spec) 
     CacheConfig config;
     config.model_sha256 = spec.model.empty() ? std::string(64, '0') : sha256_file(spec.model);
     config.model_file = spec.model;
-    config.preprocess = make_preprocessing("torchvision", 64);
+    config.preprocess = make_preprocessing(Preset::torchvision, 64);
     for (size_t t = 0; t < spec.taps.size(); ++t) config.taps.push_back({spec.taps[t], "synthetic", spec.shapes[t]});
     config.dataset = "synthetic";
     config.dataset_fingerprint = "synthetic-" + std::to_string(spec.seed);

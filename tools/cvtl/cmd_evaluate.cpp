@@ -3,6 +3,7 @@
 
 #include "pipeline/deploy/evaluator.hpp"
 #include "tools/cvtl/engine_flags.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 #include "plugin/thread_policy.hpp"
 
@@ -29,7 +30,8 @@ void add_evaluate(CLI::App& app) {
     cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
     cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
     cmd->add_option("--labels", o->classifier.labels, "Class names, one per line (source models)");
-    cmd->add_option("--preset", o->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
+    add_named_option(cmd, "--preset", o->classifier.preset, parse_preset,
+                     "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, o->classifier.weights);
     add_engine_options(cmd, o->classifier.engine);

@@ -128,7 +128,7 @@ void add_extract(CLI::App& app) {
     cmd->add_option("-o,--output", o.output, "Cache file to write (HDF5)")->required();
     cmd->add_option("--taps", args->taps, "Comma-separated taps: input,pool1..pool5,fc6,fc7,logits")
         ->capture_default_str();
-    cmd->add_option("--preset", o.preset, "Preprocessing: torchvision, caffe or raw")->capture_default_str();
+    add_named_option(cmd, "--preset", o.preset, parse_preset, "Preprocessing: torchvision, caffe or raw");
     cmd->add_option("--size", o.size, "Input size S (default: the model's declared size)");
     cmd->add_option("--mean", args->mean, "Override the preset's mean A,B,C (its channel order and scale)");
     cmd->add_option("--std", args->std, "Override the preset's std A,B,C");

@@ -97,7 +97,7 @@ void add_pilot(CLI::App& app) {
                      "Storage type the whole extraction will use (f32 or f16); the sizes reported are in it");
     cmd->add_option("--budget", o.budget_minutes, "Minutes for the probe sweep")->capture_default_str();
     cmd->add_option("--folds", o.folds, "Cross-validation folds of the probe sweep (0: auto)")->capture_default_str();
-    cmd->add_option("--preset", o.extract.preset, "Preprocessing: torchvision, caffe or raw")->capture_default_str();
+    add_named_option(cmd, "--preset", o.extract.preset, parse_preset, "Preprocessing: torchvision, caffe or raw");
     cmd->add_option("--size", o.extract.size, "Input size S (default: the model's declared size)");
     cmd->add_option("--batch", o.extract.batch, "Images per forward pass")->capture_default_str();
     add_threads_option(cmd, o.extract.threads, "Threads (0: every core)");

@@ -1,6 +1,7 @@
 // cvtl predict MODEL IMAGE_OR_DIR... [--top-k K] [--json]: classify images.
 #include "tools/cvtl/commands.hpp"
 #include "tools/cvtl/engine_flags.hpp"
+#include "tools/cvtl/named_option.hpp"
 #include "tools/cvtl/progress.hpp"
 
 #include "pipeline/deploy/evaluator.hpp"
@@ -37,7 +38,8 @@ void add_predict(CLI::App& app) {
     cmd->add_option("--top-k", a->top_k, "Classes to show per image")->capture_default_str();
     cmd->add_flag("--json", a->json, "One JSON object per image");
     cmd->add_option("--labels", a->classifier.labels, "Class names, one per line (source models)");
-    cmd->add_option("--preset", a->classifier.preset, "Preprocessing for source models: torchvision, caffe or raw");
+    add_named_option(cmd, "--preset", a->classifier.preset, parse_preset,
+                     "Preprocessing for source models: torchvision, caffe or raw");
     cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
     add_weights_option(cmd, a->classifier.weights);
     add_engine_options(cmd, a->classifier.engine);

@@ -81,7 +81,7 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
                (views > 1 ? "-views" + std::to_string(views) : "") + ".h5";
     if (views > 1) x.views = views, x.augment = s.augment;
     x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
-    x.preset = "raw";
+    x.preset = Preset::raw;
     x.batch = 64;
     x.threads = s.threads;
     x.precision = s.precision;
@@ -254,7 +254,7 @@ double evaluate_on_p1(const Settings& s, const std::string& model, const std::st
     p1.model = model;
     p1.data = data + "/p1/test";
     p1.classifier.labels = labels;
-    p1.classifier.preset = "raw";
+    p1.classifier.preset = Preset::raw;
     p1.batch = 256;
     p1.threads = s.threads;
     p1.classifier.engine.precision = s.precision;
