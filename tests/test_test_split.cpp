@@ -58,10 +58,11 @@ TEST_SUITE("unit") {
         const auto before = splits_by_path(scan_dataset(data, plain));
         const auto with_test = splits_by_path(scan_dataset(data, held_out));
         int tests = 0;
-        for (const auto& [path, split] : with_test) {
+        for (const auto& entry : with_test) {
+            const std::string path = entry.first;  // a copy: clang cannot capture a structured binding
             CAPTURE(path);
-            CHECK((split == Split::Val) == (before.at(path) == Split::Val));
-            tests += split == Split::Test;
+            CHECK((entry.second == Split::Val) == (before.at(path) == Split::Val));
+            tests += entry.second == Split::Test;
         }
         REQUIRE(with_test.size() == 96);
         CHECK(tests > 96 * 0.3 / 2);  // about 29 expected
@@ -70,7 +71,7 @@ TEST_SUITE("unit") {
         test::TempDir more;
         const std::string bigger = test::make_image_tree(more.path(), 12);
         const auto grown = splits_by_path(scan_dataset(bigger, held_out));
-        for (const auto& [path, split] : with_test) CHECK(grown.at(path) == split);
+        for (const auto& entry : with_test) CHECK(grown.at(entry.first) == entry.second);
         CHECK_THROWS_WITH_AS(scan_dataset(data, {0.5, 7, kDefaultMaxImageBytes, 0.5}),
                              doctest::Contains("'test-fraction' must be"), Error);
     }

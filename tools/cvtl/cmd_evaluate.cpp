@@ -29,12 +29,7 @@ void add_evaluate(CLI::App& app) {
         ->default_str("test");
     cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
     cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
-    cmd->add_option("--labels", o->classifier.labels, "Class names, one per line (source models)");
-    add_named_option(cmd, "--preset", o->classifier.preset, parse_preset,
-                     "Preprocessing for source models: torchvision, caffe or raw");
-    cmd->add_option("--size", o->classifier.size, "Input size for source models that do not declare it");
-    add_weights_option(cmd, o->classifier.weights);
-    add_engine_options(cmd, o->classifier.engine);
+    add_classifier_options(cmd, o->classifier);
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
     add_threads_option(cmd, o->threads);
     add_max_image_option(cmd, o->max_image_bytes);

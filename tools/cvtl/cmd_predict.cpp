@@ -37,12 +37,7 @@ void add_predict(CLI::App& app) {
     cmd->add_option("IMAGE_OR_DIR", a->inputs, "Image files or folders (searched recursively)")->required();
     cmd->add_option("--top-k", a->top_k, "Classes to show per image")->capture_default_str();
     cmd->add_flag("--json", a->json, "One JSON object per image");
-    cmd->add_option("--labels", a->classifier.labels, "Class names, one per line (source models)");
-    add_named_option(cmd, "--preset", a->classifier.preset, parse_preset,
-                     "Preprocessing for source models: torchvision, caffe or raw");
-    cmd->add_option("--size", a->classifier.size, "Input size for source models that do not declare it");
-    add_weights_option(cmd, a->classifier.weights);
-    add_engine_options(cmd, a->classifier.engine);
+    add_classifier_options(cmd, a->classifier);
     cmd->add_option("--batch", a->batch, "Images per forward pass")->capture_default_str();
     add_threads_option(cmd, a->threads, "Threads (0: every core)");
     add_max_image_option(cmd, a->max_image_bytes);

@@ -1,5 +1,6 @@
 #include "tools/cvtl/engine_flags.hpp"
 
+#include "tools/cvtl/commands.hpp"
 #include "tools/cvtl/named_option.hpp"
 
 namespace cvtl::cli {
@@ -17,6 +18,15 @@ void add_engine_options(CLI::App* cmd, Engine& engine, Precision& precision, Bac
     add_named_option(cmd, "--engine", engine, parse_engine, "onednn (cvtl's fast path) or opencv (stock cv::dnn)");
     add_precision_option(cmd, precision, precision_help);
     add_named_option(cmd, "--backend", backend, parse_backend, backend_help);
+}
+
+void add_classifier_options(CLI::App* cmd, ClassifierOptions& classifier) {
+    cmd->add_option("--labels", classifier.labels, "Class names, one per line (source models)");
+    add_named_option(cmd, "--preset", classifier.preset, parse_preset,
+                     "Preprocessing for source models: torchvision, caffe or raw");
+    cmd->add_option("--size", classifier.size, "Input size for source models that do not declare it");
+    add_weights_option(cmd, classifier.weights);
+    add_engine_options(cmd, classifier.engine);
 }
 
 }  // namespace cvtl::cli

@@ -2,6 +2,7 @@
 // The options that say how a command runs its networks (threads, engine, precision, backend), the
 // same for every command that takes them; only the help differs where a command's meaning does.
 #include "pipeline/cache/tap_engine.hpp"
+#include "pipeline/deploy/classifier_model.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -27,5 +28,9 @@ void add_engine_options(CLI::App* cmd, Engine& engine, Precision& precision, Bac
 inline void add_engine_options(CLI::App* cmd, EngineChoice& choice) {
     add_engine_options(cmd, choice.engine, choice.precision, choice.backend);
 }
+
+// How predict and evaluate open a model: --labels, --preset and --size for a plain source model,
+// --weights for a Caffe one, and the engine options.
+void add_classifier_options(CLI::App* cmd, ClassifierOptions& classifier);
 
 }  // namespace cvtl::cli
