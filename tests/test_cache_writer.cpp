@@ -18,7 +18,7 @@ using namespace cvtl;
 
 namespace {
 
-CacheConfig small_config(const std::string& dtype = "f32", bool compress = false) {
+CacheConfig small_config(Dtype dtype = Dtype::f32, bool compress = false) {
     CacheConfig c;
     c.model_sha256 = std::string(64, 'a');
     c.model_file = "model.onnx";
@@ -52,9 +52,10 @@ CacheRows rows_for(int first, int n, cv::RNG& rng) {
 
 TEST_SUITE("unit") {
     TEST_CASE("cache round trip of rows and labels and splits and classes and metadata") {
-        for (const std::string dtype : {"f32", "f16"}) {
+        for (const Dtype dtype : {Dtype::f32, Dtype::f16}) {
             for (bool compress : {false, true}) {
-                CAPTURE(dtype);
+                const std::string dtype_name = to_string(dtype);
+                CAPTURE(dtype_name);
                 CAPTURE(compress);
                 test::TempDir dir;
                 const std::string path = dir / "c.h5";
@@ -73,14 +74,14 @@ TEST_SUITE("unit") {
                 CHECK(info.consumed == 10);
                 CHECK(info.classes == std::vector<std::string>{"cat", "dog"});
                 CHECK(info.counts[0][0] + info.counts[0][1] == 5);
-                CHECK(info.attributes.at("dtype") == dtype);
+                CHECK(info.attributes.at("dtype") == to_string(dtype));
                 CHECK(info.attributes.at("preprocess").at("preset") == "torchvision");
                 REQUIRE(info.taps.size() == 2);
                 CHECK(info.taps[0].dims == std::vector<std::uint64_t>{10, 4, 2, 2});
                 CHECK(info.taps[0].dtype == dtype);
 
                 const cv::Mat pool5 = test::read_tensor(path, "/taps/pool5");
-                const double tolerance = dtype == "f16" ? 3 * 0.001 : 0.0;  // half: 11-bit mantissa, |x| <= 5
+                const double tolerance = dtype == Dtype::f16 ? 3 * 0.001 : 0.0;  // half: 11-bit mantissa, |x| <= 5
                 CHECK(test::diff(pool5({cv::Range(0, 6), cv::Range::all(), cv::Range::all(), cv::Range::all()}).clone(),
                                  a.taps[0])
                           .max_abs <= tolerance);
@@ -96,7 +97,7 @@ TEST_SUITE("unit") {
     TEST_CASE("f16 storage refuses values beyond float16's range instead of storing inf") {
         test::TempDir dir;
         cv::RNG rng(3);
-        CacheWriter w(dir / "c.h5", small_config("f16"), true);
+        CacheWriter w(dir / "c.h5", small_config(Dtype::f16), true);
         w.append(rows_for(0, 2, rng));
         CacheRows big = rows_for(2, 2, rng);
         big.taps[1].at<float>(1, 3) = 70000.0f;

@@ -63,7 +63,7 @@ void write_root_attributes(H5::H5File& file, const CacheConfig& config) {
     if (!config.model_weights.empty()) h5::set_string(file, cache::kAttrModelWeights, config.model_weights);
     h5::set_string(file, cache::kAttrPreprocess, config.preprocess.to_json().dump());
     h5::set_string(file, cache::kAttrTaps, taps_json(config.taps).dump());
-    h5::set_string(file, cache::kAttrDtype, config.dtype);
+    h5::set_string(file, cache::kAttrDtype, to_string(config.dtype));
     h5::set_string(file, cache::kAttrPrecision, config.precision);
     h5::set_string(file, cache::kAttrCompression,
                    config.compress ? cache::kCompressionDeflate : cache::kCompressionNone);
@@ -117,7 +117,8 @@ void write_cache_header(H5::H5File& file, const CacheConfig& config) {
     write_classes(file, config.classes);
 }
 
-CacheFile::CacheFile(const std::string& path, const CacheConfig& config) : path_(path), half_(config.dtype == "f16") {
+CacheFile::CacheFile(const std::string& path, const CacheConfig& config)
+    : path_(path), half_(config.dtype == Dtype::f16) {
     h5::quiet_errors();
     h5_.open([&] { return Open{H5::H5File(path, H5F_ACC_TRUNC), {}, {}}; });
     create_layout(config);
@@ -276,7 +277,7 @@ CacheProgress check_cache_file(const std::string& path, const CacheConfig& confi
             "model (sha256 of " + h5::get_string(file, cache::kAttrModelFile) + ")");
     differs(cache::kAttrPreprocess, config.preprocess.to_json().dump(), "preprocessing");
     differs(cache::kAttrTaps, taps_json(config.taps).dump(), "set of taps");
-    differs(cache::kAttrDtype, config.dtype, "{dtype}");
+    differs(cache::kAttrDtype, to_string(config.dtype), "{dtype}");
     differs(cache::kAttrPrecision, config.precision, "{precision}");
     differs(cache::kAttrCompression, config.compress ? cache::kCompressionDeflate : cache::kCompressionNone,
             "compression setting");
@@ -329,7 +330,7 @@ std::vector<cv::Mat> read_taps(const H5::H5File& file, const std::string& group,
         cv::Mat values(full, CV_32F);
         if (n > 0) {
             const H5::DataSet ds = file.openDataSet(cache::tap_path(group, tap.name));
-            if (config.dtype == "f16") {
+            if (config.dtype == Dtype::f16) {
                 cv::Mat halves(full, CV_16F);
                 read_rows(ds, tap.shape, begin, n, h5::float16(), halves.data);
                 halves.convertTo(values, CV_32F);

@@ -95,7 +95,7 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
     const H5::DataType type = ds.getDataType();
     if (type.getClass() != H5T_FLOAT || (type.getSize() != 2 && type.getSize() != 4))
         throw Error("cache " + path + ": tap " + t.name + " does not store float16 or float32 values" + kDamaged);
-    t.dtype = type.getSize() == 2 ? "f16" : "f32";
+    t.dtype = type.getSize() == 2 ? Dtype::f16 : Dtype::f32;
     H5::DataSpace space = ds.getSpace();
     std::vector<hsize_t> dims(static_cast<size_t>(std::max(0, space.getSimpleExtentNdims())));
     space.getSimpleExtentDims(dims.data());

@@ -1,4 +1,6 @@
 #pragma once
+#include "pipeline/cache/dtype.hpp"
+
 #include <H5Cpp.h>
 #include <nlohmann/json.hpp>
 
@@ -12,7 +14,7 @@ namespace cvtl {
 struct CacheTapInfo {
     std::string name;
     std::string layer;
-    std::string dtype;                // "f32" or "f16"
+    Dtype dtype = Dtype::f32;         // from the stored element size
     std::vector<std::uint64_t> dims;  // [N, C, H, W] or [N, D]
     std::vector<std::uint64_t> chunk;
     std::uint64_t stored_bytes = 0;

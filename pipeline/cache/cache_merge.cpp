@@ -87,7 +87,7 @@ CacheConfig config_of(const CacheInfo& info) {
     c.preprocess = Preprocessing::from_json(a.at(cache::kAttrPreprocess), "cache " + info.path);
     for (const auto& t : info.taps)
         c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
-    c.dtype = a.value(cache::kAttrDtype, std::string("f32"));
+    c.dtype = parse_dtype(a.value(cache::kAttrDtype, std::string("f32")), info.path);
     c.precision = a.value(cache::kAttrPrecision, std::string("f32"));
     c.compress = a.value(cache::kAttrCompression, std::string()) == cache::kCompressionDeflate;
     c.dataset = a.value(cache::kAttrDataset, std::string());
@@ -152,7 +152,7 @@ void map_samples(H5::H5File& file, const std::vector<Shard>& shards, const std::
 void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& shards, const std::string& output,
               bool views) {
     H5::Group taps = file.createGroup(group);
-    const bool half = shards[0].info.taps.empty() ? false : shards[0].info.taps[0].dtype == "f16";
+    const bool half = shards[0].info.taps.empty() ? false : shards[0].info.taps[0].dtype == Dtype::f16;
     const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16())
                                       : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
     for (const CacheTapInfo& t : shards[0].info.taps) {

@@ -35,7 +35,7 @@ CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileA
     if (info_.rows == 0) throw Error("cache " + path + " holds no samples");
     for (size_t i = 1; i < found->dims.size(); ++i) sample_shape_.push_back(static_cast<int>(found->dims[i]));
     chunk_rows_ = static_cast<std::int64_t>(found->chunk[0]);
-    half_ = parse_dtype(found->dtype, path) == Dtype::f16;
+    half_ = found->dtype == Dtype::f16;
 
     try {
         h5_.open([&] {

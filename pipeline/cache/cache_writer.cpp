@@ -36,7 +36,6 @@ std::string parent_dir(const std::string& path) {
 CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite)
     : path_(path), parts_(cache::parts_dir(path)), config_(config) {
     h5::quiet_errors();
-    parse_dtype(config.dtype);  // refuses an unknown storage type before any file is touched
     if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
@@ -143,7 +142,7 @@ void CacheWriter::adopt_unfinished_file(const CacheProgress& p) {
 }
 
 void CacheWriter::check_half_range(const CacheRows& rows) const {
-    if (parse_dtype(config_.dtype) != Dtype::f16) return;
+    if (config_.dtype != Dtype::f16) return;
     for (size_t t = 0; t < rows.taps.size(); ++t) {
         double lo = 0, hi = 0;
         if (rows.taps[t].total() > 0) cv::minMaxIdx(rows.taps[t].reshape(1, 1), &lo, &hi);

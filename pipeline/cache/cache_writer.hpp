@@ -1,4 +1,5 @@
 #pragma once
+#include "pipeline/cache/dtype.hpp"
 #include "pipeline/data/file_stamp.hpp"
 #include "pipeline/data/preprocess.hpp"
 
@@ -27,7 +28,7 @@ struct CacheConfig {
     std::string model_weights;  // Caffe: the .caffemodel; empty for ONNX
     Preprocessing preprocess;
     std::vector<TapLayout> taps;
-    std::string dtype = "f32";      // storage type of the taps, as recorded: a Dtype's name (dtype.hpp)
+    Dtype dtype = Dtype::f32;       // storage type of the taps (recorded by its name, dtype.hpp)
     std::string precision = "f32";  // arithmetic the network ran in: f32 or bf16
     bool compress = false;          // shuffle + deflate
     std::string dataset;

@@ -55,7 +55,7 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
     config.model_weights = model.weights;
     config.preprocess = pre;
     for (const auto& t : taps) config.taps.push_back({t, map.tap(t).layer_name, map.tap(t).shape});
-    config.dtype = to_string(options.dtype);
+    config.dtype = options.dtype;
     config.precision = precision;
     config.compress = options.compress;
     config.dataset = options.data;
@@ -80,7 +80,7 @@ BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
 }
 
 ExtractPlan plan_of(const Dataset& data, const CacheConfig& config) {
-    const std::size_t value_bytes = dtype_bytes(parse_dtype(config.dtype));
+    const std::size_t value_bytes = dtype_bytes(config.dtype);
     ExtractPlan plan;
     plan.images = static_cast<std::int64_t>(data.samples.size());
     for (const Sample& s : data.samples) plan.train_images += s.split == Split::Train;

@@ -57,7 +57,7 @@ void run(const std::string& path) {
                 attr(info, "cvtl_version").c_str(), attr(info, "opencv_version").c_str());
     std::printf("\n%-7s %-5s %-18s %-16s %-11s %s\n", "tap", "dtype", "shape", "chunk", "stored", "source layer");
     for (const auto& t : info.taps)
-        std::printf("%-7s %-5s %-18s %-16s %-11s %s\n", t.name.c_str(), t.dtype.c_str(), dims_text(t.dims).c_str(),
+        std::printf("%-7s %-5s %-18s %-16s %-11s %s\n", t.name.c_str(), to_string(t.dtype), dims_text(t.dims).c_str(),
                     dims_text(t.chunk).c_str(), human_bytes(static_cast<double>(t.stored_bytes)).c_str(),
                     t.layer.c_str());
     std::printf("\n%-20s %8s %8s %8s\n", "class", "train", "val", "test");
