@@ -1,6 +1,8 @@
 // cvtl inspect MODEL [--size N]: the block map (taps, layer ranges, output shapes, parameter counts).
 #include "tools/cvtl/commands.hpp"
 
+#include "pipeline/core/shape.hpp"
+
 #include "plugin/block_map.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/model_loader.hpp"
@@ -40,8 +42,7 @@ void run(const InspectArgs& args) {
                     model.repaired_nodes);
     std::printf("\n%-7s %-10s %-8s %-13s %s\n", "tap", "shape", "values", "layer id", "layer");
     for (const Tap& t : map.taps) {
-        long long values = 1;
-        for (int d : t.shape) values *= d;
+        const auto values = static_cast<long long>(shape_count(t.shape));
         std::printf("%-7s %-10s %-8s %-13d %s\n", t.name.c_str(), shape_text(t.shape).c_str(),
                     group_digits(values).c_str(), t.layer_id,
                     t.layer_id ? t.layer_name.c_str() : "(preprocessed image)");
