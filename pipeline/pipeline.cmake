@@ -51,8 +51,8 @@ target_link_libraries(cvtl_cache PUBLIC cvtl_dist cvtl_data cvtl_plugin cvtl_eng
 # so apps building against cvtl do not need it.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PLPLOT REQUIRED IMPORTED_TARGET plplot)
-add_library(cvtl_report STATIC pipeline/report/chart.cpp)
-target_link_libraries(cvtl_report PUBLIC cvtl_core opencv_core PRIVATE PkgConfig::PLPLOT)
+add_library(cvtl_report STATIC pipeline/report/chart.cpp pipeline/report/contact_sheet.cpp)
+target_link_libraries(cvtl_report PUBLIC cvtl_core opencv_core PRIVATE opencv_imgproc opencv_imgcodecs PkgConfig::PLPLOT)
 
 # train: training, the sweep and the tap pilot.
 add_library(cvtl_train STATIC

@@ -7,6 +7,7 @@
 #include "pipeline/core/error.hpp"
 #include "plugin/head_builder.hpp"
 #include "plugin/onnx_export.hpp"
+#include "support/fixtures.hpp"
 #include "support/reference.hpp"
 #include "support/subprocess.hpp"
 #include "support/trained_runs.hpp"
@@ -19,6 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
 
 using namespace cvtl;
 
@@ -186,4 +190,48 @@ TEST_SUITE("unit") {
                              doctest::Contains("pass 'labels' FILE"), Error);
     }
 
+    TEST_CASE("evaluate's report lists the misclassified images worst first, as predict scores them, and draws them") {
+        test::TempDir dir;
+        test::copy_fixture_images(dir / "data");
+        // The source model as it is (random weights): most fixture images are misclassified, each known
+        // from predict's probabilities.
+        test::write_file(dir / "labels.txt", "cat\ndog\nfish\nx\ny\n");
+        const std::vector<std::string> model{test::fixture("tiny_vgg16.onnx"), "--labels", dir / "labels.txt"};
+        std::vector<std::string> predict{"predict", model[0], dir / "data", model[1],
+                                         model[2],  "--json", "--top-k",    "5"};
+        const auto p = test::run_cvtl(predict);
+        REQUIRE(p.exit_code == 0);
+        std::vector<std::pair<double, std::string>> expected;  // (p(true), path) of each misclassified image
+        std::istringstream lines(p.out);
+        for (std::string line; std::getline(lines, line);) {
+            const auto j = nlohmann::json::parse(line);
+            const std::string path = j.at("path"),
+                              truth = boost::filesystem::path(path).parent_path().filename().string();
+            double p_true = 0;
+            for (const auto& t : j.at("top"))
+                if (t.at("class") == truth) p_true = t.at("probability");
+            if (j.at("top")[0].at("class") != truth) expected.emplace_back(p_true, path);
+        }
+        std::stable_sort(expected.begin(), expected.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        REQUIRE(expected.size() >= 2);
+        const auto e = test::run_cvtl({"evaluate", model[0], dir / "data", model[1], model[2], "--report",
+                                       dir / "r.json", "--errors-png", dir / "errors.png", "--errors", "4"});
+        CAPTURE(e.err);
+        REQUIRE(e.exit_code == 0);
+        const auto report = nlohmann::json::parse(test::read_file(dir / "r.json"));
+        const auto& listed = report.at("misclassified");
+        REQUIRE(listed.size() == expected.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+            CAPTURE(i);
+            CHECK(listed[i].at("true_probability").get<double>() == doctest::Approx(expected[i].first).epsilon(1e-5));
+            CHECK(listed[i].at("top").size() == 5);
+            CHECK(listed[i].at("top")[0].at("class") != listed[i].at("true"));
+        }
+        // Four tiles of 160 px (three text lines under each) in a 2 x 2 grid with 4 px gaps.
+        const cv::Mat sheet = cv::imread(dir / "errors.png");
+        REQUIRE(!sheet.empty());
+        CHECK(sheet.cols == 2 * 164 + 4);
+        CHECK(sheet.rows == 2 * (160 + 3 * 16 + 6 + 4) + 4);
+    }
 }  // TEST_SUITE

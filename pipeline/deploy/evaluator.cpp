@@ -6,18 +6,54 @@
 #include "pipeline/dist/shared_dataset.hpp"
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/core/error.hpp"
+#include "pipeline/report/contact_sheet.hpp"
 
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 
 namespace cvtl {
 namespace {
 
 namespace fs = boost::filesystem;
+
+// Every misclassified image, worst first: its true class, the model's top-k with probabilities.
+nlohmann::json misclassified_json(const EvaluateSummary& s, const std::vector<std::string>& classes) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Misclassified& m : s.misclassified) {
+        nlohmann::json top = nlohmann::json::array();
+        for (size_t i = 0; i < m.top.size(); ++i)
+            top.push_back({{"class", classes[static_cast<size_t>(m.top[i])]}, {"probability", m.top_probability[i]}});
+        out.push_back({{"path", m.where},
+                       {"true", classes[static_cast<size_t>(m.truth)]},
+                       {"true_probability", m.truth_probability},
+                       {"top", top}});
+    }
+    return out;
+}
+
+// The `errors` worst misclassified images as a contact sheet (images only: cached rows have none).
+void write_error_sheet(const EvaluateOptions& o, const EvaluateSummary& s, const std::vector<std::string>& classes) {
+    std::vector<SheetTile> tiles;
+    char line[96];
+    for (const Misclassified& m : s.misclassified) {
+        if (static_cast<int>(tiles.size()) >= o.errors) break;
+        SheetTile t{m.where, {}};
+        t.lines.push_back("true " + classes[static_cast<size_t>(m.truth)]);
+        std::snprintf(line, sizeof line, "predicted %s %.2f", classes[static_cast<size_t>(m.top[0])].c_str(),
+                      m.top_probability[0]);
+        t.lines.push_back(line);
+        std::snprintf(line, sizeof line, "p(true) %.3f", m.truth_probability);
+        t.lines.push_back(line);
+        tiles.push_back(std::move(t));
+    }
+    if (tiles.empty()) throw Error("no misclassified image to draw in " + o.errors_png + ": every one is right");
+    write_contact_sheet(o.errors_png, tiles);
+}
 
 void write_report(const std::string& path, const EvaluateOptions& o, const EvaluateSummary& s,
                   const std::vector<std::string>& classes) {
@@ -35,6 +71,7 @@ void write_report(const std::string& path, const EvaluateOptions& o, const Evalu
                                    {"classes", classes},
                                    {"per_class", per_class},
                                    {"confusion", s.confusion},
+                                   {"misclassified", misclassified_json(s, classes)},
                                    {"seconds", s.seconds}};
     std::ofstream out(path);
     out << report.dump(2) << "\n";
@@ -125,8 +162,13 @@ struct Tally {
         s.top_k = std::max(1, std::min(top_k, static_cast<int>(classes)));
         s.confusion.assign(classes, std::vector<long long>(classes, 0));
     }
-    void add(const cv::Mat& probability_row, int truth) {
+    void add(const cv::Mat& probability_row, int truth, const std::string& where) {
         const auto top = top_classes(probability_row, s.top_k);
+        if (top[0] != truth) {
+            Misclassified m{where, truth, probability_row.at<float>(truth), top, {}};
+            for (int c : top) m.top_probability.push_back(probability_row.at<float>(c));
+            s.misclassified.push_back(std::move(m));
+        }
         correct += top[0] == truth;
         in_top_k += std::find(top.begin(), top.end(), truth) != top.end();
         ++s.confusion[static_cast<size_t>(truth)][static_cast<size_t>(top[0])];
@@ -142,6 +184,10 @@ EvaluateSummary finish(Tally& t, const EvaluateOptions& o, const std::vector<std
     s.accuracy = static_cast<double>(t.correct) / static_cast<double>(s.images);
     s.top_k_accuracy = static_cast<double>(t.in_top_k) / static_cast<double>(s.images);
     s.classes = class_scores(s.confusion, classes);
+    std::stable_sort(
+        s.misclassified.begin(), s.misclassified.end(),
+        [](const Misclassified& a, const Misclassified& b) { return a.truth_probability < b.truth_probability; });
+    if (!o.errors_png.empty() && o.comm.root()) write_error_sheet(o, s, classes);
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!o.report.empty() && o.comm.root()) write_report(o.report, o, s, classes);
     return s;
@@ -184,7 +230,9 @@ EvaluateSummary evaluate_cached(const EvaluateOptions& o, const Events& events) 
         const cv::Mat probabilities = model.probabilities(reader->read_rows(rows[static_cast<size_t>(i)], n));
         for (std::int64_t k = 0; k < n; ++k) {
             const auto label = reader->labels()[static_cast<size_t>(rows[static_cast<size_t>(i + k)])];
-            t.add(probabilities.row(static_cast<int>(k)), to_model[static_cast<size_t>(label)]);
+            const std::int64_t row = rows[static_cast<size_t>(i + k)];
+            t.add(probabilities.row(static_cast<int>(k)), to_model[static_cast<size_t>(label)],
+                  o.data + " row " + std::to_string(row));
         }
         i += n;
         events.report({"evaluate", i - first, last - first, 0, ""});
@@ -212,7 +260,8 @@ EvaluateSummary run_evaluation(const EvaluateOptions& o, const Events& events) {
         [&](ImageBatch& b) {
             for (size_t i = 0; i < b.kept.size(); ++i)
                 t.add(b.outputs[0].row(static_cast<int>(i)),
-                      to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)]);
+                      to_model[static_cast<size_t>(data.samples[static_cast<size_t>(b.kept[i])].label)],
+                      data.file(data.samples[static_cast<size_t>(b.kept[i])]));
             for (size_t i = 0; i < b.reasons.size(); ++i)
                 if (!b.reasons[i].empty()) {
                     ++t.s.skipped;

@@ -18,7 +18,9 @@ struct EvaluateOptions {
     std::string data;  // class-per-folder tree or CSV; every sample is evaluated (a CSV's test rows when it marks any);
                        // or a cvtl cache (CACHE.h5): its rows of `split`, at the tap the model reads
     Split split = Split::Test;  // of a cache: the held-out rows (extract's {test-fraction} or a CSV's test rows)
-    std::string report;         // REPORT.json (+ REPORT-confusion.csv/png); "" : none
+    std::string report;         // REPORT.json (+ REPORT-confusion.csv/png), misclassified images worst first; "": none
+    std::string errors_png;     // a contact sheet of the `errors` worst misclassified images; "" : none
+    int errors = 16;
     ClassifierOptions classifier;
     int batch = 16;
     int threads = 0;
@@ -35,12 +37,23 @@ struct ClassScore {
     double precision = 0, recall = 0;
 };
 
+// One misclassified image (or cached row), with the model's top-k classes and probabilities.
+struct Misclassified {
+    std::string where;  // the image file, or "CACHE row N"
+    int truth = 0;      // model class indices
+    double truth_probability = 0;
+    std::vector<int> top;
+    std::vector<double> top_probability;
+};
+
 struct EvaluateSummary {
     std::int64_t images = 0, skipped = 0;
     double accuracy = 0, top_k_accuracy = 0;
     int top_k = 0;
     std::vector<ClassScore> classes;  // the model's classes
     Confusion confusion;              // [true][predicted] over the model's classes
+    // Worst first (the lowest probability of the true class). Under mpirun: rank 0's share only.
+    std::vector<Misclassified> misclassified;
     double seconds = 0;
 };
 

@@ -27,7 +27,14 @@ void add_evaluate(CLI::App& app) {
            "--split", [o](const std::string& text) { o->split = parse_split(text, "--split"); },
            "Of a cache: train, val or test (extract --test-fraction's held-out rows)")
         ->default_str("test");
-    cmd->add_option("--report", o->report, "Write REPORT.json and REPORT-confusion.csv/png");
+    cmd->add_option("--report", o->report,
+                    "Write REPORT.json (scores, and every misclassified image worst first with its top-k) and "
+                    "REPORT-confusion.csv/png");
+    cmd->add_option("--errors-png", o->errors_png,
+                    "Draw the worst misclassified images as a contact sheet, labelled with true and predicted class");
+    cmd->add_option("--errors", o->errors, "How many images --errors-png draws")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
     cmd->add_option("--top-k", o->top_k, "k of the top-k accuracy")->capture_default_str();
     add_classifier_options(cmd, o->classifier);
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
