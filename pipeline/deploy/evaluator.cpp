@@ -4,6 +4,7 @@
 #include "pipeline/data/dataset.hpp"
 #include "pipeline/dist/batch_slice.hpp"
 #include "pipeline/dist/shared_dataset.hpp"
+#include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_reader.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/report/contact_sheet.hpp"
@@ -204,13 +205,13 @@ ClassifierModel open_model(const EvaluateOptions& o, const Events& events) {
 EvaluateSummary evaluate_cached(const EvaluateOptions& o, const Events& events) {
     const auto start = std::chrono::steady_clock::now();
     ClassifierModel model = open_model(o, events);
-    std::unique_ptr<CacheReader> reader;
-    try {
-        reader = std::make_unique<CacheReader>(o.data, model.tap);
-    } catch (const Error& e) {
-        throw Error(o.model + " reads " + model.tap + ", which cache " + o.data + " lacks (" + e.message() +
-                    "); export the run with {head-only} to score a cached tap, or evaluate on the images");
-    }
+    // A damaged cache is reported as such; only a missing tap gets the export advice.
+    const CacheInfo info = read_cache_info(o.data);
+    if (std::none_of(info.taps.begin(), info.taps.end(), [&](const CacheTapInfo& t) { return t.name == model.tap; }))
+        throw Error(o.model + " reads " + model.tap + ", which cache " + o.data +
+                    " lacks; export the run with {head-only} to score a cached tap, cache " + model.tap +
+                    " too, or evaluate on the images");
+    const auto reader = std::make_unique<CacheReader>(o.data, model.tap);
     Dataset classes_only;
     classes_only.classes = reader->info().classes;
     const std::vector<int> to_model = model_class_of(classes_only, model, o.data);
