@@ -8,20 +8,15 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 namespace cvtl {
-namespace {
+namespace block_map_detail {
 
 // Whether the layer kinds (pipeline/engine/kinds/) accept cv::dnn type `type` inside a block of
-// convolutions (in_features) or in the classifier: the block map keeps no list of its own.
+// convolutions (in_features) or in the classifier: the block maps keep no list of their own.
 bool accepted(const std::string& type, bool in_features) {
     const LayerKind* kind = layer_kind_for_opencv(type);
     if (!kind) return false;
     const BlockRoles roles = kind->block_roles();
     return in_features ? roles.in_features : roles.in_classifier;
-}
-
-bool is_max_pool(cv::dnn::Net& net, int id) {
-    auto* pool = dynamic_cast<cv::dnn::PoolingLayer*>(net.getLayer(id).get());
-    return pool && pool->type == kOpenCvMaxPool;
 }
 
 std::int64_t stored_values(cv::dnn::Net& net, int id) {
@@ -41,6 +36,36 @@ std::string join_types(const std::vector<std::string>& types) {
     std::string s;
     for (size_t i = 0; i < types.size() && i < 12; ++i) s += (i ? " " : "") + types[i];
     return types.size() > 12 ? s + " ..." : s;
+}
+
+std::vector<std::string> layer_types(cv::dnn::Net& net) {
+    std::vector<std::string> types{"Input"};
+    const size_t count = net.getLayerNames().size();
+    for (size_t i = 0; i < count; ++i) types.push_back(net.getLayer(static_cast<int>(i + 1))->type);
+    return types;
+}
+
+std::vector<std::vector<int>> layer_inputs(cv::dnn::Net& net) {
+    std::vector<std::vector<int>> inputs{{}};
+    const size_t count = net.getLayerNames().size();
+    for (size_t i = 1; i <= count; ++i) {
+        std::vector<int> ids;
+        for (const cv::Ptr<cv::dnn::Layer>& in : net.getLayerInputs(static_cast<int>(i)))
+            ids.push_back(std::max(0, net.getLayerId(in->name)));  // the input layer's id is 0
+        inputs.push_back(ids);
+    }
+    return inputs;
+}
+
+}  // namespace block_map_detail
+
+namespace {
+
+using namespace block_map_detail;
+
+bool is_max_pool(cv::dnn::Net& net, int id) {
+    auto* pool = dynamic_cast<cv::dnn::PoolingLayer*>(net.getLayer(id).get());
+    return pool && pool->type == kOpenCvMaxPool;
 }
 
 }  // namespace
@@ -64,8 +89,8 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     BlockMap map;
     map.input_size = input_size;
     const std::vector<cv::String> names = net.getLayerNames();
-    map.layer_types.push_back("Input");
-    for (size_t i = 0; i < names.size(); ++i) map.layer_types.push_back(net.getLayer(static_cast<int>(i + 1))->type);
+    map.layer_types = layer_types(net);
+    map.layer_inputs = layer_inputs(net);
     const int last = static_cast<int>(names.size());
     auto name_of = [&](int id) { return std::string(names[static_cast<size_t>(id - 1)]); };
     auto not_vgg = [&](const std::string& what) {
@@ -119,6 +144,20 @@ BlockMap map_vgg_blocks(cv::dnn::Net& net, int input_size, const std::string& mo
     const int logits = fully_connected.back();
     map.taps.push_back({tap::logits, logits, name_of(logits), sample_shape(net, logits, input_size)});
     return map;
+}
+
+}  // namespace cvtl
+
+namespace cvtl {
+
+BlockMap map_blocks(cv::dnn::Net& net, int input_size, const std::string& model_label) {
+    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass {size} N");
+    int max_pools = 0;
+    const std::vector<std::string> types = block_map_detail::layer_types(net);
+    for (size_t id = 1; id < types.size(); ++id)
+        max_pools += opencv_type_is(types[id], kind::max_pool) && is_max_pool(net, static_cast<int>(id));
+    return max_pools == 5 ? map_vgg_blocks(net, input_size, model_label)
+                          : map_graph_blocks(net, input_size, model_label);
 }
 
 }  // namespace cvtl

@@ -9,19 +9,17 @@
 
 #include <opencv2/dnn/all_layers.hpp>
 
+#include <algorithm>
+
 namespace cvtl {
 namespace {
 
 // Fully connected layers are named as in VGG papers, fc6, fc7, fc8, after the five blocks.
 std::string fully_connected_name(int index) { return "classifier.fc" + std::to_string(index); }
 
-// Blocks are named block1..block5 as in the block map; their max-pool layer is named by its kind.
-std::string block_pool_name(int block) {
-    return layer_kind(kind::max_pool).layer_name("block" + std::to_string(block), 1, 0);
-}
-
-// Translation state: the network being built and what the next layer sees. The layer kinds translate
-// each cv::dnn layer (pipeline/engine/kinds/); the builder decides names, fuses ReLUs, replaces the
+// Translation state: the network being built and what each translated cv::dnn layer's value is called
+// in it. The layer kinds translate each cv::dnn layer (pipeline/engine/kinds/); the builder decides
+// names, wires each layer to what it reads (a residual addition reads two), fuses ReLUs, replaces the
 // output layer and adds dropout.
 struct Builder {
     cv::dnn::Net& net;
@@ -30,23 +28,55 @@ struct Builder {
     int last = 0, last_fc = 0;  // the last source layer to translate, and the source's output layer
     bool stop_early = false;    // building up to a tap (until_tap), not to the output
     Head head{};
-    std::vector<int> shape{};              // one sample's current shape
+    std::vector<int> shape{};              // one sample's shape of what the current layer reads
     std::map<std::string, int> ordinal{};  // layers of each kind so far in the current block
     int fc_index = 5;                      // the last fully connected layer's number (fully_connected_name)
+    std::map<int, std::string> value{};    // cv::dnn layer id -> the spec layer holding its output
+    std::map<std::string, std::vector<int>> shape_of{};  // spec layer (or kNetworkInput) -> one sample's shape
+    std::vector<std::string> reads{};                    // what the layer being translated reads, by spec name
 
     std::string block_of(int id) const {
         for (const Block& b : map.blocks)
             if (id >= b.first_layer && id <= b.last_layer) return b.name;
         return "classifier";
     }
+    const std::vector<int>& inputs_of(int id) const { return map.layer_inputs.at(static_cast<size_t>(id)); }
+    int readers(int id) const {
+        int n = 0;
+        for (int other = id + 1; other <= static_cast<int>(map.layer_inputs.size()) - 1; ++other)
+            for (int in : inputs_of(other)) n += in == id;
+        return n;
+    }
+    // Whether source layer id + 1 is of kind `kind_name`, reads id alone, and is its only reader.
     bool next_is(int id, const char* kind_name) const {
-        return id + 1 <= last && opencv_type_is(map.layer_types[static_cast<size_t>(id + 1)], kind_name);
+        return id + 1 <= last && opencv_type_is(map.layer_types[static_cast<size_t>(id + 1)], kind_name) &&
+               inputs_of(id + 1) == std::vector<int>{id} && readers(id) == 1;
+    }
+    std::string previous() const { return head.spec.layers.empty() ? kNetworkInput : head.spec.layers.back().name; }
+
+    // Points the builder at what source layer `id` reads: its spec names and the first one's shape.
+    void read_inputs_of(int id) {
+        reads.clear();
+        for (int in : inputs_of(id)) {
+            const auto it = value.find(in);
+            if (it == value.end())
+                throw Error("layer " + net.getLayer(id)->name + " reads a layer below tap " + options.from_tap +
+                            "; start from a block boundary");
+            reads.push_back(it->second);
+        }
+        if (reads.empty()) throw Error("layer " + net.getLayer(id)->name + " reads nothing");
+        shape = shape_of.at(reads[0]);
     }
 
     void add(const std::string& name, const std::string& block, Translation t) {
         for (auto& [param, value] : t.values) head.source_weights[name + "." + param] = std::move(value);
         shape = layer_kind(t.kind).output_shape(t.args, shape);
-        head.spec.layers.push_back({name, block, t.kind, std::move(t.args)});
+        // A layer that reads only the one before it needs no inputs: a chain is stored as before graphs.
+        std::vector<std::string> inputs =
+            reads == std::vector<std::string>{previous()} ? std::vector<std::string>{} : reads;
+        head.spec.layers.push_back({name, block, t.kind, std::move(t.args), std::move(inputs)});
+        shape_of[name] = shape;
+        reads = {name};
     }
 
     void flatten() {
@@ -80,8 +110,9 @@ struct Builder {
         const std::string& type = map.layer_types[static_cast<size_t>(id)];
         const LayerKind* recogniser = layer_kind_for_opencv(type);
         if (!recogniser) throw Error("layer " + layer->name + " (" + type + ") cannot be trained by cvtl");
+        read_inputs_of(id);
         Translation t = recogniser->translate(*layer, shape);
-        if (t.kind.empty()) return 0;
+        if (t.kind.empty()) return 0;  // nothing to train: its value is what it read
         if (t.kind == kind::flatten) return flatten(), 0;
         if (t.kind == kind::linear) return fully_connected(id, std::move(t));
         const bool fuse = layer_kind(t.kind).fuses_relu() && next_is(id, kind::relu);
@@ -89,6 +120,20 @@ struct Builder {
         const std::string name = layer_kind(t.kind).layer_name(block, ++ordinal[t.kind], id);
         add(name, block, std::move(t));
         return fuse ? 1 : 0;
+    }
+
+    void run(int from_id) {
+        std::string current_block;
+        for (int id = from_id + 1; id <= last; ++id) {
+            const std::string block = block_of(id);
+            if (block != current_block) {
+                current_block = block;
+                ordinal.clear();
+            }
+            const int absorbed = translate(id, block);
+            for (int k = id; k <= id + absorbed; ++k) value[k] = reads.at(0);
+            id += absorbed;
+        }
     }
 };
 
@@ -98,38 +143,37 @@ Head build_head(cv::dnn::Net& net, const BlockMap& map, const HeadOptions& optio
     if (options.classes < 2 && !options.keep_source_output && options.until_tap.empty())
         throw Error("the new classifier needs at least 2 classes, got " + std::to_string(options.classes));
     const Tap& from = map.tap(options.from_tap);
-    if (tap::in_classifier(from.name))
-        throw Error(
-            "tap " + from.name +
-            " is inside the classifier; train from input or pool1..pool5, or use a linear probe ({head} linear)");
+    if (tap::in_classifier(from.name) && from.name != tap::features)
+        throw Error("tap " + from.name +
+                    " is inside the classifier; train from input or a block's output, or use a linear probe ({head} "
+                    "linear)");
     Builder b{net, map, options};
-    b.shape = from.shape;
     b.head.spec.input_shape = from.shape;
     b.head.spec.input_tap = from.name;
     b.last_fc = map.tap(tap::logits).layer_id;
     b.stop_early = !options.until_tap.empty();
     b.last = b.stop_early ? map.tap(options.until_tap).layer_id : b.last_fc;
-    std::string current_block;
-    for (int id = from.layer_id + 1; id <= b.last; ++id) {
-        const std::string block = b.block_of(id);
-        if (block != current_block) {
-            current_block = block;
-            b.ordinal.clear();
-        }
-        id += b.translate(id, block);
-    }
+    b.value[from.layer_id] = kNetworkInput;
+    b.shape_of[kNetworkInput] = from.shape;
+    b.run(from.layer_id);
     return b.head;
 }
 
 int head_layer_at_tap(const NetworkSpec& spec, const std::string& tap) {
     const int depth = tap::depth(tap);
-    std::string name;  // the layer's name; empty for the logits, the last fully connected layer
-    if (depth > 0 && !tap::in_classifier(tap)) name = block_pool_name(depth);
-    for (int k = 1; k <= 2; ++k)
-        if (tap == tap::hidden(k)) name = fully_connected_name(5 + k);
-    for (size_t i = spec.layers.size(); i-- > 0;) {
-        if (!name.empty() && spec.layers[i].name == name) return static_cast<int>(i);
-        if (tap == tap::logits && layer_is(spec.layers, i, kind::linear)) return static_cast<int>(i);
+    const auto& layers = spec.layers;
+    for (size_t i = layers.size(); i-- > 0;) {
+        // A block's output is its last layer (a VGG block's max-pool); the features are what the
+        // classifier's first fully connected layer reads; the logits are the last one's output.
+        const bool last_of_block = depth >= 1 && depth <= 5 && layers[i].block == tap::block_name(depth);
+        const bool hidden =
+            (tap == tap::hidden(1) || tap == tap::hidden(2)) && layers[i].name == fully_connected_name(tap::depth(tap));
+        const bool features = tap == tap::features && layer_is(layers, i + 1, kind::linear) &&
+                              layers[i].block == "classifier" && !layer_is(layers, i, kind::linear) &&
+                              std::none_of(layers.begin(), layers.begin() + static_cast<long>(i),
+                                           [](const LayerSpec& l) { return l.type == kind::linear; });
+        const bool logits = tap == tap::logits && layer_is(layers, i, kind::linear);
+        if (last_of_block || hidden || features || logits) return static_cast<int>(i);
     }
     throw Error("the network does not reach tap " + tap);
 }

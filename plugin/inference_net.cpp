@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 namespace cvtl {
@@ -68,6 +69,7 @@ public:
 
     std::unique_ptr<Plan> build() {
         for (size_t i = 0; i < layers_.size();) {
+            if (!layers_[i].inputs.empty()) select(layers_[i].inputs[0]);
             const size_t used = layer_kind(layers_[i].type).plan(*this, layers_, i);
             // Layers folded or fused into another share its output.
             for (size_t k = 0; k < used; ++k) {
@@ -85,14 +87,28 @@ public:
     void reshape(const std::vector<int>& shape) override { shape_ = shape; }
 
 private:
+    // The output of layer `name` (kNetworkInput: the plan's input) with its shape: what a layer that
+    // names its inputs reads. Layers fused into another share its output, so the fused layer's name
+    // gives the same value.
+    std::pair<memory, std::vector<int>> output_of(const std::string& name) const {
+        if (name == kNetworkInput) return {plan_->input, net_.spec_.input_shape};
+        for (size_t j = 0; j < plan_->after.size(); ++j)
+            if (layers_[j].name == name) return {plan_->after[j], plan_->shapes[j]};
+        throw Error("fast path: layer '" + name + "' is read before it is planned");
+    }
+    void select(const std::string& name) { std::tie(current_, shape_) = output_of(name); }
+
     // Scratchpads owned by the plan: oneDNN's library-managed one is per thread, and the Winograd
     // kernels crash when a plan built on one thread runs on another (pipeline stages move between TBB threads).
-    static dnnl::primitive_attr attributes(bool fused_relu) {
+    static dnnl::primitive_attr attributes(const FusedActivation& activation = {}) {
         dnnl::primitive_attr attr;
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        if (fused_relu) {
+        if (activation.kind != FusedActivation::Kind::none) {
             dnnl::post_ops ops;
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+            if (activation.kind == FusedActivation::Kind::relu)
+                ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+            else
+                ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, activation.lo, activation.hi);
             attr.set_post_ops(ops);
         }
         return attr;
@@ -116,16 +132,20 @@ private:
         return m;
     }
 
-    void convolution(const cv::Mat& weights, const cv::Mat& bias, int k, int s, int p, bool relu) override {
+    void convolution(const cv::Mat& weights, const cv::Mat& bias, const Window& window,
+                     const FusedActivation& activation) override {
         const int in = shape_[0], out = static_cast<int>(bias.total());
-        const dnnl::primitive_attr attr = attributes(relu);
+        const int k = window.kernel, s = window.stride, p = window.pad, g = window.groups;
+        const dnnl::primitive_attr attr = attributes(activation);
         const std::vector<int> out_shape{out, window_output_size(shape_[1], k, s, p),
                                          window_output_size(shape_[2], k, s, p)};
-        const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{{out, in, k, k}, act_, tag::any},
+        // Grouped weights [O, I/G, k, k] are oneDNN's [G, O/G, I/G, k, k] in the same order.
+        const memory::dims wei_dims = g == 1 ? memory::dims{out, in, k, k} : memory::dims{g, out / g, in / g, k, k};
+        const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{wei_dims, act_, tag::any},
             bias_desc{{out}, dt::f32, tag::x}, dst{dims_of(n_, out_shape), act_, tag::any};
         dnnl::convolution_forward::primitive_desc pd;
         // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
-        const bool winograd_shape = k == 3 && s == 1 && net_.precision_ == Precision::f32;
+        const bool winograd_shape = k == 3 && s == 1 && g == 1 && net_.precision_ == Precision::f32;
         try {
             if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
             pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference,
@@ -151,7 +171,7 @@ private:
                                                            attr, eng_);
         }
         const memory x = conform(pd.src_desc());
-        const memory w = packed(weights, {out, in, k, k}, tag::oihw, pd.weights_desc());
+        const memory w = packed(weights, wei_dims, g == 1 ? tag::oihw : tag::goihw, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
         memory y(pd.dst_desc(), eng_);
         plan_->steps.push_back({dnnl::convolution_forward(pd),
@@ -164,10 +184,33 @@ private:
         shape_ = out_shape;
     }
 
-    void relu() override {
+    void relu() override { eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); }
+    void clip(float lo, float hi) override { eltwise(dnnl::algorithm::eltwise_clip, lo, hi); }
+
+    // current + the output of `other`, in current's layout, with the activation as a post-op.
+    void add(const std::string& other, const FusedActivation& activation) override {
+        auto [addend, addend_shape] = output_of(other);
+        if (addend_shape != shape_) throw Error("fast path: the addition of " + other + " has mismatched shapes");
+        const memory::desc want = current_.get_desc();
+        if (addend.get_desc() != want) {
+            memory m(want, eng_);
+            plan_->steps.push_back({dnnl::reorder(addend, m), {{DNNL_ARG_FROM, addend}, {DNNL_ARG_TO, m}}});
+            addend = m;
+        }
+        const dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, want, want, want),
+                                              attributes(activation), eng_);
+        memory y(pd.dst_desc(), eng_);
+        plan_->steps.push_back({dnnl::binary(pd),
+                                {{DNNL_ARG_SRC_0, current_},
+                                 {DNNL_ARG_SRC_1, addend},
+                                 {DNNL_ARG_DST, y},
+                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        current_ = y;
+    }
+
+    void eltwise(dnnl::algorithm algorithm, float alpha, float beta) {
         const dnnl::eltwise_forward::primitive_desc pd(
-            {dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, current_.get_desc(), 0.0f, 0.0f},
-            attributes(false), eng_);
+            {dnnl::prop_kind::forward_inference, algorithm, current_.get_desc(), alpha, beta}, attributes(), eng_);
         memory y(pd.dst_desc(), eng_);
         plan_->steps.push_back(
             {dnnl::eltwise_forward(pd),
@@ -191,7 +234,7 @@ private:
                                                         {k, k},
                                                         {p, p},
                                                         pad_r},
-                                                       attributes(false), eng_);
+                                                       attributes(), eng_);
         memory y(pd.dst_desc(), eng_);
         plan_->steps.push_back(
             {dnnl::pooling_forward(pd),
@@ -202,7 +245,8 @@ private:
 
     void inner_product(const cv::Mat& weights, const cv::Mat& bias, bool relu) override {
         const int out = static_cast<int>(bias.total());
-        const dnnl::primitive_attr attr = attributes(relu);
+        const dnnl::primitive_attr attr =
+            attributes(relu ? FusedActivation{FusedActivation::Kind::relu} : FusedActivation{});
         // The source stays 4-D when it comes straight from pooling: no flattening copy.
         const memory::dims src_dims = current_.get_desc().dims();
         memory::dims wei_dims{out};

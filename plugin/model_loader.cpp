@@ -78,6 +78,7 @@ SourceModel load_onnx(const std::string& path) {
         const OnnxRepair repaired = repair_onnx(in, path);
         model.input_size = repaired.input_size;
         model.repaired_nodes = repaired.replaced_nodes;
+        model.repaired_clips = repaired.repaired_clips;
         model.net = repaired.bytes.empty() ? cv::dnn::readNetFromONNX(path)
                                            : cv::dnn::readNetFromONNX(repaired.bytes.data(), repaired.bytes.size());
     }

@@ -17,6 +17,7 @@ struct SourceModel {
     int input_size =
         0;  // declared square input size (ONNX input, Caffe Input layer or input_shape), 0 when the model does not say
     int repaired_nodes = 0;  // ONNX Identity nodes repaired on load (see onnx_repair.hpp)
+    int repaired_clips = 0;  // ONNX Clip nodes whose bounds were moved to attributes on load
 };
 
 // Loads ONNX (.onnx) or Caffe (.prototxt with a .caffemodel next to it, or `weights`) through

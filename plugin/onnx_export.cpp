@@ -10,17 +10,33 @@
 
 #include <cvtl/version.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 namespace cvtl {
 namespace {
 
-// The graph as the layer kinds build it (pipeline/engine/kinds/): a chain of nodes, each reading the
-// output of the one before.
+// The graph as the layer kinds build it (pipeline/engine/kinds/): each node reads the current value,
+// the output of the node before unless the layer names what it reads.
 class GraphWriter final : public OnnxGraph {
 public:
     GraphWriter(onnx::GraphProto* graph, const WeightMap& weights) : graph_(graph), weights_(weights) {}
-    const std::string& current() const { return current_; }
+    int opset() const { return opset_; }
+
+    // Adds layer `l`'s nodes, reading what it names, and records the value that holds its output.
+    void layer(const LayerSpec& l) {
+        if (!l.inputs.empty()) current_ = value_of(l.inputs[0]);
+        layer_kind(l.type).export_onnx(*this, l);
+        output_of_[l.name] = current_;
+    }
+
+    std::string value_of(const std::string& layer) const override {
+        if (layer == kNetworkInput) return "input";
+        const auto it = output_of_.find(layer);
+        if (it == output_of_.end()) throw Error("export: layer '" + layer + "' is read before it is exported");
+        return it->second;
+    }
+    void limit_opset(int opset) override { opset_ = std::min(opset_, opset); }
 
     void initializer(const std::string& name, const std::vector<int>& shape) override {
         auto it = weights_.find(name);
@@ -75,6 +91,8 @@ private:
     onnx::GraphProto* graph_;
     const WeightMap& weights_;
     std::string current_ = "input";
+    std::map<std::string, std::string> output_of_;  // layer name -> the value holding its output
+    int opset_ = kOnnxOpset;
 };
 
 void set_tensor_type(onnx::ValueInfoProto* v, const std::string& name, const std::vector<int>& sample_shape) {
@@ -101,9 +119,6 @@ std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights,
     model.set_ir_version(6);  // the IR version of opset 11
     model.set_producer_name("cvtl");
     model.set_producer_version(kVersion);
-    onnx::OperatorSetIdProto* opset = model.add_opset_import();
-    opset->set_domain("");
-    opset->set_version(kOnnxOpset);
     for (const auto& [key, value] : metadata) {
         onnx::StringStringEntryProto* p = model.add_metadata_props();
         p->set_key(key);
@@ -113,8 +128,12 @@ std::string serialize_onnx(const NetworkSpec& spec, const WeightMap& weights,
     graph->set_name("cvtl");
     GraphWriter g(graph, weights);
     set_tensor_type(graph->add_input(), "input", spec.input_shape);
-    for (const LayerSpec& l : spec.layers) layer_kind(l.type).export_onnx(g, l);
+    for (const LayerSpec& l : spec.layers) g.layer(l);
     g.node("Softmax", "prob", {}, {{"axis", 1}});
+    onnx::OperatorSetIdProto* opset = model.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(g.opset());
+    if (g.opset() < kOnnxOpset) model.set_ir_version(5);  // the IR version of opset 10
     const Network probe(spec);
     set_tensor_type(graph->add_output(), "prob", probe.output_shape());
 

@@ -7,7 +7,7 @@
 
 namespace cvtl {
 
-inline constexpr int kOnnxOpset = 11;  // the opset OpenCV 4.6's importer handles best
+inline constexpr int kOnnxOpset = 11;  // the opset OpenCV 4.6's importer handles best (10 for a model with a clip)
 
 // Serializes `spec` in inference form (dropout removed, batch norm with running statistics) with
 // `weights`, followed by a Softmax: input "input" [N, input_shape...] float32 with a dynamic

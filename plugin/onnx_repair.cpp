@@ -5,9 +5,51 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstring>
 #include <map>
 
 namespace cvtl {
+namespace {
+
+// The one float a constant holds (a Constant node's value, or an initializer); nullopt-like false when
+// it is not a float scalar.
+bool scalar_value(const onnx::TensorProto& t, float& value) {
+    if (t.data_type() != onnx::TensorProto::FLOAT) return false;
+    if (t.raw_data().size() == sizeof(float)) return std::memcpy(&value, t.raw_data().data(), sizeof(float)), true;
+    if (t.raw_data().empty() && t.float_data_size() == 1) return value = t.float_data(0), true;
+    return false;
+}
+
+// Moves each Clip's bound inputs (min, max) to attributes; returns how many Clips it changed.
+int repair_clips(onnx::GraphProto* graph, const std::string& path) {
+    std::map<std::string, const onnx::TensorProto*> constants;
+    for (const auto& t : graph->initializer()) constants[t.name()] = &t;
+    for (const auto& n : graph->node())
+        if (n.op_type() == "Constant" && n.output_size() == 1)
+            for (const auto& a : n.attribute())
+                if (a.name() == "value" && a.has_t()) constants[n.output(0)] = &a.t();
+    int repaired = 0;
+    for (auto& node : *graph->mutable_node()) {
+        if (node.op_type() != "Clip" || node.input_size() < 2) continue;
+        for (int k = 1; k < node.input_size() && k <= 2; ++k) {
+            if (node.input(k).empty()) continue;  // an omitted bound
+            const auto it = constants.find(node.input(k));
+            float bound = 0;
+            if (it == constants.end() || !scalar_value(*it->second, bound))
+                throw Error(path + ": Clip node " + node.name() + " has a bound that is not a constant float (" +
+                            node.input(k) + "); OpenCV cannot import it");
+            onnx::AttributeProto* a = node.add_attribute();
+            a->set_name(k == 1 ? "min" : "max");
+            a->set_type(onnx::AttributeProto::FLOAT);
+            a->set_f(bound);
+        }
+        node.mutable_input()->DeleteSubrange(1, node.input_size() - 1);
+        ++repaired;
+    }
+    return repaired;
+}
+
+}  // namespace
 
 OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
     onnx::ModelProto model;
@@ -55,8 +97,9 @@ OnnxRepair repair_onnx(std::istream& in, const std::string& path_for_errors) {
         ++result.replaced_nodes;
     }
 
-    if (result.replaced_nodes > 0 && !model.SerializeToString(&result.bytes)) {
-        throw Error("cannot re-serialize " + path_for_errors + " after repairing its Identity nodes");
+    result.repaired_clips = repair_clips(graph, path_for_errors);
+    if ((result.replaced_nodes > 0 || result.repaired_clips > 0) && !model.SerializeToString(&result.bytes)) {
+        throw Error("cannot re-serialize " + path_for_errors + " after repairing it");
     }
     return result;
 }

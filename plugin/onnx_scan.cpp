@@ -23,6 +23,7 @@ constexpr int kTensorName = 8;
 struct GraphFacts {
     std::set<std::string> initializers;
     std::vector<std::string> identity_inputs;  // the input of each well-formed Identity node
+    bool clip_bound_inputs = false;            // some Clip reads its bounds as inputs (see onnx_repair.hpp)
     std::vector<onnx::ValueInfoProto> inputs;
 };
 
@@ -70,6 +71,7 @@ bool read_graph(CodedInputStream& in, GraphFacts& facts) {
         if (!read_message(s, length, node)) return false;
         if (node.op_type() == "Identity" && node.input_size() == 1 && node.output_size() == 1)
             facts.identity_inputs.push_back(node.input(0));
+        facts.clip_bound_inputs |= node.op_type() == "Clip" && node.input_size() > 1;
         return true;
     });
 }
@@ -97,6 +99,7 @@ OnnxScan scan_onnx(const char* data, std::size_t size) {
     if (!ok) return scan;
     scan.understood = true;
     for (const std::string& name : facts.identity_inputs) scan.needs_repair |= facts.initializers.count(name) > 0;
+    scan.needs_repair |= facts.clip_bound_inputs;
     // Graph inputs that are initializers are weights, not the image input.
     for (const auto& input : facts.inputs) {
         if (facts.initializers.count(input.name())) continue;

@@ -14,7 +14,7 @@ namespace cvtl {
 struct OnnxScan {
     bool understood =
         false;  // false: the bytes are not a well-formed model; take the full parse (its error names the problem)
-    bool needs_repair = false;  // some Identity node reads an initializer (see onnx_repair.hpp)
+    bool needs_repair = false;  // an Identity node reads an initializer, or a Clip reads its bounds (onnx_repair.hpp)
     int input_size = 0;         // as OnnxRepair::input_size
 };
 

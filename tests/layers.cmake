@@ -9,6 +9,7 @@ add_executable(cvtl_layer_tests
   test_layer_relu_flatten.cpp
   test_layer_softmax_cross_entropy.cpp
   test_layer_gradcheck.cpp
+  test_network_graph.cpp
 )
 target_include_directories(cvtl_layer_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(cvtl_layer_tests PRIVATE cvtl_test_main cvtl_engine doctest::doctest)

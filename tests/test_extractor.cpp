@@ -147,7 +147,7 @@ TEST_SUITE("unit") {
         test::TempDir dir;
         ExtractOptions o = fixture_options(test::fixture("images"), dir / "c.h5");
         o.model = test::fixture("not_vgg.onnx");
-        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("is not VGG-shaped"), Error);
+        CHECK_THROWS_WITH_AS(run_extraction(o, {}), doctest::Contains("cannot be mapped to five blocks"), Error);
         CHECK_FALSE(boost::filesystem::exists(dir / "c.h5"));
     }
 

@@ -13,6 +13,7 @@
 #include "pipeline/engine/layer_kind.hpp"
 #include "pipeline/engine/layers/avg_pool2d.hpp"
 #include "pipeline/engine/layers/batch_norm2d.hpp"
+#include "pipeline/engine/layers/clip.hpp"
 #include "pipeline/engine/layers/conv2d.hpp"
 #include "pipeline/engine/layers/dropout.hpp"
 #include "pipeline/engine/layers/flatten.hpp"
@@ -30,6 +31,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <tuple>
 
 using namespace cvtl;
 
@@ -163,6 +165,31 @@ TEST_SUITE("gradcheck") {
                 };
             check_gradients(conv, test::random_tensor({2, 3, 5, 6}, 3), check);
         }
+    }
+
+    TEST_CASE("grouped and depthwise conv2d gradients match finite differences") {
+        // {in, out, groups}: two groups of 2 -> 3 channels, and MobileNet's depthwise (a group per channel).
+        for (const auto& [in, out, groups] : {std::tuple{4, 6, 2}, std::tuple{3, 3, 3}}) {
+            CAPTURE(groups);
+            Conv2d conv(in, out, 3, 2, 1, false, groups);
+            conv.setup({in, 5, 6});
+            conv.params()[0]->value = test::random_tensor({out, in / groups, 3, 3}, 21, -0.5f, 0.5f);
+            conv.params()[1]->value = test::random_tensor({out}, 22, -0.5f, 0.5f);
+            check_gradients(conv, test::random_tensor({2, in, 5, 6}, 23));
+        }
+    }
+
+    TEST_CASE("clip (ReLU6) gradient matches finite differences away from its bounds") {
+        Clip clip(0.0f, 6.0f);
+        clip.setup({3, 4, 4});
+        GradCheck check;
+        // (x - 0) * (x - 6) changes sign exactly when x crosses a bound.
+        check.preactivation = [](const cv::Mat& src) {
+            cv::Mat z;
+            src.convertTo(z, CV_64F);
+            return z.mul(z - 6.0);
+        };
+        check_gradients(clip, test::random_tensor({2, 3, 4, 4}, 24, -2.0f, 8.0f), check);
     }
 
     TEST_CASE("relu gradient matches finite differences away from zero") {

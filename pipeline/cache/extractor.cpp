@@ -31,17 +31,21 @@
 namespace cvtl {
 namespace {
 
-std::vector<std::string> ordered_taps(const std::vector<std::string>& requested, const BlockMap& map) {
-    if (requested.empty()) throw Error("{taps} is empty; name at least one of input,pool1..pool5,fc6,fc7,logits");
+// The taps asked for, in network order; none asked means the outputs of blocks 4 and 5. A VGG's taps
+// may be asked for by block (block4 is pool4).
+std::vector<std::string> ordered_taps(std::vector<std::string> requested, const BlockMap& map) {
+    const tap::Style style = map.tap_style();
+    if (requested.empty()) requested = {tap::block_output(4, style), tap::block_output(5, style)};
+    for (std::string& name : requested) name = tap::canonical(name, style);
     std::vector<std::string> taps;
-    for (const std::string& name : tap::all()) {
+    for (const std::string& name : tap::all(style)) {
         if (std::find(requested.begin(), requested.end(), name) == requested.end()) continue;
         map.tap(name);  // throws when this model lacks it (e.g. fc6 on a one-layer classifier)
         taps.push_back(name);
     }
     for (const std::string& name : requested)
         if (std::find(taps.begin(), taps.end(), name) == taps.end())
-            throw Error("unknown tap '" + name + "' (expected input, pool1..pool5, fc6, fc7 or logits)");
+            throw Error("unknown tap '" + name + "' (this model's taps: " + tap::list(style) + ")");
     return taps;
 }
 
@@ -73,7 +77,7 @@ CacheConfig cache_config(const ExtractOptions& options, const SourceModel& model
 BlockMap block_map_at(SourceModel& model, int size, const std::string& label) {
     if (size <= 0) throw Error("model " + label + " does not declare its input size; pass {size} N");
     try {
-        return map_vgg_blocks(model.net, size, label);
+        return map_blocks(model.net, size, label);
     } catch (const cv::Exception& e) {
         throw Error("model " + label + " cannot run at input size " + std::to_string(size) + ": " + e.err);
     }

@@ -17,11 +17,11 @@
 namespace cvtl {
 
 struct ExtractOptions {
-    std::string model;    // source model file
-    std::string weights;  // Caffe weights when not next to the prototxt
-    std::string data;     // class-per-folder tree or CSV
-    std::string output;   // cache file
-    std::vector<std::string> taps{"pool4", "pool5"};
+    std::string model;                // source model file
+    std::string weights;              // Caffe weights when not next to the prototxt
+    std::string data;                 // class-per-folder tree or CSV
+    std::string output;               // cache file
+    std::vector<std::string> taps{};  // empty: the outputs of blocks 4 and 5
     Preset preset = Preset::torchvision;
     int size = 0;  // 0: the model's declared input size
     std::optional<std::array<double, 3>> mean, std;

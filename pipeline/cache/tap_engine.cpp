@@ -37,7 +37,7 @@ TapEngine::TapEngine(SourceModel& model, const BlockMap& map, std::vector<std::s
         try {
             // The network up to the deepest tap read, weights copied from the cv::dnn layers.
             std::string deepest;
-            for (const std::string& t : tap::all())
+            for (const std::string& t : tap::all(map.tap_style()))
                 if (t != tap::input && std::find(taps_.begin(), taps_.end(), t) != taps_.end()) deepest = t;
             if (!deepest.empty()) {
                 HeadOptions o;

@@ -103,7 +103,7 @@ void choose_engine(ClassifierModel& m, const ClassifierOptions& options) {
     };
     if (options.engine.engine == Engine::opencv && options.engine.backend == Backend::cpu) return stock();
     try {
-        m.map = std::make_shared<BlockMap>(map_vgg_blocks(m.source->net, m.preprocess.size, m.source->path));
+        m.map = std::make_shared<BlockMap>(map_blocks(m.source->net, m.preprocess.size, m.source->path));
     } catch (const Error&) {
         if (options.engine.engine == Engine::opencv) throw;
         return stock();  // not VGG-shaped: stock cv::dnn runs it as it is

@@ -150,7 +150,7 @@ void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, N
         throw Error(path + " is not the model run " + o.run +
                     " was trained from (sha256 differs); pass the right {model}");
     const int size = meta.at("preprocess").at("size");
-    BlockMap map = map_vgg_blocks(model.net, size, path);
+    BlockMap map = map_blocks(model.net, size, path);
     HeadOptions frozen_options;
     frozen_options.from_tap = tap::input;
     frozen_options.until_tap = run_tap;

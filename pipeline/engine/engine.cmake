@@ -15,6 +15,8 @@ add_library(cvtl_engine STATIC
   pipeline/engine/kinds/dropout_kind.cpp
   pipeline/engine/kinds/scale_kind.cpp
   pipeline/engine/kinds/untrained_kinds.cpp
+  pipeline/engine/kinds/add_kind.cpp
+  pipeline/engine/kinds/clip_kind.cpp
   pipeline/engine/layers/onednn_context.cpp
   pipeline/engine/layers/onednn_memory.cpp
   pipeline/engine/layers/precision.cpp
@@ -28,6 +30,8 @@ add_library(cvtl_engine STATIC
   pipeline/engine/layers/linear.cpp
   pipeline/engine/layers/dropout.cpp
   pipeline/engine/layers/batch_norm2d.cpp
+  pipeline/engine/layers/add.cpp
+  pipeline/engine/layers/clip.cpp
   pipeline/engine/layers/softmax_cross_entropy.cpp
 )
 target_include_directories(cvtl_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

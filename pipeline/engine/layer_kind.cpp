@@ -18,6 +18,8 @@ const LayerKind& dropout_kind();
 const LayerKind& scale_kind();
 const LayerKind& softmax_kind();
 const LayerKind& permute_kind();
+const LayerKind& add_kind();
+const LayerKind& clip_kind();
 
 namespace {
 
@@ -25,8 +27,9 @@ namespace {
 // nothing references are dropped by the linker, and their registration with them.
 const std::vector<const LayerKind*>& all_kinds() {
     static const std::vector<const LayerKind*> kinds{
-        &conv2d_kind(), &batch_norm_kind(), &relu_kind(),  &max_pool_kind(), &avg_pool_kind(), &flatten_kind(),
-        &linear_kind(), &dropout_kind(),    &scale_kind(), &softmax_kind(),  &permute_kind()};
+        &conv2d_kind(),  &batch_norm_kind(), &relu_kind(),    &max_pool_kind(), &avg_pool_kind(),
+        &flatten_kind(), &linear_kind(),     &dropout_kind(), &scale_kind(),    &softmax_kind(),
+        &permute_kind(), &add_kind(),        &clip_kind()};
     return kinds;
 }
 
@@ -57,10 +60,30 @@ bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name) 
     return i < layers.size() && layers[i].type == name;
 }
 
+bool reads_only_previous(const std::vector<LayerSpec>& layers, size_t j) {
+    if (j == 0 || j >= layers.size()) return false;
+    const LayerSpec& l = layers[j];
+    const std::string& previous = layers[j - 1].name;
+    if (!l.inputs.empty() && !(l.inputs.size() == 1 && l.inputs[0] == previous)) return false;
+    for (size_t k = j + 1; k < layers.size(); ++k)
+        for (const std::string& input : layers[k].inputs)
+            if (input == previous) return false;
+    return true;
+}
+
+bool fusable(const std::vector<LayerSpec>& layers, size_t j, const char* name) {
+    return layer_is(layers, j, name) && reads_only_previous(layers, j);
+}
+
+FusedActivation fusable_activation(const std::vector<LayerSpec>& layers, size_t j) {
+    if (!reads_only_previous(layers, j)) return {};
+    return layer_kind(layers[j].type).fused_activation(layers[j].args);
+}
+
 void check_folds_into_convolution(const std::vector<LayerSpec>& layers, size_t i) {
     size_t j = i;
-    while (j > 0 && layer_kind(layers[j - 1].type).is_channel_affine()) --j;
-    if (j == 0 || !layer_is(layers, j - 1, kind::conv2d)) {
+    while (j > 0 && layer_kind(layers[j - 1].type).is_channel_affine() && reads_only_previous(layers, j)) --j;
+    if (j == 0 || !layer_is(layers, j - 1, kind::conv2d) || !reads_only_previous(layers, j)) {
         std::string what = layers[i].type;  // "batch_norm" reads "batch norm"
         std::replace(what.begin(), what.end(), '_', ' ');
         throw Error("layer " + layers[i].name + ": the fast path folds " + what +

@@ -34,7 +34,15 @@ inline constexpr const char* avg_pool = "avg_pool";
 inline constexpr const char* flatten = "flatten";
 inline constexpr const char* linear = "linear";
 inline constexpr const char* dropout = "dropout";
+inline constexpr const char* add = "add";
+inline constexpr const char* clip = "clip";
 }  // namespace kind
+
+// An activation the fast path fuses into the primitive before it (a oneDNN post-op).
+struct FusedActivation {
+    enum class Kind { none, relu, clip } kind = Kind::none;
+    float lo = 0, hi = 0;  // clip's bounds
+};
 
 // One cv::dnn layer translated into cvtl's vocabulary: its kind, its arguments, and its learned values
 // by parameter name ("weights", "bias", "running_mean", ...). An empty kind means "nothing to train"
@@ -46,16 +54,23 @@ struct Translation {
 };
 
 // The fast inference path's plan under construction, as the descriptors see it: the current activation
-// (one sample's shape) and the steps that transform it. Implemented by plugin/inference_net.
+// (one sample's shape) and the steps that transform it. Before each layer the plan makes what it reads
+// current (LayerSpec::inputs). Implemented by plugin/inference_net.
 class InferencePlan {
 public:
     virtual ~InferencePlan() = default;
     virtual const WeightMap& weights() const = 0;
     virtual const std::vector<int>& shape() const = 0;
-    // Weights [O, I, k, k], bias [O]; square kernel, stride and symmetric padding.
-    virtual void convolution(const cv::Mat& weights, const cv::Mat& bias, int kernel, int stride, int pad,
-                             bool relu) = 0;
+    // Weights [O, I/groups, k, k], bias [O]; square kernel, stride and symmetric padding.
+    struct Window {
+        int kernel = 1, stride = 1, pad = 0, groups = 1;
+    };
+    virtual void convolution(const cv::Mat& weights, const cv::Mat& bias, const Window& window,
+                             const FusedActivation& activation) = 0;
     virtual void relu() = 0;
+    virtual void clip(float lo, float hi) = 0;
+    // current + the output of layer `other` (an earlier layer's name, or kNetworkInput), then the activation.
+    virtual void add(const std::string& other, const FusedActivation& activation) = 0;
     enum class Pooling { max, avg_include_pad, avg_exclude_pad };
     virtual void pooling(Pooling algorithm, int kernel, int stride, int pad, bool ceil_mode) = 0;
     // Weights [out, in...] with `in` the current activation's size.
@@ -64,8 +79,8 @@ public:
     virtual void reshape(const std::vector<int>& shape) = 0;
 };
 
-// The ONNX graph under construction: a chain whose current value each node reads. Implemented by
-// plugin/onnx_export.
+// The ONNX graph under construction: each node reads the current value, which is the output of what
+// the layer reads (LayerSpec::inputs). Implemented by plugin/onnx_export.
 class OnnxGraph {
 public:
     using Attribute = std::variant<int, float, std::vector<int>>;
@@ -77,6 +92,10 @@ public:
     // A node reading the current value then `inputs`; its output, named `name`, becomes the current value.
     virtual void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
                       const std::map<std::string, Attribute>& attributes = {}) = 0;
+    // The ONNX value holding layer `layer`'s output (an exported layer's name, or kNetworkInput).
+    virtual std::string value_of(const std::string& layer) const = 0;
+    // The model's opset may be at most `opset` (Clip's bounds are attributes only up to opset 10).
+    virtual void limit_opset(int opset) = 0;
 };
 
 // Where a recognised cv::dnn layer may stand in a VGG-shaped source: among a block's convolutions,
@@ -113,6 +132,8 @@ public:
     virtual void initialise(const LayerSpec&, std::mt19937_64&, WeightMap&) const {}
     // Whether a ReLU right after this layer may be fused into it (by a "relu" argument or at inference).
     virtual bool fuses_relu() const { return false; }
+    // The activation this layer is, for the fast path to fuse into the primitive before it; none by default.
+    virtual FusedActivation fused_activation(const nlohmann::json& /*args*/) const { return {}; }
     // Whether inference computes y = scale[c] * x + shift[c] (batch norm, Caffe's Scale): the fast path
     // folds such layers into the convolution before them, so they need no step of their own.
     virtual bool is_channel_affine() const { return false; }
@@ -134,6 +155,14 @@ const LayerKind& layer_kind(const std::string& name);
 const LayerKind* layer_kind_for_opencv(const std::string& opencv_type);
 // Whether layers[i] exists and is of kind `name`.
 bool layer_is(const std::vector<LayerSpec>& layers, size_t i, const char* name);
+// Whether layers[j] exists, reads layers[j - 1] alone, and is the only layer that reads it: then an
+// engine may fuse the two (a ReLU into a convolution) without another layer missing the value between.
+bool reads_only_previous(const std::vector<LayerSpec>& layers, size_t j);
+// Whether layers[j] is of kind `name` and reads_only_previous.
+bool fusable(const std::vector<LayerSpec>& layers, size_t j, const char* name);
+// The activation at layers[j] that a primitive before it may fuse (relu, a clip), when it reads only that
+// primitive's output; none otherwise.
+FusedActivation fusable_activation(const std::vector<LayerSpec>& layers, size_t j);
 // Throws cvtl::Error unless layers[i], a channel-affine layer, follows a convolution through channel-affine
 // layers only: the fast path can fold it there and nowhere else.
 void check_folds_into_convolution(const std::vector<LayerSpec>& layers, size_t i);

@@ -8,8 +8,11 @@ namespace cvtl {
 
 nlohmann::json NetworkSpec::to_json() const {
     nlohmann::json layers_json = nlohmann::json::array();
-    for (const auto& l : layers)
-        layers_json.push_back({{"name", l.name}, {"block", l.block}, {"type", l.type}, {"args", l.args}});
+    for (const auto& l : layers) {
+        nlohmann::json j{{"name", l.name}, {"block", l.block}, {"type", l.type}, {"args", l.args}};
+        if (!l.inputs.empty()) j["inputs"] = l.inputs;
+        layers_json.push_back(std::move(j));
+    }
     return {{"input_shape", input_shape}, {"input_tap", input_tap}, {"layers", layers_json}};
 }
 
@@ -18,8 +21,23 @@ NetworkSpec NetworkSpec::from_json(const nlohmann::json& j) {
     spec.input_shape = j.at("input_shape").get<std::vector<int>>();
     spec.input_tap = j.at("input_tap").get<std::string>();
     for (const auto& l : j.at("layers"))
-        spec.layers.push_back({l.at("name"), l.at("block"), l.at("type"), l.at("args")});
+        spec.layers.push_back(
+            {l.at("name"), l.at("block"), l.at("type"), l.at("args"), l.value("inputs", std::vector<std::string>{})});
     return spec;
+}
+
+std::vector<int> resolve_inputs(const NetworkSpec& spec, std::size_t i) {
+    const LayerSpec& l = spec.layers.at(i);
+    if (l.inputs.empty()) return {static_cast<int>(i)};
+    std::vector<int> from;
+    for (const std::string& name : l.inputs) {
+        int index = name == kNetworkInput ? 0 : -1;
+        for (std::size_t j = 0; j < i && index < 0; ++j)
+            if (spec.layers[j].name == name) index = static_cast<int>(j) + 1;
+        if (index < 0) throw Error("layer " + l.name + " reads '" + name + "', which is not a layer before it");
+        from.push_back(index);
+    }
+    return from;
 }
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& s) {
@@ -34,25 +52,38 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s) {
 }
 
 Network::Network(const NetworkSpec& spec) : spec_(spec) {
-    std::vector<int> shape = spec.input_shape;
-    for (const LayerSpec& s : spec.layers) {
+    std::vector<std::vector<int>> shapes{spec.input_shape};  // per activation
+    for (size_t i = 0; i < spec.layers.size(); ++i) {
+        const LayerSpec& s = spec.layers[i];
         Entry e{s, make_layer(s)};
+        from_.push_back(resolve_inputs(spec, i));
+        const std::vector<int>& from = from_.back();
+        if (static_cast<int>(from.size()) != e.layer->arity())
+            throw Error("layer " + s.name + " (" + s.type + ") reads " + std::to_string(e.layer->arity()) +
+                        " inputs, given " + std::to_string(from.size()));
+        for (int k : from)
+            if (shapes[static_cast<size_t>(k)] != shapes[static_cast<size_t>(from[0])])
+                throw Error("layer " + s.name + " adds inputs of different shapes");
         try {
-            shape = e.layer->setup(shape);
+            shapes.push_back(e.layer->setup(shapes[static_cast<size_t>(from[0])]));
         } catch (const Error& err) {
             throw Error("layer " + s.name + ": " + err.message());
         }
         entries_.push_back(std::move(e));
     }
-    output_shape_ = shape;
+    output_shape_ = shapes.back();
     activations_.resize(entries_.size() + 1);
     diffs_.resize(entries_.size() + 1);
 }
 
 const cv::Mat& Network::forward(const cv::Mat& input, bool train) {
     activations_[0] = input;
-    for (size_t i = 0; i < entries_.size(); ++i)
-        entries_[i].layer->forward(activations_[i], activations_[i + 1], train);
+    std::vector<const cv::Mat*> srcs;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        srcs.clear();
+        for (int k : from_[i]) srcs.push_back(&activations_[static_cast<size_t>(k)]);
+        entries_[i].layer->forward_inputs(srcs, activations_[i + 1], train);
+    }
     return activations_.back();
 }
 
@@ -63,9 +94,31 @@ void Network::backward(const cv::Mat& diff_logits, const std::function<void(std:
     for (size_t i = 0; i < entries_.size() && first == entries_.size(); ++i)
         for (const Param* p : entries_[i].layer->params())
             if (p->lr_mult > 0) first = i;
+    // Only activations made at or after the first trained layer need a gradient (index > first). One read
+    // by several layers (a residual fork) sums its readers' gradients: the first writes it, the rest add.
+    std::vector<bool> written(diffs_.size(), false);
     diffs_.back() = diff_logits;
+    written.back() = true;
     for (size_t i = entries_.size(); i-- > first;) {
-        entries_[i].layer->backward(activations_[i], activations_[i + 1], diffs_[i + 1], diffs_[i], i > first);
+        const std::vector<int>& from = from_[i];
+        const size_t k0 = static_cast<size_t>(from[0]);
+        bool need = false;
+        for (int k : from) need = need || static_cast<size_t>(k) > first;
+        const bool direct = need && !written[k0] && k0 > first;
+        cv::Mat& diff_src = direct ? diffs_[k0] : scratch_diff_;
+        entries_[i].layer->backward(activations_[k0], activations_[i + 1], diffs_[i + 1], diff_src, need);
+        for (size_t j = 0; need && j < from.size(); ++j) {
+            const size_t k = static_cast<size_t>(from[j]);
+            if (k <= first || (direct && j == 0)) {
+                written[k] = written[k] || k > first;
+                continue;
+            }
+            if (written[k])
+                diffs_[k] += diff_src;
+            else
+                diff_src.copyTo(diffs_[k]);
+            written[k] = true;
+        }
         if (layer_done) layer_done(i);
     }
 }

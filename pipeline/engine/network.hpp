@@ -1,5 +1,7 @@
 #pragma once
-// A chain of trainable layers: the part of a VGG network above a tap, as the trainer runs it.
+// A directed acyclic graph of trainable layers, in an order where each layer comes after what it reads:
+// the part of a source network above a tap, as the trainer runs it. A VGG is a chain; a ResNet's
+// residual addition reads two earlier layers.
 #include "pipeline/engine/layers/layer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,7 +19,13 @@ struct LayerSpec {
     std::string block;    // "block1".."block5" or "classifier": the unit of --lr-mult
     std::string type;     // Layer::type(): conv2d, batch_norm, relu, max_pool, avg_pool, flatten, linear, dropout
     nlohmann::json args;  // constructor arguments, by name
+    // What the layer reads: earlier layers' names, or kNetworkInput. Empty means the layer before it (the
+    // network input for the first layer), so a chain needs none and a stored chain reads as before.
+    std::vector<std::string> inputs{};
 };
+
+// The name by which a layer reads the network's input (no layer name has this form: they contain a dot).
+inline constexpr const char* kNetworkInput = "input";
 
 struct NetworkSpec {
     std::vector<int> input_shape;  // one sample, e.g. [512, 14, 14] for pool4
@@ -56,6 +64,9 @@ public:
     // it skips still advances the dropout streams, as it does on the other ranks.
     void skip_training_forward();
 
+    // Activation index of each input of layer i: 0 is the network input, j + 1 the output of layer j.
+    const std::vector<int>& inputs_of(std::size_t i) const { return from_[i]; }
+
     std::vector<Entry>& entries() { return entries_; }
     const std::vector<Entry>& entries() const { return entries_; }
 
@@ -72,9 +83,15 @@ private:
     std::vector<Entry> entries_;
     std::vector<int> output_shape_;
     Precision precision_ = Precision::f32;
-    std::vector<cv::Mat> activations_;  // [0] the input, [i + 1] the output of layer i
-    std::vector<cv::Mat> diffs_;
+    std::vector<std::vector<int>> from_;  // per layer: the activations it reads (inputs_of)
+    std::vector<cv::Mat> activations_;    // [0] the input, [i + 1] the output of layer i
+    std::vector<cv::Mat> diffs_;          // the same indices: d(loss)/d(activation)
+    cv::Mat scratch_diff_;                // a second consumer's gradient, before it is added
 };
+
+// The activation indices layer `i` of `spec` reads (see Network::inputs_of); throws cvtl::Error naming
+// the layer when an input is not an earlier layer.
+std::vector<int> resolve_inputs(const NetworkSpec& spec, std::size_t i);
 
 // The layer a spec describes (parameters freshly allocated, not initialised).
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec);

@@ -1,4 +1,5 @@
 #include "pipeline/train/sweep.hpp"
+#include "plugin/tap_name.hpp"
 
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_reader.hpp"
@@ -87,8 +88,8 @@ void Sweep::open_inputs() {
     s_.trials.clear();
     for (const auto& c : sweep_candidates(taps, o_.only)) s_.trials.emplace_back().candidate = c;
     if (s_.trials.empty())
-        throw Error("cache " + o_.cache +
-                    " has no tap a candidate can read (taps: input, pool1..pool5, fc6, fc7, logits)");
+        throw Error("cache " + o_.cache + " has no tap a candidate can read (taps: " + tap::list(tap::Style::vgg) +
+                    ", or " + tap::list(tap::Style::graph) + ")");
 
     const ModelFiles files = choose_model({o_.model, o_.weights}, {info_.attributes.value("model_file", ""),
                                                                    info_.attributes.value("model_weights", "")});

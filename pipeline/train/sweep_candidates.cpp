@@ -48,15 +48,18 @@ std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& tap
                 add_grid(all,
                          {"", "probe-" + t, "probe", Strategy::classifier, ClassifierHead::linear, t, 5, p, 0, rank++},
                          kProbeRates);
-    const std::string pool5 = tap::block_output(5);
-    if (has(taps, pool5))
+    // The grid is built from the taps the cache holds, in the cache's backbone style (a VGG's pool5 and
+    // pool{K-1}, another backbone's features and block{K-1}).
+    const tap::Style style = tap::style_of(taps);
+    const std::string classifier = tap::classifier_input(style);
+    if (has(taps, classifier))
         add_grid(all,
-                 {"", "classifier-" + pool5, "classifier", Strategy::classifier, ClassifierHead::source, pool5, 5, 5, 0,
-                  rank++},
+                 {"", "classifier-" + classifier, "classifier", Strategy::classifier, ClassifierHead::source,
+                  classifier, 5, tap_position(classifier), 0, rank++},
                  kNetworkRates);
-    // Fine-tuning from block K reads pool{K-1}: the fewer blocks trained, the cheaper.
+    // Fine-tuning from block K reads the output of block K-1: the fewer blocks trained, the cheaper.
     for (int k = 5; k >= 1; --k) {
-        const std::string from = tap::block_input(k);
+        const std::string from = tap::block_input(k, style);
         if (has(taps, from))
             add_grid(all,
                      {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source,

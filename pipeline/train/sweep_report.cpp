@@ -111,7 +111,9 @@ std::string findings(const SweepSummary& s) {
 
 // Best score per family at each cut point: x runs from the input to the deepest cut that was trained.
 LineChart cut_chart(const SweepSummary& s) {
-    const std::vector<std::string>& taps = tap::all();
+    std::vector<std::string> read;
+    for (const auto& t : s.trials) read.push_back(t.candidate.tap);
+    const std::vector<std::string>& taps = tap::all(tap::style_of(read));
     int last = 0, scored = 0;
     for (const auto& t : s.trials)
         if (!t.folds.empty())

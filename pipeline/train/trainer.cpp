@@ -34,23 +34,29 @@ namespace {
 namespace fs = boost::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The tap a run reads. The cache's taps tell the backbone's style: a VGG's new classifier reads pool5
+// (its fc6 and fc7 are retrained above it), another backbone's reads the pooled features.
 std::string tap_for(const TrainOptions& o, const CacheInfo& info) {
+    std::vector<std::string> cached;
+    for (const auto& t : info.taps) cached.push_back(t.name);
+    const tap::Style style = tap::style_of(cached);
+    const std::string classifier = tap::classifier_input(style);
     if (o.strategy == Strategy::classifier) {
         if (o.head == ClassifierHead::source) {
-            if (!o.tap.empty() && o.tap != tap::block_output(5))
-                throw Error("{tap} applies to {head} linear; the source classifier reads " + tap::block_output(5));
-            return tap::block_output(5);
+            if (!o.tap.empty() && o.tap != classifier)
+                throw Error("{tap} applies to {head} linear; the source classifier reads " + classifier);
+            return classifier;
         }
-        if (!o.tap.empty()) return o.tap;
+        if (!o.tap.empty()) return tap::canonical(o.tap, style);
         for (const auto& t : info.taps)
             if (t.name == tap::hidden(2)) return tap::hidden(2);
-        return tap::block_output(5);
+        return classifier;
     }
     if (!o.tap.empty()) throw Error("{tap} applies to {strategy} classifier {head} linear only");
     if (o.strategy == Strategy::scratch) return tap::input;
     if (o.from_block < 1 || o.from_block > 5)
         throw Error("{from-block} must be 1..5, got " + std::to_string(o.from_block));
-    return tap::block_input(o.from_block);
+    return tap::block_input(o.from_block, style);
 }
 
 // The source model files: the options', else the cache's.
@@ -122,7 +128,7 @@ BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const s
     }
     SourceModel model = source_model(o, info);
     b.model = {model.path, model.weights};
-    BlockMap map = map_vgg_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
+    BlockMap map = map_blocks(model.net, info.attributes.at("preprocess").at("size").get<int>(), model.path);
     if (map.tap(tap).shape != shape)
         throw Error("cache tap " + tap + " does not have the model's shape at this input size");
     HeadOptions head_options;

@@ -325,7 +325,7 @@ json profile_case(const Case& c, cvtl::Network& net, cvtl::Optimizer& optimizer,
 json time_frozen(const Options& o) {
     constexpr int kSize = 224;
     cvtl::SourceModel model = cvtl::load_model(o.frozen_model);
-    const cvtl::BlockMap map = cvtl::map_vgg_blocks(model.net, kSize, o.frozen_model);
+    const cvtl::BlockMap map = cvtl::map_blocks(model.net, kSize, o.frozen_model);
     cv::Mat blob(std::vector<int>{o.frozen_batch, 3, kSize, kSize}, CV_32F);
     cv::randn(blob, 0.0, 1.0);
     model.net.setInput(blob);

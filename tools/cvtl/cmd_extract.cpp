@@ -18,7 +18,7 @@ namespace {
 
 struct ExtractArgs {
     ExtractOptions options;
-    std::string taps = "pool4,pool5", mean, std, shard;
+    std::string taps, mean, std, shard;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -126,7 +126,9 @@ void add_extract(CLI::App& app) {
     cmd->add_option("DATA", o.data, "Class-per-folder tree DATA/<class>/<image>, or a CSV of path,label[,split]")
         ->required();
     cmd->add_option("-o,--output", o.output, "Cache file to write (HDF5)")->required();
-    cmd->add_option("--taps", args->taps, "Comma-separated taps: input,pool1..pool5,fc6,fc7,logits")
+    cmd->add_option("--taps", args->taps,
+                    "Comma-separated taps. A VGG: input,pool1..pool5 (or block1..block5),fc6,fc7,logits; "
+                    "another backbone: input,block1..block5,features,logits (default: blocks 4 and 5)")
         ->capture_default_str();
     add_named_option(cmd, "--preset", o.preset, parse_preset, "Preprocessing: torchvision, caffe or raw");
     cmd->add_option("--size", o.size, "Input size S (default: the model's declared size)");

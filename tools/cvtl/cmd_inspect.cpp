@@ -30,7 +30,7 @@ void run(const InspectArgs& args) {
     if (size <= 0) throw Error("model " + args.model + " does not declare its input size; pass --size N");
     BlockMap map;
     try {
-        map = map_vgg_blocks(model.net, size, args.model);
+        map = map_blocks(model.net, size, args.model);
     } catch (const cv::Exception& e) {
         throw Error("model " + args.model + " cannot run at input size " + std::to_string(size) + ": " + e.err);
     }
@@ -40,6 +40,12 @@ void run(const InspectArgs& args) {
     if (model.repaired_nodes)
         std::printf("repaired %d ONNX Identity nodes of shared initializers (stock OpenCV 4.6 cannot import them)\n",
                     model.repaired_nodes);
+    if (model.repaired_clips)
+        std::printf("repaired %d ONNX Clip nodes whose bounds are inputs (stock OpenCV 4.6 reads them as attributes)\n",
+                    model.repaired_clips);
+    std::printf("backbone %s\n", map.backbone == Backbone::vgg
+                                     ? "VGG: five blocks of convolutions, each ending in a max-pool"
+                                     : "graph: five blocks found from its structure, then a global average pooling");
     std::printf("\n%-7s %-10s %-8s %-13s %s\n", "tap", "shape", "values", "layer id", "layer");
     for (const Tap& t : map.taps) {
         const auto values = static_cast<long long>(shape_count(t.shape));

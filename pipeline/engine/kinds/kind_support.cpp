@@ -41,6 +41,10 @@ int ArgReader::integer(const char* name, int min) const {
     return v.get<int>();
 }
 
+int ArgReader::integer(const char* name, int min, int absent) const {
+    return args_.is_object() && args_.contains(name) ? integer(name, min) : absent;
+}
+
 float ArgReader::number(const char* name, float min, float max) const {
     const nlohmann::json& v = value(name);
     if (!v.is_number() || !(v.get<double>() >= min && v.get<double>() <= max))

@@ -28,6 +28,8 @@ class ArgReader {
 public:
     ArgReader(const nlohmann::json& args, const char* kind) : args_(args), kind_(kind) {}
     int integer(const char* name, int min) const;
+    // An optional integer: `absent` when the arguments lack it (runs written before it existed).
+    int integer(const char* name, int min, int absent) const;
     float number(const char* name, float min, float max) const;
     bool flag(const char* name) const;
     // An optional flag: `absent` when the arguments lack it (runs written before it existed).

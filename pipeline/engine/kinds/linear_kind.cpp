@@ -73,7 +73,7 @@ public:
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>& layers, size_t i) const override {
         const LayerSpec& l = layers[i];
         const LinearArgs a = LinearArgs::read(l.args);
-        const bool next_relu = layer_is(layers, i + 1, kind::relu);
+        const bool next_relu = fusable(layers, i + 1, kind::relu);
         const cv::Mat& weights = plan.weights().at(l.name + ".weights");
         if (weights.total() != static_cast<size_t>(a.in) * static_cast<size_t>(a.out))
             throw Error("layer " + l.name + ": weights do not match " + std::to_string(a.in) + "x" +

@@ -13,6 +13,7 @@ public:
     Translation translate(cv::dnn::Layer&, const std::vector<int>&) const override {
         return {name(), nlohmann::json::object(), {}};
     }
+    FusedActivation fused_activation(const nlohmann::json&) const override { return {FusedActivation::Kind::relu}; }
     std::unique_ptr<Layer> make(const nlohmann::json&) const override { return std::make_unique<ReLU>(); }
     size_t plan(InferencePlan& plan, const std::vector<LayerSpec>&, size_t) const override {
         plan.relu();

@@ -50,23 +50,33 @@ struct Conv2d::Backward {
     cv::Mat masked_diff_dst;  // [N, O, OH, OW]: diff_dst * (dst > 0) when the ReLU is fused
 };
 
-Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pad, bool fused_relu)
+Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pad, bool fused_relu, int groups)
     : in_channels_(in_channels),
       out_channels_(out_channels),
       kernel_(kernel),
       stride_(stride),
       pad_(pad),
+      groups_(groups),
       fused_relu_(fused_relu) {
     check_at_least(in_channels, 1, "conv2d", "in_channels");
     check_at_least(out_channels, 1, "conv2d", "out_channels");
     check_at_least(kernel, 1, "conv2d", "kernel");
     check_at_least(stride, 1, "conv2d", "stride");
     check_at_least(pad, 0, "conv2d", "pad");
-    weights_ = make_param("weights", {out_channels, in_channels, kernel, kernel}, 0.0f, 1.0f);
+    check_at_least(groups, 1, "conv2d", "groups");
+    if (in_channels % groups != 0 || out_channels % groups != 0)
+        throw Error("conv2d expects groups to divide the input and output channels, found " + std::to_string(groups) +
+                    " groups for " + std::to_string(in_channels) + " -> " + std::to_string(out_channels));
+    weights_ = make_param("weights", {out_channels, in_channels / groups, kernel, kernel}, 0.0f, 1.0f);
     bias_ = make_param("bias", {out_channels}, 0.0f, 0.0f);
 }
 
 Conv2d::~Conv2d() = default;
+
+memory::dims Conv2d::weight_dims() const {
+    if (groups_ == 1) return {out_channels_, in_channels_, kernel_, kernel_};
+    return {groups_, out_channels_ / groups_, in_channels_ / groups_, kernel_, kernel_};
+}
 
 void Conv2d::set_precision(Precision precision) {
     require_precision(precision, "conv2d");
@@ -98,7 +108,7 @@ std::vector<int> Conv2d::setup(const std::vector<int>& src_shape) {
 std::unique_ptr<Conv2d::Forward> Conv2d::make_forward(int n, bool train) const {
     const memory::dims src{n, in_channels_, src_shape_[1], src_shape_[2]};
     const memory::dims dst{n, out_channels_, dst_shape_[1], dst_shape_[2]};
-    const memory::dims weights{out_channels_, in_channels_, kernel_, kernel_};
+    const memory::dims weights = weight_dims();
     const memory::dims bias{out_channels_};
     const memory::data_type operand = operand_type(precision_);
     const dnnl::convolution_forward::desc desc(
@@ -122,7 +132,7 @@ std::unique_ptr<Conv2d::Backward> Conv2d::make_backward(int n) const {
     const Forward& fwd = *train_forward_;
     const memory::dims src{n, in_channels_, src_shape_[1], src_shape_[2]};
     const memory::dims dst{n, out_channels_, dst_shape_[1], dst_shape_[2]};
-    const memory::dims weights{out_channels_, in_channels_, kernel_, kernel_};
+    const memory::dims weights = weight_dims();
     const memory::dims bias{out_channels_};
     const memory::dims strides{stride_, stride_}, padding{pad_, pad_};
     const memory::data_type operand = operand_type(precision_);
@@ -159,7 +169,7 @@ void Conv2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     const int n = batch_size(src, src_shape_, "conv2d");
     std::unique_ptr<Forward>& plan = train ? train_forward_ : eval_forward_;
     if (!plan || plan->n != n) plan = make_forward(n, train);
-    check_param(weights_, {out_channels_, in_channels_, kernel_, kernel_}, "conv2d");
+    check_param(weights_, {out_channels_, in_channels_ / groups_, kernel_, kernel_}, "conv2d");
     check_param(bias_, {out_channels_}, "conv2d");
     make_output(dst, n, dst_shape_, src);
 

@@ -51,6 +51,15 @@ public:
 
     // Learned parameters in a fixed order (documented on each layer); empty for parameter-free layers.
     virtual std::vector<Param*> params() { return {}; }
+
+    // How many tensors the layer reads. A layer that reads several (residual addition) is run through
+    // forward_inputs() instead of forward(), each input of one sample's setup() shape. Every such layer
+    // is a sum, so its backward() computes one diff_src that is the gradient of each input; `src` is
+    // then its first input.
+    virtual int arity() const { return 1; }
+    virtual void forward_inputs(const std::vector<const cv::Mat*>& srcs, cv::Mat& dst, bool train) {
+        forward(*srcs.at(0), dst, train);
+    }
 };
 
 }  // namespace cvtl

@@ -17,8 +17,10 @@ dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
             return {dims, dnnl::memory::data_type::f32, tag::ab};
         case 4:
             return {dims, dnnl::memory::data_type::f32, tag::abcd};
+        case 5:  // grouped convolution weights [G, O/G, I/G, k, k]
+            return {dims, dnnl::memory::data_type::f32, tag::abcde};
         default:
-            throw Error("plain_desc expects 1, 2 or 4 dimensions, found " + std::to_string(dims.size()));
+            throw Error("plain_desc expects 1, 2, 4 or 5 dimensions, found " + std::to_string(dims.size()));
     }
 }
 

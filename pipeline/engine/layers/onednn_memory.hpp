@@ -6,7 +6,7 @@
 
 namespace cvtl {
 
-// float32, dense row-major: "x", "nc"/"oi", "nchw"/"oihw".
+// float32, dense row-major: "x", "nc"/"oi", "nchw"/"oihw", "goihw".
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
 
 // The type of the operands (src, weights, diff_dst) a product runs on in `precision`.

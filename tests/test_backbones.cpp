@@ -1,0 +1,161 @@
+// Backbones beyond VGG: narrow torchvision ResNet-18, ResNet-50 and MobileNetV2 (random weights, non-trivial
+// batch-norm statistics, input 64; tests/fixtures/make_fixtures.py --only backbones) against PyTorch's
+// references: the block map, every tap through every engine, and one training step of a residual stage.
+#include "pipeline/cache/tap_engine.hpp"
+#include "pipeline/engine/layer_kind.hpp"
+#include "pipeline/engine/layers/softmax_cross_entropy.hpp"
+#include "pipeline/engine/network.hpp"
+#include "pipeline/engine/weights.hpp"
+#include "plugin/block_map.hpp"
+#include "plugin/head_builder.hpp"
+#include "plugin/model_loader.hpp"
+#include "plugin/tap_forward.hpp"
+#include "plugin/tap_name.hpp"
+#include "support/fixtures.hpp"
+#include "support/reference.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+using namespace cvtl;
+
+namespace {
+
+const std::vector<std::string> kBackbones{"tiny_resnet18", "tiny_resnet50", "tiny_mobilenet_v2"};
+
+std::string ref(const std::string& name) { return test::fixture(name + ".ref.h5"); }
+
+// float32 through a few dozen layers of batch-normalised sums: 1e-4 of the reference's largest value.
+double tolerance(const cv::Mat& reference) {
+    return std::max(1e-5, 1e-4 * cv::norm(reference.reshape(1, 1), cv::NORM_INF));
+}
+
+std::vector<int> sample_shape(const cv::Mat& batch) {
+    return std::vector<int>(batch.size.p + 1, batch.size.p + batch.dims);
+}
+
+std::vector<std::string> computed_taps() {
+    std::vector<std::string> taps = tap::all(tap::Style::graph);
+    taps.erase(taps.begin());  // the input is not computed
+    return taps;
+}
+
+// The training engine's value at `tap`: the source network from the input up to it, forward in eval mode.
+cv::Mat engine_tap(SourceModel& model, const BlockMap& map, const std::string& tap, const cv::Mat& input) {
+    HeadOptions o;
+    o.from_tap = tap::input;
+    o.keep_source_output = true;
+    if (tap != tap::logits) o.until_tap = tap;
+    const Head head = build_head(model.net, map, o);
+    Network net(head.spec);
+    load_weights(net, head.source_weights);
+    return net.forward(input, false).clone();
+}
+
+}  // namespace
+
+TEST_SUITE("parity") {
+    TEST_CASE("ResNet-18, ResNet-50 and MobileNetV2 map to five structural blocks with PyTorch's tap shapes") {
+        for (const std::string& name : kBackbones) {
+            CAPTURE(name);
+            SourceModel model = load_model(test::fixture(name + ".onnx"));
+            CHECK(model.input_size == 64);
+            // MobileNetV2's 35 ReLU6 export as Clip with Constant bounds, which stock OpenCV 4.6 refuses.
+            CHECK(model.repaired_clips == (name == "tiny_mobilenet_v2" ? 35 : 0));
+            const BlockMap map = map_blocks(model.net, 64, name);
+            CHECK(map.backbone == Backbone::graph);
+            REQUIRE(map.taps.size() == tap::all(tap::Style::graph).size());
+            for (size_t i = 0; i < map.taps.size(); ++i) {
+                CAPTURE(map.taps[i].name);
+                CHECK(map.taps[i].name == tap::all(tap::Style::graph)[i]);
+                CHECK(map.taps[i].shape == sample_shape(test::read_tensor(ref(name), map.taps[i].name)));
+            }
+            REQUIRE(map.blocks.size() == 6);
+            for (int b = 0; b < 5; ++b) CHECK(map.blocks[static_cast<size_t>(b)].convolutions > 0);
+        }
+    }
+
+    TEST_CASE("every backbone tap matches PyTorch on stock cv::dnn, the fast path and the training engine") {
+        const std::vector<std::string> taps = computed_taps();
+        for (const std::string& name : kBackbones) {
+            SourceModel model = load_model(test::fixture(name + ".onnx"));
+            const BlockMap map = map_blocks(model.net, 64, name);
+            const cv::Mat input = test::read_tensor(ref(name), "input");
+            const std::vector<cv::Mat> stock = forward_taps(model.net, map, taps, input);
+            std::string warnings;
+            Events events;
+            events.warn = [&](const std::string& w) { warnings += w; };
+            TapEngine fast(model, map, taps, {Engine::onednn, Precision::f32, Backend::cpu, 2}, events);
+            const std::vector<cv::Mat> fast_out = fast(input);
+            CAPTURE(name);
+            CHECK(warnings.empty());  // no fallback to stock cv::dnn
+            for (size_t i = 0; i < taps.size(); ++i) {
+                CAPTURE(taps[i]);
+                const cv::Mat expected = test::read_tensor(ref(name), taps[i]);
+                const cv::Mat engine = engine_tap(model, map, taps[i], input);
+                const double a = test::diff(stock[i], expected).max_abs, b = test::diff(fast_out[i], expected).max_abs,
+                             c = test::diff(engine, expected).max_abs;
+                MESSAGE(name << " " << taps[i] << ": max |opencv - PyTorch| " << a << ", |onednn - PyTorch| " << b
+                             << ", |training engine - PyTorch| " << c);
+                CHECK(a <= tolerance(expected));
+                CHECK(b <= tolerance(expected));
+                CHECK(c <= tolerance(expected));
+            }
+        }
+    }
+
+    TEST_CASE("one training step of ResNet-18's layer4 and a new classifier gives PyTorch's gradients") {
+        const std::string name = "tiny_resnet18";
+        SourceModel model = load_model(test::fixture(name + ".onnx"));
+        const BlockMap map = map_blocks(model.net, 64, name);
+        HeadOptions o;
+        o.from_tap = "block4";
+        o.classes = 5;
+        o.dropout = 0;
+        Head head = build_head(model.net, map, o);
+        REQUIRE(head.new_layers.size() == 1);
+        const std::string fc = head.new_layers[0];
+        head.source_weights[fc + ".weights"] = test::read_tensor(ref(name), "step/fc.weight");
+        head.source_weights[fc + ".bias"] = test::read_tensor(ref(name), "step/fc.bias");
+        Network net(head.spec);
+        load_weights(net, head.source_weights);
+
+        const cv::Mat labels_mat = test::read_tensor(ref(name), "step/labels");
+        std::vector<int> labels;
+        for (size_t i = 0; i < labels_mat.total(); ++i) labels.push_back(static_cast<int>(labels_mat.ptr<float>()[i]));
+        const cv::Mat logits = net.forward(test::read_tensor(ref(name), "step/input"), true).clone();
+        CHECK(test::diff(logits, test::read_tensor(ref(name), "step/logits")).max_abs <= 1e-4);
+        cv::Mat diff_logits;
+        softmax_cross_entropy(logits, labels, diff_logits);
+        net.backward(diff_logits);
+
+        // cvtl's layers follow PyTorch's execution order; the convolutions' biases (PyTorch's have none,
+        // cvtl's are zero) have no counterpart.
+        std::vector<std::string> torch;
+        for (int unit = 0; unit < 2; ++unit) {
+            const std::string u = "layer4." + std::to_string(unit) + ".";
+            for (const char* p : {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias"})
+                torch.push_back(u + p);
+            if (unit == 0)
+                for (const char* p : {"downsample.0.weight", "downsample.1.weight", "downsample.1.bias"})
+                    torch.push_back(u + p);
+        }
+        torch.push_back("fc.weight");
+        torch.push_back("fc.bias");
+        std::vector<std::pair<std::string, Param*>> ours;
+        for (auto& [param_name, p] : net.named_params()) {
+            const bool conv_bias = param_name.find(".conv") != std::string::npos && p->name == "bias";
+            if (!conv_bias) ours.emplace_back(param_name, p);
+        }
+        REQUIRE(ours.size() == torch.size());
+        for (size_t i = 0; i < ours.size(); ++i) {
+            CAPTURE(ours[i].first);
+            CAPTURE(torch[i]);
+            const cv::Mat expected = test::read_tensor(ref(name), "step/grad/" + torch[i]);
+            const double d = test::diff(ours[i].second->grad, expected).max_abs;
+            MESSAGE(ours[i].first << " vs " << torch[i] << ": max |grad - PyTorch's| " << d);
+            CHECK(d <= tolerance(expected));
+        }
+    }
+}  // TEST_SUITE
