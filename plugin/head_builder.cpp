@@ -168,9 +168,8 @@ int head_layer_at_tap(const NetworkSpec& spec, const std::string& tap) {
         const bool last_of_block = depth >= 1 && depth <= 5 && layers[i].block == tap::block_name(depth);
         const bool hidden =
             (tap == tap::hidden(1) || tap == tap::hidden(2)) && layers[i].name == fully_connected_name(tap::depth(tap));
-        const bool features = tap == tap::features && layer_is(layers, i + 1, kind::linear) &&
-                              layers[i].block == "classifier" && !layer_is(layers, i, kind::linear) &&
-                              std::none_of(layers.begin(), layers.begin() + static_cast<long>(i),
+        const bool features = tap == tap::features && layers[i].block == "classifier" &&
+                              std::none_of(layers.begin(), layers.begin() + static_cast<long>(i) + 1,
                                            [](const LayerSpec& l) { return l.type == kind::linear; });
         const bool logits = tap == tap::logits && layer_is(layers, i, kind::linear);
         if (last_of_block || hidden || features || logits) return static_cast<int>(i);

@@ -6,6 +6,7 @@
 #include "pipeline/engine/layers/softmax_cross_entropy.hpp"
 #include "pipeline/engine/network.hpp"
 #include "pipeline/engine/weights.hpp"
+#include "pipeline/train/run_state.hpp"
 #include "plugin/block_map.hpp"
 #include "plugin/head_builder.hpp"
 #include "plugin/model_loader.hpp"
@@ -13,6 +14,7 @@
 #include "plugin/tap_name.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
+#include "support/subprocess.hpp"
 
 #include <doctest/doctest.h>
 
@@ -157,5 +159,81 @@ TEST_SUITE("parity") {
             MESSAGE(ours[i].first << " vs " << torch[i] << ": max |grad - PyTorch's| " << d);
             CHECK(d <= tolerance(expected));
         }
+    }
+}  // TEST_SUITE
+
+TEST_SUITE("parity") {
+    TEST_CASE("fine-tuning ResNet-18 from block 4 exports a graph stock OpenCV loads with cvtl's logits") {
+        test::TempDir dir;
+        const std::string name = "tiny_resnet18", cache = dir / "c.h5", run = dir / "run", onnx = dir / "m.onnx";
+        const auto x =
+            test::run_cvtl({"extract", test::fixture(name + ".onnx"), test::fixture("images"), "-o", cache, "--taps",
+                            "block3,block4,features", "--val-fraction", "0.25", "--batch", "5", "--threads", "2"});
+        CAPTURE(x.err);
+        REQUIRE(x.exit_code == 0);
+        CHECK(x.out.find("onednn f32") != std::string::npos);  // the fast path ran the residual graph
+        const auto t = test::run_cvtl({"train", cache, "-o", run, "--strategy", "finetune", "--from-block", "4",
+                                       "--epochs", "2", "--batch", "4", "--threads", "2", "--seed", "1"});
+        CAPTURE(t.err);
+        REQUIRE(t.exit_code == 0);
+        const auto e = test::run_cvtl({"export", run, "-o", onnx});
+        CAPTURE(e.err);
+        REQUIRE(e.exit_code == 0);
+        // Stock OpenCV, no cvtl code, on PyTorch's preprocessed input, read before the Softmax at the last
+        // fully connected layer; against cvtl's trained layers on PyTorch's block3.
+        const RunState state = load_run_state(run + "/model.h5");
+        const NetworkSpec spec = NetworkSpec::from_json(state.spec);
+        CHECK(std::any_of(spec.layers.begin(), spec.layers.end(), [](const LayerSpec& l) { return l.type == "add"; }));
+        cv::dnn::Net stock = cv::dnn::readNet(onnx);
+        stock.setInput(test::read_tensor(ref(name), "input"));
+        std::string logits, layer;
+        for (const LayerSpec& l : spec.layers)
+            if (l.type == "linear") logits = l.name;
+        for (const std::string& n : stock.getLayerNames())
+            if (n.size() >= logits.size() && n.compare(n.size() - logits.size(), logits.size(), logits) == 0) layer = n;
+        REQUIRE(!layer.empty());
+        const cv::Mat exported = stock.forward(layer).clone();
+        Network trained(spec);
+        load_weights(trained, state.weights);
+        const cv::Mat expected = trained.forward(test::read_tensor(ref(name), "block3"), false);
+        const double d = test::diff(exported.reshape(1, expected.rows), expected).max_abs;
+        MESSAGE("exported fine-tuned ResNet-18 in stock OpenCV: max |logits - cvtl's| " << d);
+        CHECK(d <= 1e-4);
+    }
+
+    TEST_CASE("cvtl sweep on a MobileNetV2 cache runs to a best.onnx that stock OpenCV loads") {
+        test::TempDir dir;
+        const std::string cache = dir / "c.h5";
+        const auto x =
+            test::run_cvtl({"extract", test::fixture("tiny_mobilenet_v2.onnx"), test::fixture("images"), "-o", cache,
+                            "--taps", "block4,features", "--val-fraction", "0.25", "--batch", "6", "--threads", "2"});
+        CAPTURE(x.err);
+        REQUIRE(x.exit_code == 0);
+        const auto s = test::run_cvtl({"sweep", cache, "-o", dir / "sweep", "--only", "classifier,finetune-b5",
+                                       "--folds", "2", "--steps", "6", "--batch", "4", "--threads", "2"},
+                                      {"CVTL_PROGRESS_SECONDS=0"});
+        CAPTURE(s.err);
+        REQUIRE(s.exit_code == 0);
+        const std::string csv = test::read_file(dir / "sweep/sweep.csv");
+        CHECK(csv.find("classifier-features") != std::string::npos);
+        CHECK(csv.find("finetune-b5") != std::string::npos);
+        CHECK(csv.find("probe-features") == std::string::npos);  // the same model as the new classifier
+        cv::dnn::Net stock = cv::dnn::readNet(dir / "sweep/best.onnx");
+        const int shape[] = {2, 3, 64, 64};
+        stock.setInput(cv::Mat(4, shape, CV_32F, cv::Scalar(0.1)));
+        const cv::Mat prob = stock.forward();
+        CHECK(prob.total() == 2u * 3u);  // the fixture images' three classes
+    }
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+    TEST_CASE("cvtl inspect prints a MobileNetV2's blocks and reports the Clip repair") {
+        const auto r = test::run_cvtl({"inspect", test::fixture("tiny_mobilenet_v2.onnx")});
+        CAPTURE(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find("repaired 35 ONNX Clip nodes") != std::string::npos);
+        CHECK(r.out.find("backbone graph") != std::string::npos);
+        CHECK(r.out.find("block4   24x4x4") != std::string::npos);
+        CHECK(r.out.find("features 1280") != std::string::npos);
     }
 }  // TEST_SUITE

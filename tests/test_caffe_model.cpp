@@ -251,9 +251,9 @@ TEST_SUITE("unit") {
         REQUIRE(r.exit_code == 0);
         CHECK(r.out.find("(caffe, sha256") != std::string::npos);
         CHECK(r.out.find("input    3x57x57\n") != std::string::npos);  // not "(from --size)"
-        CHECK(r.out.find("pool1   4x29x29") != std::string::npos);     // ceil mode: floor would give 28
-        CHECK(r.out.find("pool5   8x2x2") != std::string::npos);
-        CHECK(r.out.find("logits  3 ") != std::string::npos);
+        CHECK(r.out.find("pool1    4x29x29") != std::string::npos);    // ceil mode: floor would give 28
+        CHECK(r.out.find("pool5    8x2x2") != std::string::npos);
+        CHECK(r.out.find("logits   3 ") != std::string::npos);
 
         SplitModel m;
         const auto missing = test::run_cvtl({"inspect", m.prototxt});

@@ -22,7 +22,7 @@ TEST_SUITE("unit") {
     TEST_CASE("cvtl inspect prints taps and shapes and layer ranges and parameters") {
         const auto r = test::run_cvtl({"inspect", test::fixture("tiny_vgg16.onnx")});
         REQUIRE(r.exit_code == 0);
-        CHECK(r.out.find("pool5   16x2x2") != std::string::npos);
+        CHECK(r.out.find("pool5    16x2x2") != std::string::npos);
         CHECK(r.out.find("onnx_node!/features/features.30/MaxPool") != std::string::npos);
         CHECK(r.out.find("block5") != std::string::npos);
         CHECK(r.out.find("total") != std::string::npos);

@@ -155,11 +155,9 @@ void prepend_frozen_layers(const ExportOptions& o, const nlohmann::json& meta, N
     frozen_options.from_tap = tap::input;
     frozen_options.until_tap = run_tap;
     Head frozen = build_head(model.net, map, frozen_options);
-    const std::vector<LayerSpec> trained = spec.layers;
-    spec.input_shape = frozen.spec.input_shape;
-    spec.input_tap = tap::input;
-    spec.layers = frozen.spec.layers;
-    spec.layers.insert(spec.layers.end(), trained.begin(), trained.end());
+    NetworkSpec whole = frozen.spec;  // from the input, then the trained layers reading the tap's layer
+    append_layers(whole, spec);
+    spec = whole;
     for (const auto& [name, value] : frozen.source_weights) weights.emplace(name, value);
     summary.frozen_layers = static_cast<int>(frozen.spec.layers.size());
 }

@@ -26,6 +26,15 @@ NetworkSpec NetworkSpec::from_json(const nlohmann::json& j) {
     return spec;
 }
 
+void append_layers(NetworkSpec& below, const NetworkSpec& above) {
+    const std::string joint = below.layers.empty() ? std::string(kNetworkInput) : below.layers.back().name;
+    for (LayerSpec l : above.layers) {
+        for (std::string& input : l.inputs)
+            if (input == kNetworkInput) input = joint;
+        below.layers.push_back(std::move(l));
+    }
+}
+
 std::vector<int> resolve_inputs(const NetworkSpec& spec, std::size_t i) {
     const LayerSpec& l = spec.layers.at(i);
     if (l.inputs.empty()) return {static_cast<int>(i)};

@@ -89,6 +89,10 @@ private:
     cv::Mat scratch_diff_;                // a second consumer's gradient, before it is added
 };
 
+// Puts `above`'s layers after `below`'s: what `above` read as its input (kNetworkInput) it now reads from
+// `below`'s last layer. `below` keeps its input.
+void append_layers(NetworkSpec& below, const NetworkSpec& above);
+
 // The activation indices layer `i` of `spec` reads (see Network::inputs_of); throws cvtl::Error naming
 // the layer when an input is not an earlier layer.
 std::vector<int> resolve_inputs(const NetworkSpec& spec, std::size_t i);

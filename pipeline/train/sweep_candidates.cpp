@@ -41,17 +41,18 @@ std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& tap
                                              const std::vector<std::string>& only) {
     std::vector<SweepCandidate> all;
     int rank = 0;
-    // Probes: deepest (smallest) taps first.
+    // Probes: deepest (smallest) taps first. Another backbone's classifier is itself a linear layer on the
+    // features, so a probe there would train the same model twice.
+    const tap::Style style = tap::style_of(taps);
+    const std::string classifier = tap::classifier_input(style);
     for (int p = 8; p >= 1; --p)
         for (const auto& t : taps)
-            if (tap_position(t) == p)
+            if (tap_position(t) == p && !(style == tap::Style::graph && t == classifier))
                 add_grid(all,
                          {"", "probe-" + t, "probe", Strategy::classifier, ClassifierHead::linear, t, 5, p, 0, rank++},
                          kProbeRates);
     // The grid is built from the taps the cache holds, in the cache's backbone style (a VGG's pool5 and
     // pool{K-1}, another backbone's features and block{K-1}).
-    const tap::Style style = tap::style_of(taps);
-    const std::string classifier = tap::classifier_input(style);
     if (has(taps, classifier))
         add_grid(all,
                  {"", "classifier-" + classifier, "classifier", Strategy::classifier, ClassifierHead::source,

@@ -46,10 +46,10 @@ void run(const InspectArgs& args) {
     std::printf("backbone %s\n", map.backbone == Backbone::vgg
                                      ? "VGG: five blocks of convolutions, each ending in a max-pool"
                                      : "graph: five blocks found from its structure, then a global average pooling");
-    std::printf("\n%-7s %-10s %-8s %-13s %s\n", "tap", "shape", "values", "layer id", "layer");
+    std::printf("\n%-8s %-10s %-8s %-13s %s\n", "tap", "shape", "values", "layer id", "layer");
     for (const Tap& t : map.taps) {
         const auto values = static_cast<long long>(shape_count(t.shape));
-        std::printf("%-7s %-10s %-8s %-13d %s\n", t.name.c_str(), shape_text(t.shape).c_str(),
+        std::printf("%-8s %-10s %-8s %-13d %s\n", t.name.c_str(), shape_text(t.shape).c_str(),
                     group_digits(values).c_str(), t.layer_id,
                     t.layer_id ? t.layer_name.c_str() : "(preprocessed image)");
     }
