@@ -101,27 +101,25 @@ std::string describe(const Graph& g, const std::vector<int>& ends, int input_siz
     return s.empty() ? "none" : s;
 }
 
-}  // namespace
+// Why a network cannot be mapped, with its layer types (the model's error names what was found).
+Error unmapped(const Graph& g, const std::string& label, const std::string& what) {
+    return Error("model " + label + " cannot be mapped to five blocks: " + what +
+                 " (expected a VGG with 5 max-pools, or convolutional stages ending in a global average pooling "
+                 "then fully connected layers; layers: " +
+                 join_types(std::vector<std::string>(g.types.begin() + 1, g.types.end())) + ")");
+}
 
-BlockMap map_graph_blocks(cv::dnn::Net& net, int input_size, const std::string& model_label) {
-    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass {size} N");
-    const Graph g = read_graph(net, input_size);
-    const int last = static_cast<int>(g.types.size()) - 1;
-    auto unmapped = [&](const std::string& what) {
-        return Error("model " + model_label + " cannot be mapped to five blocks: " + what +
-                     " (expected a VGG with 5 max-pools, or convolutional stages ending in a global average pooling "
-                     "then fully connected layers; layers: " +
-                     join_types(std::vector<std::string>(g.types.begin() + 1, g.types.end())) + ")");
-    };
+// Steps 1-4: the global pooling's id and the five blocks' last layers.
+std::pair<int, std::vector<int>> block_ends(const Graph& g, const std::string& label, int input_size) {
     int pool = 0;
-    for (int id = 1; id <= last && pool == 0; ++id)
+    for (int id = 1; id < static_cast<int>(g.types.size()) && pool == 0; ++id)
         if (g.pooling(id) && g.pooling(id)->globalPooling && g.pooling(id)->type != kOpenCvMaxPool) pool = id;
-    if (pool == 0) throw unmapped("found no global average pooling");
+    if (pool == 0) throw unmapped(g, label, "found no global average pooling");
     for (int id = 1; id < pool; ++id)
         if (!accepted(g.types[static_cast<size_t>(id)], true))
-            throw unmapped("layer " + g.names[static_cast<size_t>(id)] + " of type " +
-                           g.types[static_cast<size_t>(id)] + " before the global pooling");
-
+            throw unmapped(g, label,
+                           "layer " + g.names[static_cast<size_t>(id)] + " of type " +
+                               g.types[static_cast<size_t>(id)] + " before the global pooling");
     const std::vector<int> points = articulation_points(g, pool);
     std::vector<int> ends;
     for (size_t i = 0; i + 1 < points.size(); ++i)
@@ -132,8 +130,45 @@ BlockMap map_graph_blocks(cv::dnn::Net& net, int input_size, const std::string& 
     const int final_end = g.inputs[static_cast<size_t>(pool)].at(0);
     if (ends.empty() || ends.back() != final_end) ends.push_back(final_end);
     if (ends.size() != 5)
-        throw unmapped("found " + std::to_string(ends.size()) + " blocks ending at " + describe(g, ends, input_size));
+        throw unmapped(g, label,
+                       "found " + std::to_string(ends.size()) + " blocks ending at " + describe(g, ends, input_size));
+    return {pool, ends};
+}
 
+Tap tap_at(const Graph& g, const std::string& name, int id) {
+    return {name, id, g.names[static_cast<size_t>(id)], g.shapes[static_cast<size_t>(id)]};
+}
+
+// The classifier after the pooling, and taps features (the pooled vector, flattened when a Flatten
+// follows) and logits (the last fully connected layer).
+void map_classifier(const Graph& g, const std::string& label, int first, int pool, BlockMap& map) {
+    const int last = static_cast<int>(g.types.size()) - 1;
+    Block classifier{"classifier", first, last, 0, 0};
+    int features = pool, logits = 0;
+    for (int id = first; id <= last; ++id) {
+        const std::string& type = g.types[static_cast<size_t>(id)];
+        if (id > pool && !accepted(type, false))
+            throw unmapped(g, label,
+                           "layer " + g.names[static_cast<size_t>(id)] + " of type " + type + " in the classifier");
+        if (id == features + 1 && g.is(id, kind::flatten) && g.single_input(id, features)) features = id;
+        if (g.is(id, kind::linear)) {
+            ++classifier.convolutions;
+            logits = id;
+        }
+        classifier.parameters += stored_values(g.net, id);
+    }
+    if (logits == 0) throw unmapped(g, label, "no fully connected layer after the global pooling");
+    map.blocks.push_back(classifier);
+    map.taps.push_back(tap_at(g, tap::features, features));
+    map.taps.push_back(tap_at(g, tap::logits, logits));
+}
+
+}  // namespace
+
+BlockMap map_graph_blocks(cv::dnn::Net& net, int input_size, const std::string& model_label) {
+    if (input_size <= 0) throw Error("model " + model_label + " does not declare its input size; pass {size} N");
+    const Graph g = read_graph(net, input_size);
+    const auto [pool, ends] = block_ends(g, model_label, input_size);
     BlockMap map;
     map.backbone = Backbone::graph;
     map.input_size = input_size;
@@ -147,31 +182,11 @@ BlockMap map_graph_blocks(cv::dnn::Net& net, int input_size, const std::string& 
             block.convolutions += g.is(id, kind::conv2d);
             block.parameters += stored_values(net, id);
         }
-        map.taps.push_back({tap::block_output(b + 1, tap::Style::graph), block.last_layer,
-                            g.names[static_cast<size_t>(block.last_layer)],
-                            g.shapes[static_cast<size_t>(block.last_layer)]});
+        map.taps.push_back(tap_at(g, tap::block_output(b + 1, tap::Style::graph), block.last_layer));
         map.blocks.push_back(block);
         first = block.last_layer + 1;
     }
-    Block classifier{"classifier", first, last, 0, 0};
-    int features = pool, logits = 0;
-    for (int id = first; id <= last; ++id) {
-        const std::string& type = g.types[static_cast<size_t>(id)];
-        if (id > pool && !accepted(type, false))
-            throw unmapped("layer " + g.names[static_cast<size_t>(id)] + " of type " + type + " in the classifier");
-        if (id == features + 1 && g.is(id, kind::flatten) && g.single_input(id, features)) features = id;
-        if (g.is(id, kind::linear)) {
-            ++classifier.convolutions;
-            logits = id;
-        }
-        classifier.parameters += stored_values(net, id);
-    }
-    if (logits == 0) throw unmapped("no fully connected layer after the global pooling");
-    map.blocks.push_back(classifier);
-    map.taps.push_back(
-        {tap::features, features, g.names[static_cast<size_t>(features)], g.shapes[static_cast<size_t>(features)]});
-    map.taps.push_back(
-        {tap::logits, logits, g.names[static_cast<size_t>(logits)], g.shapes[static_cast<size_t>(logits)]});
+    map_classifier(g, model_label, first, pool, map);
     return map;
 }
 

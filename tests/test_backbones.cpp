@@ -227,6 +227,21 @@ TEST_SUITE("parity") {
 }  // TEST_SUITE
 
 TEST_SUITE("unit") {
+    TEST_CASE("a globally pooled model without five blocks is refused with the block ends found") {
+        SourceModel model = load_model(test::fixture("not_vgg.onnx"));
+        try {
+            map_blocks(model.net, 32, "not_vgg.onnx");
+            FAIL("expected an error");
+        } catch (const Error& e) {
+            const std::string msg = e.what();
+            CAPTURE(msg);
+            CHECK(msg.find("not_vgg.onnx cannot be mapped to five blocks: found 2 blocks ending at") !=
+                  std::string::npos);
+            CHECK(msg.find("(1/2)") != std::string::npos);  // the first max-pool, at half the input size
+            CHECK(msg.find('\n') == std::string::npos);
+        }
+    }
+
     TEST_CASE("cvtl inspect prints a MobileNetV2's blocks and reports the Clip repair") {
         const auto r = test::run_cvtl({"inspect", test::fixture("tiny_mobilenet_v2.onnx")});
         CAPTURE(r.err);
