@@ -169,8 +169,9 @@ TEST_SUITE("gradcheck") {
 
     TEST_CASE("grouped and depthwise conv2d gradients match finite differences") {
         // {in, out, groups}: two groups of 2 -> 3 channels, and MobileNet's depthwise (a group per channel).
-        for (const auto& [in, out, groups] : {std::tuple{4, 6, 2}, std::tuple{3, 3, 3}}) {
-            CAPTURE(groups);
+        for (const auto& shape : {std::tuple{4, 6, 2}, std::tuple{3, 3, 3}}) {
+            const int in = std::get<0>(shape), out = std::get<1>(shape), groups = std::get<2>(shape);
+            CAPTURE(groups);  // (clang cannot capture a structured binding)
             Conv2d conv(in, out, 3, 2, 1, false, groups);
             conv.setup({in, 5, 6});
             conv.params()[0]->value = test::random_tensor({out, in / groups, 3, 3}, 21, -0.5f, 0.5f);
