@@ -9,29 +9,19 @@ does, eval mode. Exported at 224x224, opset 11, TrainingMode.PRESERVE (BatchNorm
 input "input", output "logits", dynamic batch. torch_backbone.py builds the same network (build_model).
 Speed does not depend on the weights.
 """
+import os
 import sys
 
 import onnx
 import torch
 import torchvision
-from torch import nn
+
+# One randomisation for the fixtures and the benchmarks.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
+from make_fixtures import randomize  # noqa: E402
 
 ARCHS = {"resnet50": torchvision.models.resnet50, "resnet18": torchvision.models.resnet18,
          "mobilenet_v2": torchvision.models.mobilenet_v2}
-
-
-def randomize(model):
-    """As tests/fixtures/make_fixtures.py: non-trivial BN and (small) biases, so no two initializers are
-    identical (PyTorch 1.13's exporter would merge them into Identity nodes); returns the model in eval mode."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-            m.running_mean.uniform_(-0.3, 0.3)
-            m.running_var.uniform_(0.5, 2.0)
-        elif isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
-            m.bias.data.uniform_(-0.1, 0.1)
-    return model.eval()
 
 
 def build_model(arch):
