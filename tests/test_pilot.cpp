@@ -141,4 +141,27 @@ TEST_SUITE("slow") {
         CHECK(refused.err.find("cannot be a pilot candidate") != std::string::npos);
     }
 
+    TEST_CASE("cvtl pilot's default candidates are the model's five block outputs - a VGG's pools, a ResNet's blocks") {
+        test::TempDir dir;
+        const std::string data = test::make_image_tree(dir.path(), 4);
+        const std::vector<std::pair<std::string, std::string>> cases{{"tiny_vgg16.onnx", "pool"},
+                                                                     {"tiny_resnet18.onnx", "block"}};
+        for (const auto& [model, prefix] : cases) {
+            CAPTURE(model);
+            const std::string out = dir / ("pilot-" + prefix);
+            const auto r = test::run_cvtl(
+                {"pilot", test::fixture(model), data, "-o", out, "--images", "20", "--folds", "2", "--threads", "2"});
+            REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+            std::ifstream in(out + "/pilot.json");
+            const nlohmann::json j = nlohmann::json::parse(in);
+            std::set<std::string> taps, expected;
+            for (const auto& t : j["taps"]) {
+                taps.insert(t["tap"].get<std::string>());
+                CHECK(t["scored"] == true);
+            }
+            for (int b = 1; b <= 5; ++b) expected.insert(prefix + std::to_string(b));
+            CHECK(taps == expected);
+        }
+    }
+
 }  // TEST_SUITE

@@ -41,12 +41,14 @@ void check_options(const PilotOptions& o) {
     if (o.output.empty()) throw Error("the pilot needs an {output} directory");
     if (o.images < 2) throw Error("{images} must be at least 2, found " + std::to_string(o.images));
     if (!(o.tolerance >= 0 && o.tolerance <= 1)) throw Error("{tolerance} must be an accuracy difference in [0, 1]");
-    if (o.extract.taps.empty()) throw Error("the pilot needs candidate {taps}, e.g. pool1,pool2,pool3,pool4,pool5");
+    if (o.extract.taps.empty())
+        throw Error("the pilot needs candidate {taps}, e.g. block1,block2,block3,block4,block5");
     for (const std::string& t : o.extract.taps)
         if (tap_position(t) < 1)
             throw Error(
                 "tap '" + t +
-                "' cannot be a pilot candidate (a linear probe reads pool1..pool5, fc6, fc7 or logits); fix {taps}");
+                "' cannot be a pilot candidate (a linear probe reads a block's output, fc6, fc7, features or logits); "
+                "fix {taps}");
 }
 
 std::uint64_t bytes_per_image(const CacheTapInfo& tap, Dtype dtype) {
@@ -68,12 +70,13 @@ double first_fold_score(const SweepTrial& t) {
 
 // Each candidate tap's best probe on the first fold, its cross-validated score, and its cost.
 std::vector<TapEvidence> evidence(const PilotOptions& o, const SweepSummary& sweep, const CacheInfo& cache) {
+    // The cache's names, not the ones asked for: a VGG's block3 is stored (and probed) as pool3.
     std::vector<TapEvidence> out;
-    for (const std::string& tap : o.extract.taps) {
+    for (const CacheTapInfo& cached : cache.taps) {
+        const std::string& tap = cached.name;
         TapEvidence e;
         e.tap = tap;
-        for (const CacheTapInfo& t : cache.taps)
-            if (t.name == tap) e.bytes_per_image = bytes_per_image(t, o.extract.dtype);
+        e.bytes_per_image = bytes_per_image(cached, o.extract.dtype);
         for (const SweepTrial& t : sweep.trials) {
             const double first = first_fold_score(t);
             if (t.candidate.tap != tap || std::isnan(first) || (e.scored && first <= e.score)) continue;
@@ -135,7 +138,7 @@ SweepOptions probe_sweep(const PilotOptions& o) {
 
 std::vector<std::string> default_pilot_taps() {
     std::vector<std::string> taps;
-    for (int b = 1; b <= 5; ++b) taps.push_back(tap::block_output(b));
+    for (int b = 1; b <= 5; ++b) taps.push_back(tap::block_name(b));  // a VGG's pool1..pool5
     return taps;
 }
 

@@ -37,7 +37,8 @@ struct PilotSummary {
     std::string mode;  // how the probes were scored, in words (the sweep's)
 };
 
-// The default candidates: every pooling output (a probe on the raw input is never a candidate).
+// The default candidates: the five block outputs, named block1..block5 (a VGG stores them as
+// pool1..pool5); a probe on the raw input is never a candidate.
 std::vector<std::string> default_pilot_taps();
 
 // The sample: per class a share of `images` proportional to its labelled (train and val) samples,

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 from torchvision.models.vgg import VGG, make_layers
 
-# The source model's layout, as tools/pretrain/pretrain_vgg16.py builds it: VGG-16's configuration "D"
+# The source model's layout, as tools/pretrain/pretrain.py --arch vgg16 builds it: VGG-16's configuration "D"
 # at a quarter of the widths, global average pooling, a 128-256-256-K classifier.
 CFG = [16, 16, "M", 32, 32, "M", 64, 64, 64, "M", 128, 128, 128, "M", 128, 128, 128, "M"]
 HIDDEN = 256

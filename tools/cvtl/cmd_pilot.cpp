@@ -16,7 +16,7 @@ namespace {
 
 struct PilotArgs {
     PilotOptions options;
-    std::string taps = "pool1,pool2,pool3,pool4,pool5";
+    std::string taps;  // empty: default_pilot_taps()
     double disk_budget_gib = 0;
 };
 
@@ -55,7 +55,7 @@ void print_choice(const PilotOptions& o, const PilotSummary& s) {
 
 void run(PilotArgs& args) {
     PilotOptions& o = args.options;
-    o.extract.taps = split_taps(args.taps);
+    o.extract.taps = args.taps.empty() ? default_pilot_taps() : split_taps(args.taps);
     if (args.disk_budget_gib < 0) throw Error("{disk-budget} must be 0 (none) or a positive number of GiB");
     o.disk_budget = static_cast<std::uint64_t>(args.disk_budget_gib * 1024.0 * 1024.0 * 1024.0);
     // Two kinds of work, each counted in its own unit: the extraction's images, the sweep's trainings.
@@ -87,7 +87,9 @@ void add_pilot(CLI::App& app) {
     cmd->add_option("-o,--output", o.output, "Pilot directory (sample.csv, pilot.h5, sweep/, pilot.json)")->required();
     cmd->add_option("--images", o.images, "Labelled images in the sample, split over the classes by their sizes")
         ->capture_default_str();
-    cmd->add_option("--taps", args->taps, "Candidate taps, each scored by a linear probe")->capture_default_str();
+    cmd->add_option("--taps", args->taps,
+                    "Candidate taps, each scored by a linear probe (default: the five block outputs, block1..block5; "
+                    "a VGG's pool1..pool5)");
     cmd->add_option("--tolerance", o.tolerance, "Keep taps whose probe scores at most this far below the best")
         ->capture_default_str();
     cmd->add_option("--disk-budget", args->disk_budget_gib,

@@ -12,6 +12,7 @@
 #include "pipeline/engine/layers/precision.hpp"
 #include "tools/cvtl/named_option.hpp"
 #include "tools/demo/demo_report.hpp"
+#include "plugin/tap_name.hpp"
 #include "plugin/thread_policy.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,12 +34,31 @@ using demo::StrategyResult;
 
 namespace {
 
+// A source model the demo can transfer from: samples/models/fmnist-ARCH-SCENARIO.onnx, made by
+// tools/pretrain/pretrain.py --arch ARCH.
+struct Source {
+    std::string name;         // --backbone's word
+    std::string arch;         // pretrain.py's --arch, and the model file's middle
+    std::string description;  // for the report
+    tap::Style style;         // how cvtl maps its blocks, so which taps the cache holds
+};
+
+const std::vector<Source> kSources{{"vgg", "vgg16", "VGG-16 layout", tap::Style::vgg},
+                                   {"resnet", "resnet18", "ResNet-18 layout", tap::Style::graph}};
+
+const Source& find_source(const std::string& name) {
+    for (const auto& src : kSources)
+        if (src.name == name) return src;
+    throw Error("unknown --backbone " + name + "; use vgg or resnet (or both, comma-separated)");
+}
+
 struct Settings {
     std::string scenario = "coarse-fine";
     std::string work = "build/demo";
     std::string report = "build/demo/demo-results.md";
     std::string models = "samples/models";
     std::string commit = "unknown";
+    std::string command = "tools/demo.sh";
     bool full = false;
     bool quick = false;  // CI: n = 10, 4-epoch trainings, 20 test images per class
     int threads = 0;
@@ -46,7 +66,20 @@ struct Settings {
     std::vector<int> n_list;               // --n: exactly these n (empty: as --full/--quick say)
     int views = 1;                         // --views K > 1: every n also extracted and swept with K views
     std::string augment = "default";
+    std::vector<std::string> backbones{"vgg"};  // two: the comparison report
+    Source source = kSources.front();           // the one being run
 };
+
+// Work files of a non-VGG source carry its name, so the VGG demo's files stay as they were.
+std::string source_tag(const Settings& s) { return s.source.name == "vgg" ? "" : "-" + s.source.name; }
+
+// input, the five block outputs and (other backbones) the pooled features: every candidate's input.
+std::vector<std::string> demo_taps(tap::Style style) {
+    std::vector<std::string> taps{tap::input};
+    for (int k = 1; k <= 5; ++k) taps.push_back(tap::block_output(k, style));
+    if (style == tap::Style::graph) taps.push_back(tap::features);
+    return taps;
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -77,10 +110,10 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
     ExtractOptions x;
     x.model = model;
     x.data = data + "/p2/train-n" + std::to_string(n);
-    x.output = s.work + "/cache-" + s.scenario + "-n" + std::to_string(n) +
+    x.output = s.work + "/cache-" + s.scenario + source_tag(s) + "-n" + std::to_string(n) +
                (views > 1 ? "-views" + std::to_string(views) : "") + ".h5";
     if (views > 1) x.views = views, x.augment = s.augment;
-    x.taps = {"input", "pool1", "pool2", "pool3", "pool4", "pool5"};
+    x.taps = demo_taps(s.source.style);
     x.preset = Preset::raw;
     x.batch = 64;
     x.threads = s.threads;
@@ -101,13 +134,13 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
 }
 
 std::string sweep_dir(const Settings& s, int n, int views) {
-    return s.work + "/sweep-" + s.scenario + "-n" + std::to_string(n) +
+    return s.work + "/sweep-" + s.scenario + source_tag(s) + "-n" + std::to_string(n) +
            (views > 1 ? "-views" + std::to_string(views) : "");
 }
 
 std::string strategy_label(const SweepCandidate& c) {
     if (c.family == "probe") return "2 linear probe (" + c.tap + ")";
-    if (c.family == "classifier") return "2 classifier (pool5)";
+    if (c.family == "classifier") return "2 classifier (" + c.tap + ")";
     if (c.family == "finetune") return "3 finetune from block " + std::to_string(c.from_block) + " (" + c.tap + ")";
     return "4 scratch (input)";
 }
@@ -192,6 +225,7 @@ void add_options(CLI::App& app, Settings& s) {
         ->capture_default_str();
     app.add_option("--models", s.models, "Folder of the pretrained source models")->capture_default_str();
     app.add_option("--commit", s.commit, "Commit recorded in the report")->capture_default_str();
+    app.add_option("--command", s.command, "Command recorded in the report as what made it")->capture_default_str();
     app.add_option("--threads", s.threads, "Threads (0: every core)")->capture_default_str();
     cli::add_named_option(&app, "--precision", s.precision, parse_precision,
                           "f32, or bf16 products (extraction, training, evaluation) on AVX512-BF16 CPUs");
@@ -199,6 +233,10 @@ void add_options(CLI::App& app, Settings& s) {
         ->delimiter(',');
     app.add_option("--views", s.views,
                    "K > 1: also extract K views of every training image per n and compare K = 1 with K")
+        ->capture_default_str();
+    app.add_option("--backbone", s.backbones,
+                   "Source model: vgg (fmnist-vgg16-*), resnet (fmnist-resnet18-*), or vgg,resnet to compare them")
+        ->delimiter(',')
         ->capture_default_str();
     app.add_option("--augment", s.augment, "SPEC of the augmented views 1..K-1 (docs/architecture.md)")
         ->capture_default_str();
@@ -216,6 +254,10 @@ void check_settings(Settings& s) {
     s.n_list.erase(std::unique(s.n_list.begin(), s.n_list.end()), s.n_list.end());
     if (s.views < 1) throw Error("--views must be at least 1");
     if (s.views > 1) s.augment = parse_augment_spec(s.augment).to_string();  // canonical, as the report states it
+    for (const auto& name : s.backbones) find_source(name);
+    if (s.backbones.empty() || s.backbones.size() > 2 || (s.backbones.size() == 2 && s.backbones[0] == s.backbones[1]))
+        throw Error("--backbone takes vgg, resnet, or vgg,resnet (the comparison)");
+    if (s.backbones.size() == 2 && s.views > 1) throw Error("--views compares K on one backbone; give one --backbone");
 }
 
 // What the report says about the run before any result: scenario, machine, date, the n's, the classes.
@@ -223,6 +265,7 @@ demo::DemoReport report_header(const Settings& s, const std::string& model, cons
     demo::DemoReport r;
     r.scenario = s.scenario;
     r.commit = s.commit;
+    r.command = s.command;
     r.source_model = model;
     r.machine = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
     if (s.precision != Precision::f32) {
@@ -261,20 +304,20 @@ double evaluate_on_p1(const Settings& s, const std::string& model, const std::st
     return run_evaluation(p1, {}).accuracy;
 }
 
-std::string selection_text(bool quick) {
+std::string selection_text(bool quick, tap::Style style) {
+    const bool vgg = style == tap::Style::vgg;
     return "For every n, `cvtl sweep` (the library's run_sweep) trained every candidate the cache allows: a linear "
-           "probe on "
-           "each of pool1..pool5, the source classifier on pool5, fine-tuning from each of blocks 1..5, and training "
-           "from "
-           "scratch, each with Adam at two learning rates, a cosine schedule over about " +
+           "probe on each of " +
+           tap::block_output(1, style) + ".." + tap::block_output(5, style) +
+           (vgg ? ", the source classifier on pool5" : ", a new linear classifier on features") +
+           ", fine-tuning from each of blocks 1..5, and training from scratch, each with Adam at two learning rates, "
+           "a cosine schedule over about " +
            std::string(quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
            ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val "
-           "when "
-           "the validation split has under 200 images, with successive halving; otherwise the validation split), ties "
-           "going to the lower validation loss. The best candidate of each strategy was retrained on all labelled "
-           "images "
-           "for the epochs its validation chose, exported to ONNX and tested once; the test set played no part in any "
-           "choice.";
+           "when the validation split has under 200 images, with successive halving; otherwise the validation "
+           "split), ties going to the lower validation loss. The best candidate of each strategy was retrained on all "
+           "labelled images for the epochs its validation chose, exported to ONNX and tested once; the test set "
+           "played no part in any choice.";
 }
 // One n: the plain cache and its sweep (the demo's tables); with --views, then the K-view cache and
 // the same sweep, so the two differ only in the views the training streams draw from.
@@ -294,6 +337,26 @@ void run_n(const Settings& s, const std::string& data, const std::string& model,
     augmented.sweep_seconds = with_views.seconds;
     r.caches.push_back(augmented);
 }
+// Every strategy from one source model, over every n.
+demo::DemoReport run_source(const Settings& s, const std::string& data) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string stem = s.models + "/fmnist-" + s.source.arch + "-" + s.scenario;
+    const std::string model = stem + ".onnx", labels = stem + ".labels.txt";
+    if (!fs::exists(model) || !fs::exists(labels))
+        throw Error(model + " or its labels are missing (tools/pretrain/pretrain.py --arch " + s.source.arch +
+                    " --scenario " + s.scenario + " makes them)");
+    demo::DemoReport r = report_header(s, model, data);
+    r.backbone = s.source.description;
+    r.taps = demo_taps(s.source.style);
+    std::printf("source %s (%s)\nstrategy 1: the pretrained model on P1's test set\n", model.c_str(),
+                r.backbone.c_str());
+    r.p1_accuracy = evaluate_on_p1(s, model, labels, data);
+    std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
+    for (int n : r.ns) run_n(s, data, model, n, r);
+    r.selection = selection_text(s.quick, s.source.style);
+    r.total_seconds = seconds_since(start);
+    return r;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -303,26 +366,20 @@ int main(int argc, char** argv) {
     add_options(app, s);
     CLI11_PARSE(app, argc, argv);
     try {
-        const auto start = std::chrono::steady_clock::now();
         const ThreadPolicy policy(s.threads);  // every stage below runs under it
         check_settings(s);
-        const std::string model = s.models + "/fmnist-vgg16-" + s.scenario + ".onnx";
-        const std::string labels = s.models + "/fmnist-vgg16-" + s.scenario + ".labels.txt";
-        if (!fs::exists(model) || !fs::exists(labels))
-            throw Error(model + " or its labels are missing (tools/pretrain/pretrain_vgg16.py --scenario " +
-                        s.scenario + " makes them)");
         fs::create_directories(s.work);
         const std::string data = prepare_data(s);
-        demo::DemoReport r = report_header(s, model, data);
-
-        std::printf("strategy 1: the pretrained model on P1's test set\n");
-        r.p1_accuracy = evaluate_on_p1(s, model, labels, data);
-        std::printf("  P1 test accuracy %.4f\n", r.p1_accuracy);
-        for (int n : r.ns) run_n(s, data, model, n, r);
-        r.selection = selection_text(s.quick);
-        r.total_seconds = seconds_since(start);
+        std::vector<demo::DemoReport> reports;
+        for (const auto& name : s.backbones) {
+            Settings one = s;
+            one.source = find_source(name);
+            reports.push_back(run_source(one, data));
+        }
         fs::create_directories(fs::path(s.report).parent_path().empty() ? "." : fs::path(s.report).parent_path());
-        std::printf("\n%s", demo::write_demo_report(r, s.report).c_str());
+        const std::string text = reports.size() == 1 ? demo::write_demo_report(reports[0], s.report)
+                                                     : demo::write_backbone_report(reports, s.report);
+        std::printf("\n%s", text.c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cvtl-demo: error: %s\n", e.what());
         return 1;

@@ -14,7 +14,6 @@
 #include <stdexcept>
 
 namespace cvtl::demo {
-namespace {
 
 std::string format(const char* fmt, double v) {
     char buf[64];
@@ -22,7 +21,20 @@ std::string format(const char* fmt, double v) {
     return buf;
 }
 
+// Two standard errors of the difference of two accuracies over m predictions each, taken as
+// independent binomials: the two models predict the same images, so this overstates the noise and
+// a difference called a gain or a loss is one on the conservative side.
+double two_se(double a, double b, double m) { return m > 0 ? 2 * std::sqrt((a * (1 - a) + b * (1 - b)) / m) : 1.0; }
+
+namespace {
+
 const std::vector<std::string> kFamilies{"probe", "classifier", "finetune", "scratch"};
+
+std::string join(const std::vector<std::string>& v) {
+    std::string t;
+    for (const auto& x : v) t += (t.empty() ? "" : ", ") + x;
+    return t;
+}
 
 // Test accuracy of each strategy's chosen model against n.
 void draw_accuracy(const DemoReport& r, const std::string& path) {
@@ -55,6 +67,9 @@ const StrategyResult* find(const std::vector<StrategyResult>& v, const std::stri
     return nullptr;
 }
 
+// "pool5 features", or "pooled features" for a tap named features.
+std::string tap_words(const StrategyResult& s) { return (s.tap == "features" ? "pooled" : s.tap) + " features"; }
+
 // Statements computed from validation scores (the test accuracies of the chosen models follow them,
 // they never choose), so the text can never disagree with the tables.
 std::string conclusions(const DemoReport& r) {
@@ -82,12 +97,12 @@ std::string conclusions(const DemoReport& r) {
         if (s.n == r.sweep_n && s.chosen) chosen = &s;
     if (pool5 && chosen && pool5 != chosen) {
         const double gap = 100 * (chosen->val_accuracy - pool5->val_accuracy);
-        t += "- Cut point at n = " + std::to_string(r.sweep_n) + ": a new classifier on frozen pool5 features scores " +
-             format("%.4f", pool5->val_accuracy) + " on validation, " + format("%.1f", gap) +
+        t += "- Cut point at n = " + std::to_string(r.sweep_n) + ": a new classifier on frozen " + tap_words(*pool5) +
+             " scores " + format("%.4f", pool5->val_accuracy) + " on validation, " + format("%.1f", gap) +
              " points below the chosen cut (" + chosen->tap + "). " +
-             (gap >= 5
-                  ? "The pool5 features were shaped by P1's classes and separate P2's less well than the lower taps."
-                  : "Here the pool5 features transfer about as well as the chosen cut.") +
+             (gap >= 5 ? "The " + tap_words(*pool5) +
+                             " were shaped by P1's classes and separate P2's less well than the lower taps."
+                       : "Here the " + tap_words(*pool5) + " transfer about as well as the chosen cut.") +
              "\n";
     }
     t += "- The pretrained model (strategy 1) scores " + format("%.4f", r.p1_accuracy) +
@@ -97,11 +112,11 @@ std::string conclusions(const DemoReport& r) {
 
 std::string header(const DemoReport& r) {
     std::string t = "# cvtl demo: transfer learning on Fashion-MNIST (" + r.scenario + ")\n\n";
-    t += "Produced by `tools/demo.sh` (`cvtl-demo`) on " + r.date + ", commit `" + r.commit + "`, " + r.machine +
+    t += "Produced by `" + r.command + "` (`cvtl-demo`) on " + r.date + ", commit `" + r.commit + "`, " + r.machine +
          ", in " + format("%.0f", r.total_seconds) +
          " s. Every number below is what that command printed; re-running it reproduces "
          "them within thread-scheduling noise (all seeds fixed).\n\n";
-    t += "Source model: `" + r.source_model + "`, pretrained on P1 = {";
+    t += "Source model: `" + r.source_model + "` (" + r.backbone + "), pretrained on P1 = {";
     for (size_t i = 0; i < r.p1_classes.size(); ++i) t += (i ? ", " : "") + r.p1_classes[i];
     t += "}. P2 = {";
     for (size_t i = 0; i < r.p2_classes.size(); ++i) t += (i ? ", " : "") + r.p2_classes[i];
@@ -118,28 +133,23 @@ std::string header(const DemoReport& r) {
 }
 
 std::string strategies(const DemoReport& r, const std::string& png_name) {
-    std::string t =
-        "## Strategies 2-4 on P2\n\nEach n was extracted once (taps input, pool1..pool5) and swept with `cvtl sweep`: "
-        "every "
-        "candidate trained from that one cache without re-running the frozen layers. Extraction took";
+    std::string t = "## Strategies 2-4 on P2\n\nEach n was extracted once (taps " + join(r.taps) +
+                    ") and swept with `cvtl sweep`: every candidate trained from that one cache without re-running the "
+                    "frozen layers. Extraction took";
     for (size_t i = 0; i < r.ns.size(); ++i)
         t += std::string(i ? "," : "") + " " + format("%.1f", r.extract_seconds[i]) +
              " s (n=" + std::to_string(r.ns[i]) + ")";
     t += ". Each row is the strategy's best candidate on validation (the sweep's overall choice in bold), retrained on "
-         "all labelled "
-         "images and tested once.\n\n| strategy | n | reads | chosen candidate | validation (folds) | test accuracy | "
-         "trained parameters | "
-         "retraining s | all its trials s |\n|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& s : r.main) t += row(s);
-    return t + "\n![accuracy vs n](" + png_name + ")\n\n";
+         "all labelled images and tested once.\n\n";
+    return t + strategy_table(r.main) + "\n![accuracy vs n](" + png_name + ")\n\n";
 }
 
 // ---- --views K: K = 1 against K views, per n and strategy ----
 
-std::string family_name(const std::string& key) {
-    if (key == "probe") return "linear probe";
-    if (key == "classifier") return "classifier (pool5)";
-    if (key == "finetune") return "fine-tuning";
+std::string family_name(const StrategyResult& s) {
+    if (s.key == "probe") return "linear probe";
+    if (s.key == "classifier") return "classifier (" + s.tap + ")";
+    if (s.key == "finetune") return "fine-tuning";
     return "training from scratch";
 }
 
@@ -151,11 +161,6 @@ const CacheRun* find_cache(const DemoReport& r, int n, int views) {
 
 std::string points(double difference) { return format("%+.1f", 100 * difference) + " points"; }
 std::string megabytes(unsigned long long bytes) { return format("%.1f", bytes / 1e6) + " MB"; }
-
-// Two standard errors of the difference of two accuracies over m predictions each, taken as
-// independent binomials: the two models predict the same images, so this overstates the noise and
-// a difference called a gain or a loss is one on the conservative side.
-double two_se(double a, double b, double m) { return m > 0 ? 2 * std::sqrt((a * (1 - a) + b * (1 - b)) / m) : 1.0; }
 
 std::string verdict(double difference, double band) {
     return difference > band ? "a gain" : difference < -band ? "a loss" : "no measurable change";
@@ -169,7 +174,7 @@ bool prefers_views(const StrategyResult& plain, const StrategyResult& viewed) {
 // One table row; the K validation prefers for this n and strategy in bold.
 std::string views_row(const StrategyResult& s, const CacheRun& c, bool preferred) {
     const std::string k = std::to_string(s.views);
-    return "| " + std::to_string(s.n) + " | " + family_name(s.key) + " | " + (preferred ? "**" + k + "**" : k) + " | " +
+    return "| " + std::to_string(s.n) + " | " + family_name(s) + " | " + (preferred ? "**" + k + "**" : k) + " | " +
            s.hyper + " | " + format("%.4f", s.val_accuracy) + " (" + std::to_string(s.folds) + ") | " +
            format("%.4f", s.test_accuracy) + " | " + format("%.1f", c.extract_seconds) + " | " +
            megabytes(c.file_bytes) + " |\n";
@@ -188,7 +193,7 @@ std::string views_sentence(const StrategyResult& a, const StrategyResult& b, dou
     const std::string k = "K = " + std::to_string(b.views);
     const bool pick = prefers_views(a, b);
     const long long m = std::min(a.val_samples, b.val_samples);  // the band of the less measured score
-    std::string t = "- n = " + std::to_string(a.n) + ", " + family_name(a.key) + ": " + k +
+    std::string t = "- n = " + std::to_string(a.n) + ", " + family_name(a) + ": " + k +
                     " changes the test accuracy by " + change(a.test_accuracy, b.test_accuracy, test_images) +
                     ". On validation, over " + std::to_string(m) +
                     " predictions: " + change(a.val_accuracy, b.val_accuracy, static_cast<double>(m)) +
@@ -335,6 +340,14 @@ std::string views_section(const DemoReport& r, const std::string& png_name) {
 }
 
 }  // namespace
+
+std::string strategy_table(const std::vector<StrategyResult>& results) {
+    std::string t =
+        "| strategy | n | reads | chosen candidate | validation (folds) | test accuracy | trained parameters | "
+        "retraining s | all its trials s |\n|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& s : results) t += row(s);
+    return t;
+}
 
 std::string write_demo_report(const DemoReport& r, const std::string& markdown_path) {
     const boost::filesystem::path md(markdown_path);

@@ -38,8 +38,11 @@ struct CacheRun {
 
 struct DemoReport {
     std::string scenario, date, commit, machine;
+    std::string command = "tools/demo.sh";  // what made the report, as the user typed it
     std::string source_model;
-    double p1_accuracy = 0;  // strategy 1 on P1's test set
+    std::string backbone;           // "VGG-16 layout", "ResNet-18 layout"
+    std::vector<std::string> taps;  // what every n's cache holds
+    double p1_accuracy = 0;         // strategy 1 on P1's test set
     std::vector<std::string> p1_classes, p2_classes;
     long long p2_test_images = 0;
     std::vector<int> ns;
@@ -57,7 +60,20 @@ struct DemoReport {
     std::vector<StrategyResult> with_views;  // each strategy's chosen model from the K-view cache
 };
 
+// printf-style formatting of one number ("%.4f").
+std::string format(const char* fmt, double v);
+// Two standard errors of the difference of two accuracies over m predictions each (independent
+// binomials, which overstates the noise of two models scored on the same images).
+double two_se(double a, double b, double m);
+
+// The markdown table of each strategy's chosen model (one row per strategy and n).
+std::string strategy_table(const std::vector<StrategyResult>& results);
+
 // Writes the markdown report and, next to it, STEM-accuracy.png; returns the markdown text.
 std::string write_demo_report(const DemoReport& report, const std::string& markdown_path);
+
+// Two sources transferred to the same P2 images (tools/demo.sh --backbone vgg,resnet): writes the
+// comparison report and STEM-accuracy.png next to it; returns the markdown text.
+std::string write_backbone_report(const std::vector<DemoReport>& sources, const std::string& markdown_path);
 
 }  // namespace cvtl::demo

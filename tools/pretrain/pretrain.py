@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Pretrains the demo's source model: a VGG-16-layout network (13 conv + 3 fully connected layers,
-five max-pools, narrow widths) on problem P1 of Fashion-MNIST, then exports it to ONNX with a model
-card. Seeded; run with Debian's python3-torch:
+"""Pretrains one of the demo's source models on problem P1 of Fashion-MNIST, then exports it to ONNX
+with a model card. Seeded; run with Debian's python3-torch:
 
-    /usr/bin/python3 tools/pretrain/pretrain_vgg16.py --scenario coarse-fine --out samples/models
+    /usr/bin/python3 tools/pretrain/pretrain.py --arch vgg16 --scenario coarse-fine --out samples/models
+
+--arch vgg16: a VGG-16-layout network (13 conv + 3 fully connected layers, five max-pools) at a
+quarter of VGG-16's widths. --arch resnet18: torchvision's ResNet-18 (stem, four residual stages,
+global average pooling, one fully connected layer) at a quarter of its widths, so the two sources
+have about the same number of parameters and see the same images.
 
 P1 (coarse-fine): 4 coarse classes over all 60,000 training images. P1 (disjoint): T-shirt/top,
 Trouser, Pullover, Dress, Coat. Inputs are what cvtl's `raw` preset at size 32 gives for the PNGs
@@ -14,12 +18,17 @@ import argparse
 import gzip
 import hashlib
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+from torchvision.models.resnet import BasicBlock
 from torchvision.models.vgg import VGG, make_layers
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
+from make_fixtures import TinyResNet  # noqa: E402  (torchvision's ResNet with chosen stage widths)
 
 FINE = ["T-shirt_top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle_boot"]
 COARSE = ["tops", "bottoms", "tops", "tops", "tops", "footwear", "tops", "footwear", "bags", "footwear"]
@@ -27,6 +36,8 @@ DISJOINT_P1 = [0, 1, 2, 3, 4]
 # VGG-16's configuration "D" at a quarter of the widths.
 CFG = [16, 16, "M", 32, 32, "M", 64, 64, 64, "M", 128, 128, 128, "M", 128, 128, 128, "M"]
 HIDDEN = 256
+# ResNet-18's stage widths 64/128/256/512 at a quarter.
+RESNET_WIDTHS = [16, 32, 64, 128]
 
 
 def read_idx(source, prefix):
@@ -50,7 +61,7 @@ def p1_problem(scenario, x, fine):
     return x[keep], np.array([names.index(FINE[y]) for y in fine[keep]]), names
 
 
-def build(classes):
+def build_vgg16(classes):
     # torchvision's VGG initialisation: He (fan-out) for convolutions, zero biases, N(0, 0.01) for
     # fully connected layers -- the latter scaled by sqrt(4096 / fan_in), which is what 0.01 amounts
     # to on VGG-16's 4096-wide layers; at a 256-wide classifier a plain 0.01 shrinks the logits
@@ -70,6 +81,31 @@ def build(classes):
     return model
 
 
+def build_resnet18(classes):
+    # torchvision's ResNet initialisation: He (fan-out) convolutions, BN weight 1 and bias 0, and
+    # PyTorch's default for the fully connected layer.
+    model = TinyResNet(BasicBlock, [2, 2, 2, 2], RESNET_WIDTHS, classes)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def describe(arch, model, classes):
+    """The model card's first paragraph."""
+    if arch == "vgg16":
+        return ("A VGG-16-layout network (13 convolutions in five blocks, each block ending in a 2x2 max-pool, global\n"
+                "average pooling, then fully connected {c5}-{h}-{h}-{k} with ReLU and dropout 0.5), a quarter of "
+                "VGG-16's\nwidths").format(c5=CFG[-2], h=HIDDEN, k=classes)
+    return ("A ResNet-18-layout network (torchvision's ResNet-18: a 7x7 stride-2 convolution, batch norm, ReLU and\n"
+            "3x3 max-pool, then four stages of two residual blocks at widths {w}, global average\n"
+            "pooling and one fully connected layer to {k} classes), a quarter of ResNet-18's widths").format(
+                w="/".join(str(w) for w in RESNET_WIDTHS), k=classes)
+
+
 def accuracy(model, x, y, batch=500):
     model.eval()
     correct = 0
@@ -81,6 +117,7 @@ def accuracy(model, x, y, batch=500):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", choices=["vgg16", "resnet18"], default="vgg16")
     ap.add_argument("--scenario", choices=["coarse-fine", "disjoint"], default="coarse-fine")
     ap.add_argument("--source", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--out", default="samples/models")
@@ -102,8 +139,8 @@ def main():
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
 
-    model = build(len(names))
-    # Adam: the plain 13-convolution stack shrinks the signal tenfold by pool5 at initialisation,
+    model = build_vgg16(len(names)) if args.arch == "vgg16" else build_resnet18(len(names))
+    # Adam (for both sources, so they differ only in architecture): the plain 13-convolution stack shrinks the signal tenfold by pool5 at initialisation,
     # which SGD takes an epoch to climb out of; Adam's per-parameter scaling does not care.
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps = args.epochs * ((len(x_train) + args.batch - 1) // args.batch)
@@ -128,7 +165,8 @@ def main():
     test_acc = accuracy(model, x_test, y_test)
 
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, "fmnist-vgg16-" + args.scenario)
+    name = "fmnist-%s-%s" % (args.arch, args.scenario)
+    stem = os.path.join(args.out, name)
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 3, 32, 32), stem + ".onnx", opset_version=11, input_names=["input"],
                       output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
@@ -143,25 +181,26 @@ def main():
     assert diff < 1e-4, "OpenCV and PyTorch disagree by %g" % diff
     sha = hashlib.sha256(open(stem + ".onnx", "rb").read()).hexdigest()
     params = sum(p.numel() for p in model.parameters())
+    init = ("torchvision's VGG initialisation (fully connected N(0, 0.01) scaled to this width)" if args.arch == "vgg16"
+            else "torchvision's ResNet initialisation")
     with open(stem + ".md", "w") as f:
-        f.write("""# fmnist-vgg16-{scenario}: cvtl's demo source model
+        f.write("""# {name}: cvtl's demo source model
 
-A VGG-16-layout network (13 convolutions in five blocks, each block ending in a 2x2 max-pool, global
-average pooling, then fully connected {c5}-{h}-{h}-{k} with ReLU and dropout 0.5), a quarter of VGG-16's
-widths, {params:,} parameters, trained from scratch on problem P1 of Fashion-MNIST.
+{description}, {params:,} parameters, trained from scratch on problem P1 of Fashion-MNIST.
 
 - P1 ({scenario}): {names} ({n_train:,} training images)
 - Input: `input` [N, 3, 32, 32] float32: the 28x28 image padded to 32x32, gray copied to 3 channels,
   divided by 255 (cvtl's `raw` preset at size 32 on the PNGs written by `cvtl-fashion-mnist`).
-- Output: `logits` [N, {k}], classes in the order of `fmnist-vgg16-{scenario}.labels.txt`.
-- Recipe: torchvision's VGG initialisation (fully connected N(0, 0.01) scaled to this width), Adam,
+- Output: `logits` [N, {k}], classes in the order of `{name}.labels.txt`.
+- Recipe: {init}, Adam,
   batch {batch}, one-cycle learning rate peaking at {lr}, {epochs} epochs, no augmentation, seed {seed}, {threads} threads
-  (`tools/pretrain/pretrain_vgg16.py --scenario {scenario}`), {minutes:.0f} minutes on this machine.
+  (`tools/pretrain/pretrain.py --arch {arch} --scenario {scenario}`), {minutes:.0f} minutes on this machine.
 - P1 test accuracy (10,000-image test set{subset}): **{acc:.4f}**; `cvtl evaluate` on the PNG test tree
   reproduces it.
 - OpenCV 4.6 `readNetFromONNX` matches PyTorch's logits within {diff:.1e}.
 - sha256: `{sha}`
-""".format(scenario=args.scenario, c5=CFG[-2], h=HIDDEN, k=len(names), params=params, names=", ".join(names),
+""".format(name=name, description=describe(args.arch, model, len(names)), arch=args.arch, init=init,
+           scenario=args.scenario, k=len(names), params=params, names=", ".join(names),
            n_train=len(x_train), batch=args.batch, lr=args.lr, epochs=args.epochs, seed=args.seed, threads=args.threads,
            minutes=(time.time() - start) / 60, acc=test_acc, diff=diff, sha=sha,
            subset=" restricted to P1's classes" if args.scenario == "disjoint" else ""))
