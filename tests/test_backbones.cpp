@@ -107,7 +107,9 @@ TEST_SUITE("parity") {
         }
     }
 
-    TEST_CASE("one training step of ResNet-18's layer4 and a new classifier gives PyTorch's gradients") {
+    // One training step of ResNet-18's layer4 and a new classifier against PyTorch's (the ref file's
+    // `group`); frozen: batch norm with frozen statistics against PyTorch's eval()-mode batch norm.
+    void check_training_step(const std::string& group, bool frozen) {
         const std::string name = "tiny_resnet18";
         SourceModel model = load_model(test::fixture(name + ".onnx"));
         const BlockMap map = map_blocks(model.net, 64, name);
@@ -118,16 +120,18 @@ TEST_SUITE("parity") {
         Head head = build_head(model.net, map, o);
         REQUIRE(head.new_layers.size() == 1);
         const std::string fc = head.new_layers[0];
-        head.source_weights[fc + ".weights"] = test::read_tensor(ref(name), "step/fc.weight");
-        head.source_weights[fc + ".bias"] = test::read_tensor(ref(name), "step/fc.bias");
+        head.source_weights[fc + ".weights"] = test::read_tensor(ref(name), group + "fc.weight");
+        head.source_weights[fc + ".bias"] = test::read_tensor(ref(name), group + "fc.bias");
         Network net(head.spec);
         load_weights(net, head.source_weights);
+        net.set_frozen_statistics(frozen);
+        const WeightMap before = save_weights(net);
 
-        const cv::Mat labels_mat = test::read_tensor(ref(name), "step/labels");
+        const cv::Mat labels_mat = test::read_tensor(ref(name), group + "labels");
         std::vector<int> labels;
         for (size_t i = 0; i < labels_mat.total(); ++i) labels.push_back(static_cast<int>(labels_mat.ptr<float>()[i]));
-        const cv::Mat logits = net.forward(test::read_tensor(ref(name), "step/input"), true).clone();
-        CHECK(test::diff(logits, test::read_tensor(ref(name), "step/logits")).max_abs <= 1e-4);
+        const cv::Mat logits = net.forward(test::read_tensor(ref(name), group + "input"), true).clone();
+        CHECK(test::diff(logits, test::read_tensor(ref(name), group + "logits")).max_abs <= 1e-4);
         cv::Mat diff_logits;
         softmax_cross_entropy(logits, labels, diff_logits);
         net.backward(diff_logits);
@@ -154,11 +158,24 @@ TEST_SUITE("parity") {
         for (size_t i = 0; i < ours.size(); ++i) {
             CAPTURE(ours[i].first);
             CAPTURE(torch[i]);
-            const cv::Mat expected = test::read_tensor(ref(name), "step/grad/" + torch[i]);
+            const cv::Mat expected = test::read_tensor(ref(name), group + "grad/" + torch[i]);
             const double d = test::diff(ours[i].second->grad, expected).max_abs;
             MESSAGE(ours[i].first << " vs " << torch[i] << ": max |grad - PyTorch's| " << d);
             CHECK(d <= tolerance(expected));
         }
+        // Frozen statistics are the source's after the step; trained ones moved towards the batch's.
+        bool moved = false;
+        for (const auto& [key, value] : save_weights(net))
+            if (key.find("running_") != std::string::npos) moved |= cv::norm(value, before.at(key), cv::NORM_INF) > 0;
+        CHECK(moved == !frozen);
+    }
+
+    TEST_CASE("one training step of ResNet-18's layer4 and a new classifier gives PyTorch's gradients") {
+        check_training_step("step/", false);
+    }
+
+    TEST_CASE("the same step with frozen batch-norm statistics gives PyTorch's eval()-mode gradients") {
+        check_training_step("step_frozen/", true);
     }
 }  // TEST_SUITE
 

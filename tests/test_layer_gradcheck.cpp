@@ -261,6 +261,26 @@ TEST_SUITE("gradcheck") {
         check_gradients(norm, test::random_tensor({2, 3, 3, 2}, 15, -2.0f, 2.0f));
     }
 
+    TEST_CASE("batch norm gradients with frozen statistics match finite differences, and the statistics stay") {
+        BatchNorm2d norm(3);
+        norm.setup({3, 3, 2});
+        norm.params()[0]->value = test::random_tensor({3}, 13, 0.5f, 1.5f);
+        norm.params()[1]->value = test::random_tensor({3}, 14);
+        norm.running_mean() = test::random_tensor({3}, 16);
+        norm.running_var() = test::random_tensor({3}, 17, 0.5f, 2.0f);
+        const cv::Mat mean = norm.running_mean().clone(), var = norm.running_var().clone();
+        norm.set_frozen_statistics(true);
+        check_gradients(norm, test::random_tensor({2, 3, 3, 2}, 15, -2.0f, 2.0f));
+        CHECK(cv::norm(norm.running_mean(), mean, cv::NORM_INF) == 0);
+        CHECK(cv::norm(norm.running_var(), var, cv::NORM_INF) == 0);
+        // A training forward now equals the eval forward (the running statistics, not the batch's).
+        const cv::Mat x = test::random_tensor({2, 3, 3, 2}, 18);
+        cv::Mat train_out, eval_out;
+        norm.forward(x, train_out, true);
+        norm.forward(x, eval_out, false);
+        CHECK(cv::norm(train_out, eval_out, cv::NORM_INF) == 0);
+    }
+
     TEST_CASE("scale gradients match finite differences (the kind's own layer, made through the registry)") {
         const std::unique_ptr<Layer> scale = layer_kind("scale").make({{"channels", 3}});
         scale->setup({3, 2, 3});

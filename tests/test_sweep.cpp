@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 
 using namespace cvtl;
 
@@ -114,6 +115,37 @@ TEST_SUITE("unit") {
         CHECK(sweep_candidates({"pool2", "pool5"}, {"finetune-b3"}).size() == 2);
         CHECK_THROWS_WITH_AS(sweep_candidates({"pool5"}, {"finetune-b3"}), doctest::Contains("names no candidate"),
                              Error);
+    }
+
+    TEST_CASE("fine-tuning blocks with batch norm is tried in both modes - and --lrs replaces every grid") {
+        SweepGrid grid;
+        grid.blocks_with_bn = {4, 5};  // e.g. a source whose last two blocks hold batch norm
+        std::map<std::string, BatchNormMode> modes;
+        for (const auto& c : sweep_candidates({"input", "block3", "block4", "features"}, {}, grid))
+            if (c.family == "finetune") modes[c.name] = c.bn;
+        // From block 5 and 4 the trained blocks hold batch norm: both modes; from block 1 too (blocks 1..5).
+        for (const char* base : {"finetune-b5", "finetune-b4", "finetune-b1"}) {
+            CAPTURE(base);
+            CHECK(modes.at(std::string(base) + "-lr0.001") == BatchNormMode::train);
+            CHECK(modes.at(std::string(base) + "-bnfrozen-lr0.001") == BatchNormMode::frozen);
+        }
+        CHECK(modes.size() == 3 * 2 * 2);
+        // No batch norm above the cut: one mode.
+        grid.blocks_with_bn = {2};
+        const auto plain = sweep_candidates({"block3", "block4"}, {"finetune"}, grid);
+        CHECK(plain.size() == 2 * 2);
+        for (const auto& c : plain) CHECK(c.bn == BatchNormMode::train);
+        // --bn frozen: one mode, named for it; --lrs: every family's grid.
+        grid.blocks_with_bn = {5};
+        grid.bn_modes = {BatchNormMode::frozen};
+        grid.probe_rates = grid.network_rates = {0.01, 1e-4, 1e-5};
+        const auto asked = sweep_candidates({"block4", "features"}, {}, grid);
+        std::vector<std::string> names;
+        for (const auto& c : asked) names.push_back(c.name);
+        CHECK(names == std::vector<std::string>{"probe-block4-lr0.01", "probe-block4-lr0.0001", "probe-block4-lr1e-05",
+                                                "classifier-features-lr0.01", "classifier-features-lr0.0001",
+                                                "classifier-features-lr1e-05", "finetune-b5-bnfrozen-lr0.01",
+                                                "finetune-b5-bnfrozen-lr0.0001", "finetune-b5-bnfrozen-lr1e-05"});
     }
 
 }  // TEST_SUITE

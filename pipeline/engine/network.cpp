@@ -147,6 +147,10 @@ void Network::set_precision(Precision precision) {
     precision_ = precision;
 }
 
+void Network::set_frozen_statistics(bool frozen) {
+    for (auto& e : entries_) e.layer->set_frozen_statistics(frozen);
+}
+
 std::vector<std::pair<std::string, Param*>> Network::named_params() {
     std::vector<std::pair<std::string, Param*>> out;
     for (auto& e : entries_)

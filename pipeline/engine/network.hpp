@@ -72,6 +72,8 @@ public:
 
     // The arithmetic of every layer's products (Layer::set_precision); f32 until set.
     void set_precision(Precision precision);
+    // Every normalisation layer trains with its running statistics, unchanged (Layer::set_frozen_statistics).
+    void set_frozen_statistics(bool frozen);
     Precision precision() const { return precision_; }
 
     // "layer.param" -> the parameter, in network order.

@@ -55,6 +55,8 @@ struct SweepOptions {
     double budget_minutes = 0;  // wall-time bound (0: none); the winner's retraining is reserved within it
     int folds = 0;  // 0: auto (kDefaultFolds below kCrossValidationBelow val rows, else 1); 1: the cache's split
     std::vector<std::string> only;  // families or candidate names (empty: all)
+    std::vector<double> lrs;        // Adam's learning rates for every family (empty: SweepGrid's per family)
+    std::vector<BatchNormMode> bn_modes{BatchNormMode::train, BatchNormMode::frozen};  // fine-tuning with BN
     int threads = 0;
     Precision precision = Precision::f32;
     int batch = 32;

@@ -10,11 +10,6 @@
 namespace cvtl {
 namespace {
 
-// Learning-rate grids for Adam. A linear probe on raw activations tolerates larger steps; layers that
-// start from the source weights want smaller ones, or they forget what made them worth keeping.
-const std::vector<double> kProbeRates{3e-3, 1e-3};
-const std::vector<double> kNetworkRates{1e-3, 3e-4};
-
 std::string rate_text(double lr) {
     char text[32];
     std::snprintf(text, sizeof text, "%g", lr);
@@ -33,12 +28,24 @@ bool has(const std::vector<std::string>& taps, const std::string& name) {
     return std::find(taps.begin(), taps.end(), name) != taps.end();
 }
 
+// Fine-tuning from block k: one candidate per batch norm mode when a trained block holds batch norm
+// (named ...-bnfrozen for frozen statistics), else one that trains as the layers say.
+void add_finetune(std::vector<SweepCandidate>& out, SweepCandidate c, const SweepGrid& grid) {
+    const bool has_bn = grid.blocks_with_bn.lower_bound(c.from_block) != grid.blocks_with_bn.end();
+    const std::string base = c.base;
+    for (BatchNormMode mode : has_bn ? grid.bn_modes : std::vector<BatchNormMode>{BatchNormMode::train}) {
+        c.bn = mode;
+        c.base = base + (mode == BatchNormMode::frozen ? "-bnfrozen" : "");
+        add_grid(out, c, grid.network_rates);
+    }
+}
+
 }  // namespace
 
 int tap_position(const std::string& name) { return tap::depth(name); }
 
-std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps,
-                                             const std::vector<std::string>& only) {
+std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps, const std::vector<std::string>& only,
+                                             const SweepGrid& grid) {
     std::vector<SweepCandidate> all;
     int rank = 0;
     // Probes: deepest (smallest) taps first. Another backbone's classifier is itself a linear layer on the
@@ -50,27 +57,27 @@ std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& tap
             if (tap_position(t) == p && !(style == tap::Style::graph && t == classifier))
                 add_grid(all,
                          {"", "probe-" + t, "probe", Strategy::classifier, ClassifierHead::linear, t, 5, p, 0, rank++},
-                         kProbeRates);
+                         grid.probe_rates);
     // The grid is built from the taps the cache holds, in the cache's backbone style (a VGG's pool5 and
     // pool{K-1}, another backbone's features and block{K-1}).
     if (has(taps, classifier))
         add_grid(all,
                  {"", "classifier-" + classifier, "classifier", Strategy::classifier, ClassifierHead::source,
                   classifier, 5, tap_position(classifier), 0, rank++},
-                 kNetworkRates);
+                 grid.network_rates);
     // Fine-tuning from block K reads the output of block K-1: the fewer blocks trained, the cheaper.
     for (int k = 5; k >= 1; --k) {
         const std::string from = tap::block_input(k, style);
         if (has(taps, from))
-            add_grid(all,
-                     {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source,
-                      from, k, k - 1, 0, rank++},
-                     kNetworkRates);
+            add_finetune(all,
+                         {"", "finetune-b" + std::to_string(k), "finetune", Strategy::finetune, ClassifierHead::source,
+                          from, k, k - 1, 0, rank++},
+                         grid);
     }
     if (has(taps, tap::input))
         add_grid(all,
                  {"", "scratch", "scratch", Strategy::scratch, ClassifierHead::source, tap::input, 1, 0, 0, rank++},
-                 kNetworkRates);
+                 grid.network_rates);
     if (only.empty()) return all;
 
     std::vector<SweepCandidate> kept;

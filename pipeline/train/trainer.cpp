@@ -170,6 +170,7 @@ nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const Cach
               {"nesterov", o.optimizer.nesterov},
               {"lr_mult", mult},
               {"dropout", o.dropout},
+              {"bn", to_string(o.bn)},
               {"seed", o.seed},
               {"stop_epoch", o.stop_epoch},
               {"threads", threads},
@@ -186,7 +187,7 @@ void check_resumable(const RunState& saved, const nlohmann::json& meta, const Ne
     const auto& was = saved.meta.at("options");
     const auto& now = meta.at("options");
     for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum",
-                            "nesterov", "lr_mult", "dropout", "seed", "precision"}) {
+                            "nesterov", "lr_mult", "dropout", "bn", "seed", "precision"}) {
         const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
         if (before != now.at(key))
             throw Error("{resume}: the run in " + path + " was started with " + key + " " + before.dump() + ", not " +
@@ -390,6 +391,7 @@ void initialise(Network& net, const BuiltNetwork& built, const TrainOptions& o, 
         for (const auto& [name, value] : built.head.source_weights) initial[name] = value;
     load_weights(net, initial);
     net.set_precision(precision);
+    net.set_frozen_statistics(o.bn == BatchNormMode::frozen);
     apply_lr_mult(net, o.lr_mult);
 }
 

@@ -6,6 +6,7 @@
 #include "pipeline/engine/optimizer.hpp"
 #include "pipeline/train/classifier_head.hpp"
 #include "pipeline/train/run_report.hpp"
+#include "pipeline/train/batch_norm_mode.hpp"
 #include "pipeline/train/strategy.hpp"
 #include "pipeline/train/train_defaults.hpp"
 
@@ -41,6 +42,7 @@ struct TrainOptions {
     std::map<std::string, double> lr_mult;          // block1..block5, classifier -> multiplier (0 freezes)
     int patience = 0;                               // early stopping: epochs without a better val accuracy; 0 off
     float dropout = 0.5f;
+    BatchNormMode bn = BatchNormMode::train;  // the trained batch norm layers' statistics
     std::uint64_t seed = 0;
     bool resume = false;        // continue the run directory's checkpoint
     bool force = false;         // start over in an existing run directory

@@ -93,6 +93,15 @@ void add_sweep(CLI::App& app) {
            "--only", o->only,
            "Only these families or candidates (probe, classifier, finetune, scratch, probe-pool2, finetune-b3, ...)")
         ->delimiter(',');
+    cmd->add_option("--lrs", o->lrs,
+                    "Adam learning rates every candidate is tried with (default: 3e-3,1e-3 for probes, 1e-3,3e-4 "
+                    "for the rest)")
+        ->delimiter(',');
+    auto bn = std::make_shared<std::string>("both");
+    cmd->add_option("--bn", *bn,
+                    "Batch norm of fine-tuned blocks that hold it: train, frozen (the source's statistics), or both "
+                    "(each a candidate, chosen on validation)")
+        ->capture_default_str();
     cmd->add_option("--steps", o->steps, "Optimizer steps per training (sets the epoch count)")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed for folds, initialisation, shuffling and dropout")->capture_default_str();
@@ -104,7 +113,13 @@ void add_sweep(CLI::App& app) {
     cmd->add_flag("!--full-epochs", o->epoch_gate,
                   "Train every candidate's first fold to its last epoch (by default one far behind the leader stops at "
                   "1/4 or 1/2)");
-    cmd->callback([o] { run(*o); });
+    cmd->callback([o, bn] {
+        if (*bn == "both")
+            o->bn_modes = {BatchNormMode::train, BatchNormMode::frozen};
+        else
+            o->bn_modes = {parse_batch_norm_mode(*bn)};
+        run(*o);
+    });
 }
 
 }  // namespace cvtl::cli

@@ -117,6 +117,9 @@ void add_train(CLI::App& app) {
     cmd->add_option("--lr-mult", args->lr_mult,
                     "Per-block learning-rate multiplier, e.g. block5=0.1 (0 freezes); repeatable");
     cmd->add_option("--dropout", o.dropout, "Dropout after the hidden fully connected layers")->capture_default_str();
+    add_named_option(cmd, "--bn", o.bn, parse_batch_norm_mode,
+                     "Trained batch norm layers: train (batch statistics, as PyTorch's train()) or frozen (the "
+                     "source's running statistics, kept; gamma and beta still trained) (default train)");
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")
         ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();

@@ -141,7 +141,9 @@ std::string sweep_dir(const Settings& s, int n, int views) {
 std::string strategy_label(const SweepCandidate& c) {
     if (c.family == "probe") return "2 linear probe (" + c.tap + ")";
     if (c.family == "classifier") return "2 classifier (" + c.tap + ")";
-    if (c.family == "finetune") return "3 finetune from block " + std::to_string(c.from_block) + " (" + c.tap + ")";
+    if (c.family == "finetune")
+        return "3 finetune from block " + std::to_string(c.from_block) + " (" + c.tap + ")" +
+               (c.bn == BatchNormMode::frozen ? ", BN frozen" : "");
     return "4 scratch (input)";
 }
 
@@ -310,7 +312,8 @@ std::string selection_text(bool quick, tap::Style style) {
            "probe on each of " +
            tap::block_output(1, style) + ".." + tap::block_output(5, style) +
            (vgg ? ", the source classifier on pool5" : ", a new linear classifier on features") +
-           ", fine-tuning from each of blocks 1..5, and training from scratch, each with Adam at two learning rates, "
+           ", fine-tuning from each of blocks 1..5 (where the trained blocks hold batch norm, once with it "
+           "training and once frozen), and training from scratch, each with Adam at two learning rates, "
            "a cosine schedule over about " +
            std::string(quick ? "4 epochs (CI's reduced run)" : "800 optimizer steps") +
            ", batch 32, seed 0. Candidates were ranked on validation accuracy (5-fold cross-validation over train+val "

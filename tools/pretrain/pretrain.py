@@ -22,6 +22,7 @@ import sys
 import time
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock
@@ -102,8 +103,28 @@ def describe(arch, model, classes):
                 "VGG-16's\nwidths").format(c5=CFG[-2], h=HIDDEN, k=classes)
     return ("A ResNet-18-layout network (torchvision's ResNet-18: a 7x7 stride-2 convolution, batch norm, ReLU and\n"
             "3x3 max-pool, then four stages of two residual blocks at widths {w}, global average\n"
-            "pooling and one fully connected layer to {k} classes), a quarter of ResNet-18's widths").format(
+            "pooling and one fully connected layer to {k} classes; batch norm kept as its own nodes), a quarter of "
+            "ResNet-18's widths").format(
                 w="/".join(str(w) for w in RESNET_WIDTHS), k=classes)
+
+
+def split_shared_initializers(path):
+    """Gives each parameter its own initializer again.
+
+    In a residual block, the second batch norm's beta and the downsample's batch norm's beta are
+    added into the same sum, so they get the same gradient from the same zero start and stay equal.
+    PyTorch's exporter then stores one tensor and reads the other through an Identity node, which
+    stock OpenCV 4.6 cannot import. Each such Identity becomes a copy of the tensor under its name.
+    """
+    model = onnx.load(path)
+    inits = {t.name: t for t in model.graph.initializer}
+    for node in [n for n in model.graph.node if n.op_type == "Identity" and n.input[0] in inits]:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(inits[node.input[0]])
+        copy.name = node.output[0]
+        model.graph.initializer.append(copy)
+        model.graph.node.remove(node)
+    onnx.save(model, path)
 
 
 def accuracy(model, x, y, batch=500):
@@ -168,8 +189,13 @@ def main():
     name = "fmnist-%s-%s" % (args.arch, args.scenario)
     stem = os.path.join(args.out, name)
     model.eval()
+    # A ResNet keeps its BatchNormalization nodes (PRESERVE, in eval mode: running statistics), as a
+    # Keras or ONNX-zoo model does, so fine-tuning can train them or keep them frozen (--bn); the
+    # default export would fold them into the convolutions. VGG has none, and exports as it always did.
+    keep_bn = {"training": torch.onnx.TrainingMode.PRESERVE} if args.arch == "resnet18" else {}
     torch.onnx.export(model, torch.zeros(1, 3, 32, 32), stem + ".onnx", opset_version=11, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **keep_bn)
+    split_shared_initializers(stem + ".onnx")
     with open(stem + ".labels.txt", "w") as f:
         f.write("\n".join(names) + "\n")
     # The exported file must give PyTorch's logits in stock OpenCV.

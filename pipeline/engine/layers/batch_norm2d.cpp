@@ -67,14 +67,16 @@ std::vector<int> BatchNorm2d::setup(const std::vector<int>& src_shape) {
     return shape_;
 }
 
+// With frozen statistics a training forward is still forward_training (backward needs its primitive
+// descriptor as a hint) but reads the running statistics as given (use_global_stats).
 std::unique_ptr<BatchNorm2d::Forward> BatchNorm2d::make_forward(int n, bool train) const {
     const memory::desc data = plain_desc({n, shape_[0], shape_[1], shape_[2]});
     const memory::desc channel = plain_desc({channels_});
+    const auto flags =
+        batch_statistics(train) ? scale_and_shift : scale_and_shift | dnnl::normalization_flags::use_global_stats;
+    const auto kind = train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::batch_normalization_forward::primitive_desc pd(
-        train ? dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, data, eps_, scale_and_shift)
-              : dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, data, eps_,
-                                                        scale_and_shift | dnnl::normalization_flags::use_global_stats),
-        onednn_engine());
+        dnnl::batch_normalization_forward::desc(kind, data, eps_, flags), onednn_engine());
     return std::unique_ptr<Forward>(new Forward{n, pd, dnnl::batch_normalization_forward(pd), user_memory(data),
                                                 user_memory(data), user_memory(channel), user_memory(channel),
                                                 user_memory(channel), user_memory(channel)});
@@ -83,18 +85,28 @@ std::unique_ptr<BatchNorm2d::Forward> BatchNorm2d::make_forward(int n, bool trai
 std::unique_ptr<BatchNorm2d::Backward> BatchNorm2d::make_backward(int n) const {
     const memory::desc data = plain_desc({n, shape_[0], shape_[1], shape_[2]});
     const memory::desc channel = plain_desc({channels_});
-    const dnnl::batch_normalization_backward::primitive_desc pd(
-        {dnnl::prop_kind::backward, data, data, eps_, scale_and_shift}, onednn_engine(), train_forward_->pd);
-    return std::unique_ptr<Backward>(new Backward{
-        n, dnnl::batch_normalization_backward(pd), user_memory(data), user_memory(channel, batch_mean_.data),
-        user_memory(channel, batch_var_.data), user_memory(channel), user_memory(channel), user_memory(data),
-        user_memory(data), user_memory(channel), user_memory(channel), cv::Mat()});
+    const auto flags = frozen_ ? scale_and_shift | dnnl::normalization_flags::use_global_stats : scale_and_shift;
+    const dnnl::batch_normalization_backward::primitive_desc pd({dnnl::prop_kind::backward, data, data, eps_, flags},
+                                                                onednn_engine(), train_forward_->pd);
+    const cv::Mat& mean = frozen_ ? running_mean_ : batch_mean_;
+    const cv::Mat& var = frozen_ ? running_var_ : batch_var_;
+    return std::unique_ptr<Backward>(
+        new Backward{n, dnnl::batch_normalization_backward(pd), user_memory(data), user_memory(channel, mean.data),
+                     user_memory(channel, var.data), user_memory(channel), user_memory(channel), user_memory(data),
+                     user_memory(data), user_memory(channel), user_memory(channel), cv::Mat()});
+}
+
+void BatchNorm2d::set_frozen_statistics(bool frozen) {
+    if (frozen == frozen_) return;
+    frozen_ = frozen;
+    train_forward_.reset();  // their flags and statistics follow the mode
+    backward_.reset();
 }
 
 void BatchNorm2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     const int n = batch_size(src, shape_, "batch_norm");
     const int values_per_channel = n * shape_[1] * shape_[2];
-    if (train && values_per_channel < 2)
+    if (batch_statistics(train) && values_per_channel < 2)
         throw Error("batch_norm expects more than 1 value per channel in training, found " +
                     std::to_string(values_per_channel) + " in " + shape_string(mat_shape(src)));
     std::unique_ptr<Forward>& plan = train ? train_forward_ : eval_forward_;
@@ -109,8 +121,8 @@ void BatchNorm2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
     plan->dst.set_data_handle(dst.data);
     plan->scale.set_data_handle(gamma_.value.data);
     plan->shift.set_data_handle(beta_.value.data);
-    plan->mean.set_data_handle(train ? batch_mean_.data : running_mean_.data);
-    plan->variance.set_data_handle(train ? batch_var_.data : running_var_.data);
+    plan->mean.set_data_handle(batch_statistics(train) ? batch_mean_.data : running_mean_.data);
+    plan->variance.set_data_handle(batch_statistics(train) ? batch_var_.data : running_var_.data);
     dnnl::stream& stream = onednn_stream();
     plan->primitive.execute(stream, {{DNNL_ARG_SRC, plan->src},
                                      {DNNL_ARG_DST, plan->dst},
@@ -119,7 +131,7 @@ void BatchNorm2d::forward(const cv::Mat& src, cv::Mat& dst, bool train) {
                                      {DNNL_ARG_MEAN, plan->mean},
                                      {DNNL_ARG_VARIANCE, plan->variance}});
     stream.wait();
-    if (train) update_running_stats(values_per_channel);
+    if (batch_statistics(train)) update_running_stats(values_per_channel);
 }
 
 void BatchNorm2d::update_running_stats(int values_per_channel) {
@@ -147,6 +159,9 @@ void BatchNorm2d::backward(const cv::Mat& src, const cv::Mat&, const cv::Mat& di
     make_output(diff_src_out, n, shape_, diff_dst);
 
     b.src.set_data_handle(src.data);
+    // Set each time: a checkpoint may replace the running statistics' matrices.
+    b.mean.set_data_handle(frozen_ ? running_mean_.data : batch_mean_.data);
+    b.variance.set_data_handle(frozen_ ? running_var_.data : batch_var_.data);
     b.scale.set_data_handle(gamma_.value.data);
     b.shift.set_data_handle(beta_.value.data);
     b.diff_dst.set_data_handle(diff_dst.data);

@@ -11,6 +11,11 @@ namespace cvtl {
 //        running = (1 - momentum) * running + momentum * batch, using the unbiased var (times m/(m-1),
 //        m = N*H*W) for running_var. backward differentiates through the batch statistics.
 // eval:  running_mean and running_var.
+// frozen statistics (set_frozen_statistics): training forwards normalise with the running statistics
+//        and leave them unchanged, and backward treats them as constants, which is PyTorch's
+//        eval()-mode batch norm with gamma and beta still trained, and Keras' "inference mode" while
+//        fine-tuning. The statistics of a small target dataset's batches are noisy and would replace
+//        the source's, which were measured on millions of images.
 // params, in order: gamma [C] (starts at 1), beta [C] (starts at 0), both decay_mult 0 (C x 1 cv::Mats).
 // Buffers, not params: running_mean [C] (starts at 0), running_var [C] (starts at 1).
 class BatchNorm2d : public Layer {
@@ -24,6 +29,7 @@ public:
     void backward(const cv::Mat& src, const cv::Mat& dst, const cv::Mat& diff_dst, cv::Mat& diff_src,
                   bool need_diff_src) override;
     std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+    void set_frozen_statistics(bool frozen) override;
 
     cv::Mat& running_mean() { return running_mean_; }
     cv::Mat& running_var() { return running_var_; }
@@ -34,11 +40,14 @@ private:
     struct Forward;
     struct Backward;
     std::unique_ptr<Forward> make_forward(int n, bool train) const;
+    // Whether a training forward normalises with the batch's statistics (else the running ones).
+    bool batch_statistics(bool train) const { return train && !frozen_; }
     std::unique_ptr<Backward> make_backward(int n) const;
     void update_running_stats(int values_per_channel);
 
     int channels_;
     float eps_, momentum_;
+    bool frozen_ = false;
     std::vector<int> shape_;  // one sample: [C, H, W]
     Param gamma_, beta_;
     cv::Mat running_mean_, running_var_;

@@ -49,6 +49,10 @@ public:
     // bf16 on a CPU without AVX512-BF16.
     virtual void set_precision(Precision) {}
 
+    // Normalisation layers: true makes training use and keep the running statistics (batch_norm2d.hpp);
+    // other layers ignore it.
+    virtual void set_frozen_statistics(bool) {}
+
     // Learned parameters in a fixed order (documented on each layer); empty for parameter-free layers.
     virtual std::vector<Param*> params() { return {}; }
 
