@@ -64,7 +64,7 @@ TEST_SUITE("slow") {
         const std::string md = test::read_file(report);
         for (const char* text : {"## VGG-16 layout source", "## ResNet-18 layout source", "## What the numbers say",
                                  "2 classifier (pool5)", "2 classifier (features)", "input, block1, block2",
-                                 "validation prefers the", "strategy by strategy"})
+                                 "validation prefers the", "strategy by strategy", "batch norm while fine-tuning"})
             CHECK_MESSAGE(md.find(text) != std::string::npos, text);
         CHECK(boost::filesystem::exists(dir / "backbones-accuracy.png"));
         // The sentence names the source whose chosen candidate scores higher on validation (ties: VGG).

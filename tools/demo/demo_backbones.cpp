@@ -8,6 +8,7 @@
 #include <boost/filesystem.hpp>
 
 #include <cmath>
+#include <utility>
 #include <fstream>
 #include <stdexcept>
 
@@ -104,9 +105,47 @@ std::string per_strategy(const std::vector<DemoReport>& v, int n) {
            std::to_string(pairs - test_first - test_second) + ".\n";
 }
 
+// The best validation score of the candidates with this base name (NaN when none was scored),
+// and its folds.
+std::pair<double, size_t> best_score(const SweepSummary& sweep, const std::string& base) {
+    std::pair<double, size_t> best{std::nan(""), 0};
+    for (const auto& t : sweep.trials)
+        if (t.candidate.base == base && !std::isnan(t.score) && !(t.score <= best.first))
+            best = {t.score, t.folds.size()};
+    return best;
+}
+
+// "frozen statistics when fine-tuning from block 5 (...), and batch statistics from block 2 (...)".
+std::string preference(const std::string& frozen, const std::string& trained) {
+    if (trained.empty()) return "frozen statistics at every one: from block " + frozen;
+    if (frozen.empty()) return "batch statistics at every one: from block " + trained;
+    return "frozen statistics when fine-tuning from block " + frozen + ", and batch statistics from block " + trained;
+}
+
+// Where fine-tuning trained batch norm both ways, which way validation preferred at each cut point
+// (only where both were scored on the same folds).
+std::string batch_norm_finding(const DemoReport& r) {
+    std::string frozen, trained;
+    int both = 0;
+    for (int k = 5; k >= 1; --k) {
+        const std::string base = "finetune-b" + std::to_string(k);
+        const auto a = best_score(r.sweep, base), b = best_score(r.sweep, base + "-bnfrozen");
+        if (std::isnan(a.first) || std::isnan(b.first) || a.second != b.second) continue;
+        ++both;
+        std::string& list = b.first > a.first ? frozen : trained;
+        list += (list.empty() ? "" : ", ") + std::to_string(k) + " (" + format("%.4f", b.first) + " frozen, " +
+                format("%.4f", a.first) + " training)";
+    }
+    if (both == 0) return "";
+    return "- " + r.backbone + " source, batch norm while fine-tuning at n = " + std::to_string(r.sweep_n) + ": of " +
+           std::to_string(both) + " cut points scored both ways on the same folds, validation preferred " +
+           preference(frozen, trained) + " (ties go to training).\n";
+}
+
 std::string findings(const std::vector<DemoReport>& v) {
     std::string t;
     for (int n : v[0].ns) t += per_n(v, n) + per_strategy(v, n);
+    for (const auto& r : v) t += batch_norm_finding(r);
     t += "- On P1, the problem both were pretrained for, the " + v[0].backbone + " source scores " +
          format("%.4f", v[0].p1_accuracy) + " and the " + v[1].backbone + " source " +
          format("%.4f", v[1].p1_accuracy) + ".\n";
