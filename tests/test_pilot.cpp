@@ -146,7 +146,9 @@ TEST_SUITE("slow") {
         const std::string data = test::make_image_tree(dir.path(), 4);
         const std::vector<std::pair<std::string, std::string>> cases{{"tiny_vgg16.onnx", "pool"},
                                                                      {"tiny_resnet18.onnx", "block"}};
-        for (const auto& [model, prefix] : cases) {
+        for (const auto& c : cases) {
+            const std::string& model = c.first;  // no structured binding: clang cannot CAPTURE one
+            const std::string& prefix = c.second;
             CAPTURE(model);
             const std::string out = dir / ("pilot-" + prefix);
             const auto r = test::run_cvtl(
