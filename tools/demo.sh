@@ -13,7 +13,7 @@
 #   tools/demo.sh --backbone resnet    from the ResNet-18-layout source instead (demo-results-resnet.md)
 #   tools/demo.sh --backbone vgg,resnet  both sources on the same images, compared (demo-results-backbones.md)
 #   tools/demo.sh --all --update-docs  every committed report, one after the other, from one commit
-#                                      (about 80 minutes on 2 cores; refuses a working tree with changes)
+#                                      (80 minutes to 3 hours on 2 cores; refuses a working tree with changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,8 +74,8 @@ for variant in "${VARIANTS[@]}"; do
   fi
   report=$(report_for "$out" "$@")
   log=build/demo/$(basename "${report%.md}").log
-  echo "== tools/demo.sh $variant -> $report, its output in $log ($(( ($(date +%s) - start) / 60 )) min so far)"
-  build/bin/cvtl-demo --commit "$commit" --command "tools/demo.sh $variant (one of tools/demo.sh --all)" \
+  echo "== tools/demo.sh${variant:+ $variant} -> $report, its output in $log ($(( ($(date +%s) - start) / 60 )) min so far)"
+  build/bin/cvtl-demo --commit "$commit" --command "tools/demo.sh${variant:+ $variant} (one of tools/demo.sh --all)" \
     --report "$report" "$@" >"$log" 2>&1 || { echo "cvtl: error: tools/demo.sh $variant failed; see $log" >&2; exit 1; }
 done
 echo "every report regenerated at commit $commit in $(( ($(date +%s) - start) / 60 )) min"
