@@ -8,7 +8,6 @@
 #include "pipeline/train/sweep_state.hpp"
 #include "pipeline/train/trainer.hpp"
 #include "pipeline/core/error.hpp"
-#include "plugin/block_map.hpp"
 #include "plugin/model_loader.hpp"
 
 #include <boost/filesystem.hpp>
@@ -43,7 +42,6 @@ private:
     void open_inputs();
     void open_directory();
     nlohmann::json settings() const;
-    SweepGrid grid() const;
     void save_state() const;
     void run_rung(std::vector<size_t>& active, size_t rung);
     void train_rung_on_ranks(const std::vector<size_t>& active, size_t rung);
@@ -98,13 +96,14 @@ void Sweep::open_inputs() {
     load_seconds_ = std::chrono::duration<double>(Clock::now() - load_start).count();
     o_.model = model;
     o_.weights = source_->weights;  // every training and the export read the same two files
-
     s_.trials.clear();
-    for (const auto& c : sweep_candidates(taps, o_.only, grid())) s_.trials.emplace_back().candidate = c;
+    cv::dnn::Net net = source_->net;  // a handle on the same network: cv::dnn's queries are not const
+    const BlockMap map = map_blocks(net, info_.attributes.at("preprocess").at("size").get<int>(), model);
+    for (const auto& c : sweep_candidates(taps, o_.only, sweep_grid(o_.lrs, o_.bn_modes, map)))
+        s_.trials.emplace_back().candidate = c;
     if (s_.trials.empty())
         throw Error("cache " + o_.cache + " has no tap a candidate can read (taps: " + tap::list(tap::Style::vgg) +
                     ", or " + tap::list(tap::Style::graph) + ")");
-
     std::size_t held = 0;
     const auto budget = static_cast<std::size_t>(o_.memory_gb * 1024 * 1024 * 1024);
     for (const auto& t : s_.trials) {
@@ -131,23 +130,6 @@ void Sweep::open_inputs() {
         s_.mode = "the cache's validation split (" + std::to_string(s_.val_rows) + " samples)";
     }
     epochs_ = epochs_for_steps(fold_train_rows_, o_.batch, o_.steps);
-}
-
-// The learning rates asked for, and which of the source's blocks hold batch norm (so which
-// fine-tuning candidates have a batch norm mode to choose).
-SweepGrid Sweep::grid() const {
-    SweepGrid g;
-    if (!o_.lrs.empty()) g.probe_rates = g.network_rates = o_.lrs;
-    g.bn_modes = o_.bn_modes;
-    const int size = info_.attributes.at("preprocess").at("size").get<int>();
-    cv::dnn::Net net = source_->net;  // a handle on the same network: cv::dnn's queries are not const
-    const BlockMap map = map_blocks(net, size, o_.model);
-    for (int b = 1; b <= 5; ++b) {
-        const Block& block = map.blocks.at(static_cast<size_t>(b - 1));
-        for (int id = block.first_layer; id <= block.last_layer; ++id)
-            if (map.layer_types.at(static_cast<size_t>(id)) == "BatchNorm") g.blocks_with_bn.insert(b);
-    }
-    return g;
 }
 
 nlohmann::json Sweep::settings() const {
@@ -587,10 +569,6 @@ SweepSummary Sweep::run() {
             start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.budget_minutes * 60));
     s_.budget_seconds = o_.budget_minutes * 60;
     if (o_.folds < 0) throw Error("the fold count must be 0 (auto), 1 (the cache's split) or at least 2");
-    for (double lr : o_.lrs)
-        if (!(lr > 0 && lr <= 1))
-            throw Error("{lrs}: each learning rate must be in (0, 1], found " + std::to_string(lr));
-    if (o_.bn_modes.empty()) throw Error("{bn}: give train, frozen or both");
     o_.comm.all_or_none([&] { open_inputs(); });
     open_directory();
     make_plan();

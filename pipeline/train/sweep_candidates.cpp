@@ -42,6 +42,23 @@ void add_finetune(std::vector<SweepCandidate>& out, SweepCandidate c, const Swee
 
 }  // namespace
 
+SweepGrid sweep_grid(const std::vector<double>& lrs, const std::vector<BatchNormMode>& bn_modes,
+                     const BlockMap& source) {
+    for (double lr : lrs)
+        if (!(lr > 0 && lr <= 1))
+            throw Error("{lrs}: each learning rate must be in (0, 1], found " + std::to_string(lr));
+    if (bn_modes.empty()) throw Error("{bn}: give train, frozen or both");
+    SweepGrid g;
+    if (!lrs.empty()) g.probe_rates = g.network_rates = lrs;
+    g.bn_modes = bn_modes;
+    for (int b = 1; b <= 5; ++b) {
+        const Block& block = source.blocks.at(static_cast<size_t>(b - 1));
+        for (int id = block.first_layer; id <= block.last_layer; ++id)
+            if (source.layer_types.at(static_cast<size_t>(id)) == "BatchNorm") g.blocks_with_bn.insert(b);
+    }
+    return g;
+}
+
 int tap_position(const std::string& name) { return tap::depth(name); }
 
 std::vector<SweepCandidate> sweep_candidates(const std::vector<std::string>& taps, const std::vector<std::string>& only,

@@ -5,6 +5,7 @@
 #include "pipeline/train/batch_norm_mode.hpp"
 #include "pipeline/train/classifier_head.hpp"
 #include "pipeline/train/strategy.hpp"
+#include "plugin/block_map.hpp"
 
 #include <set>
 #include <string>
@@ -36,6 +37,12 @@ struct SweepGrid {
     std::vector<BatchNormMode> bn_modes{BatchNormMode::train, BatchNormMode::frozen};
     std::set<int> blocks_with_bn;  // the source's blocks (1..5) that hold batch norm layers
 };
+
+// The grid for a source: `lrs` (empty: the defaults per family) for every family, `bn_modes` for
+// fine-tuning, and which of the source's blocks hold batch norm. Throws cvtl::Error for a learning
+// rate outside (0, 1] or no batch norm mode.
+SweepGrid sweep_grid(const std::vector<double>& lrs, const std::vector<BatchNormMode>& bn_modes,
+                     const BlockMap& source);
 
 // Position of a tap in the network (see SweepCandidate::cut); -1 for an unknown name.
 int tap_position(const std::string& tap);
