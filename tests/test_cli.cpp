@@ -37,6 +37,11 @@ TEST_SUITE("unit") {
         CHECK(one_line_error(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx"), test::fixture("images"), "-o",
                                              dir / "c.h5", "--mean", "1,2"})));
         CHECK(test::run_cvtl({"extract", test::fixture("tiny_vgg16.onnx")}).exit_code != 0);  // missing DATA and -o
+        // The sweep's --bn names its three choices; train's names its two.
+        const auto sweep_bn = test::run_cvtl({"sweep", dir / "c.h5", "-o", dir / "s", "--bn", "sometimes"});
+        CHECK(one_line_error(sweep_bn));
+        CHECK(sweep_bn.err.find("train, frozen or both") != std::string::npos);
+        CHECK(one_line_error(test::run_cvtl({"train", dir / "c.h5", "-o", dir / "r", "--bn", "sometimes"})));
     }
 
     TEST_CASE("the error contract: one line - exit 2 for usage - 1 for input - never an OpenCV dump") {

@@ -45,8 +45,7 @@ void add_finetune(std::vector<SweepCandidate>& out, SweepCandidate c, const Swee
 SweepGrid sweep_grid(const std::vector<double>& lrs, const std::vector<BatchNormMode>& bn_modes,
                      const BlockMap& source) {
     for (double lr : lrs)
-        if (!(lr > 0 && lr <= 1))
-            throw Error("{lrs}: each learning rate must be in (0, 1], found " + std::to_string(lr));
+        if (!(lr > 0 && lr <= 1)) throw Error("{lrs}: each learning rate must be in (0, 1], found " + rate_text(lr));
     if (bn_modes.empty()) throw Error("{bn}: give train, frozen or both");
     SweepGrid g;
     if (!lrs.empty()) g.probe_rates = g.network_rates = lrs;

@@ -116,8 +116,10 @@ void add_sweep(CLI::App& app) {
     cmd->callback([o, bn] {
         if (*bn == "both")
             o->bn_modes = {BatchNormMode::train, BatchNormMode::frozen};
-        else
+        else if (*bn == "train" || *bn == "frozen")
             o->bn_modes = {parse_batch_norm_mode(*bn)};
+        else
+            throw Error("unknown {bn} '" + *bn + "' (expected train, frozen or both)");
         run(*o);
     });
 }
