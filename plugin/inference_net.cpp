@@ -1,4 +1,5 @@
 #include "plugin/inference_net.hpp"
+#include "plugin/activation_arena.hpp"
 
 #include "pipeline/core/error.hpp"
 #include "pipeline/engine/layer_kind.hpp"
@@ -7,7 +8,10 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 
@@ -36,9 +40,12 @@ struct InferenceNet::Plan {
         std::unordered_map<int, memory> args;
     };
     std::vector<Step> steps;
+    std::vector<int> outputs;              // the layers whose values forward() returns: they stay whole
     memory input;                          // plain f32 user memory (handle set per call)
     std::vector<memory> after;             // per spec layer: the activation after it (blocked)
     std::vector<std::vector<int>> shapes;  // per spec layer: one sample's output shape
+    memory arena;                          // every activation's bytes (activation_arena.hpp)
+    memory scratchpad;                     // shared by the steps, which run one after the other
 };
 
 InferenceNet::InferenceNet(const NetworkSpec& spec, const WeightMap& weights, Precision precision)
@@ -54,7 +61,7 @@ InferenceNet::~InferenceNet() = default;
 // sample's shape) and the plan's memory helpers.
 class InferenceNet::PlanBuilder final : public InferencePlan {
 public:
-    PlanBuilder(const InferenceNet& net, int n)
+    PlanBuilder(const InferenceNet& net, int n, const std::vector<int>& outputs)
         : net_(net),
           layers_(net.spec_.layers),
           n_(n),
@@ -63,6 +70,7 @@ public:
           plan_(std::make_unique<Plan>()),
           shape_(net.spec_.input_shape) {
         plan_->n = n;
+        plan_->outputs = outputs;
         plan_->input = memory({dims_of(n, shape_), dt::f32, plain_tag(shape_.size() + 1)}, eng_, DNNL_MEMORY_NONE);
         current_ = plan_->input;
     }
@@ -70,6 +78,7 @@ public:
     std::unique_ptr<Plan> build() {
         for (size_t i = 0; i < layers_.size();) {
             if (!layers_[i].inputs.empty()) select(layers_[i].inputs[0]);
+            layer_ = i;
             const size_t used = layer_kind(layers_[i].type).plan(*this, layers_, i);
             // Layers folded or fused into another share its output.
             for (size_t k = 0; k < used; ++k) {
@@ -79,6 +88,8 @@ public:
             i += used;
         }
         plan_->stream.wait();
+        place_activations();
+        share_scratchpad();
         return std::move(plan_);
     }
 
@@ -100,27 +111,40 @@ private:
 
     // Scratchpads owned by the plan: oneDNN's library-managed one is per thread, and the Winograd
     // kernels crash when a plan built on one thread runs on another (pipeline stages move between TBB threads).
-    static dnnl::primitive_attr attributes(const FusedActivation& activation = {}) {
+    // `sum`: the destination's previous value is added before the activation (a fused residual add).
+    static dnnl::primitive_attr attributes(const FusedActivation& activation = {}, bool sum = false) {
         dnnl::primitive_attr attr;
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        if (activation.kind != FusedActivation::Kind::none) {
-            dnnl::post_ops ops;
-            if (activation.kind == FusedActivation::Kind::relu)
-                ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-            else
-                ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, activation.lo, activation.hi);
-            attr.set_post_ops(ops);
-        }
+        dnnl::post_ops ops;
+        if (sum) ops.append_sum(1.0f);
+        if (activation.kind == FusedActivation::Kind::relu)
+            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        else if (activation.kind == FusedActivation::Kind::clip)
+            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, activation.lo, activation.hi);
+        attr.set_post_ops(ops);
         return attr;
     }
 
-    memory scratch(const memory::desc& d) { return memory(d, eng_); }
+    // Scratchpads and activations get their bytes once the plan is complete (share_scratchpad,
+    // place_activations).
+    memory scratch(const memory::desc& d) {
+        scratches_.push_back(memory(d, eng_, DNNL_MEMORY_NONE));
+        return scratches_.back();
+    }
+    memory activation_memory(const memory::desc& d) {
+        acts_.push_back(memory(d, eng_, DNNL_MEMORY_NONE));
+        return acts_.back();
+    }
+    void push(Plan::Step step) {
+        plan_->steps.push_back(std::move(step));
+        last_conv_.reset();
+    }
 
     // Brings the current activation into `want`, adding a reorder step when the layouts differ.
     memory conform(const memory::desc& want) {
         if (current_.get_desc() == want) return current_;
-        memory m(want, eng_);
-        plan_->steps.push_back({dnnl::reorder(current_, m), {{DNNL_ARG_FROM, current_}, {DNNL_ARG_TO, m}}});
+        memory m = activation_memory(want);
+        push({dnnl::reorder(current_, m), {{DNNL_ARG_FROM, current_}, {DNNL_ARG_TO, m}}});
         return m;
     }
 
@@ -143,43 +167,32 @@ private:
         const memory::dims wei_dims = g == 1 ? memory::dims{out, in, k, k} : memory::dims{g, out / g, in / g, k, k};
         const memory::desc src{dims_of(n_, shape_), act_, tag::any}, wei{wei_dims, act_, tag::any},
             bias_desc{{out}, dt::f32, tag::x}, dst{dims_of(n_, out_shape), act_, tag::any};
-        dnnl::convolution_forward::primitive_desc pd;
+        const auto desc = [&](dnnl::algorithm algorithm) {
+            return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, src, wei, bias_desc,
+                                                   dst, {s, s}, {p, p}, {p, p});
+        };
         // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
         const bool winograd_shape = k == 3 && s == 1 && g == 1 && net_.precision_ == Precision::f32;
+        dnnl::convolution_forward::desc chosen = desc(dnnl::algorithm::convolution_direct);
+        dnnl::convolution_forward::primitive_desc pd;
         try {
             if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
-            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference,
-                                                            dnnl::algorithm::convolution_winograd,
-                                                            src,
-                                                            wei,
-                                                            bias_desc,
-                                                            dst,
-                                                            {s, s},
-                                                            {p, p},
-                                                            {p, p}},
-                                                           attr, eng_);
+            pd = dnnl::convolution_forward::primitive_desc(desc(dnnl::algorithm::convolution_winograd), attr, eng_);
+            chosen = desc(dnnl::algorithm::convolution_winograd);
         } catch (const dnnl::error&) {
-            pd = dnnl::convolution_forward::primitive_desc({dnnl::prop_kind::forward_inference,
-                                                            dnnl::algorithm::convolution_direct,
-                                                            src,
-                                                            wei,
-                                                            bias_desc,
-                                                            dst,
-                                                            {s, s},
-                                                            {p, p},
-                                                            {p, p}},
-                                                           attr, eng_);
+            pd = dnnl::convolution_forward::primitive_desc(chosen, attr, eng_);
         }
         const memory x = conform(pd.src_desc());
         const memory w = packed(weights, wei_dims, g == 1 ? tag::oihw : tag::goihw, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
-        memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::convolution_forward(pd),
-                                {{DNNL_ARG_SRC, x},
-                                 {DNNL_ARG_WEIGHTS, w},
-                                 {DNNL_ARG_BIAS, b},
-                                 {DNNL_ARG_DST, y},
-                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        const memory y = activation_memory(pd.dst_desc());
+        push({dnnl::convolution_forward(pd),
+              {{DNNL_ARG_SRC, x},
+               {DNNL_ARG_WEIGHTS, w},
+               {DNNL_ARG_BIAS, b},
+               {DNNL_ARG_DST, y},
+               {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        last_conv_ = LastConvolution{plan_->steps.size() - 1, chosen, activation.kind};
         current_ = y;
         shape_ = out_shape;
     }
@@ -187,34 +200,82 @@ private:
     void relu() override { eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); }
     void clip(float lo, float hi) override { eltwise(dnnl::algorithm::eltwise_clip, lo, hi); }
 
-    // current + the output of `other`, in current's layout, with the activation as a post-op.
+    // current + the output of `other`, with the activation as a post-op: fused into the convolution
+    // that produced one operand where it can be, else a binary step in current's layout.
     void add(const std::string& other, const FusedActivation& activation) override {
         auto [addend, addend_shape] = output_of(other);
         if (addend_shape != shape_) throw Error("fast path: the addition of " + other + " has mismatched shapes");
+        if (fuse_into_convolution(addend, activation)) return;
         const memory::desc want = current_.get_desc();
         if (addend.get_desc() != want) {
-            memory m(want, eng_);
-            plan_->steps.push_back({dnnl::reorder(addend, m), {{DNNL_ARG_FROM, addend}, {DNNL_ARG_TO, m}}});
+            memory m = activation_memory(want);
+            push({dnnl::reorder(addend, m), {{DNNL_ARG_FROM, addend}, {DNNL_ARG_TO, m}}});
             addend = m;
         }
         const dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, want, want, want),
                                               attributes(activation), eng_);
-        memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::binary(pd),
-                                {{DNNL_ARG_SRC_0, current_},
-                                 {DNNL_ARG_SRC_1, addend},
-                                 {DNNL_ARG_DST, y},
-                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        const memory y = activation_memory(pd.dst_desc());
+        push({dnnl::binary(pd),
+              {{DNNL_ARG_SRC_0, current_},
+               {DNNL_ARG_SRC_1, addend},
+               {DNNL_ARG_DST, y},
+               {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
+    }
+
+    // The residual add as a `sum` post-op of the convolution (the plan's last step) that produced one
+    // operand, writing over the other operand's bytes: one pass over the data instead of a binary
+    // step reading both. The overwritten operand must be dead after this layer, and so must the
+    // convolution's own output, which is never produced.
+    bool fuse_into_convolution(const memory& addend, const FusedActivation& activation) {
+        if (!last_conv_ || last_conv_->activation != FusedActivation::Kind::none) return false;
+        Plan::Step& step = plan_->steps[last_conv_->step];
+        const memory conv_out = step.args.at(DNNL_ARG_DST);
+        const memory target = conv_out.get() == current_.get() ? addend
+                              : conv_out.get() == addend.get() ? current_
+                                                               : memory();
+        if (!target || target.get() == plan_->input.get() || target.get() == step.args.at(DNNL_ARG_SRC).get() ||
+            target.get_desc() != conv_out.get_desc() || !dead_after_layer(target) || !dead_after_layer(conv_out))
+            return false;
+        dnnl::convolution_forward::primitive_desc pd;
+        try {
+            pd = dnnl::convolution_forward::primitive_desc(last_conv_->desc, attributes(activation, true), eng_);
+        } catch (const dnnl::error&) {
+            return false;
+        }
+        if (pd.dst_desc() != target.get_desc() || pd.src_desc() != step.args.at(DNNL_ARG_SRC).get_desc() ||
+            pd.weights_desc() != step.args.at(DNNL_ARG_WEIGHTS).get_desc())
+            return false;
+        step.primitive = dnnl::convolution_forward(pd);
+        step.args[DNNL_ARG_DST] = target;
+        step.args[DNNL_ARG_SCRATCHPAD] = scratch(pd.scratchpad_desc());
+        last_conv_.reset();
+        current_ = target;
+        return true;
+    }
+
+    // No requested output holds `value`, and no layer after the one being planned reads a layer
+    // whose output it is.
+    bool dead_after_layer(const memory& value) const {
+        for (size_t j = 0; j < plan_->after.size(); ++j) {
+            if (plan_->after[j].get() != value.get()) continue;
+            if (std::find(plan_->outputs.begin(), plan_->outputs.end(), static_cast<int>(j)) != plan_->outputs.end())
+                return false;
+            for (size_t k = layer_ + 1; k < layers_.size(); ++k) {
+                const auto& inputs = layers_[k].inputs;
+                if (std::find(inputs.begin(), inputs.end(), layers_[j].name) != inputs.end()) return false;
+                if (inputs.empty() && k == j + 1) return false;
+            }
+        }
+        return true;
     }
 
     void eltwise(dnnl::algorithm algorithm, float alpha, float beta) {
         const dnnl::eltwise_forward::primitive_desc pd(
             {dnnl::prop_kind::forward_inference, algorithm, current_.get_desc(), alpha, beta}, attributes(), eng_);
-        memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back(
-            {dnnl::eltwise_forward(pd),
-             {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        const memory y = activation_memory(pd.dst_desc());
+        push({dnnl::eltwise_forward(pd),
+              {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
     }
 
@@ -235,10 +296,9 @@ private:
                                                         {p, p},
                                                         pad_r},
                                                        attributes(), eng_);
-        memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back(
-            {dnnl::pooling_forward(pd),
-             {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        const memory y = activation_memory(pd.dst_desc());
+        push({dnnl::pooling_forward(pd),
+              {{DNNL_ARG_SRC, current_}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
         shape_ = out_shape;
     }
@@ -258,16 +318,60 @@ private:
         const memory x = conform(pd.src_desc());
         const memory w = packed(weights, wei_dims, wei_dims.size() == 4 ? tag::oihw : tag::oi, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
-        memory y(pd.dst_desc(), eng_);
-        plan_->steps.push_back({dnnl::inner_product_forward(pd),
-                                {{DNNL_ARG_SRC, x},
-                                 {DNNL_ARG_WEIGHTS, w},
-                                 {DNNL_ARG_BIAS, b},
-                                 {DNNL_ARG_DST, y},
-                                 {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
+        const memory y = activation_memory(pd.dst_desc());
+        push({dnnl::inner_product_forward(pd),
+              {{DNNL_ARG_SRC, x},
+               {DNNL_ARG_WEIGHTS, w},
+               {DNNL_ARG_BIAS, b},
+               {DNNL_ARG_DST, y},
+               {DNNL_ARG_SCRATCHPAD, scratch(pd.scratchpad_desc())}}});
         current_ = y;
         shape_ = {out};
     }
+
+    // Lifetimes from the steps that write or read each activation; the requested outputs live to the
+    // end. Activations no step touches (a convolution's output replaced by a fused sum) get no bytes.
+    void place_activations() {
+        std::unordered_map<dnnl_memory_t, size_t> index;
+        std::vector<ActivationLifetime> lifetimes(acts_.size(), ActivationLifetime{0, INT_MAX, -1});
+        for (size_t i = 0; i < acts_.size(); ++i) {
+            index[acts_[i].get()] = i;
+            lifetimes[i].bytes = acts_[i].get_desc().get_size();
+        }
+        const int end = static_cast<int>(plan_->steps.size());
+        for (int s = 0; s < end; ++s)
+            for (const auto& [arg, m] : plan_->steps[static_cast<size_t>(s)].args)
+                if (auto it = index.find(m.get()); it != index.end()) {
+                    lifetimes[it->second].first = std::min(lifetimes[it->second].first, s);
+                    lifetimes[it->second].last = std::max(lifetimes[it->second].last, s);
+                }
+        for (int o : plan_->outputs)
+            if (o >= 0 && static_cast<size_t>(o) < plan_->after.size())
+                if (auto it = index.find(plan_->after[static_cast<size_t>(o)].get()); it != index.end())
+                    lifetimes[it->second].last = end;
+        std::vector<size_t> used;
+        std::vector<ActivationLifetime> live;
+        for (size_t i = 0; i < acts_.size(); ++i)
+            if (lifetimes[i].last >= 0) used.push_back(i), live.push_back(lifetimes[i]);
+        const ArenaLayout layout = lay_out_arena(live);
+        plan_->arena = memory({{static_cast<memory::dim>(std::max<size_t>(layout.bytes, 1))}, dt::u8, tag::x}, eng_);
+        char* base = static_cast<char*>(plan_->arena.get_data_handle());
+        for (size_t u = 0; u < used.size(); ++u) acts_[used[u]].set_data_handle(base + layout.offsets[u]);
+    }
+
+    void share_scratchpad() {
+        size_t bytes = 1;
+        for (const memory& m : scratches_) bytes = std::max(bytes, m.get_desc().get_size());
+        plan_->scratchpad = memory({{static_cast<memory::dim>(bytes)}, dt::u8, tag::x}, eng_);
+        for (memory& m : scratches_) m.set_data_handle(plan_->scratchpad.get_data_handle());
+    }
+
+    // The plan's last step while it is a convolution: what a following residual add can fuse into.
+    struct LastConvolution {
+        size_t step;
+        dnnl::convolution_forward::desc desc;
+        FusedActivation::Kind activation;
+    };
 
     const InferenceNet& net_;
     const std::vector<LayerSpec>& layers_;
@@ -277,14 +381,23 @@ private:
     std::unique_ptr<Plan> plan_;
     memory current_;
     std::vector<int> shape_;
+    size_t layer_ = 0;  // the layer being planned
+    std::vector<memory> acts_, scratches_;
+    std::optional<LastConvolution> last_conv_;
 };
 
-std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n) { return PlanBuilder(*this, n).build(); }
+std::unique_ptr<InferenceNet::Plan> InferenceNet::plan_for(int n, const std::vector<int>& outputs) {
+    return PlanBuilder(*this, n, outputs).build();
+}
+
+std::size_t InferenceNet::planned_steps() const { return plan_ ? plan_->steps.size() : 0; }
+
+std::size_t InferenceNet::activation_bytes() const { return plan_ ? plan_->arena.get_desc().get_size() : 0; }
 
 std::vector<cv::Mat> InferenceNet::forward(const cv::Mat& input, const std::vector<int>& outputs) {
     CVTL_ASSERT(input.type() == CV_32F && input.isContinuous());
     const int n = input.size[0];
-    if (!plan_ || plan_->n != n) plan_ = plan_for(n);
+    if (!plan_ || plan_->n != n || plan_->outputs != outputs) plan_ = plan_for(n, outputs);
     plan_->input.set_data_handle(const_cast<float*>(input.ptr<float>()));
     dnnl::stream& stream = plan_->stream;
     for (auto& step : plan_->steps) step.primitive.execute(stream, step.args);

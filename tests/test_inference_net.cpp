@@ -1,3 +1,4 @@
+#include "pipeline/engine/layer_kind.hpp"
 #include "plugin/block_map.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/head_builder.hpp"
@@ -98,6 +99,49 @@ TEST_SUITE("unit") {
 
     // Each plan owns its oneDNN stream and every thread has its own for the rest, so fast paths may run on
     // several threads at once (extraction pipelines, apps with their own threads).
+    TEST_CASE("a residual add fuses into its convolution only where the value it overwrites is not asked for") {
+        for (const std::string name : {"tiny_resnet18", "tiny_resnet50"}) {
+            CAPTURE(name);
+            SourceModel model = load_model(test::fixture(name + ".onnx"));
+            const BlockMap map = map_blocks(model.net, 64, name);
+            HeadOptions o;
+            o.from_tap = "input";
+            o.keep_source_output = true;
+            Head head = build_head(model.net, map, o);
+            InferenceNet net(head.spec, head.source_weights, Precision::f32);
+            const cv::Mat input = test::read_tensor(test::fixture(name + ".ref.h5"), "input");
+            // Every layer asked for: nothing may be overwritten, so no add fuses.
+            std::vector<int> every(head.spec.layers.size());
+            for (size_t i = 0; i < every.size(); ++i) every[i] = static_cast<int>(i);
+            const std::vector<cv::Mat> all = net.forward(input, every);
+            const size_t unfused_steps = net.planned_steps(), unfused_bytes = net.activation_bytes();
+            const int logits = static_cast<int>(every.size()) - 1;
+            const cv::Mat alone = net.forward(input, {logits})[0];
+            CHECK(net.planned_steps() < unfused_steps);     // the adds fused
+            CHECK(net.activation_bytes() < unfused_bytes);  // and dead activations shared bytes
+            CHECK(test::diff(alone, all.back()).max_abs <= 1e-5);
+            // Each value an add reads, asked for with the logits: it must come back as computed, not
+            // overwritten by the sum fused into the convolution of the other branch.
+            int adds = 0;
+            for (const LayerSpec& layer : head.spec.layers) {
+                if (layer.type != kind::add) continue;
+                ++adds;
+                for (const std::string& operand : layer.inputs) {
+                    int j = 0;
+                    while (static_cast<size_t>(j) < every.size() &&
+                           head.spec.layers[static_cast<size_t>(j)].name != operand)
+                        ++j;
+                    REQUIRE(static_cast<size_t>(j) < every.size());
+                    const std::vector<cv::Mat> both = net.forward(input, {j, logits});
+                    CAPTURE(operand);
+                    CHECK(test::diff(both[0], all[static_cast<size_t>(j)]).max_abs <= 1e-6);
+                    CHECK(test::diff(both[1], all.back()).max_abs <= 1e-5);
+                }
+            }
+            CHECK(adds >= 8);
+        }
+    }
+
     TEST_CASE("two fast paths running at once on two threads give the sequential results") {
         SourceModel model = load_model(test::fixture("tiny_vgg16.onnx"));
         BlockMap map = map_vgg_blocks(model.net, 64, "tiny_vgg16");
