@@ -57,6 +57,7 @@ target_link_libraries(cvtl_report PUBLIC cvtl_core opencv_core PRIVATE opencv_im
 # train: training, the sweep and the tap pilot.
 add_library(cvtl_train STATIC
   pipeline/train/batch_stream.cpp
+  pipeline/train/run_meta.cpp
   pipeline/train/run_state.cpp
   pipeline/train/run_report.cpp
   pipeline/train/train_defaults.cpp

@@ -65,8 +65,8 @@ TEST_SUITE("unit") {
         const auto n_val = static_cast<std::int64_t>(std::count(reader.splits().begin(), reader.splits().end(), 1));
         REQUIRE(n_val > 0);
         const RunState kept = load_run_state(dir / "run/checkpoint.h5");
-        const int best_epoch = kept.progress.at("best_epoch");
-        const double trainer_val = kept.progress.at("history")[static_cast<size_t>(best_epoch - 1)].at("val_accuracy");
+        const int kept_epoch = kept.progress.at("kept_epoch");  // the epoch model.h5 holds
+        const double trainer_val = kept.progress.at("history")[static_cast<size_t>(kept_epoch - 1)].at("val_accuracy");
         CHECK(val.images == n_val);
         CHECK(val.accuracy == doctest::Approx(trainer_val));
 

@@ -149,6 +149,7 @@ TEST_SUITE("slow") {
         o.schedule.base_lr = 3e-3;
         o.epochs = 12;
         o.dropout = 0;
+        o.keep_epoch = KeptEpoch::best;
         const TrainSummary s = run_training(o, {});
         // The expected epoch, from the history: best accuracy, then lowest loss among the tied epochs.
         int expected = 0, first_best = 0;
@@ -162,6 +163,44 @@ TEST_SUITE("slow") {
         REQUIRE(first_best !=
                 expected);  // the fixture does tie (accuracy saturates while the loss falls): the rule is exercised
         CHECK(load_run_state(dir / "run/model.h5").progress.at("epoch") == expected);
+    }
+
+    TEST_CASE("keep_epoch last keeps the final epoch, resumes to the same model and refuses to resume as best") {
+        test::TempDir dir;
+        const std::string cache = separable_cache(dir);
+        TrainOptions o = options_for(cache, dir / "last");
+        o.optimizer.kind = OptimizerKind::adam;
+        o.schedule.kind = ScheduleKind::constant;
+        o.schedule.base_lr = 0.05;  // high enough that validation accuracy peaks before the end
+        o.epochs = 12;
+        o.keep_epoch = KeptEpoch::last;
+        const TrainSummary s = run_training(o, {});
+        CHECK(s.best_epoch == 12);
+        CHECK(load_run_state(dir / "last/model.h5").progress.at("epoch") == 12);
+        CHECK(max_weight_difference(dir / "last/model.h5", dir / "last/checkpoint.h5") == 0);
+        CHECK(s.best_val_accuracy == doctest::Approx(s.history.back().val_accuracy));
+        // The same run keeping its best epoch keeps an earlier one (the fixture peaks early), so the
+        // option changes what is kept.
+        TrainOptions b = o;
+        b.output = dir / "best";
+        b.keep_epoch = KeptEpoch::best;
+        const TrainSummary best = run_training(b, {});
+        REQUIRE(best.best_epoch < 12);
+        CHECK(max_weight_difference(dir / "best/model.h5", dir / "best/checkpoint.h5") > 0);
+
+        TrainOptions part = o;
+        part.output = dir / "part";
+        part.stop_after_epochs = 5;
+        run_training(part, {});
+        TrainOptions wrong = part;
+        wrong.stop_after_epochs = 0;
+        wrong.resume = true;
+        wrong.keep_epoch = KeptEpoch::best;
+        CHECK_THROWS_WITH_AS(run_training(wrong, {}), doctest::Contains("keep_epoch"), Error);
+        part.stop_after_epochs = 0;
+        part.resume = true;
+        CHECK(run_training(part, {}).best_epoch == 12);
+        CHECK(max_weight_difference(dir / "last/model.h5", dir / "part/model.h5") == 0);
     }
 
     TEST_CASE("same seed and threads give the same result") {

@@ -5,6 +5,7 @@
 #include "pipeline/dist/batch_slice.hpp"
 #include "pipeline/dist/gradient_reducer.hpp"
 #include "pipeline/cache/cache_reader.hpp"
+#include "pipeline/train/run_meta.hpp"
 #include "pipeline/train/run_state.hpp"
 #include "pipeline/train/validation_pass.hpp"
 #include "pipeline/train/train_defaults.hpp"
@@ -140,61 +141,6 @@ BuiltNetwork build_network(const TrainOptions& o, const CacheInfo& info, const s
     return b;
 }
 
-nlohmann::json run_meta(const TrainOptions& o, const CacheInfo& info, const CacheReader& reader, const BuiltNetwork& b,
-                        const std::string& tap, int threads, Precision precision) {
-    nlohmann::json mult = nlohmann::json::object();
-    for (const auto& [block, m] : o.lr_mult) mult[block] = m;
-    return {{"strategy", to_string(o.strategy)},
-            {"head", to_string(o.head)},
-            {"tap", tap},
-            {"from_block", o.from_block},
-            {"classes", reader.info().classes},
-            {"preprocess", info.attributes.at("preprocess")},
-            {"source_sha256", info.attributes.value("model_sha256", "")},
-            {"source_model", b.model.path},
-            {"source_model_weights", b.model.weights},
-            {"cache", o.cache},
-            {"cache_fingerprint", info.attributes.value("dataset_fingerprint", "")},
-            {"cvtl_version", kVersion},
-            {"source_weights", !b.head.source_weights.empty() && o.strategy != Strategy::scratch},
-            {"custom_rows", !o.row_roles.empty()},
-            {"options",
-             {{"epochs", o.epochs},
-              {"batch", o.batch},
-              {"optimizer", to_string(o.optimizer.kind.value())},
-              {"lr", o.schedule.base_lr},
-              {"schedule", to_string(o.schedule.kind.value())},
-              {"warmup", o.schedule.warmup_epochs},
-              {"weight_decay", o.optimizer.weight_decay},
-              {"momentum", o.optimizer.momentum},
-              {"nesterov", o.optimizer.nesterov},
-              {"lr_mult", mult},
-              {"dropout", o.dropout},
-              {"bn", to_string(o.bn)},
-              {"seed", o.seed},
-              {"stop_epoch", o.stop_epoch},
-              {"threads", threads},
-              {"precision", to_string(precision)}}}};
-}
-
-// A resumed run must continue the same experiment: every option that shapes the trajectory matches.
-void check_resumable(const RunState& saved, const nlohmann::json& meta, const NetworkSpec& spec,
-                     const std::string& path) {
-    for (const char* key : {"strategy", "tap", "source_sha256", "cache_fingerprint", "classes"})
-        if (saved.meta.at(key) != meta.at(key))
-            throw Error("{resume}: " + path + " was made with another " + key + " (" + saved.meta.at(key).dump() + ")");
-    if (saved.spec != spec.to_json()) throw Error("{resume}: " + path + " holds another network (options changed?)");
-    const auto& was = saved.meta.at("options");
-    const auto& now = meta.at("options");
-    for (const char* key : {"epochs", "batch", "optimizer", "lr", "schedule", "warmup", "weight_decay", "momentum",
-                            "nesterov", "lr_mult", "dropout", "bn", "seed", "precision"}) {
-        const nlohmann::json before = was.contains(key) ? was.at(key) : now.at(key);  // older runs lack some keys
-        if (before != now.at(key))
-            throw Error("{resume}: the run in " + path + " was started with " + key + " " + before.dump() + ", not " +
-                        now.at(key).dump() + "; resume with the same options or start over with {force}");
-    }
-}
-
 // Progress of the best-model choice, as saved in the checkpoint.
 struct BestSoFar {
     double accuracy = -1;
@@ -302,7 +248,8 @@ EpochMetrics train_one_epoch(Loop& l, int epoch, const TrainOptions& o, const Tr
 }
 
 void save_checkpoint(const std::string& path, const nlohmann::json& meta, Network& net, const NetworkSpec& spec,
-                     Optimizer& optimizer, const BestSoFar& best, const std::vector<EpochMetrics>& history) {
+                     Optimizer& optimizer, const BestSoFar& best, const TrainSummary& summary) {
+    const std::vector<EpochMetrics>& history = summary.history;
     nlohmann::json h = nlohmann::json::array();
     for (const auto& m : history) h.push_back(m.to_json());
     const nlohmann::json progress = {
@@ -312,6 +259,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, Networ
         {"best_val_accuracy", best.accuracy},
         {"best_val_loss", std::isfinite(best.loss) ? nlohmann::json(best.loss) : nlohmann::json(nullptr)},
         {"best_epoch", best.epoch},
+        {"kept_epoch", summary.best_epoch},
         {"since_best", best.since},
         {"early_stopped", best.early_stopped},
         {"history", h}};
@@ -331,7 +279,7 @@ BestSoFar restore_checkpoint(const RunState& saved, Network& net, Optimizer& opt
     best.epoch = saved.progress.at("best_epoch");
     best.since = saved.progress.at("since_best");
     best.early_stopped = saved.progress.value("early_stopped", false);
-    summary.best_epoch = best.epoch;
+    summary.best_epoch = saved.progress.value("kept_epoch", best.epoch);  // older checkpoints: the best
     for (const auto& m : saved.progress.at("history")) summary.history.push_back(EpochMetrics::from_json(m));
     summary.resumed = true;
     return best;
@@ -403,29 +351,33 @@ struct RunFiles {
 };
 
 // After each epoch: keep the best model (validation accuracy, ties to the lower loss; the last
-// epoch without validation), decide on early stopping, and save what the options ask for.
+// epoch without validation or with KeptEpoch::last), decide on early stopping, and save what the options ask for.
 void record_epoch(const EpochMetrics& m, int last, const TrainOptions& o, const RunFiles& files, Network& net,
                   Optimizer& optimizer, BestSoFar& best, TrainSummary& summary, bool has_val, bool past_deadline) {
     const bool writes = o.comm.root();  // data-parallel: the ranks hold the same weights; one writes
     summary.history.push_back(m);
-    if (has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true) {
+    const bool improved = has_val ? best.improved_by(m.val_accuracy, m.val_loss) : true;
+    if (improved) {
         best.accuracy = has_val ? m.val_accuracy : best.accuracy;
         best.loss = has_val ? m.val_loss : best.loss;
-        best.epoch = summary.best_epoch = m.epoch;
+        best.epoch = m.epoch;
         best.since = 0;
+    } else {
+        ++best.since;
+    }
+    if (improved || o.keep_epoch == KeptEpoch::last) {
+        summary.best_epoch = m.epoch;
         if (writes && o.keep != TrainOptions::Keep::nothing)
             save_run_state(
                 files.model,
                 RunState{
                     RunKind::model, files.meta, files.spec.to_json(), {{"epoch", m.epoch}}, save_weights(net), {}});
-    } else {
-        ++best.since;
     }
     best.early_stopped = o.patience > 0 && has_val && best.since >= o.patience && m.epoch < last;
     const bool final_epoch = m.epoch >= last || best.early_stopped || past_deadline;
     if (writes && (o.checkpoints || final_epoch || o.stop_after_epochs > 0)) {
         if (o.keep == TrainOptions::Keep::model_and_checkpoint)
-            save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary.history);
+            save_checkpoint(files.checkpoint, files.meta, net, files.spec, optimizer, best, summary);
         write_metrics(o.output, summary.history);
         draw_curves(o.output + "/curves.png", summary.history);
     }
@@ -523,7 +475,8 @@ PreparedRun prepare_run(const TrainOptions& requested, Precision precision, int 
     p.net = std::make_unique<Network>(p.built.head.spec);
     initialise(*p.net, p.built, o, precision);
     summary.trained_parameters = p.net->trainable_values();
-    p.meta = run_meta(o, info, *p.data.reader, p.built, summary.tap, threads, precision);
+    p.meta = run_meta(o, info, p.data.reader->info().classes, p.built.model, !p.built.head.source_weights.empty(),
+                      summary.tap, threads, precision);
     p.meta["rows"] = {{"train", p.data.train->size()}, {"val", p.data.val->size()}};
     p.meta["ranks"] = o.comm.size();
     return p;
@@ -586,10 +539,11 @@ TrainSummary run_training(const TrainOptions& requested, const TrainEvents& even
     if (!run_epochs(loop, o, events, files, best, summary)) return summary;
     if (o.keep != TrainOptions::Keep::nothing) {
         report_kept_model(net, data, o, files, summary);
-    } else {  // no kept model to re-score: the best epoch's figures as measured
-        const bool has_val = data.val->size() > 0;
-        summary.best_val_accuracy = has_val ? best.accuracy : std::numeric_limits<double>::quiet_NaN();
-        summary.best_val_loss = has_val ? best.loss : std::numeric_limits<double>::quiet_NaN();
+    } else {  // no kept model to re-score: the kept epoch's figures as measured
+        const bool has_val = data.val->size() > 0 && summary.best_epoch > 0;
+        const EpochMetrics* kept = has_val ? &summary.history.at(static_cast<size_t>(summary.best_epoch - 1)) : nullptr;
+        summary.best_val_accuracy = kept ? kept->val_accuracy : std::numeric_limits<double>::quiet_NaN();
+        summary.best_val_loss = kept ? kept->val_loss : std::numeric_limits<double>::quiet_NaN();
     }
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;

@@ -7,6 +7,7 @@
 #include "pipeline/train/classifier_head.hpp"
 #include "pipeline/train/run_report.hpp"
 #include "pipeline/train/batch_norm_mode.hpp"
+#include "pipeline/train/kept_epoch.hpp"
 #include "pipeline/train/strategy.hpp"
 #include "pipeline/train/train_defaults.hpp"
 
@@ -43,6 +44,7 @@ struct TrainOptions {
     int patience = 0;                               // early stopping: epochs without a better val accuracy; 0 off
     float dropout = 0.5f;
     BatchNormMode bn = BatchNormMode::train;  // the trained batch norm layers' statistics
+    KeptEpoch keep_epoch = KeptEpoch::last;   // the epoch model.h5 holds (docs/defaults.md: why last)
     std::uint64_t seed = 0;
     bool resume = false;        // continue the run directory's checkpoint
     bool force = false;         // start over in an existing run directory
@@ -81,7 +83,7 @@ struct TrainOptions {
 
 struct TrainSummary {
     std::vector<EpochMetrics> history;
-    int best_epoch = 0;  // 1-based; the epoch whose weights model.h5 holds
+    int best_epoch = 0;  // 1-based; the epoch whose weights model.h5 holds (the last with KeptEpoch::last)
     int epochs = 0;      // the resolved epoch count
     double best_val_accuracy = 0;
     double best_val_loss = 0;
@@ -111,7 +113,8 @@ struct TrainEvents : Events {
 TrainOptions resolve_defaults(TrainOptions options, std::int64_t train_rows);
 
 // Writes OUTPUT/model.h5 (best validation weights: the highest validation accuracy, ties going to
-// the lower validation loss, never simply to the earlier epoch), checkpoint.h5 (every epoch; --resume continues
+// the lower validation loss, never simply to the earlier epoch; or the last epoch's, as
+// options.keep_epoch says), checkpoint.h5 (every epoch; --resume continues
 // from it), metrics.csv/json, curves.png, confusion.csv/png. Throws cvtl::Error; on divergence
 // (NaN/inf loss) stops with a message suggesting a lower learning rate, keeping what was saved.
 TrainSummary run_training(const TrainOptions& options, const TrainEvents& events);

@@ -28,15 +28,9 @@
 # sweep resumes from its sweep.json, and its seconds then cover only the resumed part.
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 OUT [BIN=build/bin]" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-mkdir -p "$1"
-OUT=$(cd "$1" && pwd)
-BIN=${2:-build/bin}
-[[ $BIN = /* ]] || BIN=$ROOT/$BIN
-CVTL=$BIN/cvtl
-FMNIST=$BIN/cvtl-fashion-mnist
-for b in "$CVTL" "$FMNIST"; do [ -x "$b" ] || { echo "selection_rule: $b is not built" >&2; exit 1; }; done
+# shellcheck source=tools/bench/transfer_task_env.sh
+source "$(dirname "$0")/transfer_task_env.sh"
+transfer_task_env selection_rule "$@"
 CONFIGS=${CONFIGS:-"disjoint:1 disjoint:2 coarse-fine:1 coarse-fine:2"}
 MAX_MINUTES=${MAX_MINUTES:-70}
 TAPS=input,pool1,pool2,pool3,pool4,pool5

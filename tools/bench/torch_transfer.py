@@ -10,7 +10,8 @@ rate chosen on validation:
   probe-pool2  a new linear layer on the flattened pool2 activations
 New output layers are nn.Linear with PyTorch's default initialisation. Recipe: Adam, no weight decay,
 batch 32, cosine schedule per step over about --steps optimizer steps (epochs = clamp(round(steps /
-steps per epoch), 4, 100)), each rate keeps its epoch with the best validation accuracy, seed 0.
+steps per epoch), 4, 100)), each rate keeps its epoch with the best validation accuracy (--keep last: its
+final epoch), seed 0.
 
 Images and split come from a cvtl cache with an `input` tap (`--preset raw`); test images are read from
 the PNG test tree and preprocessed as the raw preset does (gray to 3 channels, /255). Run with Debian's
@@ -193,8 +194,9 @@ def epochs_for(train_rows, batch, steps):
     return min(max(rounded, 4), 100)
 
 
-def train(module, data, lr, epochs, batch, seed):
-    """Trains `module` in place; returns (best val accuracy, its epoch, its state)."""
+def train(module, data, lr, epochs, batch, seed, keep="best"):
+    """Trains `module` in place; returns (val accuracy, epoch, state) of the kept epoch: the best on
+    validation, or the last (as a plain PyTorch loop keeps it)."""
     x, y = data["train"]
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(module.parameters(), lr=lr)
@@ -210,7 +212,7 @@ def train(module, data, lr, epochs, batch, seed):
             opt.step()
             sched.step()
         val = accuracy(module, *data["val"])
-        if val > best[0]:
+        if val > best[0] or keep == "last":
             best = (val, epoch, copy.deepcopy(module.state_dict()))
     return best
 
@@ -227,7 +229,7 @@ def run_strategy(name, source, classes, feats, labels, args):
         torch.manual_seed(args.seed)
         module = make_trainable(name, source, classes)
         t = time.perf_counter()
-        val, epoch, state = train(module, data, lr, epochs, args.batch, args.seed)
+        val, epoch, state = train(module, data, lr, epochs, args.batch, args.seed, args.keep)
         trials.append({"lr": lr, "val_acc": val, "best_epoch": epoch, "seconds": round(time.perf_counter() - t, 2)})
         print("  %-12s lr %-7g %3d epochs: val %.4f (best epoch %d, %.1f s)" % (
             name, lr, epochs, val, epoch, trials[-1]["seconds"]), flush=True)
@@ -272,6 +274,8 @@ def parse_args():
     ap.add_argument("--lrs", default="1e-3,3e-4")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", choices=("best", "last"), default="best",
+                    help="the epoch each rate keeps: best on validation, or the last")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="/tmp/peer/torch_transfer.json")
     args = ap.parse_args()
@@ -315,7 +319,7 @@ def main():
             r["trained_parameters"], r["seconds"]))
     report = {"cache": os.path.abspath(args.cache), "test_dir": os.path.abspath(args.test_dir), "model": model_path,
               "torch": torch.__version__, "threads": args.threads, "seed": args.seed, "batch": args.batch,
-              "steps": args.steps, "lrs": args.lrs, "frozen_forward_seconds": round(frozen_s, 2),
+              "steps": args.steps, "lrs": args.lrs, "keep": args.keep, "frozen_forward_seconds": round(frozen_s, 2),
               "total_seconds": round(time.perf_counter() - start, 2), "results": results}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -6,21 +6,14 @@
 # Tasks: disjoint n = 50 (seed 0, validation fraction 0.1) and coarse-fine n = 100 (seed 0, validation
 # fraction 0.2). Strategies: classifier on pool5, finetune from block 5, linear probe on pool2.
 # Each cvtl run is exported and evaluated once on the P2 test tree; nothing is chosen from test accuracy
-# (cvtl keeps its best validation epoch, the peer its best validation epoch and rate).
+# (cvtl keeps its default epoch, the last since 2026-12-04; the peer its best validation epoch and rate).
 # Everything runs with one thread. Finished steps are skipped on a re-run (delete OUT/<task> to redo one).
 # Prints a markdown table (also written to OUT/train_defaults.md).
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 OUT [BIN=build/bin]" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-mkdir -p "$1"
-OUT=$(cd "$1" && pwd)
-BIN=${2:-build/bin}
-[[ $BIN = /* ]] || BIN=$ROOT/$BIN
-CVTL=$BIN/cvtl
-FMNIST=$BIN/cvtl-fashion-mnist
-PY=/usr/bin/python3
-for b in "$CVTL" "$FMNIST"; do [ -x "$b" ] || { echo "train_defaults: $b is not built" >&2; exit 1; }; done
+# shellcheck source=tools/bench/transfer_task_env.sh
+source "$(dirname "$0")/transfer_task_env.sh"
+transfer_task_env train_defaults "$@"
 TAPS=input,pool1,pool2,pool3,pool4,pool5
 START=$(date +%s)
 
@@ -83,7 +76,7 @@ for task in os.environ["TASKNAMES"].splitlines():
     for short, flags, tname in strats:
         run = os.path.join(out, task, "run-" + short)
         test = json.load(open(run + "-eval.json"))["accuracy"]
-        m = re.search(r"best val accuracy ([0-9.]+) at epoch (\d+)", open(run + ".train.log").read())
+        m = re.search(r"val accuracy ([0-9.]+) at epoch (\d+)", open(run + ".train.log").read())
         val = "%.4f (ep %s)" % (float(m.group(1)), m.group(2)) if m else "?"
         t = torch[tname]
         diffs.append(test - t["test_acc"])

@@ -74,11 +74,12 @@ void run(TrainArgs& args) {
                     human_bytes(static_cast<double>(s.allreduce_bytes)).c_str(), s.allreduce_buckets,
                     s.allreduce_buckets == 1 ? "" : "s");
     std::printf(
-        "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: best val accuracy %.4f at epoch "
+        "trained %s parameters of %s from %s on %s samples (%s val) in %.1f s [%s]: %s val accuracy %.4f at epoch "
         "%d%s; run in %s\n",
         group_digits(s.trained_parameters).c_str(), to_string(o.strategy), s.tap.c_str(),
         group_digits(s.train_rows).c_str(), group_digits(s.val_rows).c_str(), s.seconds, to_string(s.precision),
-        s.best_val_accuracy, s.best_epoch, s.early_stopped ? " (early stop)" : "", o.output.c_str());
+        o.keep_epoch == KeptEpoch::best ? "best" : "last epoch's", s.best_val_accuracy, s.best_epoch,
+        s.early_stopped ? " (early stop)" : "", o.output.c_str());
 }
 
 }  // namespace
@@ -120,6 +121,9 @@ void add_train(CLI::App& app) {
     add_named_option(cmd, "--bn", o.bn, parse_batch_norm_mode,
                      "Trained batch norm layers: train (batch statistics, as PyTorch's train()) or frozen (the "
                      "source's running statistics, kept; gamma and beta still trained) (default train)");
+    add_named_option(cmd, "--keep-epoch", o.keep_epoch, parse_kept_epoch,
+                     "The epoch model.h5 keeps: last (as PyTorch, Keras and fastai loops do) or best (the highest "
+                     "val accuracy, ties to the lower loss; noisy on a small validation split) (default last)");
     cmd->add_option("--patience", o.patience, "Early stopping: epochs without a better val accuracy (0: off)")
         ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
