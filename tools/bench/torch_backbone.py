@@ -5,6 +5,7 @@ on a torchvision ResNet (the network make_backbone_onnx.py exports: same seed, s
 Usage: torch_backbone.py extract IMAGE_DIR OUT.h5 [--arch resnet50] [--batch 8] [--threads 2]
        torch_backbone.py step [--arch resnet50] [--batch 8] [--threads 2] [--cache OUT.h5]
                               [--warmup 2] [--steps 5] [--classes 10]
+       torch_backbone.py profile [--arch resnet50] [--batch 8] [--threads 2] [--warmup 2] [--steps 5]
 
 extract: decode the JPEGs (ImageFolder layout, sorted classes and files) with cv2, preprocess as torchvision
   (resize the short side to 256, bilinear; center crop 224; RGB, /255, ImageNet mean/std; one DataLoader
@@ -14,6 +15,9 @@ extract: decode the JPEGs (ImageFolder layout, sorted classes and files) with cv
 step: one fine-tuning step of layer4 + avgpool + flatten + a new fc (-> CLASSES outputs) on a cached
   block4 batch (the first BATCH rows of --cache's taps/block4, else uniform random activations), train
   mode, Adam(lr 1e-3), cross-entropy: median ms/step over --steps steps after --warmup.
+profile: the extraction's forward (stem to layer4) on random batches under torch.profiler, --steps batches
+  after --warmup: ms per batch in all, and the self CPU time of the convolution kernels among it, the part
+  a runtime with the same oneDNN kernels cannot shorten (what bounds cvtl's ratio; docs/benchmarks.md).
 """
 import argparse
 import copy
@@ -109,9 +113,36 @@ def step(args):
                       "ms_per_step_all": [round(t, 1) for t in times]}))
 
 
+def profile(args):
+    model = build_model(args.arch).eval()
+    x = torch.rand(args.batch, 3, 224, 224)
+
+    def forward():
+        h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+        return model.layer4(model.layer3(model.layer2(model.layer1(h))))
+
+    with torch.inference_mode():
+        for _ in range(args.warmup):
+            forward()
+        t0 = time.perf_counter()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(args.steps):
+                forward()
+        wall = 1000 * (time.perf_counter() - t0) / args.steps
+    self_ms = {}
+    for e in prof.key_averages():
+        self_ms[e.key] = self_ms.get(e.key, 0.0) + e.self_cpu_time_total / 1000 / args.steps
+    conv = sum(v for k, v in self_ms.items() if "convolution" in k)
+    top = sorted(self_ms.items(), key=lambda kv: -kv[1])[:8]
+    print(json.dumps({"name": "torch_backbone profile", "arch": args.arch, "batch": args.batch,
+                      "threads": torch.get_num_threads(), "ms_per_batch": round(wall, 1),
+                      "convolution_self_ms_per_batch": round(conv, 1),
+                      "top_self_ms_per_batch": {k: round(v, 1) for k, v in top}}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("mode", choices=["extract", "step"])
+    p.add_argument("mode", choices=["extract", "step", "profile"])
     p.add_argument("image_dir", nargs="?")
     p.add_argument("out", nargs="?")
     p.add_argument("--arch", default="resnet50", choices=["resnet50", "resnet18"])
@@ -125,7 +156,7 @@ def main():
     if args.mode == "extract" and not (args.image_dir and args.out):
         p.error("extract needs IMAGE_DIR and OUT.h5")
     torch.set_num_threads(args.threads)
-    extract(args) if args.mode == "extract" else step(args)
+    {"extract": extract, "step": step, "profile": profile}[args.mode](args)
 
 
 if __name__ == "__main__":
