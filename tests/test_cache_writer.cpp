@@ -14,6 +14,8 @@
 
 #include <limits>
 
+#include <sys/stat.h>
+
 using namespace cvtl;
 
 namespace {
@@ -267,6 +269,39 @@ TEST_SUITE("unit") {
         }
         boost::filesystem::remove(dir / "d.h5.parts/seg-000000.h5");
         CHECK_THROWS_WITH_AS(CacheWriter(dir / "d.h5", small_config(), false), doctest::Contains("is missing"), Error);
+    }
+
+    TEST_CASE("a single sealed segment becomes the cache by a rename - not a copy") {
+        test::TempDir dir;
+        const std::string path = dir / "one.h5";
+        cv::RNG rng(8);
+        std::vector<CacheRows> batches;
+        for (int i = 0; i < 5; ++i) batches.push_back(rows_for(2 * i, 2, rng));
+        {
+            CacheWriter w(path, small_config(), false);
+            for (const CacheRows& b : batches) w.append(b);
+        }  // killed before finish: every row is in the sealed segment 0
+        const std::string segment = dir / "one.h5.parts/seg-000000.h5";
+        REQUIRE(boost::filesystem::exists(segment));
+        struct stat before {};
+        REQUIRE(::stat(segment.c_str(), &before) == 0);
+        {
+            CacheWriter w(path, small_config(), false);
+            CHECK(w.next_input() == 10);
+            w.finish();
+        }
+        struct stat after {};
+        REQUIRE(::stat(path.c_str(), &after) == 0);
+        CHECK(after.st_ino == before.st_ino);  // the same file: its bytes were not written again
+        CHECK_FALSE(boost::filesystem::exists(dir / "one.h5.parts"));
+        CHECK(read_cache_info(path).rows == 10);
+        const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
+        REQUIRE(fc7.size[0] == 10);
+        for (int i = 0; i < 5; ++i)
+            CHECK(test::diff(fc7.rowRange(2 * i, 2 * i + 2).clone(), batches[static_cast<size_t>(i)].taps[1]).max_abs ==
+                  0);
+        CacheWriter again(path, small_config(), false);
+        CHECK(again.state() == CacheWriter::State::AlreadyComplete);
     }
 
     TEST_CASE("files that are not caches are not touched") {

@@ -210,6 +210,13 @@ void CacheWriter::seal() {
 void CacheWriter::finish() {
     if (state_ == State::AlreadyComplete || finished_) return;
     seal();
+    if (sealed_segments_ == 1) {
+        // One sealed segment is already the whole cache, sealed and durable: renaming it saves
+        // writing every byte a second time (on a 294 MB ResNet-50 cache, 1.4 s of a 10 s run). A kill
+        // before the rename resumes with nothing left to extract; after it, the cache is complete.
+        commit_file(segment_name(0), path_);
+        return remove_parts();
+    }
     const std::string tmp = path_ + ".tmp";
     try {
         CacheFile out(tmp, config_);
@@ -225,6 +232,10 @@ void CacheWriter::finish() {
                     " (is the disk full? the segments are kept: re-run the same command)");
     }
     commit_file(tmp, path_);
+    remove_parts();
+}
+
+void CacheWriter::remove_parts() {
     // Renamed first, so that a kill while the segments are deleted never leaves a partial set under
     // the name a re-run would resume from.
     fs::rename(parts_, parts_ + ".old");

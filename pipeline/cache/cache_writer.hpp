@@ -67,13 +67,16 @@ struct CacheProgress;
 // Rows go to segment files in PATH.parts/, each written under a temporary name, sealed (flushed,
 // fsynced) and renamed into place after about kSegmentSeconds or kSegmentBytes; renames are atomic,
 // so every segment under its final name is whole. finish() copies the segments into PATH.tmp and
-// renames it to PATH: a reader never sees a half-written cache, and an existing cache at PATH
-// stays until its replacement is complete. A re-run resumes after the sealed segments.
+// renames it to PATH (a single segment is renamed to PATH itself): a reader never sees a
+// half-written cache, and an existing cache at PATH stays until its replacement is complete. A
+// re-run resumes after the sealed segments.
 class CacheWriter {
 public:
     enum class State { Created, Resumed, AlreadyComplete };
     static constexpr double kSegmentSeconds = 30;
-    static constexpr std::uint64_t kSegmentBytes = 256ull << 20;
+    // 30 s bounds the work a kill loses. The byte bound only caps a segment's size: at 1 GiB, a job
+    // under 30 s writes one segment, which finish() renames instead of copying.
+    static constexpr std::uint64_t kSegmentBytes = 1ull << 30;
 
     // Prepares `path`: resumes the segments of an unfinished run made with an identical config,
     // reports a complete cache of an identical config as AlreadyComplete, or starts afresh.
@@ -98,6 +101,7 @@ private:
     void resume_segments();
     void adopt_unfinished_file(const CacheProgress& checked);
     void seal();
+    void remove_parts();
     void check_half_range(const CacheRows& rows) const;
     std::string segment_name(std::int64_t index) const;
 
