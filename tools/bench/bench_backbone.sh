@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # ResNet-50 backbone benchmark (issue 24): cvtl vs PyTorch on the same images, same network, 2 threads.
-#   tools/bench/bench_backbone.sh [N_IMAGES=64] [BATCH=8] [THREADS=2] [EPOCHS=5]
+#   tools/bench/bench_backbone.sh [N_IMAGES=64] [BATCH=8] [THREADS=2] [EPOCHS=5] [REPS=3]
 # (1) extraction of taps block4 (layer3 out, [1024,14,14]) and block5 (layer4 out, [2048,7,7]):
 #     cvtl extract (oneDNN fast path, f32; the images/s it prints: decode, forward, HDF5 write, model
 #     load excluded) vs torch_backbone.py extract (self-timed, imports and model build excluded),
-#     interleaved cvtl, torch, cvtl, torch; the faster run of each side is compared (the less disturbed).
+#     interleaved cvtl, torch, cvtl, torch, ... REPS times; the fastest run of each side is compared (the
+#     least disturbed), and the medians too (a shared VM moves both by 20 % from run to run).
 # (2) fine-tuning layer4 + a new head from the cached block4 tap, batch B:
 #     cvtl train --strategy finetune --from-block 5 (median images/s over epochs 2..EPOCHS, as ms/step =
-#     1000 B / images/s) vs torch_backbone.py step (median ms/step after warm-up, Adam), interleaved twice.
+#     1000 B / images/s) vs torch_backbone.py step (median ms/step after warm-up, Adam), interleaved REPS times.
 # Model (torchvision ResNet-50, random weights: make_backbone_onnx.py) and images (make_jpegs.py) are
 # cached in build/bench-backbone/ and only regenerated when missing.
 set -euo pipefail
 
-N=${1:-64} B=${2:-8} T=${3:-2} E=${4:-5}
+N=${1:-64} B=${2:-8} T=${3:-2} E=${4:-5} R=${5:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tools/bench
 WORK=$ROOT/build/bench-backbone
@@ -41,12 +42,13 @@ rss_mb() { awk '/Maximum resident set size/ {printf "%.0f", $NF/1024}' "$1.time"
 cvtl_rate() { sed -n 's/^extracted .* \([0-9.]*\) images\/s.*/\1/p' "$1.out"; }
 json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1.out"; }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }        # highest
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 least() { printf '%s\n' "$@" | sort -g | head -1; }       # lowest
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a/b}'; }
 
 # (1) extraction, ABAB
 declare -a cx tx
-for rep in 1 2; do
+for rep in $(seq 1 "$R"); do
   echo "(1) cvtl extract, run $rep ..." >&2
   rm -f "cvtl-$rep.h5"
   timed "cvtl-extract-$rep" "$CVTL" extract resnet50.onnx "images-$N" -o "cvtl-$rep.h5" --taps block4,block5 \
@@ -63,7 +65,7 @@ ENGINE=$(sed -n 's/.*\[\(onednn[^,]*\),.*/\1/p' cvtl-extract-1.out)
 
 # (2) fine-tuning step on the cvtl cache (block4 tap), ABAB
 declare -a cs ts
-for rep in 1 2; do
+for rep in $(seq 1 "$R"); do
   echo "(2) cvtl train finetune, run $rep ..." >&2
   rm -rf "run-$rep"
   timed "cvtl-train-$rep" "$CVTL" train cvtl-1.h5 -o "run-$rep" --strategy finetune --from-block 5 --epochs "$E" \
@@ -81,6 +83,7 @@ for rep in 1 2; do
 done
 
 CX=$(best "${cx[@]}") TX=$(best "${tx[@]}") CS=$(least "${cs[@]}") TS=$(least "${ts[@]}")
+MCX=$(median "${cx[@]}") MTX=$(median "${tx[@]}") MCS=$(median "${cs[@]}") MTS=$(median "${ts[@]}")
 TRAIN_ROWS=$(sed -n 's/.* on \([0-9]*\) samples (\([0-9]*\) val).*/\1 train + \2 val rows/p' cvtl-train-1.out)
 echo
 echo "commit $COMMIT, command: $COMMAND"
@@ -88,9 +91,11 @@ echo "ResNet-50 (torchvision, random weights), N=$N images, batch=$B, threads=$T
 echo
 echo "| measurement | cvtl | PyTorch | cvtl / PyTorch |"
 echo "|---|---|---|---|"
-echo "| extract block4+block5, images/s (best of 2; runs) | $CX (${cx[*]}) | $TX (${tx[*]}) | $(ratio "$CX" "$TX") |"
-echo "| fine-tune layer4 + head from block4, ms/step at batch $B (best of 2; runs) | $CS (${cs[*]}) | $TS (${ts[*]}) | $(ratio "$CS" "$TS") (speed: $(ratio "$TS" "$CS")) |"
-echo "| cvtl extract after its first batch (the rate it prints), ms/image; runs | $(for r in 1 2; do sed -n 's/.* \([0-9.]*\) ms\/image after the first batch.*/\1/p' "cvtl-extract-$r.out"; done | tr '\n' ' ') | | |"
+echo "| extract block4+block5, images/s (best of $R; runs) | $CX (${cx[*]}) | $TX (${tx[*]}) | $(ratio "$CX" "$TX") |"
+echo "| extract, median of $R | $MCX | $MTX | $(ratio "$MCX" "$MTX") |"
+echo "| fine-tune layer4 + head from block4, ms/step at batch $B (best of $R; runs) | $CS (${cs[*]}) | $TS (${ts[*]}) | $(ratio "$CS" "$TS") (speed: $(ratio "$TS" "$CS")) |"
+echo "| fine-tune, median of $R | $MCS | $MTS | $(ratio "$MCS" "$MTS") (speed: $(ratio "$MTS" "$MCS")) |"
+echo "| cvtl extract after its first batch (the rate it prints), ms/image; runs | $(for r in $(seq 1 "$R"); do sed -n 's/.* \([0-9.]*\) ms\/image after the first batch.*/\1/p' "cvtl-extract-$r.out"; done | tr '\n' ' ') | | |"
 echo "| peak RSS extract / train, MB (run 1) | $(rss_mb cvtl-extract-1) / $(rss_mb cvtl-train-1) | $(rss_mb torch-extract-1) / $(rss_mb torch-step-1) | |"
 echo
 echo "cvtl train: $E epochs on $TRAIN_ROWS (2 classes); torch step: 10 classes, Adam, train mode."
