@@ -56,6 +56,7 @@ TEST_SUITE("slow") {
         const auto full = test::run_cvtl(extract_args(data, dir / "full.h5"));
         REQUIRE(full.exit_code == 0);
         CHECK_FALSE(boost::filesystem::exists(dir / "full.h5.parts"));  // removed once the cache is assembled
+        CHECK(full.out.find("segments copied") == std::string::npos);   // one segment: renamed, not copied
 
         // Segments of 4 images: two sealed, the third open when the eleventh image's batch is written.
         const auto killed = test::run_cvtl(extract_args(data, dir / "part.h5"),
@@ -70,6 +71,8 @@ TEST_SUITE("slow") {
         INFO(resumed.err);
         REQUIRE(resumed.exit_code == 0);
         CHECK(resumed.out.find("resumed after 8") != std::string::npos);
+        // Segments of 4 over the dataset's images: their copy into one file is reported.
+        CHECK(resumed.out.find("segments copied into one file in") != std::string::npos);
         CHECK(read_cache_info(dir / "part.h5").complete);
         CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.parts"));
         check_same_content(dir / "full.h5", dir / "part.h5");

@@ -92,6 +92,7 @@ public:
     std::int64_t done() const { return done_; }              // rows appended (sealed or not)
     std::int64_t next_input() const { return next_input_; }  // dataset entries consumed
     std::int64_t skipped() const { return skipped_; }
+    std::int64_t segments() const { return sealed_segments_; }  // sealed so far (after finish: all)
     void append(const CacheRows& rows);
     void finish();                    // seals, assembles PATH and removes the segments
     std::uint64_t file_size() const;  // bytes on disk: the segments, or PATH once finished

@@ -152,7 +152,10 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
 
     const PipelineTimes times = extract_rows(job, writer, events, summary);
 
+    const auto assembly = std::chrono::steady_clock::now();
     writer.finish();
+    summary.assembly_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - assembly).count();
+    summary.segments = writer.segments();
     summary.rows = writer.done();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_times(times);
@@ -219,6 +222,7 @@ ExtractSummary extract_on_ranks(const ExtractOptions& options, const RowExtracti
     s.images = totals[0], s.skipped = totals[1], s.rows = totals[2], s.resumed_from = totals[3];
     s.bytes_written = static_cast<std::uint64_t>(totals[4]);
     s.already_complete = totals[5] == 0;
+    s.segments = 0;  // rank 0's own shard's copy is not the job's: the merged cache maps the shards
     s.output = options.output;
     s.ranks = comm.size();
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

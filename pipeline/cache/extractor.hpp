@@ -57,6 +57,10 @@ struct ExtractSummary {
     double steady_network_seconds = 0;  // the network's time on the batches after the first (no one-off costs)
     std::int64_t steady_images = 0;     // the images of those batches
     std::uint64_t bytes_written = 0;
+    // finish(): more than one segment are copied into the cache (one is renamed): a second write of
+    // every row, reported so that its cost is visible (docs/reliability.md).
+    std::int64_t segments = 0;
+    double assembly_seconds = 0;
     std::string backend;       // engine and backend or precision actually used
     std::string output;        // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
     bool updated = false;      // an update ran (--update on a complete cache)

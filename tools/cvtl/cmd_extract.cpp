@@ -106,12 +106,16 @@ void run(ExtractArgs& args) {
     if (s.steady_images > 0)
         std::snprintf(steady, sizeof steady, ", %.2f ms/image after the first batch",
                       1000.0 * s.steady_network_seconds / static_cast<double>(s.steady_images));
+    char joined[96] = "";
+    if (s.segments > 1)
+        std::snprintf(joined, sizeof joined, ", %lld segments copied into one file in %.1f s",
+                      static_cast<long long>(s.segments), s.assembly_seconds);
     std::printf(
-        "extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%%s]\n",
+        "extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%%s%s]\n",
         group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
         s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
         human_bytes(static_cast<double>(s.bytes_written)).c_str(), s.output.c_str(), s.backend.c_str(),
-        s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0, steady);
+        s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0, steady, joined);
 }
 
 }  // namespace
