@@ -50,6 +50,24 @@ CacheRows rows_for(int first, int n, cv::RNG& rng) {
     return r;
 }
 
+// `count` batches of two rows each, rows 0, 1, 2, ... in order.
+std::vector<CacheRows> batches_of_two(int count, int seed) {
+    cv::RNG rng(static_cast<std::uint64_t>(seed));
+    std::vector<CacheRows> batches;
+    for (int i = 0; i < count; ++i) batches.push_back(rows_for(2 * i, 2, rng));
+    return batches;
+}
+
+// The cache at `path` holds exactly the fc7 rows of `batches`, in order.
+void check_fc7_rows(const std::string& path, const std::vector<CacheRows>& batches) {
+    const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
+    REQUIRE(fc7.size[0] == 2 * static_cast<int>(batches.size()));
+    for (size_t i = 0; i < batches.size(); ++i) {
+        const int row = 2 * static_cast<int>(i);
+        CHECK(test::diff(fc7.rowRange(row, row + 2).clone(), batches[i].taps[1]).max_abs == 0);
+    }
+}
+
 }  // namespace
 
 TEST_SUITE("unit") {
@@ -223,9 +241,7 @@ TEST_SUITE("unit") {
     TEST_CASE("segments: sealed by size or time - resumed in order - assembled into one file and removed") {
         test::TempDir dir;
         const std::string path = dir / "c.h5";
-        cv::RNG rng(6);
-        std::vector<CacheRows> batches;
-        for (int i = 0; i < 5; ++i) batches.push_back(rows_for(2 * i, 2, rng));
+        const std::vector<CacheRows> batches = batches_of_two(5, 6);
         {
             CacheWriter w(path, small_config(), false);
             for (int i = 0; i < 3; ++i) w.append(batches[static_cast<size_t>(i)]);
@@ -252,11 +268,7 @@ TEST_SUITE("unit") {
             CHECK(w.state() == CacheWriter::State::AlreadyComplete);
         }
         CHECK_FALSE(boost::filesystem::exists(dir / "c.h5.parts"));
-        const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
-        REQUIRE(fc7.size[0] == 10);
-        for (int i = 0; i < 5; ++i)
-            CHECK(test::diff(fc7.rowRange(2 * i, 2 * i + 2).clone(), batches[static_cast<size_t>(i)].taps[1]).max_abs ==
-                  0);
+        check_fc7_rows(path, batches);
 
         // A missing sealed segment is damage, named, not silently skipped.
         {
@@ -274,9 +286,7 @@ TEST_SUITE("unit") {
     TEST_CASE("a single sealed segment becomes the cache by a rename - not a copy") {
         test::TempDir dir;
         const std::string path = dir / "one.h5";
-        cv::RNG rng(8);
-        std::vector<CacheRows> batches;
-        for (int i = 0; i < 5; ++i) batches.push_back(rows_for(2 * i, 2, rng));
+        const std::vector<CacheRows> batches = batches_of_two(5, 8);
         {
             CacheWriter w(path, small_config(), false);
             for (const CacheRows& b : batches) w.append(b);
@@ -295,11 +305,7 @@ TEST_SUITE("unit") {
         CHECK(after.st_ino == before.st_ino);  // the same file: its bytes were not written again
         CHECK_FALSE(boost::filesystem::exists(dir / "one.h5.parts"));
         CHECK(read_cache_info(path).rows == 10);
-        const cv::Mat fc7 = test::read_tensor(path, "/taps/fc7");
-        REQUIRE(fc7.size[0] == 10);
-        for (int i = 0; i < 5; ++i)
-            CHECK(test::diff(fc7.rowRange(2 * i, 2 * i + 2).clone(), batches[static_cast<size_t>(i)].taps[1]).max_abs ==
-                  0);
+        check_fc7_rows(path, batches);
         CacheWriter again(path, small_config(), false);
         CHECK(again.state() == CacheWriter::State::AlreadyComplete);
     }
