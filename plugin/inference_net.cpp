@@ -166,6 +166,32 @@ private:
         return net_.precision_ == Precision::f32 && in_channels % 16 == 0 ? tag::aBcd16b : tag::any;
     }
 
+    struct ConvolutionChoice {
+        dnnl::convolution_forward::desc desc;
+        dnnl::convolution_forward::primitive_desc pd;
+    };
+
+    // Winograd F(4x4, 3x3) where oneDNN has it (fewer multiplications for 3x3 stride-1 layers), else
+    // direct, with the activations in `layout`.
+    ConvolutionChoice choose_convolution(const memory::dims& wei_dims, const std::vector<int>& out_shape,
+                                         const Window& window, const dnnl::primitive_attr& attr, tag layout) const {
+        const int k = window.kernel, s = window.stride, p = window.pad, out = out_shape[0];
+        const memory::desc src{dims_of(n_, shape_), act_, layout}, wei{wei_dims, act_, tag::any},
+            bias_desc{{out}, dt::f32, tag::x}, dst{dims_of(n_, out_shape), act_, layout};
+        const auto desc = [&](dnnl::algorithm algorithm) {
+            return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, src, wei, bias_desc,
+                                                   dst, {s, s}, {p, p}, {p, p});
+        };
+        if (k == 3 && s == 1 && window.groups == 1 && net_.precision_ == Precision::f32) try {
+                const auto winograd = desc(dnnl::algorithm::convolution_winograd);
+                return {winograd, dnnl::convolution_forward::primitive_desc(winograd, attr, eng_)};
+            } catch (const dnnl::error&) {
+                // no Winograd for this shape: direct below
+            }
+        const auto direct = desc(dnnl::algorithm::convolution_direct);
+        return {direct, dnnl::convolution_forward::primitive_desc(direct, attr, eng_)};
+    }
+
     void convolution(const cv::Mat& weights, const cv::Mat& bias, const Window& window,
                      const FusedActivation& activation) override {
         const int in = shape_[0], out = static_cast<int>(bias.total());
@@ -175,24 +201,13 @@ private:
                                          window_output_size(shape_[2], k, s, p)};
         // Grouped weights [O, I/G, k, k] are oneDNN's [G, O/G, I/G, k, k] in the same order.
         const memory::dims wei_dims = g == 1 ? memory::dims{out, in, k, k} : memory::dims{g, out / g, in / g, k, k};
-        const tag layout = activation_layout(in);
-        const memory::desc src{dims_of(n_, shape_), act_, layout}, wei{wei_dims, act_, tag::any},
-            bias_desc{{out}, dt::f32, tag::x}, dst{dims_of(n_, out_shape), act_, layout};
-        const auto desc = [&](dnnl::algorithm algorithm) {
-            return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, src, wei, bias_desc,
-                                                   dst, {s, s}, {p, p}, {p, p});
-        };
-        // Winograd F(4x4, 3x3) does fewer multiplications for VGG's 3x3 stride-1 layers where oneDNN has it.
-        const bool winograd_shape = k == 3 && s == 1 && g == 1 && net_.precision_ == Precision::f32;
-        dnnl::convolution_forward::desc chosen = desc(dnnl::algorithm::convolution_direct);
-        dnnl::convolution_forward::primitive_desc pd;
-        try {
-            if (!winograd_shape) throw dnnl::error(dnnl_unimplemented, "");
-            pd = dnnl::convolution_forward::primitive_desc(desc(dnnl::algorithm::convolution_winograd), attr, eng_);
-            chosen = desc(dnnl::algorithm::convolution_winograd);
-        } catch (const dnnl::error&) {
-            pd = dnnl::convolution_forward::primitive_desc(chosen, attr, eng_);
-        }
+        ConvolutionChoice c = choose_convolution(wei_dims, out_shape, window, attr, activation_layout(in));
+        // A pinned layout must never cost a fast kernel: where only oneDNN's reference code takes it
+        // (the RGB stem took 20 s a batch that way), the layout is left free again.
+        if (std::string(c.pd.impl_info_str()).rfind("ref", 0) == 0)
+            c = choose_convolution(wei_dims, out_shape, window, attr, tag::any);
+        const dnnl::convolution_forward::primitive_desc& pd = c.pd;
+        const dnnl::convolution_forward::desc& chosen = c.desc;
         const memory x = conform(pd.src_desc());
         const memory w = packed(weights, wei_dims, g == 1 ? tag::oihw : tag::goihw, pd.weights_desc());
         const memory b = packed(bias, {out}, tag::x, pd.bias_desc());
