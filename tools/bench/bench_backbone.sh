@@ -71,8 +71,8 @@ for rep in $(seq 1 "$R"); do
   timed "cvtl-train-$rep" "$CVTL" train cvtl-1.h5 -o "run-$rep" --strategy finetune --from-block 5 --epochs "$E" \
     --batch "$B" --threads "$T"
   # "epoch 2/5 ... 4.7 s  11 images/s": median over epochs 2..E (epoch 1 builds the plans)
-  rate=$(sed -n 's/^epoch \([0-9]*\)\/.* \([0-9.]*\) images\/s.*/\1 \2/p' "cvtl-train-$rep.out" |
-    awk '$1 >= 2 {print $2}' | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+  rate=$(median $(sed -n 's/^epoch \([0-9]*\)\/.* \([0-9.]*\) images\/s.*/\1 \2/p' "cvtl-train-$rep.out" |
+    awk '$1 >= 2 {print $2}'))
   cs+=("$(awk -v r="$rate" -v b="$B" 'BEGIN {printf "%.1f", 1000 * b / r}')")
   echo "    epochs: $(sed -n 's/^epoch .* \([0-9.]*\) images\/s.*/\1/p' "cvtl-train-$rep.out" | tr '\n' ' ')images/s -> ${cs[-1]} ms/step" >&2
   echo "(2) torch step, run $rep ..." >&2
