@@ -41,6 +41,8 @@ add_library(cvtl_cache STATIC
   pipeline/cache/cache_update.cpp
   pipeline/cache/shards.cpp
   pipeline/cache/h5_virtual.cpp
+  pipeline/cache/cache_map.cpp
+  pipeline/cache/cache_rows.cpp
   pipeline/cache/cache_merge.cpp
   pipeline/cache/extractor.cpp
   pipeline/cache/cache_reader.cpp

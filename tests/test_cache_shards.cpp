@@ -144,7 +144,7 @@ TEST_SUITE("unit") {
         CHECK_THROWS_WITH_AS(merge_shards({dir / "m.h5", shards, false, false}),
                              doctest::Contains("exists; pass 'force'"), Error);
         fs::remove(shards[1]);
-        CHECK(read_cache_info(dir / "m.h5").missing_shards == std::vector<std::string>{"c.h5.shards/rank-1-of-2.h5"});
+        CHECK(read_cache_info(dir / "m.h5").missing_files == std::vector<std::string>{"c.h5.shards/rank-1-of-2.h5"});
         CHECK_THROWS_WITH_AS(CacheReader(dir / "m.h5", "pool5"), doctest::Contains("1 of them are missing"), Error);
     }
 

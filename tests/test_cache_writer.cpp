@@ -238,7 +238,7 @@ TEST_SUITE("unit") {
         CHECK(test::diff(test::read_tensor(path, "/taps/fc7").rowRange(4, 10).clone(), b.taps[1]).max_abs == 0);
     }
 
-    TEST_CASE("segments: sealed by size or time - resumed in order - assembled into one file and removed") {
+    TEST_CASE("segments: sealed by size or time - resumed in order - made into the cache and the parts removed") {
         test::TempDir dir;
         const std::string path = dir / "c.h5";
         const std::vector<CacheRows> batches = batches_of_two(5, 6);
@@ -281,6 +281,80 @@ TEST_SUITE("unit") {
         }
         boost::filesystem::remove(dir / "d.h5.parts/seg-000000.h5");
         CHECK_THROWS_WITH_AS(CacheWriter(dir / "d.h5", small_config(), false), doctest::Contains("is missing"), Error);
+    }
+
+    TEST_CASE("several segments are mapped from a rows directory of their own - not copied - or copied on request") {
+        test::TempDir dir;
+        const std::vector<CacheRows> batches = batches_of_two(5, 9);
+        // Two writers: two sealed segments, the first sealed before the second starts.
+        const auto write = [&](const std::string& path, CacheWriter::Assembly assembly) {
+            {
+                CacheWriter w(path, small_config(), false, assembly);
+                for (int i = 0; i < 2; ++i) w.append(batches[static_cast<size_t>(i)]);
+            }
+            struct stat sealed {};
+            REQUIRE(::stat((path + ".parts/seg-000000.h5").c_str(), &sealed) == 0);
+            CacheWriter w(path, small_config(), false, assembly);
+            for (int i = 2; i < 5; ++i) w.append(batches[static_cast<size_t>(i)]);
+            w.finish();
+            CHECK_FALSE(boost::filesystem::exists(path + ".parts"));
+            check_fc7_rows(path, batches);
+            return std::make_pair(w.rows_dir(), sealed.st_ino);
+        };
+        const std::string path = dir / "m.h5";
+        const auto [rows, inode] = write(path, CacheWriter::Assembly::map);
+        REQUIRE(rows.rfind(path + ".rows-", 0) == 0);
+        struct stat mapped {};
+        REQUIRE(::stat((rows + "/seg-000000.h5").c_str(), &mapped) == 0);
+        CHECK(mapped.st_ino == inode);  // the sealed segment itself: no row was written twice
+        CHECK(boost::filesystem::file_size(path) < 100000);
+        CHECK(read_cache_info(path).segments.size() == 2);
+        CHECK(CacheWriter(path, small_config(), false).state() == CacheWriter::State::AlreadyComplete);
+
+        // Moved together, the cache still reads (its rows are named relative to it); apart, it is refused.
+        boost::filesystem::create_directories(dir / "moved");
+        const std::string moved = dir / "moved/m.h5";
+        boost::filesystem::rename(path, moved);
+        boost::filesystem::rename(rows, dir / ("moved/" + boost::filesystem::path(rows).filename().string()));
+        check_fc7_rows(moved, batches);
+        boost::filesystem::rename(dir / ("moved/" + boost::filesystem::path(rows).filename().string()), rows);
+        CHECK(read_cache_info(moved).missing_files.size() == 2);
+        CHECK_THROWS_WITH_AS(require_row_files(read_cache_info(moved)), doctest::Contains("travels with its rows"),
+                             Error);
+        CHECK_THROWS_WITH_AS(CacheWriter(moved, small_config(), false),
+                             doctest::Contains("lacks 2 of its segment files"), Error);
+
+        // Copied on request: one self-contained file, nothing beside it.
+        const auto [none, unused] = write(dir / "c.h5", CacheWriter::Assembly::copy);
+        CHECK(none.empty());
+        CHECK(read_cache_info(dir / "c.h5").segments.empty());
+        CHECK(boost::filesystem::file_size(dir / "c.h5") > 200);
+    }
+
+    TEST_CASE("a cache replaced with force stays whole until the new one is renamed over it - then its rows go") {
+        test::TempDir dir;
+        const std::string path = dir / "r.h5";
+        const std::vector<CacheRows> old_rows = batches_of_two(5, 10), new_rows = batches_of_two(5, 11);
+        ::setenv("CVTL_TEST_SEGMENT_ROWS", "4", 1);  // segments of 4 entries: 3 per cache
+        std::string old_dir;
+        {
+            CacheWriter w(path, small_config(), false);
+            for (const CacheRows& b : old_rows) w.append(b);
+            w.finish();
+            old_dir = w.rows_dir();
+        }
+        REQUIRE(boost::filesystem::exists(old_dir));
+        {
+            CacheWriter w(path, small_config(), true);
+            for (const CacheRows& b : new_rows) w.append(b);
+            check_fc7_rows(path, old_rows);  // all new rows sealed, the old cache still whole
+            w.finish();
+            CHECK(w.rows_dir() != old_dir);
+        }
+        ::unsetenv("CVTL_TEST_SEGMENT_ROWS");
+        CHECK_FALSE(boost::filesystem::exists(old_dir));
+        check_fc7_rows(path, new_rows);
+        CHECK(read_cache_info(path).missing_files.empty());
     }
 
     TEST_CASE("a single sealed segment becomes the cache by a rename - not a copy") {

@@ -71,9 +71,10 @@ TEST_SUITE("slow") {
         INFO(resumed.err);
         REQUIRE(resumed.exit_code == 0);
         CHECK(resumed.out.find("resumed after 8") != std::string::npos);
-        // Segments of 4 over the dataset's images: their copy into one file is reported.
-        CHECK(resumed.out.find("segments copied into one file in") != std::string::npos);
+        // Segments of 4 over the dataset's images: the cache maps them, and says where they stay.
+        CHECK(resumed.out.find("segment files in " + (dir / "part.h5.rows-")) != std::string::npos);
         CHECK(read_cache_info(dir / "part.h5").complete);
+        CHECK(read_cache_info(dir / "part.h5").segments.size() > 1);
         CHECK_FALSE(boost::filesystem::exists(dir / "part.h5.parts"));
         check_same_content(dir / "full.h5", dir / "part.h5");
     }
@@ -111,4 +112,47 @@ TEST_SUITE("slow") {
         check_same_content(dir / "full.h5", dir / "part.h5");
     }
 
+    TEST_CASE(
+        "a kill between the steps of a mapped cache's commit is completed by the next run - or --single-file copies") {
+        test::TempDir dir;
+        const std::string data = make_dataset(dir);
+        REQUIRE(test::run_cvtl(extract_args(data, dir / "full.h5")).exit_code == 0);
+        const auto rows_dirs = [&](const std::string& cache) {
+            int n = 0;
+            for (boost::filesystem::directory_iterator it(dir.path()), end; it != end; ++it)
+                n += it->path().filename().string().rfind(cache + cache::kRowsDirInfix, 0) == 0;
+            return n;
+        };
+        // Moment 1: the map is written, the segments not yet moved; 2: moved, the map not yet renamed.
+        for (const int moment : {1, 2}) {
+            CAPTURE(moment);
+            const std::string name = "m" + std::to_string(moment) + ".h5", path = dir / name;
+            const auto killed =
+                test::run_cvtl(extract_args(data, path),
+                               {"CVTL_TEST_SEGMENT_ROWS=32", "CVTL_TEST_DIE_IN_COMMIT=" + std::to_string(moment)});
+            REQUIRE(killed.exit_code == 86);
+            CHECK_FALSE(boost::filesystem::exists(path));
+            CHECK(boost::filesystem::exists(path + ".tmp"));
+            CHECK(boost::filesystem::exists(path + ".parts") == (moment == 1));
+            CHECK(rows_dirs(name) == moment - 1);
+            const auto rerun = test::run_cvtl(extract_args(data, path), {"CVTL_TEST_SEGMENT_ROWS=32"});
+            INFO(rerun.err);
+            REQUIRE(rerun.exit_code == 0);
+            CHECK_FALSE(boost::filesystem::exists(path + ".tmp"));
+            CHECK_FALSE(boost::filesystem::exists(path + ".parts"));
+            CHECK(rows_dirs(name) == 1);
+            CHECK(read_cache_info(path).segments.size() == 4);  // 120 images in segments of 32
+            check_same_content(dir / "full.h5", path);
+        }
+        // --single-file: one self-contained file, the copy reported.
+        const std::string single = dir / "single.h5";
+        std::vector<std::string> args = extract_args(data, single);
+        args.push_back("--single-file");
+        const auto copied = test::run_cvtl(args, {"CVTL_TEST_SEGMENT_ROWS=32"});
+        REQUIRE(copied.exit_code == 0);
+        CHECK(copied.out.find("4 segments copied into one file in") != std::string::npos);
+        CHECK(read_cache_info(single).segments.empty());
+        CHECK(rows_dirs("single.h5") == 0);
+        check_same_content(dir / "full.h5", single);
+    }
 }  // TEST_SUITE

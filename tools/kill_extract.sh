@@ -4,8 +4,8 @@
 # damaged), and repeats until KILLS kills have been made; then lets it finish and compares the taps
 # and labels with an uninterrupted extraction using h5dump (Debian's hdf5-tools).
 #   tools/kill_extract.sh [KILLS=100] [WORK=build/kill-test] [SEED=1]
-# Prints each refused resume and a summary; exits non-zero if any resume was refused or the final
-# cache differs.
+# Prints each refused resume and a summary; exits non-zero if any resume was refused, the final
+# cache differs, or more than one rows directory is left beside it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-100}
@@ -24,7 +24,8 @@ export CVTL_TEST_SEGMENT_ROWS="${SEGMENT_ROWS:-16}"
 t0=$(date +%s.%N)
 "$bin/cvtl" "${args[@]}" -o "$work/whole.h5" --force > /dev/null || { echo "kill-test: the uninterrupted extraction failed"; exit 1; }
 span=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
-rm -rf "$work/part.h5" "$work/part.h5.parts"
+clean() { rm -rf "$work/part.h5" "$work/part.h5.parts" "$work/part.h5.tmp" "$work"/part.h5.rows-*; }
+clean
 RANDOM=$seed
 made=0 refused=0 finished_early=0 in_segment=0 in_assembly=0 in_cleanup=0 elsewhere=0
 while [ "$made" -lt "$kills" ]; do
@@ -37,7 +38,7 @@ while [ "$made" -lt "$kills" ]; do
     made=$((made + 1))
     # Where the kill landed, read off what it left behind.
     if [ -e "$work/part.h5.parts.old" ]; then in_cleanup=$((in_cleanup + 1))
-    elif [ -e "$work/part.h5.tmp" ]; then in_assembly=$((in_assembly + 1))
+    elif [ -e "$work/part.h5.tmp" ]; then in_assembly=$((in_assembly + 1))  # mapping the segments (or copying)
     elif ls "$work/part.h5.parts/"*.tmp > /dev/null 2>&1; then in_segment=$((in_segment + 1))
     else elsewhere=$((elsewhere + 1)); fi
   else
@@ -45,10 +46,10 @@ while [ "$made" -lt "$kills" ]; do
     if [ "$rc" -ne 0 ]; then
       refused=$((refused + 1))
       echo "kill-test: run after kill $made exited $rc: $(cat "$work/last.err")"
-      rm -rf "$work/part.h5" "$work/part.h5.parts" "$work/part.h5.tmp"   # start over so the count goes on
+      clean   # start over so the count goes on
     else
       finished_early=$((finished_early + 1))
-      rm -rf "$work/part.h5" "$work/part.h5.parts" "$work/part.h5.tmp"
+      clean
     fi
   fi
 done
@@ -59,5 +60,7 @@ if [ "$rc" -eq 0 ] && command -v h5dump > /dev/null; then
   if cmp -s <(h5dump -d /taps/pool5 -d /samples/label "$work/whole.h5" | tail -n +2) <(h5dump -d /taps/pool5 -d /samples/label "$work/part.h5" | tail -n +2); then
     same="identical"; else same="DIFFERENT"; fi
 fi
-echo "kill-test: $made kills ($in_segment with a segment open, $in_assembly during the assembly, $in_cleanup while segments were removed, $elsewhere before the first write or between segments), $refused refused resumes (damaged cache), $finished_early runs finished before the kill; final run exit $rc, content vs uninterrupted: $same"
-[ "$refused" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$same" != "DIFFERENT" ]
+# A finished cache of several segments maps one rows directory; any other is a leak.
+rows_dirs=$(find "$work" -maxdepth 1 -name 'part.h5.rows-*' | wc -l)
+echo "kill-test: $made kills ($in_segment with a segment open, $in_assembly during the assembly, $in_cleanup while segments were removed, $elsewhere before the first write or between segments), $refused refused resumes (damaged cache), $finished_early runs finished before the kill; final run exit $rc, content vs uninterrupted: $same; rows directories left: $rows_dirs"
+[ "$refused" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$same" != "DIFFERENT" ] && [ "$rows_dirs" -le 1 ]

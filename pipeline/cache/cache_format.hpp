@@ -7,6 +7,10 @@ namespace cvtl::cache {
 
 // Where an unfinished extraction keeps its sealed segments (see CacheWriter).
 inline std::string parts_dir(const std::string& path) { return path + ".parts"; }
+// A finished cache of several segments maps them where they were sealed, in PATH.rows-XXXXXXXX/
+// (cache_rows.hpp): a name of its own per extraction, so that --force keeps the old cache whole until
+// the new one replaces it.
+inline constexpr const char* kRowsDirInfix = ".rows-";
 
 inline constexpr const char* kFormat = "cvtl-cache";
 // Version 2 added per-row file stamps (/samples/size, mtime_ns, sha256) and augmented views
@@ -32,6 +36,7 @@ inline constexpr const char* kAttrSplit = "split";               // JSON {val_fr
 inline constexpr const char* kAttrViews = "views";               // JSON {count, augment, seed} (version 2)
 inline constexpr const char* kAttrShard = "shard";               // a shard file: JSON ShardRecord (shards.hpp)
 inline constexpr const char* kAttrShards = "shards";             // a merged cache: JSON list of its shard files
+inline constexpr const char* kAttrSegments = "segments";         // a cache of several segments: JSON list of them
 inline constexpr const char* kAttrOpenCvVersion = "opencv_version";
 inline constexpr const char* kAttrCvtlVersion = "cvtl_version";
 inline constexpr const char* kAttrCreated = "created";

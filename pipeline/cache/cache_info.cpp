@@ -155,24 +155,30 @@ void read_views(H5::H5File& file, CacheInfo& info, H5::Group& progress) {
     }
 }
 
-// A merged sharded cache's rows take no bytes of its own file: the bound on its counters is what
-// its shard files hold (those that exist; a missing one reads as zeros and is reported by `cvtl cache`).
-hsize_t shard_bytes(CacheInfo& info) {
-    const nlohmann::json& listed = info.attributes.value(cache::kAttrShards, nlohmann::json());
+// A cache of mapped rows (cache_map.hpp) takes few bytes of its own file: the bound on its counters
+// is what its row files hold (those that exist; a missing one reads as zeros and is reported).
+hsize_t listed_bytes(CacheInfo& info, const char* attr, std::vector<std::string>& names) {
+    const nlohmann::json& listed = info.attributes.value(attr, nlohmann::json());
     if (!listed.is_array()) return 0;
     const boost::filesystem::path dir = boost::filesystem::absolute(info.path).parent_path();
     hsize_t bytes = 0;
     for (const auto& name : listed) {
-        if (!name.is_string()) throw Error("cache " + info.path + " lists its shards in an unreadable form" + kDamaged);
-        info.shards.push_back(name.get<std::string>());
+        if (!name.is_string())
+            throw Error("cache " + info.path + " lists its " + attr + " in an unreadable form" + kDamaged);
+        names.push_back(name.get<std::string>());
         boost::system::error_code ec;
-        const auto size = boost::filesystem::file_size(dir / info.shards.back(), ec);
+        const auto size = boost::filesystem::file_size(dir / names.back(), ec);
         if (!ec)
             bytes += size;
         else
-            info.missing_shards.push_back(info.shards.back());
+            info.missing_files.push_back(names.back());
     }
     return bytes;
+}
+
+hsize_t row_file_bytes(CacheInfo& info) {
+    return listed_bytes(info, cache::kAttrShards, info.shards) +
+           listed_bytes(info, cache::kAttrSegments, info.segments);
 }
 
 void read_contents(H5::H5File& file, CacheInfo& info) {
@@ -192,7 +198,7 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
     info.rows = h5::get_int(progress, cache::kAttrDone);
     info.consumed = h5::get_int(progress, cache::kAttrNextInput);
     const auto skipped = h5::get_int(progress, cache::kAttrSkipped);
-    const hsize_t file_bytes = file.getFileSize() + shard_bytes(info);
+    const hsize_t file_bytes = file.getFileSize() + row_file_bytes(info);
     check_counts(info, skipped, h5::rows(file.openDataSet(cache::kSamplesLabel)), file_bytes);
 
     info.classes = h5::read_strings(file.openDataSet(cache::kClasses), file_bytes);
@@ -214,12 +220,17 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
 
 }  // namespace
 
-void require_shards(const CacheInfo& info) {
-    if (info.missing_shards.empty()) return;
-    throw Error(
-        "cache " + info.path + " is merged from shards and " + std::to_string(info.missing_shards.size()) +
-        " of them are missing (first: " + info.missing_shards[0] +
-        ", relative to the cache); put them back beside it, or merge again with {copy} for a self-contained file");
+void require_row_files(const CacheInfo& info) {
+    if (info.missing_files.empty()) return;
+    const std::string missing = std::to_string(info.missing_files.size()) +
+                                " of them are missing (first: " + info.missing_files[0] + ", relative to the cache)";
+    if (!info.shards.empty())
+        throw Error("cache " + info.path + " is merged from shards and " + missing +
+                    "; put them back beside it, or merge again with {copy} for a self-contained file");
+    throw Error("cache " + info.path + " keeps its rows in " + std::to_string(info.segments.size()) +
+                " segment files and " + missing +
+                "; a cache travels with its rows directory: put it back beside the cache, or extract again with "
+                "{force}");
 }
 
 CacheInfo read_cache_info(const std::string& path) {

@@ -33,17 +33,19 @@ struct CacheInfo {
     std::vector<std::array<std::int64_t, 3>> counts;  // per class: train, val, test rows
     std::vector<CacheTapInfo> taps;
     std::vector<std::string> skipped_paths, skipped_reasons;
-    int views = 1;                            // K: view 0 in /taps, views 1..K-1 of training rows in /views
-    std::string augment = "none";             // their SPEC
-    std::int64_t view_rows = 0;               // rows in /views
-    std::uint64_t view_bytes = 0;             // stored bytes of /views/taps
-    std::vector<std::string> shards;          // a merged sharded cache: its shard files, relative to it
-    std::vector<std::string> missing_shards;  // of which those that are not there
+    int views = 1;                 // K: view 0 in /taps, views 1..K-1 of training rows in /views
+    std::string augment = "none";  // their SPEC
+    std::int64_t view_rows = 0;    // rows in /views
+    std::uint64_t view_bytes = 0;  // stored bytes of /views/taps
+    // A cache whose rows live in other files (cache_map.hpp), each named relative to it:
+    std::vector<std::string> shards;         // a merged sharded cache: its shard files
+    std::vector<std::string> segments;       // a finished extraction of several segments: its segment files
+    std::vector<std::string> missing_files;  // of those, the ones that are not there
 };
 
-// Throws cvtl::Error unless every shard of a merged cache is there: HDF5 reads a missing source of a
-// virtual dataset as zeros, which would train on silently wrong data.
-void require_shards(const CacheInfo& info);
+// Throws cvtl::Error unless every file a cache's rows live in is there: HDF5 reads a missing source
+// of a virtual dataset as zeros, which would train on silently wrong data.
+void require_row_files(const CacheInfo& info);
 
 // Throws cvtl::Error naming the file when it is not a readable cvtl cache of a known version.
 CacheInfo read_cache_info(const std::string& path);

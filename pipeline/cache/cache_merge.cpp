@@ -3,8 +3,9 @@
 #include "pipeline/cache/cache_file.hpp"
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/cache_map.hpp"
+#include "pipeline/cache/cache_rows.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
-#include "pipeline/cache/h5_virtual.hpp"
 #include "pipeline/cache/shards.hpp"
 #include "pipeline/core/atomic_file.hpp"
 #include "pipeline/core/error.hpp"
@@ -112,11 +113,6 @@ CacheConfig merged_config(const Shard& first) {
     return c;
 }
 
-std::string relative_to_output(const std::string& shard, const std::string& output) {
-    const fs::path dir = fs::absolute(output).parent_path();
-    return fs::relative(fs::absolute(shard), dir).generic_string();
-}
-
 void copy_merge(const std::string& tmp, const std::vector<Shard>& shards) {
     CacheFile out(tmp, merged_config(shards[0]));
     for (const Shard& s : shards) {
@@ -126,107 +122,12 @@ void copy_merge(const std::string& tmp, const std::vector<Shard>& shards) {
     out.seal();
 }
 
-}  // namespace
-
-namespace {
-
-std::vector<h5::VirtualSource> sources(const std::vector<Shard>& shards, const std::string& output,
-                                       const std::string& dataset, bool views) {
-    std::vector<h5::VirtualSource> out;
-    for (const Shard& s : shards)
-        out.push_back({relative_to_output(s.path, output), dataset,
-                       static_cast<hsize_t>(views ? s.info.view_rows : s.info.rows)});
-    return out;
-}
-
-void map_samples(H5::H5File& file, const std::vector<Shard>& shards, const std::string& output) {
-    H5::Group samples = file.createGroup(cache::kSamplesGroup);
-    const std::pair<const char*, const H5::DataType*> columns[] = {
-        {cache::kSamplesPath, &h5::vlen_string()},        {cache::kSamplesLabel, &H5::PredType::STD_I32LE},
-        {cache::kSamplesSplit, &H5::PredType::STD_U8LE},  {cache::kSamplesSize, &H5::PredType::STD_U64LE},
-        {cache::kSamplesMtime, &H5::PredType::STD_I64LE}, {cache::kSamplesSha256, &h5::vlen_string()}};
-    for (const auto& c : columns)
-        h5::create_virtual(samples, cache::leaf(c.first), *c.second, {}, sources(shards, output, c.first, false));
-}
-
-void map_taps(H5::H5File& file, const char* group, const std::vector<Shard>& shards, const std::string& output,
-              bool views) {
-    H5::Group taps = file.createGroup(group);
-    const bool half = shards[0].info.taps.empty() ? false : shards[0].info.taps[0].dtype == Dtype::f16;
-    const H5::DataType& stored = half ? static_cast<const H5::DataType&>(h5::float16())
-                                      : static_cast<const H5::DataType&>(H5::PredType::IEEE_F32LE);
-    for (const CacheTapInfo& t : shards[0].info.taps) {
-        const std::vector<hsize_t> sample(t.dims.begin() + 1, t.dims.end());
-        H5::DataSet ds = h5::create_virtual(taps, t.name, stored, sample,
-                                            sources(shards, output, cache::tap_path(group, t.name), views));
-        h5::set_string(ds, cache::kAttrTapLayer, t.layer);
-        h5::set_string(ds, cache::kAttrTapShape, nlohmann::json(std::vector<hsize_t>(sample)).dump());
-    }
-}
-
-// /views/sample names rows of its own shard: shifted by the rows of the shards before it, so it is
-// stored, not mapped. /views/view is mapped.
-void write_view_rows(H5::H5File& file, const std::vector<Shard>& shards, const std::string& output) {
-    H5::Group views = file.createGroup(cache::kViewsGroup);
-    std::vector<std::int64_t> rows;
-    std::int64_t offset = 0;
-    for (const Shard& s : shards) {
-        std::vector<std::int64_t> local(static_cast<size_t>(s.info.view_rows));
-        if (!local.empty()) {
-            const H5::H5File shard(s.path, H5F_ACC_RDONLY);
-            const H5::DataSet ds = shard.openDataSet(cache::kViewsSample);
-            H5::DataSpace space = ds.getSpace();
-            const hsize_t start = 0, count = local.size();
-            space.selectHyperslab(H5S_SELECT_SET, &count, &start);
-            ds.read(local.data(), H5::PredType::NATIVE_INT64, H5::DataSpace(1, &count), space);
-        }
-        for (std::int64_t r : local) rows.push_back(r + offset);
-        offset += s.info.rows;
-    }
-    H5::DataSet sample = h5::create_growing_1d(views, cache::leaf(cache::kViewsSample), H5::PredType::STD_I64LE, 4096);
-    h5::write_rows(sample, 0, rows.size(), H5::PredType::NATIVE_INT64, rows.data());
-    h5::create_virtual(views, cache::leaf(cache::kViewsIndex), H5::PredType::STD_U8LE, {},
-                       sources(shards, output, cache::kViewsIndex, true));
-}
-
-void write_skipped_and_progress(H5::H5File& file, const std::vector<Shard>& shards,
-                                const std::vector<std::string>& names) {
-    std::vector<std::string> paths, reasons;
-    std::int64_t rows = 0, consumed = 0, views = 0;
-    for (const Shard& s : shards) {
-        paths.insert(paths.end(), s.info.skipped_paths.begin(), s.info.skipped_paths.end());
-        reasons.insert(reasons.end(), s.info.skipped_reasons.begin(), s.info.skipped_reasons.end());
-        rows += s.info.rows, consumed += s.info.consumed, views += s.info.view_rows;
-    }
-    H5::Group skipped = file.createGroup(cache::kSkippedGroup);
-    H5::DataSet p = h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedPath), h5::vlen_string(), 256),
-                r = h5::create_growing_1d(skipped, cache::leaf(cache::kSkippedReason), h5::vlen_string(), 256);
-    h5::write_strings(p, 0, paths);
-    h5::write_strings(r, 0, reasons);
-    H5::Group progress = file.createGroup(cache::kProgress);
-    h5::set_int(progress, cache::kAttrDone, rows);
-    h5::set_int(progress, cache::kAttrNextInput, consumed);
-    h5::set_int(progress, cache::kAttrSkipped, static_cast<std::int64_t>(paths.size()));
-    h5::set_int(progress, cache::kAttrViewRows, views);
-    h5::set_string(file, cache::kAttrShards, nlohmann::json(names).dump());
-    h5::set_int(file, cache::kAttrComplete, 1);
-}
-
 void virtual_merge(const std::string& tmp, const std::string& output, const std::vector<Shard>& shards) {
-    h5::Lock lock;
-    std::vector<std::string> names;
-    for (const Shard& s : shards) names.push_back(relative_to_output(s.path, output));
-    {
-        H5::H5File file(tmp, H5F_ACC_TRUNC);
-        write_cache_header(file, merged_config(shards[0]));
-        map_samples(file, shards, output);
-        map_taps(file, cache::kTapsGroup, shards, output, false);
-        write_view_rows(file, shards, output);
-        map_taps(file, cache::kViewTapsGroup, shards, output, true);
-        write_skipped_and_progress(file, shards, names);
-        file.flush(H5F_SCOPE_GLOBAL);
-    }
-    sync_path(tmp);
+    std::vector<MappedSource> sources;
+    for (const Shard& s : shards)
+        sources.push_back({s.path, relative_to_output(s.path, output), s.info.rows, s.info.view_rows, s.info.consumed,
+                           s.info.skipped_paths, s.info.skipped_reasons});
+    write_mapped_cache(tmp, merged_config(shards[0]), sources, cache::kAttrShards);
 }
 
 }  // namespace
@@ -248,7 +149,9 @@ MergeSummary merge_shards(const MergeOptions& o) {
         throw Error("cannot write " + o.output + ": " + e.getDetailMsg() +
                     " (check the path is writable and the disk has space)");
     }
+    const std::vector<std::string> replaced = rows_dirs_of(o.output);  // {force} over an extracted cache
     commit_file(tmp, o.output);
+    remove_rows_dirs(replaced);
     MergeSummary s;
     s.shards = static_cast<int>(shards.size());
     for (const Shard& sh : shards)

@@ -19,7 +19,7 @@ CacheReader::CacheReader(const std::string& path, const std::string& tap, const 
 CacheReader::CacheReader(CacheInfo info, const std::string& tap, const H5::FileAccPropList& access)
     : info_(std::move(info)), tap_(tap) {
     const std::string& path = info_.path;
-    require_shards(info_);
+    require_row_files(info_);
     if (!info_.complete)
         throw Error("cache " + path + " is unfinished (" + std::to_string(info_.consumed) + " of " +
                     std::to_string(info_.dataset_size) + " images); run the same extraction again to complete it");

@@ -3,6 +3,7 @@
 #include "pipeline/cache/cache_file.hpp"
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/cache_info.hpp"
+#include "pipeline/cache/cache_rows.hpp"
 #include "pipeline/core/atomic_file.hpp"
 #include "pipeline/core/error.hpp"
 #include "plugin/thread_policy.hpp"
@@ -19,6 +20,9 @@ namespace {
 
 namespace fs = boost::filesystem;
 
+// The scratch is read once, into the new cache, then removed: one file is the simplest to remove.
+constexpr CacheWriter::Assembly kScratchAssembly = CacheWriter::Assembly::copy;
+
 // The previous cache: what every row was made from.
 struct OldRows {
     CacheProgress progress;
@@ -31,7 +35,7 @@ struct OldRows {
 // Everything but the dataset must match: the same checks a resumed extraction makes.
 OldRows open_old(const std::string& path, const CacheConfig& config) {
     const CacheInfo info = read_cache_info(path);
-    require_shards(info);
+    require_row_files(info);
     if (info.version < 2)
         throw Error("cache " + path + " was made by a cvtl without per-file stamps (format version " +
                     std::to_string(info.version) + "), so it cannot be updated; extract it again with {force}");
@@ -105,10 +109,10 @@ void extract_changes(const std::string& scratch, const RowExtraction& job, const
                      const Events& events, ExtractSummary& summary) {
     std::unique_ptr<CacheWriter> writer;
     try {
-        writer = std::make_unique<CacheWriter>(scratch, config, false);
+        writer = std::make_unique<CacheWriter>(scratch, config, false, kScratchAssembly);
     } catch (const Error&) {
         events.warning("discarding " + scratch + ", left by an interrupted update of other changes");
-        writer = std::make_unique<CacheWriter>(scratch, config, true);
+        writer = std::make_unique<CacheWriter>(scratch, config, true, kScratchAssembly);
     }
     summary.resumed_from = writer->done();
     if (writer->state() == CacheWriter::State::AlreadyComplete) return;
@@ -190,7 +194,9 @@ ExtractSummary update_cache(const std::string& path, const RowExtraction& job, c
                     path + " is unchanged and the extracted rows are kept in " + scratch +
                     ": re-run the same command)");
     }
+    const std::vector<std::string> replaced = rows_dirs_of(path);
     commit_file(path + ".tmp", path);
+    remove_rows_dirs(replaced);  // the new cache is one file: the old one's rows are all in it
     fs::remove(scratch);
     summary.rows = read_cache_info(path).rows;
     summary.bytes_written = static_cast<std::uint64_t>(fs::file_size(path));

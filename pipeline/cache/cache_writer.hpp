@@ -66,13 +66,19 @@ struct CacheProgress;
 // rows and never damages committed ones (docs/reliability.md, "Crash-consistent extraction").
 // Rows go to segment files in PATH.parts/, each written under a temporary name, sealed (flushed,
 // fsynced) and renamed into place after about kSegmentSeconds or kSegmentBytes; renames are atomic,
-// so every segment under its final name is whole. finish() copies the segments into PATH.tmp and
-// renames it to PATH (a single segment is renamed to PATH itself): a reader never sees a
-// half-written cache, and an existing cache at PATH stays until its replacement is complete. A
-// re-run resumes after the sealed segments.
+// so every segment under its final name is whole. A re-run resumes after the sealed segments.
+// finish() makes PATH, and a reader never sees a half-written cache: an existing cache at PATH stays
+// until its replacement is complete, then is replaced by a rename.
+// - One segment is renamed to PATH itself.
+// - Several are mapped (Assembly::map): PATH.parts becomes PATH.rows-XXXXXXXX (cache_rows.hpp) and
+//   PATH is a small file of HDF5 virtual datasets over its segments (cache_map.hpp), so no row is
+//   written twice and the disk never holds two copies.
+// - Or copied (Assembly::copy) into one self-contained PATH: a shard (merged by mapping in turn) or
+//   --single-file.
 class CacheWriter {
 public:
     enum class State { Created, Resumed, AlreadyComplete };
+    enum class Assembly { map, copy };
     static constexpr double kSegmentSeconds = 30;
     // 30 s bounds the work a kill loses. The byte bound only caps a segment's size: at 1 GiB, a job
     // under 30 s writes one segment, which finish() renames instead of copying.
@@ -83,7 +89,7 @@ public:
     // `overwrite` discards unfinished segments and replaces the file at `path` when finished.
     // Throws cvtl::Error when the existing cache or segments were made differently, or are not a
     // cache.
-    CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite);
+    CacheWriter(const std::string& path, const CacheConfig& config, bool overwrite, Assembly assembly = Assembly::map);
     ~CacheWriter();  // seals the open segment, so rows appended before an error are kept
     CacheWriter(const CacheWriter&) = delete;
     CacheWriter& operator=(const CacheWriter&) = delete;
@@ -93,20 +99,26 @@ public:
     std::int64_t next_input() const { return next_input_; }  // dataset entries consumed
     std::int64_t skipped() const { return skipped_; }
     std::int64_t segments() const { return sealed_segments_; }  // sealed so far (after finish: all)
+    // After finish(): where a mapped cache's rows stay, "" when PATH holds them all.
+    const std::string& rows_dir() const { return rows_dir_; }
     void append(const CacheRows& rows);
-    void finish();                    // seals, assembles PATH and removes the segments
-    std::uint64_t file_size() const;  // bytes on disk: the segments, or PATH once finished
+    void finish();                    // seals, and makes PATH from the segments (above)
+    std::uint64_t file_size() const;  // bytes on disk: the segments, or PATH (and its rows) once finished
 
 private:
     bool complete_here();
     void resume_segments();
     void adopt_unfinished_file(const CacheProgress& checked);
     void seal();
+    void finish_interrupted_commit();
+    void copy_segments();
+    void map_segments();
     void remove_parts();
     void check_half_range(const CacheRows& rows) const;
     std::string segment_name(std::int64_t index) const;
 
-    std::string path_, parts_;
+    std::string path_, parts_, rows_dir_;
+    Assembly assembly_;
     CacheConfig config_;
     std::unique_ptr<CacheFile> open_;  // the segment being written, under its .tmp name
     double open_since_ = 0;            // steady-clock seconds when it was opened

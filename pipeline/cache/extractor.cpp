@@ -106,18 +106,22 @@ std::uint64_t existing_bytes(const std::string& path) {
     return ec ? 0 : static_cast<std::uint64_t>(size);
 }
 
-// Segments hold the rows until finish() assembles them into the cache, so the disk holds the rows
-// still to extract plus, at the end, one more copy of every row. Compressed sizes cannot be known
-// before the data is seen; the uncompressed size bounds them.
+// Segments hold the rows; a mapped cache keeps them where they are, and a copied one (a shard, or
+// {single-file}) needs one more copy of every row at the end. Compressed sizes cannot be known before
+// the data is seen; the uncompressed size bounds them.
+bool copies_segments(const ExtractOptions& options) { return options.single_file || options.shards > 0; }
+
 void check_disk(ExtractPlan& plan, const ExtractOptions& options, std::int64_t images_done, std::uint64_t freed) {
     const double left =
         plan.images > 0 ? static_cast<double>(plan.images - images_done) / static_cast<double>(plan.images) : 0.0;
-    plan.disk_needed = static_cast<std::uint64_t>(left * static_cast<double>(plan.bytes)) + plan.bytes;
+    plan.disk_needed = static_cast<std::uint64_t>(left * static_cast<double>(plan.bytes)) +
+                       (copies_segments(options) ? plan.bytes : 0);
     const std::string dir = boost::filesystem::path(options.output).parent_path().string();
     plan.disk_free = free_bytes(dir) + freed;
     if (options.compress) return;
     check_room(dir, plan.disk_needed - std::min(freed, plan.disk_needed),
-               "the cache " + options.output + " (its segments, then the assembled file)",
+               "the cache " + options.output +
+                   (copies_segments(options) ? " (its segments, then the assembled file)" : " (its segments)"),
                "free some space, write the cache elsewhere ({output}), store half the bytes ({dtype} f16), or cache "
                "fewer taps ({taps})");
 }
@@ -138,7 +142,9 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
     ExtractPlan plan = plan_of(job.data, job.config);
     // --force replaces the cache: refuse before the writer deletes it, counting the room it frees.
     if (options.force) check_disk(plan, options, 0, existing_bytes(options.output));
-    CacheWriter writer(options.output, job.config, options.force);
+    // A shard stays one file: the merged cache maps the shards, and would otherwise map maps.
+    CacheWriter writer(options.output, job.config, options.force,
+                       copies_segments(options) ? CacheWriter::Assembly::copy : CacheWriter::Assembly::map);
     summary.resumed_from = writer.done();
     if (writer.state() == CacheWriter::State::AlreadyComplete) {
         summary.already_complete = true;
@@ -156,6 +162,7 @@ ExtractSummary write_cache(const ExtractOptions& options, const RowExtraction& j
     writer.finish();
     summary.assembly_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - assembly).count();
     summary.segments = writer.segments();
+    summary.rows_dir = writer.rows_dir();
     summary.rows = writer.done();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_times(times);

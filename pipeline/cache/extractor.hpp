@@ -39,6 +39,7 @@ struct ExtractOptions {
     std::string augment = "default";  // SPEC of views 1..K-1 (pipeline/data/augment.hpp); used when views > 1
     std::uint64_t max_image_bytes = kDefaultMaxImageBytes;  // larger image files are skipped unread
     bool force = false;                                     // replace an existing cache instead of resuming it
+    bool single_file = false;   // copy several segments into one file instead of mapping them (CacheWriter)
     bool update = false;        // bring a complete cache up to date with the dataset (new, changed, gone files)
     int shard = 0, shards = 0;  // shards > 0: extract only shard `shard` of `shards`, into OUTPUT.shards/ (shards.hpp)
     // mpirun: rank 0 scans the dataset and broadcasts it, rank K extracts shard K of N (resumable on
@@ -57,10 +58,12 @@ struct ExtractSummary {
     double steady_network_seconds = 0;  // the network's time on the batches after the first (no one-off costs)
     std::int64_t steady_images = 0;     // the images of those batches
     std::uint64_t bytes_written = 0;
-    // finish(): more than one segment are copied into the cache (one is renamed): a second write of
-    // every row, reported so that its cost is visible (docs/reliability.md).
+    // finish(): how many segments made the cache (one is renamed) and how long that took; several are
+    // mapped from rows_dir, or copied into the cache (a second write of every row, reported so that
+    // its cost is visible: docs/reliability.md) when rows_dir is "".
     std::int64_t segments = 0;
     double assembly_seconds = 0;
+    std::string rows_dir;
     std::string backend;       // engine and backend or precision actually used
     std::string output;        // the file written: OUTPUT, or a shard's file under OUTPUT.shards/
     bool updated = false;      // an update ran (--update on a complete cache)
@@ -83,8 +86,8 @@ struct ExtractPlan {
     std::int64_t rows = 0;    // tap rows: every image once, plus K-1 views per training image
     std::uint64_t bytes = 0;  // tap bytes of those rows, uncompressed
     std::vector<std::pair<std::string, std::uint64_t>> tap_row_bytes;  // each tap's bytes per row, in --taps order
-    std::uint64_t disk_needed =
-        0;                        // peak disk this run adds: rows still to write as segments, plus the assembled cache
+    // Peak disk this run adds: rows still to write as segments, plus the assembled cache when copied.
+    std::uint64_t disk_needed = 0;
     std::uint64_t disk_free = 0;  // free on the cache's file system when the run started
 };
 

@@ -6,7 +6,7 @@
 #     load excluded) vs torch_backbone.py extract (self-timed, imports and model build excluded),
 #     interleaved cvtl, torch, cvtl, torch, ... REPS times; the fastest run of each side is compared (the
 #     least disturbed), and the medians too (a shared VM moves both by 20 % from run to run).
-# (2) fine-tuning layer4 + a new head from the cached block4 tap, batch B:
+# (2) fine-tuning layer4 + a new head from the cached block4 tap, batch B (EPOCHS=0: not measured):
 #     cvtl train --strategy finetune --from-block 5 (median images/s over epochs 2..EPOCHS, as ms/step =
 #     1000 B / images/s) vs torch_backbone.py step (median ms/step after warm-up, Adam), interleaved REPS times.
 # Model (torchvision ResNet-50, random weights: make_backbone_onnx.py) and images (make_jpegs.py) are
@@ -50,7 +50,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) prin
 declare -a cx tx
 for rep in $(seq 1 "$R"); do
   echo "(1) cvtl extract, run $rep ..." >&2
-  rm -f "cvtl-$rep.h5"
+  rm -rf "cvtl-$rep.h5" "cvtl-$rep.h5".rows-*  # a cache of several segments maps them from its rows directory
   timed "cvtl-extract-$rep" "$CVTL" extract resnet50.onnx "images-$N" -o "cvtl-$rep.h5" --taps block4,block5 \
     --batch "$B" --threads "$T"
   cx+=("$(cvtl_rate "cvtl-extract-$rep")")
@@ -63,9 +63,10 @@ for rep in $(seq 1 "$R"); do
 done
 ENGINE=$(sed -n 's/.*\[\(onednn[^,]*\),.*/\1/p' cvtl-extract-1.out)
 
-# (2) fine-tuning step on the cvtl cache (block4 tap), ABAB
+# (2) fine-tuning step on the cvtl cache (block4 tap), ABAB; EPOCHS=0 skips it
 declare -a cs ts
 for rep in $(seq 1 "$R"); do
+  [ "$E" -gt 0 ] || break
   echo "(2) cvtl train finetune, run $rep ..." >&2
   rm -rf "run-$rep"
   timed "cvtl-train-$rep" "$CVTL" train cvtl-1.h5 -o "run-$rep" --strategy finetune --from-block 5 --epochs "$E" \
@@ -84,7 +85,7 @@ done
 
 CX=$(best "${cx[@]}") TX=$(best "${tx[@]}") CS=$(least "${cs[@]}") TS=$(least "${ts[@]}")
 MCX=$(median "${cx[@]}") MTX=$(median "${tx[@]}") MCS=$(median "${cs[@]}") MTS=$(median "${ts[@]}")
-TRAIN_ROWS=$(sed -n 's/.* on \([0-9]*\) samples (\([0-9]*\) val).*/\1 train + \2 val rows/p' cvtl-train-1.out)
+[ "$E" -gt 0 ] && TRAIN_ROWS=$(sed -n 's/.* on \([0-9]*\) samples (\([0-9]*\) val).*/\1 train + \2 val rows/p' cvtl-train-1.out)
 echo
 echo "commit $COMMIT, command: $COMMAND"
 echo "ResNet-50 (torchvision, random weights), N=$N images, batch=$B, threads=$T ($(nproc) CPUs), torch $($PY -c 'import torch; print(torch.__version__)'), cvtl $ENGINE"
@@ -93,12 +94,18 @@ echo "| measurement | cvtl | PyTorch | cvtl / PyTorch |"
 echo "|---|---|---|---|"
 echo "| extract block4+block5, images/s (best of $R; runs) | $CX (${cx[*]}) | $TX (${tx[*]}) | $(ratio "$CX" "$TX") |"
 echo "| extract, median of $R | $MCX | $MTX | $(ratio "$MCX" "$MTX") |"
-echo "| fine-tune layer4 + head from block4, ms/step at batch $B (best of $R; runs) | $CS (${cs[*]}) | $TS (${ts[*]}) | $(ratio "$CS" "$TS") (speed: $(ratio "$TS" "$CS")) |"
-echo "| fine-tune, median of $R | $MCS | $MTS | $(ratio "$MCS" "$MTS") (speed: $(ratio "$MTS" "$MCS")) |"
+[ "$E" -gt 0 ] && echo "| fine-tune layer4 + head from block4, ms/step at batch $B (best of $R; runs) | $CS (${cs[*]}) | $TS (${ts[*]}) | $(ratio "$CS" "$TS") (speed: $(ratio "$TS" "$CS")) |"
+[ "$E" -gt 0 ] && echo "| fine-tune, median of $R | $MCS | $MTS | $(ratio "$MCS" "$MTS") (speed: $(ratio "$MTS" "$MCS")) |"
 echo "| cvtl extract after its first batch (the rate it prints), ms/image; runs | $(for r in $(seq 1 "$R"); do sed -n 's/.* \([0-9.]*\) ms\/image after the first batch.*/\1/p' "cvtl-extract-$r.out"; done | tr '\n' ' ') | | |"
-echo "| peak RSS extract / train, MB (run 1) | $(rss_mb cvtl-extract-1) / $(rss_mb cvtl-train-1) | $(rss_mb torch-extract-1) / $(rss_mb torch-step-1) | |"
-echo
-echo "cvtl train: $E epochs on $TRAIN_ROWS (2 classes); torch step: 10 classes, Adam, train mode."
+if [ "$E" -gt 0 ]; then
+  echo "| peak RSS extract / train, MB (run 1) | $(rss_mb cvtl-extract-1) / $(rss_mb cvtl-train-1) | $(rss_mb torch-extract-1) / $(rss_mb torch-step-1) | |"
+  echo
+  echo "cvtl train: $E epochs on $TRAIN_ROWS (2 classes); torch step: 10 classes, Adam, train mode."
+else
+  echo "| peak RSS extract, MB (run 1) | $(rss_mb cvtl-extract-1) | $(rss_mb torch-extract-1) | |"
+  echo
+  echo "EPOCHS=0: fine-tuning not measured."
+fi
 $PY -c "
 import h5py, numpy as np
 a, b = h5py.File('cvtl-1.h5', 'r'), h5py.File('torch-1.h5', 'r')

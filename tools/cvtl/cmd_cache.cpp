@@ -38,9 +38,17 @@ void run(const std::string& path) {
         std::printf("shards      %zu, read through HDF5 virtual datasets (relative to the cache):", info.shards.size());
         for (const auto& s : info.shards) std::printf(" %s", s.c_str());
         std::printf("\n");
-        for (const auto& s : info.missing_shards)
-            std::printf("MISSING     %s: its rows read as zeros; put it back or merge again with --copy\n", s.c_str());
     }
+    if (!info.segments.empty()) {
+        // Only the directory is shown: a long extraction maps thousands of segments.
+        const std::string& first = info.segments.front();
+        std::printf(
+            "rows        in %zu segment files under %s/ (HDF5 virtual datasets; the directory travels with "
+            "the cache)\n",
+            info.segments.size(), first.substr(0, first.find('/')).c_str());
+    }
+    for (const auto& s : info.missing_files)
+        std::printf("MISSING     %s: its rows read as zeros; put it back beside the cache\n", s.c_str());
     if (info.attributes.contains("shard") && info.attributes["shard"].is_object()) {
         const auto& s = info.attributes["shard"];
         std::printf("shard       %s of %s: entries %s..%s of a %s-entry dataset (merge with cvtl cache merge)\n",

@@ -60,7 +60,7 @@ void run(ExtractArgs& args) {
             taps += (taps.empty() ? "" : ", ") + name + " " + human_bytes(static_cast<double>(bytes));
             row += bytes;
         }
-        // What each tap costs decides which taps are worth caching; the peak disk use includes the final assembly.
+        // What each tap costs decides which taps are worth caching; the peak disk use includes any final copy.
         std::printf("per row: %s (%s in all); disk: up to %s more during extraction, %s free\n", taps.c_str(),
                     human_bytes(static_cast<double>(row)).c_str(),
                     human_bytes(static_cast<double>(p.disk_needed)).c_str(),
@@ -107,15 +107,23 @@ void run(ExtractArgs& args) {
         std::snprintf(steady, sizeof steady, ", %.2f ms/image after the first batch",
                       1000.0 * s.steady_network_seconds / static_cast<double>(s.steady_images));
     char joined[96] = "";
-    if (s.segments > 1)
+    if (s.segments > 1 && s.rows_dir.empty())
         std::snprintf(joined, sizeof joined, ", %lld segments copied into one file in %.1f s",
                       static_cast<long long>(s.segments), s.assembly_seconds);
+    // A mapped cache is two things on disk: say so where the user reads what was written.
+    char mapped[32];
+    std::snprintf(mapped, sizeof mapped, "/ (mapped in %.2f s)", s.assembly_seconds);
+    const std::string rows = s.rows_dir.empty() ? ""
+                                                : "; its rows stay in " + std::to_string(s.segments) +
+                                                      " segment files in " + s.rows_dir + mapped +
+                                                      ", which must stay beside it (or extract with --single-file)";
     std::printf(
-        "extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy %.0f%%%s%s]\n",
+        "extracted %s images (%s skipped%s) in %.1f s, %.1f images/s, %s written to %s [%s, network busy "
+        "%.0f%%%s%s]%s\n",
         group_digits(s.images).c_str(), group_digits(s.skipped).c_str(),
         s.resumed_from ? (", resumed after " + group_digits(s.resumed_from)).c_str() : "", s.seconds, rate,
         human_bytes(static_cast<double>(s.bytes_written)).c_str(), s.output.c_str(), s.backend.c_str(),
-        s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0, steady, joined);
+        s.seconds > 0 ? 100.0 * s.network_seconds / s.seconds : 0.0, steady, joined, rows.c_str());
 }
 
 }  // namespace
@@ -164,6 +172,9 @@ void add_extract(CLI::App& app) {
     add_max_image_option(cmd, o.max_image_bytes);
     add_weights_option(cmd, o.weights);
     cmd->add_flag("--force", o.force, "Replace an existing cache instead of resuming it");
+    cmd->add_flag("--single-file", o.single_file,
+                  "Copy the rows of a run that wrote several segments into OUTPUT itself (by default OUTPUT maps them "
+                  "where they were written, in OUTPUT.rows-*/, which must stay beside it)");
     cmd->add_option("--shard", args->shard,
                     "Extract only shard K/N (contiguous K-th of N parts, into OUTPUT.shards/rank-K-of-N.h5); then cvtl "
                     "cache merge OUTPUT SHARDS...");
