@@ -308,7 +308,17 @@ TEST_SUITE("unit") {
         REQUIRE(::stat((rows + "/seg-000000.h5").c_str(), &mapped) == 0);
         CHECK(mapped.st_ino == inode);  // the sealed segment itself: no row was written twice
         CHECK(boost::filesystem::file_size(path) < 100000);
-        CHECK(read_cache_info(path).segments.size() == 2);
+        const CacheInfo info = read_cache_info(path);
+        CHECK(info.segments.size() == 2);
+        // What it costs on disk counts the rows where they are: the segments' tap chunks and files.
+        const auto stored = [&](const std::string& segment) {
+            return H5::H5File(rows + segment, H5F_ACC_RDONLY).openDataSet("/taps/fc7").getStorageSize();
+        };
+        CHECK(info.taps[1].stored_bytes == stored("/seg-000000.h5") + stored("/seg-000001.h5"));
+        CHECK(info.taps[1].stored_bytes > 0);
+        CHECK(info.disk_bytes == boost::filesystem::file_size(path) +
+                                     boost::filesystem::file_size(rows + "/seg-000000.h5") +
+                                     boost::filesystem::file_size(rows + "/seg-000001.h5"));
         CHECK(CacheWriter(path, small_config(), false).state() == CacheWriter::State::AlreadyComplete);
 
         // Moved together, the cache still reads (its rows are named relative to it); apart, it is refused.

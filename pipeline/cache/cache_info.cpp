@@ -3,6 +3,7 @@
 #include "pipeline/cache/cache_format.hpp"
 #include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
+#include "pipeline/cache/h5_virtual.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/core/error.hpp"
 
@@ -111,7 +112,7 @@ CacheTapInfo read_tap(H5::Group& taps, const nlohmann::json& tap, const std::str
     }
     t.dims.assign(dims.begin(), dims.end());
     t.chunk.assign(chunk.begin(), chunk.end());
-    t.stored_bytes = ds.getStorageSize();
+    t.stored_bytes = props.getLayout() == H5D_VIRTUAL ? h5::virtual_stored_bytes(ds, path) : ds.getStorageSize();
     return t;
 }
 
@@ -199,6 +200,7 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
     info.consumed = h5::get_int(progress, cache::kAttrNextInput);
     const auto skipped = h5::get_int(progress, cache::kAttrSkipped);
     const hsize_t file_bytes = file.getFileSize() + row_file_bytes(info);
+    info.disk_bytes = file_bytes;
     check_counts(info, skipped, h5::rows(file.openDataSet(cache::kSamplesLabel)), file_bytes);
 
     info.classes = h5::read_strings(file.openDataSet(cache::kClasses), file_bytes);

@@ -37,6 +37,7 @@ struct CacheInfo {
     std::string augment = "none";  // their SPEC
     std::int64_t view_rows = 0;    // rows in /views
     std::uint64_t view_bytes = 0;  // stored bytes of /views/taps
+    std::uint64_t disk_bytes = 0;  // what the cache takes on disk: its file and the row files it maps
     // A cache whose rows live in other files (cache_map.hpp), each named relative to it:
     std::vector<std::string> shards;         // a merged sharded cache: its shard files
     std::vector<std::string> segments;       // a finished extraction of several segments: its segment files

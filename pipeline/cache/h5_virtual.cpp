@@ -2,6 +2,8 @@
 
 #include "pipeline/cache/h5_handle.hpp"
 
+#include <boost/filesystem.hpp>
+
 namespace cvtl::h5 {
 
 H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type,
@@ -37,6 +39,41 @@ H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5:
     }
     virtual_space.selectAll();
     return parent.createDataSet(name, type, virtual_space, props);
+}
+
+namespace {
+
+// One of H5Pget_virtual_filename / H5Pget_virtual_dsetname for mapping i: asked for its length first.
+template <typename Get>
+std::string mapping_text(Get get, hid_t props, size_t i) {
+    const ssize_t n = get(props, i, nullptr, 0);
+    if (n <= 0) return "";
+    std::string text(static_cast<size_t>(n) + 1, '\0');
+    get(props, i, text.data(), text.size());
+    text.resize(static_cast<size_t>(n));
+    return text;
+}
+
+}  // namespace
+
+hsize_t virtual_stored_bytes(const H5::DataSet& ds, const std::string& file) {
+    Lock lock;
+    const H5::DSetCreatPropList props = ds.getCreatePlist();
+    size_t count = 0;
+    if (props.getLayout() != H5D_VIRTUAL || H5Pget_virtual_count(props.getId(), &count) < 0) return 0;
+    const boost::filesystem::path folder = boost::filesystem::absolute(file).parent_path();
+    hsize_t bytes = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const boost::filesystem::path source = folder / mapping_text(H5Pget_virtual_filename, props.getId(), i);
+        const std::string dataset = mapping_text(H5Pget_virtual_dsetname, props.getId(), i);
+        if (!boost::filesystem::is_regular_file(source)) continue;
+        try {
+            bytes += H5::H5File(source.string(), H5F_ACC_RDONLY).openDataSet(dataset).getStorageSize();
+        } catch (const H5::Exception&) {
+            // unreadable: adds nothing (see above)
+        }
+    }
+    return bytes;
 }
 
 }  // namespace cvtl::h5

@@ -20,4 +20,9 @@ struct VirtualSource {
 H5::DataSet create_virtual(H5::Group& parent, const std::string& name, const H5::DataType& type,
                            const std::vector<hsize_t>& sample_dims, const std::vector<VirtualSource>& sources);
 
+// The bytes the sources of a virtual dataset of the file `file` store, as getStorageSize() counts
+// them for a stored dataset (a virtual one stores none itself). A source that cannot be opened adds 0:
+// the missing-file checks report it (cache_info.hpp).
+hsize_t virtual_stored_bytes(const H5::DataSet& ds, const std::string& file);
+
 }  // namespace cvtl::h5

@@ -45,7 +45,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "n/a"; e
 # cvtl extract, one run per engine/precision, fresh cache each time (an existing one would be reused).
 run_cvtl() {  # run_cvtl NAME N ARGS...
   local name=$1 n=$2; shift 2
-  rm -f "$name.h5"
+  rm -rf "$name.h5" "$name.h5".rows-*  # and the rows directory of a cache of several segments
   echo "(a) cvtl extract $name, $n images ..." >&2
   timed "$name" "$CVTL" extract vgg16.onnx "images-$n" -o "$name.h5" --taps pool4,pool5 --batch "$B" --threads "$T" "$@" ||
     { echo "cvtl extract failed, see $WORK/$name.*" >&2; exit 1; }

@@ -36,7 +36,7 @@ for policy in default passive active; do
   for T in 1 2; do
     for engine in onednn opencv; do
       [ "$engine" = opencv ] && [ "$T" = 1 ] && continue
-      rm -f threads.h5
+      rm -rf threads.h5 threads.h5.rows-*
       out=$(with_policy "$policy" "$CVTL" extract vgg16.onnx "images-$N" -o threads.h5 --taps pool4,pool5 --batch "$B" \
               --threads "$T" --engine "$engine" 2>/dev/null)
       rate=$(sed -n 's/.* \([0-9.]*\) images\/s.*/\1/p' <<<"$out")
@@ -51,4 +51,4 @@ for policy in default passive active; do
     done
   done
 done
-rm -f threads.h5
+rm -rf threads.h5 threads.h5.rows-*

@@ -28,10 +28,10 @@ cd "$WORK"
 [ -d "images-$N" ] || { rm -rf "images-$N.tmp" && $PY "$HERE/make_jpegs.py" "images-$N.tmp" "$N" >/dev/null &&
   mv "images-$N.tmp" "images-$N"; }
 RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS" compare.h5' EXIT
+trap 'rm -rf "$RESULTS" compare.h5 compare.h5.rows-*' EXIT
 
 extract_rate() {  # BUILD -> images/s
-  rm -f compare.h5
+  rm -rf compare.h5 compare.h5.rows-*
   "$1/bin/cvtl" extract vgg16.onnx "images-$N" -o compare.h5 --taps pool5 --batch 16 --threads "$T" 2>&1 |
     sed -n 's/.* \([0-9.]*\) images\/s.*/\1/p'
 }

@@ -57,7 +57,7 @@ fi
 
 steady_ms() {  # steady_ms ENGINE: the network's ms/image after the first batch
   local out
-  rm -f "$WORK/guard.h5"
+  rm -rf "$WORK/guard.h5" "$WORK"/guard.h5.rows-*
   out=$("$CVTL" extract "$MODEL" "$IMAGES" -o "$WORK/guard.h5" --taps pool5 --size "$SIZE" --batch "$B" --threads "$T" \
     --engine "$1" 2>&1) || { echo "guard_extract: cvtl extract --engine $1 failed: $out" >&2; exit 2; }
   sed -n 's/.*, \([0-9.]*\) ms\/image after the first batch.*/\1/p' <<<"$out"

@@ -124,8 +124,8 @@ CacheRun extract_cache(const Settings& s, const std::string& data, const std::st
     const ExtractSummary xs = run_extraction(x, {});
     CacheRun c;
     c.n = n, c.views = views, c.path = x.output, c.extract_seconds = seconds_since(t);
-    c.file_bytes = fs::file_size(x.output);  // what the cache costs on disk, compression and HDF5 overhead included
     const CacheInfo info = read_cache_info(x.output);
+    c.file_bytes = info.disk_bytes;  // what the cache costs on disk, compression and HDF5 overhead included
     c.rows = info.rows, c.view_rows = info.view_rows, c.view_bytes = info.view_bytes;
     std::printf("  extracted %lld images once into %s (%.1f s)\n", static_cast<long long>(xs.rows), x.output.c_str(),
                 c.extract_seconds);
