@@ -43,6 +43,7 @@ add_library(cvtl_cache STATIC
   pipeline/cache/h5_virtual.cpp
   pipeline/cache/cache_map.cpp
   pipeline/cache/cache_rows.cpp
+  pipeline/cache/open_files.cpp
   pipeline/cache/cache_merge.cpp
   pipeline/cache/extractor.cpp
   pipeline/cache/cache_reader.cpp

@@ -3,6 +3,7 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_writer.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
+#include "pipeline/cache/open_files.hpp"
 #include "pipeline/core/error.hpp"
 #include "support/fixtures.hpp"
 #include "support/reference.hpp"
@@ -14,6 +15,7 @@
 
 #include <limits>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 using namespace cvtl;
@@ -334,6 +336,20 @@ TEST_SUITE("unit") {
         CHECK_THROWS_WITH_AS(CacheWriter(moved, small_config(), false),
                              doctest::Contains("lacks 2 of its segment files"), Error);
 
+        // More row files than the process may open would read as zeros past the limit: refused.
+        rlimit saved{};
+        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+        rlimit low = saved;
+        low.rlim_cur = 200;  // a soft limit is lowered and raised back freely
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        CacheInfo many = read_cache_info(moved);
+        many.missing_files.clear();
+        many.segments.resize(200 - kOpenFilesReserve);
+        CHECK_NOTHROW(require_row_files(many));
+        many.segments.resize(200 - kOpenFilesReserve + 1);
+        CHECK_THROWS_WITH_AS(require_row_files(many), doctest::Contains("this process may open only 200"), Error);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+
         // Copied on request: one self-contained file, nothing beside it.
         const auto [none, unused] = write(dir / "c.h5", CacheWriter::Assembly::copy);
         CHECK(none.empty());
@@ -365,6 +381,32 @@ TEST_SUITE("unit") {
         CHECK_FALSE(boost::filesystem::exists(old_dir));
         check_fc7_rows(path, new_rows);
         CHECK(read_cache_info(path).missing_files.empty());
+    }
+
+    TEST_CASE("a segment covers at least a 64th of the entries before it - so a long job maps few files") {
+        test::TempDir dir;
+        const std::string path = dir / "long.h5";
+        CacheConfig config = small_config();
+        config.dataset_size = 400;
+        ::setenv("CVTL_TEST_SEGMENT_SECONDS", "0", 1);  // every batch is due: the share alone decides
+        {
+            CacheWriter w(path, config, false);
+            cv::RNG rng(12);
+            for (int i = 0; i < 200; ++i) w.append(rows_for(2 * i, 2, rng));
+            w.finish();
+        }
+        ::unsetenv("CVTL_TEST_SEGMENT_SECONDS");
+        const CacheInfo info = read_cache_info(path);
+        CHECK(info.rows == 400);
+        CHECK(info.segments.size() < 150);  // one per batch would be 200
+        std::int64_t before = 0;
+        for (const std::string& name : info.segments) {
+            const std::int64_t inputs = check_cache_file(dir / name, config, "").inputs;
+            if (name != info.segments.back())
+                CHECK(inputs >= before / CacheWriter::kSegmentShare);                             // the last: finish()
+            CHECK(inputs <= std::max<std::int64_t>(2, before / CacheWriter::kSegmentShare + 2));  // sealed once due
+            before += inputs;
+        }
     }
 
     TEST_CASE("a single sealed segment becomes the cache by a rename - not a copy") {

@@ -4,6 +4,7 @@
 #include "pipeline/cache/h5_handle.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/cache/h5_virtual.hpp"
+#include "pipeline/cache/open_files.hpp"
 #include "pipeline/data/preprocess.hpp"
 #include "pipeline/core/error.hpp"
 
@@ -223,6 +224,14 @@ void read_contents(H5::H5File& file, CacheInfo& info) {
 }  // namespace
 
 void require_row_files(const CacheInfo& info) {
+    const std::uint64_t files = info.shards.size() + info.segments.size();
+    const std::uint64_t limit = open_files_limit();
+    if (files > 0 && files + kOpenFilesReserve > limit)
+        throw Error("cache " + info.path + " reads its rows from " + std::to_string(files) +
+                    " files, and this process may open only " + std::to_string(limit) +
+                    " (past that HDF5 reads rows as zeros); raise the limit (ulimit -n " +
+                    std::to_string(files + kOpenFilesReserve) +
+                    "), or extract or merge it again as one file ({single-file}, {copy})");
     if (info.missing_files.empty()) return;
     const std::string missing = std::to_string(info.missing_files.size()) +
                                 " of them are missing (first: " + info.missing_files[0] + ", relative to the cache)";

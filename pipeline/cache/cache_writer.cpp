@@ -46,6 +46,7 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
     : path_(path), parts_(cache::parts_dir(path)), assembly_(assembly), config_(config) {
     h5::quiet_errors();
     if (const char* rows = std::getenv("CVTL_TEST_SEGMENT_ROWS")) segment_rows_limit_ = std::max(1LL, std::atoll(rows));
+    if (const char* seconds = std::getenv("CVTL_TEST_SEGMENT_SECONDS")) segment_seconds_ = std::atof(seconds);
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
         finish_interrupted_commit();
@@ -200,9 +201,11 @@ void CacheWriter::append(const CacheRows& rows) {
     done_ += static_cast<std::int64_t>(rows.paths.size());
     skipped_ += static_cast<std::int64_t>(rows.skipped_paths.size());
     next_input_ += rows.inputs;
+    const std::int64_t in_segment = open_->progress().inputs, before = next_input_ - in_segment;
     const bool full = segment_rows_limit_ > 0
-                          ? open_->progress().inputs >= segment_rows_limit_
-                          : open_->tap_bytes() >= kSegmentBytes || now_seconds() - open_since_ >= kSegmentSeconds;
+                          ? in_segment >= segment_rows_limit_
+                          : (open_->tap_bytes() >= kSegmentBytes || now_seconds() - open_since_ >= segment_seconds_) &&
+                                in_segment >= before / kSegmentShare;
     if (full) seal();
 }
 

@@ -83,6 +83,11 @@ public:
     // 30 s bounds the work a kill loses. The byte bound only caps a segment's size: at 1 GiB, a job
     // under 30 s writes one segment, which finish() renames instead of copying.
     static constexpr std::uint64_t kSegmentBytes = 1ull << 30;
+    // A segment also covers at least 1/kSegmentShare of the entries sealed before it. So a job of
+    // any length makes a few hundred segments at most (about 64 (1 + ln(T / 32 min)) for a job of T:
+    // 308 for a day, 438 for a week), which a mapped cache's reader can keep open under the usual
+    // limit of 1,024 files (open_files.hpp); a kill loses at most 30 s or 1/64 of the work done.
+    static constexpr std::int64_t kSegmentShare = 64;
 
     // Prepares `path`: resumes the segments of an unfinished run made with an identical config,
     // reports a complete cache of an identical config as AlreadyComplete, or starts afresh.
@@ -123,7 +128,8 @@ private:
     std::unique_ptr<CacheFile> open_;  // the segment being written, under its .tmp name
     double open_since_ = 0;            // steady-clock seconds when it was opened
     std::int64_t sealed_segments_ = 0;
-    std::int64_t segment_rows_limit_ = 0;  // test hook: rows per segment (0: by time and size)
+    std::int64_t segment_rows_limit_ = 0;       // test hook: rows per segment (0: by time and size)
+    double segment_seconds_ = kSegmentSeconds;  // test hook: CVTL_TEST_SEGMENT_SECONDS
     bool finished_ = false;
     State state_ = State::Created;
     std::int64_t done_ = 0, next_input_ = 0, skipped_ = 0;

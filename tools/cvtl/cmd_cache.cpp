@@ -4,6 +4,7 @@
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_merge.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -47,8 +48,12 @@ void run(const std::string& path) {
             "the cache)\n",
             info.segments.size(), first.substr(0, first.find('/')).c_str());
     }
-    for (const auto& s : info.missing_files)
-        std::printf("MISSING     %s: its rows read as zeros; put it back beside the cache\n", s.c_str());
+    constexpr size_t kShown = 5;  // a long extraction maps thousands of segments
+    for (size_t i = 0; i < std::min(kShown, info.missing_files.size()); ++i)
+        std::printf("MISSING     %s: its rows read as zeros; put it back beside the cache\n",
+                    info.missing_files[i].c_str());
+    if (info.missing_files.size() > kShown)
+        std::printf("MISSING     ... and %zu more\n", info.missing_files.size() - kShown);
     if (info.attributes.contains("shard") && info.attributes["shard"].is_object()) {
         const auto& s = info.attributes["shard"];
         std::printf("shard       %s of %s: entries %s..%s of a %s-entry dataset (merge with cvtl cache merge)\n",

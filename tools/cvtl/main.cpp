@@ -2,6 +2,7 @@
 #include "tools/cvtl/commands.hpp"
 #include "tools/cvtl/progress.hpp"
 
+#include "pipeline/cache/open_files.hpp"
 #include "pipeline/data/image_decode.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/dist/communicator.hpp"
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
     // OpenCV's warnings span several lines (a failed imdecode prints its source location); cvtl
     // reports what matters in its own one-line messages. OPENCV_LOG_LEVEL, when set, still decides.
     if (!std::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+    // A mapped cache keeps each of its row files open while it is read (pipeline/cache/open_files.hpp).
+    cvtl::raise_open_files_limit();
     CLI::App app{"cvtl: transfer learning for VGG networks on top of OpenCV DNN"};
     app.set_version_flag("--version", std::string("cvtl ") + cvtl::kVersion + " (OpenCV " + CV_VERSION + ")");
     app.require_subcommand(1);
