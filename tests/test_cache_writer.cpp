@@ -304,7 +304,9 @@ TEST_SUITE("unit") {
             return std::make_pair(w.rows_dir(), sealed.st_ino);
         };
         const std::string path = dir / "m.h5";
-        const auto [rows, inode] = write(path, CacheWriter::Assembly::map);
+        const auto written = write(path, CacheWriter::Assembly::map);
+        const std::string rows = written.first;  // a plain variable: clang's C++17 lambdas cannot capture a binding
+        const auto inode = written.second;
         REQUIRE(rows.rfind(path + ".rows-", 0) == 0);
         struct stat mapped {};
         REQUIRE(::stat((rows + "/seg-000000.h5").c_str(), &mapped) == 0);
