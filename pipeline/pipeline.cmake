@@ -45,6 +45,7 @@ add_library(cvtl_cache STATIC
   pipeline/cache/cache_rows.cpp
   pipeline/cache/open_files.cpp
   pipeline/cache/cache_merge.cpp
+  pipeline/cache/cache_pack.cpp
   pipeline/cache/extractor.cpp
   pipeline/cache/cache_reader.cpp
 )

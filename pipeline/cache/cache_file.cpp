@@ -2,6 +2,7 @@
 #include "pipeline/core/shape.hpp"
 
 #include "pipeline/cache/cache_format.hpp"
+#include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/h5_helpers.hpp"
 #include "pipeline/core/error.hpp"
 
@@ -463,6 +464,31 @@ void copy_rows(const std::string& from, const CacheConfig& config, const CachePr
         if (b + block >= done) rows.inputs = progress.inputs - b;  // the last block closes the count
         out.append(rows);
     }
+}
+
+CacheConfig recorded_config(const CacheInfo& info) {
+    const nlohmann::json& a = info.attributes;
+    CacheConfig c;
+    c.model_sha256 = a.value(cache::kAttrModelSha256, std::string());
+    c.model_file = a.value(cache::kAttrModelFile, std::string());
+    c.model_weights = a.value(cache::kAttrModelWeights, std::string());
+    c.preprocess = Preprocessing::from_json(a.at(cache::kAttrPreprocess), "cache " + info.path);
+    for (const auto& t : info.taps)
+        c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
+    c.dtype = parse_dtype(a.value(cache::kAttrDtype, std::string("f32")), info.path);
+    c.precision = a.value(cache::kAttrPrecision, std::string("f32"));
+    c.compress = a.value(cache::kAttrCompression, std::string()) == cache::kCompressionDeflate;
+    c.dataset = a.value(cache::kAttrDataset, std::string());
+    c.dataset_fingerprint = a.value(cache::kAttrDatasetFingerprint, std::string());
+    c.dataset_size = info.dataset_size;
+    c.classes = info.classes;
+    c.val_fraction = a.at(cache::kAttrSplit).value("val_fraction", 0.1);
+    c.seed = a.at(cache::kAttrSplit).value("seed", 0u);
+    c.test_fraction = a.at(cache::kAttrSplit).value("test_fraction", 0.0);
+    c.views = info.views;
+    c.augment = info.augment;
+    c.shard = a.contains(cache::kAttrShard) ? a[cache::kAttrShard].dump() : "";
+    return c;
 }
 
 }  // namespace cvtl

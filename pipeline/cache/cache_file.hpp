@@ -89,6 +89,11 @@ private:
 // `progress.inputs` dataset entries.
 void copy_rows(const std::string& from, const CacheConfig& config, const CacheProgress& progress, CacheFile& out);
 
+struct CacheInfo;
+// The configuration the cache described by `info` records (a shard's: its own range and
+// fingerprint), so that its rows can be checked and copied as a writer of that configuration would.
+CacheConfig recorded_config(const CacheInfo& info);
+
 // The root attributes (complete = 0) and /classes of a cache made with `config`.
 void write_cache_header(H5::H5File& file, const CacheConfig& config);
 

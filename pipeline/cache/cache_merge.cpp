@@ -78,35 +78,9 @@ std::vector<Shard> check_shards(const std::vector<std::string>& paths) {
     return shards;
 }
 
-// The cache configuration a shard records (its own dataset range and fingerprint).
-CacheConfig config_of(const CacheInfo& info) {
-    const nlohmann::json& a = info.attributes;
-    CacheConfig c;
-    c.model_sha256 = a.value(cache::kAttrModelSha256, std::string());
-    c.model_file = a.value(cache::kAttrModelFile, std::string());
-    c.model_weights = a.value(cache::kAttrModelWeights, std::string());
-    c.preprocess = Preprocessing::from_json(a.at(cache::kAttrPreprocess), "cache " + info.path);
-    for (const auto& t : info.taps)
-        c.taps.push_back({t.name, t.layer, std::vector<int>(t.dims.begin() + 1, t.dims.end())});
-    c.dtype = parse_dtype(a.value(cache::kAttrDtype, std::string("f32")), info.path);
-    c.precision = a.value(cache::kAttrPrecision, std::string("f32"));
-    c.compress = a.value(cache::kAttrCompression, std::string()) == cache::kCompressionDeflate;
-    c.dataset = a.value(cache::kAttrDataset, std::string());
-    c.dataset_fingerprint = a.value(cache::kAttrDatasetFingerprint, std::string());
-    c.dataset_size = info.dataset_size;
-    c.classes = info.classes;
-    c.val_fraction = a.at(cache::kAttrSplit).value("val_fraction", 0.1);
-    c.seed = a.at(cache::kAttrSplit).value("seed", 0u);
-    c.test_fraction = a.at(cache::kAttrSplit).value("test_fraction", 0.0);
-    c.views = info.views;
-    c.augment = info.augment;
-    c.shard = a.contains(cache::kAttrShard) ? a[cache::kAttrShard].dump() : "";
-    return c;
-}
-
 // The merged cache's configuration: the whole dataset, no shard record.
 CacheConfig merged_config(const Shard& first) {
-    CacheConfig c = config_of(first.info);
+    CacheConfig c = recorded_config(first.info);
     c.dataset_fingerprint = first.record.dataset_fingerprint;
     c.dataset_size = first.record.dataset_size;
     c.shard.clear();
@@ -116,7 +90,7 @@ CacheConfig merged_config(const Shard& first) {
 void copy_merge(const std::string& tmp, const std::vector<Shard>& shards) {
     CacheFile out(tmp, merged_config(shards[0]));
     for (const Shard& s : shards) {
-        const CacheConfig c = config_of(s.info);
+        const CacheConfig c = recorded_config(s.info);
         copy_rows(s.path, c, check_cache_file(s.path, c, "extract that shard again"), out);
     }
     out.seal();

@@ -1,8 +1,10 @@
 // cvtl cache FILE: what a cache holds. cvtl cache merge CACHE.h5 SHARDS...: one cache over shards.
+// cvtl cache pack CACHE.h5: a cache of mapped rows as one self-contained file.
 #include "tools/cvtl/commands.hpp"
 
 #include "pipeline/cache/cache_info.hpp"
 #include "pipeline/cache/cache_merge.hpp"
+#include "pipeline/cache/cache_pack.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -89,12 +91,36 @@ void merge(const MergeOptions& o) {
                 o.copy ? "a self-contained copy" : "virtual datasets over the shards: keep them beside it");
 }
 
+struct PackArgs {
+    std::string cache, output;
+    bool force = false;
+};
+
+void pack(const PackArgs& a) {
+    const std::string output = a.output.empty() ? a.cache : a.output;
+    const PackSummary s = pack_cache(a.cache, output, a.force);
+    std::printf("packed %s samples and %s view rows from %d files into %s (%s, self-contained)\n",
+                group_digits(s.rows).c_str(), group_digits(s.view_rows).c_str(), s.files, output.c_str(),
+                human_bytes(static_cast<double>(s.bytes)).c_str());
+}
+
+void add_pack(CLI::App* cmd) {
+    auto args = std::make_shared<PackArgs>();
+    CLI::App* p = cmd->add_subcommand(
+        "pack", "Copy a cache whose rows live in other files (segments, shards) into one self-contained file");
+    p->add_option("CACHE", args->cache, "The cache to pack")->required();
+    p->add_option("-o,--output", args->output, "Write here instead of replacing CACHE");
+    p->add_flag("--force", args->force, "Replace an existing OUTPUT");
+    p->callback([args] { pack(*args); });
+}
+
 }  // namespace
 
 void add_cache(CLI::App& app) {
     auto path = std::make_shared<std::string>();
-    CLI::App* cmd =
-        app.add_subcommand("cache", "Show what an activation cache holds (or: cvtl cache merge CACHE.h5 SHARDS...)");
+    CLI::App* cmd = app.add_subcommand(
+        "cache",
+        "Show what an activation cache holds (or: cvtl cache merge CACHE.h5 SHARDS..., cvtl cache pack CACHE.h5)");
     cmd->add_option("CACHE", *path, "Cache file written by cvtl extract");
     auto merge_options = std::make_shared<MergeOptions>();
     CLI::App* m =
@@ -105,8 +131,9 @@ void add_cache(CLI::App& app) {
                 "Copy the rows into one self-contained file instead of virtual datasets over the shards");
     m->add_flag("--force", merge_options->force, "Replace an existing CACHE");
     m->callback([merge_options] { merge(*merge_options); });
+    add_pack(cmd);
     cmd->callback([cmd, path] {
-        if (cmd->got_subcommand("merge")) return;
+        if (cmd->got_subcommand("merge") || cmd->got_subcommand("pack")) return;
         if (path->empty()) throw CLI::RequiredError("CACHE");
         run(*path);
     });
