@@ -38,6 +38,12 @@ TEST_SUITE("slow") {
         REQUIRE(segments.size() > 1);
         const std::string rows = dir / segments[0].substr(0, segments[0].find('/'));
 
+        // A copy of the file alone shares the rows: packing the copy in place must not remove them.
+        boost::filesystem::copy_file(cache, dir / "copy.h5");
+        REQUIRE(test::run_cvtl({"cache", "pack", dir / "copy.h5"}).exit_code == 0);
+        CHECK(boost::filesystem::exists(rows));
+        check_same_rows(cache, dir / "copy.h5");
+
         const auto other = test::run_cvtl({"cache", "pack", cache, "-o", dir / "one.h5"});
         INFO(other.err);
         REQUIRE(other.exit_code == 0);
@@ -65,5 +71,33 @@ TEST_SUITE("slow") {
         const auto missing = test::run_cvtl({"cache", "pack", dir / "m.h5"});
         CHECK(missing.exit_code == 1);
         CHECK(missing.err.find("missing") != std::string::npos);
+    }
+
+    TEST_CASE("a finished extraction whose commit a kill cut short is completed - not overwritten - by pack") {
+        test::TempDir dir;
+        const std::string cache = dir / "k.h5";
+        const std::vector<std::string> args{"extract",
+                                            test::fixture("tiny_resnet18.onnx"),
+                                            test::fixture("images"),
+                                            "-o",
+                                            cache,
+                                            "--taps",
+                                            "block4,block5",
+                                            "--batch",
+                                            "2",
+                                            "--threads",
+                                            "2"};
+        REQUIRE(test::run_cvtl(args).exit_code == 0);  // one segment: the reference, one file
+        REQUIRE(test::run_cvtl({"cache", "pack", cache, "-o", dir / "ref.h5"}).exit_code == 1);  // already one file
+        boost::filesystem::rename(cache, dir / "ref.h5");
+        // Killed after its segments moved to their rows directory, before the map was renamed over k.h5.
+        REQUIRE(test::run_cvtl(args, {"CVTL_TEST_SEGMENT_ROWS=4", "CVTL_TEST_DIE_IN_COMMIT=2"}).exit_code == 86);
+        REQUIRE_FALSE(boost::filesystem::exists(cache));
+        const auto packed = test::run_cvtl({"cache", "pack", cache});
+        INFO(packed.err);
+        REQUIRE(packed.exit_code == 0);
+        CHECK_FALSE(boost::filesystem::exists(cache + ".tmp"));
+        CHECK(read_cache_info(cache).segments.empty());
+        check_same_rows(dir / "ref.h5", cache);
     }
 }

@@ -112,6 +112,7 @@ MergeSummary merge_shards(const MergeOptions& o) {
     if (fs::exists(o.output) && !o.force)
         throw Error(o.output + " exists; pass {force} to replace it, or merge into another path");
     const std::string tmp = o.output + ".tmp";
+    finish_interrupted_map(o.output);  // never write over a finished extraction's map
     try {
         if (o.copy)
             copy_merge(tmp, shards);

@@ -28,9 +28,11 @@ CacheInfo packable(const std::string& path) {
 
 PackSummary pack_cache(const std::string& path, const std::string& output, bool force) {
     h5::quiet_errors();
+    finish_interrupted_map(path);  // a finished extraction whose commit a kill cut short
     const CacheInfo info = packable(path);
-    const bool in_place = fs::exists(output) && fs::equivalent(path, output);
-    if (!in_place && fs::exists(output) && !force)
+    boost::system::error_code ec;
+    const bool exists = fs::exists(output, ec), in_place = exists && fs::equivalent(path, output, ec);
+    if (!in_place && exists && !force)
         throw Error(output + " exists; pass {force} to replace it, or pack into another path");
     const CacheConfig config = recorded_config(info);
     const std::string tmp = output + ".tmp";
@@ -50,7 +52,7 @@ PackSummary pack_cache(const std::string& path, const std::string& output, bool 
     PackSummary s;
     s.rows = info.rows, s.view_rows = info.view_rows;
     s.files = static_cast<int>(info.segments.size() + info.shards.size());
-    s.bytes = static_cast<std::uint64_t>(fs::file_size(output));
+    s.bytes = static_cast<std::uint64_t>(fs::file_size(output, ec));
     return s;
 }
 

@@ -170,6 +170,7 @@ ExtractSummary update_cache(const std::string& path, const RowExtraction& job, c
     ExtractSummary summary;
     summary.updated = true;
     summary.backend = job.engine.description();
+    finish_interrupted_map(path);  // the assembly below writes PATH.tmp: never over a finished extraction's map
     const OldRows old = open_old(path, job.config);
     const std::vector<std::int64_t> match = match_rows(job.data, stamp_all(job.data, job.threads), old);
     const Dataset changed = changed_samples(job.data, match);

@@ -49,7 +49,7 @@ CacheWriter::CacheWriter(const std::string& path, const CacheConfig& config, boo
     if (const char* seconds = std::getenv("CVTL_TEST_SEGMENT_SECONDS")) segment_seconds_ = std::atof(seconds);
     try {
         if (!fs::exists(parent_dir(path_))) fs::create_directories(parent_dir(path_));
-        finish_interrupted_commit();
+        finish_interrupted_map(path_);
         fs::remove_all(parts_ + ".old");  // segments of a finished cache whose removal was interrupted
         if (overwrite) {
             fs::remove_all(parts_);
@@ -234,7 +234,7 @@ void CacheWriter::finish() {
         // before the rename resumes with nothing left to extract; after it, the cache is complete.
         commit_file(segment_name(0), path_);
         remove_parts();
-    } else if (assembly_ == Assembly::copy) {
+    } else if (assembly_ == Assembly::copy || sealed_segments_ == 0) {  // nothing to map: an empty cache file
         copy_segments();
     } else {
         map_segments();
@@ -262,7 +262,7 @@ void CacheWriter::copy_segments() {
 }
 
 // Three steps, each atomic, so a kill between any two leaves a state the next run completes
-// (finish_interrupted_commit): PATH.tmp, the map over the segments where they will be, written and
+// (finish_interrupted_map): PATH.tmp, the map over the segments where they will be, written and
 // made durable; PATH.parts renamed to the rows directory that map names; PATH.tmp renamed over PATH.
 void CacheWriter::map_segments() {
     const std::string tmp = path_ + ".tmp";
@@ -285,31 +285,16 @@ void CacheWriter::map_segments() {
                     " (is the disk full? the segments are kept: re-run the same command)");
     }
     test_hook_die("CVTL_TEST_DIE_IN_COMMIT", 1);
-    fs::rename(parts_, rows);
+    boost::system::error_code ec;
+    fs::rename(parts_, rows, ec);
+    if (ec)
+        throw Error("cannot move the segments of cache " + path_ + " from " + parts_ + " to " + rows + ": " +
+                    ec.message() + " (they are kept: re-run the same command)");
     sync_path(parent_dir(path_));
     test_hook_die("CVTL_TEST_DIE_IN_COMMIT", 2);
     commit_file(tmp, path_);
     rows_dir_ = rows;
     finished_ = true;
-}
-
-// A kill inside map_segments() after PATH.parts became the rows directory, before PATH.tmp became
-// PATH: the map is whole (it was made durable first) and names that directory, so the rename is
-// done now. The run had finished its extraction, whatever this run's settings are.
-void CacheWriter::finish_interrupted_commit() {
-    const std::string tmp = path_ + ".tmp";
-    if (fs::exists(parts_) || !fs::exists(tmp)) return;
-    CacheInfo pending;
-    try {
-        pending = read_cache_info(tmp);
-    } catch (const Error&) {
-        return;  // a partial copy or update: whoever writes PATH.tmp next truncates it
-    }
-    if (!pending.complete || pending.segments.empty() || !pending.missing_files.empty()) return;
-    const std::vector<std::string> replaced = rows_dirs_of(path_);
-    commit_file(tmp, path_);
-    const std::vector<std::string> kept = rows_dirs_of(path_);
-    remove_rows_dirs(replaced, kept.empty() ? "" : kept.front());
 }
 
 void CacheWriter::remove_parts() {

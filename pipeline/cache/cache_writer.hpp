@@ -115,7 +115,6 @@ private:
     void resume_segments();
     void adopt_unfinished_file(const CacheProgress& checked);
     void seal();
-    void finish_interrupted_commit();
     void copy_segments();
     void map_segments();
     void remove_parts();

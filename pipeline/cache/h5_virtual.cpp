@@ -66,7 +66,8 @@ hsize_t virtual_stored_bytes(const H5::DataSet& ds, const std::string& file) {
     for (size_t i = 0; i < count; ++i) {
         const boost::filesystem::path source = folder / mapping_text(H5Pget_virtual_filename, props.getId(), i);
         const std::string dataset = mapping_text(H5Pget_virtual_dsetname, props.getId(), i);
-        if (!boost::filesystem::is_regular_file(source)) continue;
+        boost::system::error_code ec;
+        if (!boost::filesystem::is_regular_file(source, ec)) continue;
         try {
             bytes += H5::H5File(source.string(), H5F_ACC_RDONLY).openDataSet(dataset).getStorageSize();
         } catch (const H5::Exception&) {
